@@ -1,0 +1,174 @@
+"""Certificates for the control plane: one CA, the API server's serving certificate, an
+admin client certificate (``system:masters``) shared by the components, and the key pair
+that signs service-account tokens. Made once per stack directory."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from .settings import GATEWAY, SERVICE_IP
+
+__all__ = ["Pki", "make_pki", "write_kubeconfig"]
+
+VALIDITY = dt.timedelta(days=365)
+API_SERVER_NAMES = (
+    "localhost",
+    "kubernetes",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+    "kubernetes.default.svc.cluster.local",
+)
+API_SERVER_IPS = ("127.0.0.1", SERVICE_IP, GATEWAY)
+
+
+@dataclass(frozen=True)
+class Pki:
+    folder: Path
+
+    def path(self, name: str) -> Path:
+        return self.folder / name
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.path("ca.crt")
+
+    @property
+    def admin_cert(self) -> Path:
+        return self.path("admin.crt")
+
+    @property
+    def admin_key(self) -> Path:
+        return self.path("admin.key")
+
+
+def _write_key(path: Path, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> None:
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    path.chmod(0o600)
+
+
+def _issue(
+    subject: x509.Name,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: tuple[x509.Name, ec.EllipticCurvePrivateKey] | None,
+    *,
+    ca: bool = False,
+    usages: list[x509.ObjectIdentifier] | None = None,
+    names: x509.SubjectAlternativeName | None = None,
+) -> x509.Certificate:
+    now = dt.datetime.now(dt.UTC)
+    issuer_name, issuer_key = issuer if issuer else (subject, key)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if ca:
+        builder = builder.add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+    if usages:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+    if names:
+        builder = builder.add_extension(names, critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def _pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def make_pki(folder: Path) -> Pki:
+    """Create the stack's certificates unless they already exist."""
+    pki = Pki(folder)
+    if pki.admin_cert.exists():
+        return pki
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "almanac-local-ca")])
+    ca_cert = _issue(ca_name, ca_key, None, ca=True)
+    _write_key(pki.path("ca.key"), ca_key)
+    pki.ca_cert.write_bytes(_pem(ca_cert))
+
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server_names = x509.SubjectAlternativeName(
+        [x509.DNSName(n) for n in API_SERVER_NAMES]
+        + [x509.IPAddress(ipaddress.ip_address(ip)) for ip in API_SERVER_IPS]
+    )
+    server_cert = _issue(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]),
+        server_key,
+        (ca_name, ca_key),
+        usages=[ExtendedKeyUsageOID.SERVER_AUTH],
+        names=server_names,
+    )
+    _write_key(pki.path("apiserver.key"), server_key)
+    pki.path("apiserver.crt").write_bytes(_pem(server_cert))
+
+    admin_key = ec.generate_private_key(ec.SECP256R1())
+    admin_cert = _issue(
+        x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
+                x509.NameAttribute(NameOID.COMMON_NAME, "admin"),
+            ]
+        ),
+        admin_key,
+        (ca_name, ca_key),
+        usages=[ExtendedKeyUsageOID.CLIENT_AUTH],
+    )
+    _write_key(pki.admin_key, admin_key)
+
+    sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    _write_key(pki.path("sa.key"), sa_key)
+    pki.path("sa.pub").write_bytes(
+        sa_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    # Written last: its presence means the set is complete.
+    pki.admin_cert.write_bytes(_pem(admin_cert))
+    return pki
+
+
+def write_kubeconfig(path: Path, pki: Pki, server: str) -> None:
+    """One admin kubeconfig, used by the components and by people."""
+    path.write_text(
+        f"""apiVersion: v1
+kind: Config
+clusters:
+- name: almanac
+  cluster:
+    server: {server}
+    certificate-authority: {pki.ca_cert}
+users:
+- name: admin
+  user:
+    client-certificate: {pki.admin_cert}
+    client-key: {pki.admin_key}
+contexts:
+- name: almanac
+  context: {{cluster: almanac, user: admin}}
+current-context: almanac
+"""
+    )
+    path.chmod(0o600)
