@@ -204,4 +204,27 @@ def build_images(dirs: Dirs) -> str:
     tag = build_project_image(dirs)
     load_image(dirs, PAUSE_IMAGE)
     load_image(dirs, PROJECT_IMAGE, tag)
+    _prune_old_builds(dirs, keep={PROJECT_IMAGE, tag})
     return tag
+
+
+def _prune_old_builds(dirs: Dirs, keep: set[str]) -> None:
+    """Drop earlier content tags of the project image from Docker and the node."""
+    repository = PROJECT_IMAGE.rsplit(":", 1)[0]
+    listed = subprocess.run(
+        _docker(dirs, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repository),
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    old = [name for name in listed if name not in keep]
+    if old:
+        subprocess.run(_docker(dirs, "image", "rm", *old), capture_output=True, check=False)
+    subprocess.run(_docker(dirs, "image", "prune", "-f"), capture_output=True, check=False)
+    stale = [n for n in _node_images(dirs) if n.startswith(repository + ":") and n not in keep]
+    if stale:
+        subprocess.run(
+            ["ctr", "-a", str(dirs.containerd_socket), "-n", "k8s.io", "images", "rm", *stale],
+            capture_output=True,
+            check=False,
+        )
