@@ -11,6 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
+from .host import require_tool
 from .progress import run_logged, step
 from .settings import HELM_VERSION, K8S_VERSION, KAFKA_VERSION, REPO, Dirs
 
@@ -51,6 +52,7 @@ def build_kubernetes(dirs: Dirs) -> None:
     staging = dirs.bin.with_name("bin.partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    require_tool("go")
     packages = ["./etcd"] + [
         f"k8s.io/kubernetes/cmd/{name}" for name in K8S_BINARIES if name != "etcd"
     ]
@@ -81,6 +83,7 @@ def build_helm(dirs: Dirs) -> None:
     staging = dirs.helm.parent.with_name(dirs.helm.parent.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    require_tool("go")
     ldflags = f"-X helm.sh/helm/v4/internal/version.version={HELM_VERSION}"
     with step(f"building Helm {HELM_VERSION} (cold: ~2 min; log: {log})"):
         run_logged(
@@ -107,6 +110,7 @@ def build_kafka(dirs: Dirs) -> None:
     staging = dirs.kafka.with_name(dirs.kafka.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    require_tool("mvn")
     with step(f"fetching Kafka {KAFKA_VERSION} jars from Maven Central (log: {log})"):
         run_logged(
             "mvn dependency:copy-dependencies (Kafka)",

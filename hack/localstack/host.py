@@ -13,7 +13,7 @@ import subprocess
 from .progress import StepFailed, run_logged, say, step
 from .settings import Dirs
 
-__all__ = ["check_host", "install_packages"]
+__all__ = ["check_host", "install_packages", "require_tool"]
 
 # Executable -> the Debian package that provides it.
 PACKAGES: dict[str, str] = {
@@ -43,9 +43,12 @@ def check_host() -> None:
             "hack/stack must run as root: it starts a kubelet, containerd and a network bridge"
             " (run it with sudo, or as root)"
         )
-    for tool, why in TOOLCHAINS.items():
-        if shutil.which(tool) is None:
-            raise StepFailed(f"'{tool}' is not on PATH: install {why} and try again")
+
+
+def require_tool(tool: str) -> None:
+    """Refuse in one line when a build step needs a toolchain that is missing."""
+    if shutil.which(tool) is None:
+        raise StepFailed(f"'{tool}' is not on PATH: install {TOOLCHAINS[tool]} and try again")
 
 
 def install_packages(dirs: Dirs) -> None:

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import uuid
 
+from .host import require_tool
 from .processes import State, spawn, wait_for
 from .progress import run_logged
 from .settings import GATEWAY, REPO, Dirs
@@ -188,6 +189,7 @@ def start_kafka(dirs: Dirs, state: State) -> None:
             ]
         )
     )
+    require_tool("java")
     classpath = f"{dirs.kafka / 'libs'}/*"
     log = dirs.logs / "kafka.log"
     java = [
