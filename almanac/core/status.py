@@ -1,0 +1,129 @@
+"""The ``ScheduledJob`` status, run phases, triggers and condition types.
+
+Status is written only by the operator (GitOps tools never see a spec diff) and is rebuilt
+from the Jobs on every pass, so it stays bounded: ``active`` lists live runs, ``lastRun`` the
+latest finished one, ``counts`` the totals; full history lives in Postgres.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from almanac.core.base import StatusModel
+
+__all__ = [
+    "ActiveRun",
+    "Condition",
+    "ConditionType",
+    "LastRun",
+    "RunCounts",
+    "RunPhase",
+    "ScheduledJobStatus",
+    "TriggerKind",
+]
+
+
+class RunPhase(StrEnum):
+    """Lifecycle of one run (CR status and history rows share it)."""
+
+    PENDING = "Pending"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    SKIPPED = "Skipped"
+    CANCELLED = "Cancelled"
+
+
+class TriggerKind(StrEnum):
+    """Why a run exists; part of its name, its labels and its history row."""
+
+    SCHEDULE = "schedule"
+    CATCHUP = "catchup"
+    MANUAL = "manual"
+    RETRY = "retry"
+    EVENT = "event"
+    AFTER = "after"
+    BACKFILL = "backfill"
+
+
+class ConditionType(StrEnum):
+    """Conditions the operator maintains on a ScheduledJob."""
+
+    READY = "Ready"
+    SUSPENDED = "Suspended"
+    INVALID_SPEC = "InvalidSpec"
+    DEGRADED = "Degraded"
+    COMPLETE = "Complete"
+
+
+class Condition(StatusModel):
+    """A Kubernetes-style condition."""
+
+    type: ConditionType = Field(description="Condition type.")
+    status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
+    reason: str = Field(max_length=1024, description="CamelCase machine-readable reason.")
+    message: str = Field("", max_length=32768, description="Human-readable details.")
+    last_transition_time: AwareDatetime = Field(description="When status last changed.")
+    observed_generation: int | None = Field(
+        None, ge=0, description="metadata.generation the condition was computed from."
+    )
+
+
+class ActiveRun(StatusModel):
+    """A run whose Job has not finished."""
+
+    job: str = Field(max_length=63, description="Job name.")
+    slot: AwareDatetime = Field(description="Nominal slot time of the run.")
+    attempt: int = Field(1, ge=1, description="Attempt number, from 1.")
+    start_time: AwareDatetime | None = Field(None, description="When the Job was created.")
+    trigger: TriggerKind = Field(TriggerKind.SCHEDULE, description="Why the run exists.")
+
+
+class LastRun(StatusModel):
+    """The most recently finished run."""
+
+    job: str = Field(max_length=63, description="Job name.")
+    slot: AwareDatetime = Field(description="Nominal slot time of the run.")
+    trigger: TriggerKind = Field(description="Why the run existed.")
+    phase: RunPhase = Field(description="Final phase.")
+    start_time: AwareDatetime | None = Field(None, description="When the Job was created.")
+    completion_time: AwareDatetime | None = Field(None, description="When it finished.")
+    message: str = Field("", max_length=4096, description="Result summary.")
+
+
+class RunCounts(StatusModel):
+    """Totals since the ScheduledJob was created."""
+
+    succeeded: int = Field(0, ge=0, description="Runs that succeeded.")
+    failed: int = Field(0, ge=0, description="Runs that failed for good.")
+    skipped: int = Field(0, ge=0, description="Slots skipped (suspend, overlap, catch-up).")
+
+
+class ScheduledJobStatus(StatusModel):
+    """Observed state, written by the operator only."""
+
+    observed_generation: int | None = Field(
+        None, ge=0, description="metadata.generation last processed."
+    )
+    conditions: list[Condition] | None = Field(
+        None,
+        description="Ready, Suspended, InvalidSpec, Degraded, Complete.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    schedule_summary: str | None = Field(
+        None, description="One-line schedule summary (SCHEDULE column)."
+    )
+    next_run_time: AwareDatetime | None = Field(None, description="Next slot, if any.")
+    last_schedule_time: AwareDatetime | None = Field(
+        None, description="Latest slot launched or skipped."
+    )
+    last_successful_time: AwareDatetime | None = Field(
+        None, description="Completion time of the latest successful run."
+    )
+    active: list[ActiveRun] | None = Field(None, description="Runs in progress.")
+    active_count: int | None = Field(None, ge=0, description="len(active) (ACTIVE column).")
+    last_run: LastRun | None = Field(None, description="The latest finished run.")
+    counts: RunCounts | None = Field(None, description="Run totals.")
