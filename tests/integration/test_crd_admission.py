@@ -36,7 +36,7 @@ def scheduled_job(name: str, **spec: Any) -> dict[str, Any]:
     }
 
 
-VALID = {
+VALID: dict[str, dict[str, Any]] = {
     "cron-in-a-zone": {"schedule": {"cron": "30 2 * * *", "timeZone": "Europe/Berlin"}},
     "several-cron-lines": {"schedule": {"cron": ["0 9 * * MON-FRI", "0 12 * * SAT"]}},
     "seconds-cron": {"schedule": {"cron": "*/10 * * * * *"}},
@@ -66,7 +66,7 @@ def test_valid_scheduled_job_is_accepted_with_defaults(
         assert spec["schedule"]["timeZone"] == VALID[name]["schedule"].get("timeZone", "UTC")
 
 
-INVALID = {
+INVALID: dict[str, tuple[dict[str, Any], str]] = {
     "every-and-at": (
         {"schedule": {"every": "30s", "at": "2030-01-01T10:00:00Z"}},
         "schedule needs exactly one of cron, every or at",
