@@ -100,6 +100,15 @@ class RunCounts(StatusModel):
     succeeded: int = Field(0, ge=0, description="Runs that succeeded.")
     failed: int = Field(0, ge=0, description="Runs that failed for good.")
     skipped: int = Field(0, ge=0, description="Slots skipped (suspend, overlap, catch-up).")
+    pruned_succeeded: int = Field(
+        0, ge=0, description="Succeeded runs whose Jobs history limits already deleted."
+    )
+    pruned_failed: int = Field(
+        0, ge=0, description="Failed runs whose Jobs history limits already deleted."
+    )
+    launched: int = Field(
+        0, ge=0, description="Time-based runs launched (schedule, catch-up); maxRuns counts these."
+    )
 
 
 class ScheduledJobStatus(StatusModel):
@@ -127,3 +136,13 @@ class ScheduledJobStatus(StatusModel):
     active_count: int | None = Field(None, ge=0, description="len(active) (ACTIVE column).")
     last_run: LastRun | None = Field(None, description="The latest finished run.")
     counts: RunCounts | None = Field(None, description="Run totals.")
+    schedule_anchor: AwareDatetime | None = Field(
+        None,
+        description="Slots at or before this instant never run (set when the schedule is edited).",
+    )
+    schedule_hash: str | None = Field(
+        None, max_length=64, description="Digest of the schedule the anchor belongs to."
+    )
+    run_now_keys: list[str] | None = Field(
+        None, max_length=20, description="Recent run-now idempotency keys already acted on."
+    )

@@ -1,0 +1,282 @@
+"""A run as a Kubernetes Job: the manifest the operator creates and what it reads back.
+
+Both directions are pure so the reconcile logic can be tested without a cluster. The Job
+name, labels and annotation come from :mod:`almanac.core.naming` (invariant 1: the name
+is the idempotency lock); the pod always runs under the restricted Pod Security Standard.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from almanac.core.durations import parse_duration
+from almanac.core.models import ScheduledJobSpec
+from almanac.core.naming import (
+    LABEL_ATTEMPT,
+    LABEL_SCHEDULED_JOB_UID,
+    LABEL_SLOT,
+    LABEL_TRIGGER,
+    run_annotations,
+    run_labels,
+    run_name,
+)
+from almanac.core.status import RunPhase, TriggerKind
+from almanac.core.templates import JobTemplateSpec
+
+__all__ = [
+    "API_VERSION",
+    "BUILTIN_TEMPLATES",
+    "LABEL_RUN_NOW_KEY",
+    "RUN_USER",
+    "JobObservation",
+    "RunRequest",
+    "build_job",
+    "builtin_template",
+    "observe_job",
+    "run_now_label",
+]
+
+API_VERSION: Final = "almanac.dev/v1alpha1"
+RUN_USER: Final = 10001
+#: Label on a manual run's Job: a digest of its run-now key, so a key runs once even
+#: across operator restarts (the label is looked up before launching).
+LABEL_RUN_NOW_KEY: Final = "almanac.dev/run-now-key"
+#: Payload types the executor image implements; usable without installing a template.
+BUILTIN_TEMPLATES: Final = frozenset({"http", "message", "command", "export", "email", "sql"})
+EXECUTOR_COMMAND: Final = ("python3", "-m", "almanac.executor")
+
+RESTRICTED_CONTAINER: Final[Mapping[str, Any]] = {
+    "runAsNonRoot": True,
+    "runAsUser": RUN_USER,
+    "runAsGroup": RUN_USER,
+    "readOnlyRootFilesystem": True,
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One run to launch: its slot, why it exists, and which attempt it is."""
+
+    slot: datetime
+    trigger: TriggerKind = TriggerKind.SCHEDULE
+    attempt: int = 1
+    n: int = 1
+    run_now_key: str | None = None
+
+
+@dataclass(frozen=True)
+class JobObservation:
+    """What the operator needs to know about one of its Jobs."""
+
+    name: str
+    slot: datetime
+    trigger: TriggerKind
+    attempt: int
+    phase: RunPhase
+    start_time: datetime | None
+    completion_time: datetime | None
+
+    @property
+    def finished(self) -> bool:
+        return self.phase in (RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.CANCELLED)
+
+
+def builtin_template(name: str, image: str) -> JobTemplateSpec:
+    """The implicit template of a built-in payload type: the executor in Almanac's image.
+
+    A ClusterJobTemplate of the same name, when installed, takes precedence.
+    """
+    return JobTemplateSpec(image=image, command=list(EXECUTOR_COMMAND))
+
+
+def run_now_label(key: str) -> str:
+    """Label value for a run-now key (keys are free text; label values are not)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _rfc3339(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _env(
+    name: str, namespace: str, job_name: str, spec: ScheduledJobSpec, run: RunRequest
+) -> list[dict[str, Any]]:
+    values = {
+        "ALMANAC_RUN": job_name,
+        "ALMANAC_SCHEDULEDJOB": name,
+        "ALMANAC_NAMESPACE": namespace,
+        "ALMANAC_TEMPLATE": spec.template,
+        "ALMANAC_PARAMS": json.dumps(spec.params, separators=(",", ":"), sort_keys=True),
+        "ALMANAC_SLOT": _rfc3339(run.slot),
+        "ALMANAC_ATTEMPT": str(run.attempt),
+        "ALMANAC_TRIGGER": run.trigger.value,
+    }
+    return [{"name": key, "value": value} for key, value in values.items()]
+
+
+def _dump(items: list[Any] | None) -> list[dict[str, Any]]:
+    return [item.model_dump(by_alias=True, exclude_none=True) for item in items or []]
+
+
+def build_job(
+    *,
+    name: str,
+    namespace: str,
+    uid: str,
+    spec: ScheduledJobSpec,
+    run: RunRequest,
+    template: JobTemplateSpec,
+) -> dict[str, Any]:
+    """The ``batch/v1`` Job of one run.
+
+    ``backoffLimit: 0`` because retries are the operator's (a retry is a new attempt Job
+    with its own name); the owner reference lets Kubernetes garbage-collect runs with
+    their ScheduledJob; no service-account token unless ``podTemplate`` names an account.
+    """
+    job_name = run_name(name, uid, run.slot, trigger=run.trigger, attempt=run.attempt, n=run.n)
+    labels = dict(run_labels(name, uid, run.slot, trigger=run.trigger, attempt=run.attempt))
+    if run.run_now_key is not None:
+        labels[LABEL_RUN_NOW_KEY] = run_now_label(run.run_now_key)
+    pod = spec.pod_template
+    timeout = spec.timeout or template.timeout
+    container: dict[str, Any] = {
+        "name": "run",
+        "image": template.image,
+        "imagePullPolicy": "IfNotPresent",
+        "env": _env(name, namespace, job_name, spec, run)
+        + _dump(template.env)
+        + _dump(pod.env if pod else None),
+        "securityContext": dict(RESTRICTED_CONTAINER),
+        "terminationMessagePath": "/dev/termination-log",
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+    if template.command:
+        container["command"] = list(template.command)
+    if template.args:
+        container["args"] = list(template.args)
+    if pod and pod.env_from:
+        container["envFrom"] = _dump(pod.env_from)
+    if pod and pod.resources:
+        container["resources"] = pod.resources.model_dump(by_alias=True, exclude_none=True)
+    pod_spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "automountServiceAccountToken": bool(pod and pod.service_account_name),
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_USER,
+            "runAsGroup": RUN_USER,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [container],
+        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+    }
+    if pod and pod.service_account_name:
+        pod_spec["serviceAccountName"] = pod.service_account_name
+    if pod and pod.node_selector:
+        pod_spec["nodeSelector"] = dict(pod.node_selector)
+    if pod and pod.tolerations:
+        pod_spec["tolerations"] = list(pod.tolerations)
+    job_spec: dict[str, Any] = {
+        "backoffLimit": 0,
+        "template": {
+            "metadata": {
+                "labels": labels | dict(pod.labels if pod and pod.labels else {}),
+                "annotations": dict(pod.annotations if pod and pod.annotations else {}),
+            },
+            "spec": pod_spec,
+        },
+    }
+    if timeout:
+        seconds = parse_duration(timeout, "spec.timeout").total_seconds()
+        job_spec["activeDeadlineSeconds"] = max(1, int(seconds))
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": job_name,
+            "namespace": namespace,
+            "labels": labels,
+            "annotations": dict(run_annotations(run.slot))
+            | {"argocd.argoproj.io/ignore-resource-updates": "true"},
+            "ownerReferences": [
+                {
+                    "apiVersion": API_VERSION,
+                    "kind": "ScheduledJob",
+                    "name": name,
+                    "uid": uid,
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        },
+        "spec": job_spec,
+    }
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _condition(status: Mapping[str, Any], *types: str) -> bool:
+    return any(
+        c.get("type") in types and c.get("status") == "True" for c in status.get("conditions") or []
+    )
+
+
+def observe_job(job: Mapping[str, Any]) -> JobObservation | None:
+    """Read a Job the operator created; ``None`` if it does not carry Almanac's labels.
+
+    Since Kubernetes 1.31 ``SuccessCriteriaMet``/``FailureTarget`` come before
+    ``Complete``/``Failed`` (which wait for pods to terminate): either counts as finished.
+    A Job that is being deleted without finishing was cancelled (Replace, or by hand).
+    """
+    meta = job.get("metadata", {})
+    labels = meta.get("labels") or {}
+    if LABEL_SCHEDULED_JOB_UID not in labels or LABEL_SLOT not in labels:
+        return None
+    status = job.get("status") or {}
+    if _condition(status, "Complete", "SuccessCriteriaMet"):
+        phase = RunPhase.SUCCEEDED
+    elif _condition(status, "Failed", "FailureTarget"):
+        phase = RunPhase.FAILED
+    elif meta.get("deletionTimestamp"):
+        phase = RunPhase.CANCELLED
+    elif status.get("active") or status.get("ready"):
+        phase = RunPhase.RUNNING
+    else:
+        phase = RunPhase.PENDING
+    try:
+        trigger = TriggerKind(labels.get(LABEL_TRIGGER, TriggerKind.SCHEDULE.value))
+    except ValueError:
+        trigger = TriggerKind.SCHEDULE
+    return JobObservation(
+        name=str(meta.get("name", "")),
+        slot=datetime.fromtimestamp(int(labels[LABEL_SLOT]), UTC),
+        trigger=trigger,
+        attempt=int(labels.get(LABEL_ATTEMPT, "1")),
+        phase=phase,
+        start_time=_parse_time(status.get("startTime"))
+        or _parse_time(meta.get("creationTimestamp")),
+        completion_time=_parse_time(status.get("completionTime"))
+        or (_finished_at(status) if phase in (RunPhase.SUCCEEDED, RunPhase.FAILED) else None),
+    )
+
+
+def _finished_at(status: Mapping[str, Any]) -> datetime | None:
+    times = [
+        _parse_time(c.get("lastTransitionTime"))
+        for c in status.get("conditions") or []
+        if c.get("type") in ("Complete", "Failed", "SuccessCriteriaMet", "FailureTarget")
+    ]
+    return max((t for t in times if t is not None), default=None)

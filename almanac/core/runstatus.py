@@ -1,0 +1,120 @@
+"""Status rebuilt from the world: the ScheduledJob's Jobs decide active runs, the last run,
+totals, which finished Jobs history limits remove, and which failed runs retry.
+
+As in the CronJob controller, nothing here trusts the previous status for what the Jobs
+can tell; only what Jobs cannot (totals of deleted Jobs, the last success time after
+pruning) is carried over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from almanac.core.decisions import RetryAfter
+from almanac.core.models import History, Retry
+from almanac.core.retry import decide_retry
+from almanac.core.runs import JobObservation, RunRequest
+from almanac.core.status import ActiveRun, LastRun, RunCounts, RunPhase
+
+__all__ = ["RunSummary", "due_retries", "jobs_to_prune", "summarize_runs"]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    active: tuple[ActiveRun, ...]
+    last_run: LastRun | None
+    last_successful_time: datetime | None
+    counts: RunCounts
+
+
+def _finish_key(job: JobObservation) -> tuple[datetime, str]:
+    return (job.completion_time or job.slot, job.name)
+
+
+def summarize_runs(
+    jobs: Iterable[JobObservation],
+    *,
+    previous_counts: RunCounts,
+    previous_success: datetime | None,
+    messages: Mapping[str, str],
+) -> RunSummary:
+    """Active runs, the latest finished run and totals from the Jobs that exist now."""
+    jobs = list(jobs)
+    active = tuple(
+        ActiveRun(
+            job=j.name, slot=j.slot, attempt=j.attempt, start_time=j.start_time, trigger=j.trigger
+        )
+        for j in sorted(jobs, key=lambda j: (j.slot, j.name))
+        if not j.finished
+    )
+    finished = sorted((j for j in jobs if j.finished), key=_finish_key)
+    last = finished[-1] if finished else None
+    last_run = (
+        LastRun(
+            job=last.name,
+            slot=last.slot,
+            trigger=last.trigger,
+            phase=last.phase,
+            start_time=last.start_time,
+            completion_time=last.completion_time,
+            message=messages.get(last.name, "")[:4096],
+        )
+        if last
+        else None
+    )
+    successes = [
+        j.completion_time for j in finished if j.phase is RunPhase.SUCCEEDED and j.completion_time
+    ]
+    if previous_success is not None:
+        successes.append(previous_success)
+    counts = previous_counts.model_copy(
+        update={
+            "succeeded": previous_counts.pruned_succeeded
+            + sum(j.phase is RunPhase.SUCCEEDED for j in finished),
+            "failed": previous_counts.pruned_failed
+            + sum(j.phase is RunPhase.FAILED for j in finished),
+        }
+    )
+    return RunSummary(active, last_run, max(successes, default=None), counts)
+
+
+def jobs_to_prune(
+    jobs: Iterable[JobObservation], history: History, recorded: Iterable[str] | None = None
+) -> list[JobObservation]:
+    """Finished Jobs beyond ``history`` limits, oldest first.
+
+    With ``recorded`` given, only Jobs whose final history row exists may go (invariant
+    3: a run is never lost by deleting its Job too early).
+    """
+    allowed = None if recorded is None else set(recorded)
+    doomed: list[JobObservation] = []
+    for phase, keep in (
+        (RunPhase.SUCCEEDED, history.successful_jobs),
+        (RunPhase.FAILED, history.failed_jobs),
+    ):
+        done = sorted((j for j in jobs if j.phase is phase), key=_finish_key)
+        doomed += done[: max(0, len(done) - keep)]
+    return [j for j in doomed if allowed is None or j.name in allowed]
+
+
+def due_retries(jobs: Iterable[JobObservation], retry: Retry) -> list[tuple[RunRequest, datetime]]:
+    """Failed runs with attempts left and no next-attempt Job yet: (run, due instant)."""
+    jobs = list(jobs)
+    present = {(j.slot, j.trigger, j.attempt) for j in jobs}
+    due: list[tuple[RunRequest, datetime]] = []
+    for job in jobs:
+        decision = decide_retry(retry, job.attempt, job.phase)
+        if not isinstance(decision, RetryAfter):
+            continue
+        if (job.slot, job.trigger, decision.attempt) in present:
+            continue
+        failed_at = job.completion_time or job.slot
+        due.append(
+            (
+                RunRequest(job.slot, job.trigger, decision.attempt),
+                failed_at + max(decision.delay, timedelta(0)),
+            )
+        )
+    return due
