@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--file", type=Path, help="ScheduledJob manifest (YAML) to preview")
     preview.add_argument("--from", dest="start", help="list slots after this instant (default now)")
     preview.add_argument("--count", type=int, default=10, help=f"how many (1-{MAX_PREVIEW})")
+    sub.add_parser("operator", help="run the operator (settings from ALMANAC_* variables)")
     crds = sub.add_parser("crds", help="regenerate the CRD YAML from the models")
     crds.add_argument("--check", action="store_true", help="exit 1 if the files differ")
     crds.add_argument("--dir", type=Path, default=DEFAULT_CRD_DIR, help="output directory")
@@ -148,6 +149,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "preview":
         return _preview(args)
+    if args.command == "operator":
+        # Imported here: the operator's I/O libraries are not needed by the other commands.
+        from almanac.operator.main import main as operator_main  # noqa: PLC0415
+
+        return operator_main()
     return _crds(args)
 
 

@@ -1,0 +1,60 @@
+"""Kopf handlers: low-level ``on.event`` feeds into the scheduler, nothing else.
+
+``on.event`` writes no annotations, progress or finalizers onto user objects (GitOps sees
+no drift, invariant 4) and returns ``None`` (a return value would land in status).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from almanac.core.errors import AlmanacError
+from almanac.core.templates import JobTemplateSpec
+
+from .logs import log
+from .scheduler import Scheduler
+
+__all__: list[str] = []
+
+
+def _scheduler(memo: kopf.Memo) -> Scheduler:
+    scheduler: Scheduler = memo["scheduler"]
+    return scheduler
+
+
+@kopf.on.event("almanac.dev", "v1alpha1", "scheduledjobs")
+def scheduledjob_event(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    scheduler = _scheduler(memo)
+    if event["type"] == "DELETED":
+        scheduler.forget(body["metadata"]["namespace"], body["metadata"]["name"])
+    else:
+        scheduler.upsert(dict(event["object"]))
+
+
+@kopf.on.event("batch", "v1", "jobs", labels={"almanac.dev/scheduledjob-uid": kopf.PRESENT})
+def job_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    _scheduler(memo).job_event(dict(event["object"]), deleted=event["type"] == "DELETED")
+
+
+def _template(event: kopf.RawEvent, memo: kopf.Memo, namespace: str) -> None:
+    obj = event["object"]
+    name = obj["metadata"]["name"]
+    spec: JobTemplateSpec | None = None
+    if event["type"] != "DELETED":
+        try:
+            spec = JobTemplateSpec.model_validate(obj.get("spec") or {})
+        except (AlmanacError, ValueError) as exc:
+            log.warning("template ignored", extra={"template": name, "error": str(exc)})
+    _scheduler(memo).template_event(namespace, name, spec)
+
+
+@kopf.on.event("almanac.dev", "v1alpha1", "jobtemplates")
+def jobtemplate_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    _template(event, memo, event["object"]["metadata"]["namespace"])
+
+
+@kopf.on.event("almanac.dev", "v1alpha1", "clusterjobtemplates")
+def clusterjobtemplate_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    _template(event, memo, "")

@@ -1,0 +1,149 @@
+"""The API calls the scheduler makes itself (Kopf only watches): Jobs, status, Events.
+
+One place maps API failures: AlreadyExists on create means "already launched"
+(invariant 1), NotFound on delete means "already gone".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from kubernetes_asyncio import client, config
+from kubernetes_asyncio.client.exceptions import ApiException
+
+from almanac.core.runs import API_VERSION
+
+__all__ = ["Kube", "ObjectRef", "load_api_client"]
+
+GROUP, VERSION = API_VERSION.split("/")
+PLURAL = "scheduledjobs"
+
+
+async def load_api_client() -> client.ApiClient:
+    """In-cluster credentials in a pod, else ``KUBECONFIG`` (as kubectl does)."""
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        config.load_incluster_config()
+        return client.ApiClient()
+    configuration = client.Configuration()
+    await config.load_kube_config(client_configuration=configuration)
+    return client.ApiClient(configuration)
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    namespace: str
+    name: str
+    uid: str
+
+
+class Kube:
+    """Typed wrappers over the few calls the scheduler needs."""
+
+    def __init__(self, api: client.ApiClient, component: str) -> None:
+        self.api = api
+        self._batch = client.BatchV1Api(api)
+        self._core = client.CoreV1Api(api)
+        self._custom = client.CustomObjectsApi(api)
+        self.coordination = client.CoordinationV1Api(api)
+        self._component = component
+
+    async def close(self) -> None:
+        await self.api.close()
+
+    async def create_job(self, namespace: str, body: dict[str, Any]) -> bool:
+        """Create a run's Job; False when it already exists (already launched)."""
+        try:
+            await self._batch.create_namespaced_job(namespace, body)
+        except ApiException as exc:
+            if exc.status == 409:
+                return False
+            raise
+        return True
+
+    async def delete_job(self, namespace: str, name: str) -> None:
+        try:
+            await self._batch.delete_namespaced_job(
+                name, namespace, propagation_policy="Background"
+            )
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+    async def job_names(self, namespace: str, selector: str) -> list[str]:
+        jobs = await self._batch.list_namespaced_job(namespace, label_selector=selector)
+        return [job.metadata.name for job in jobs.items]
+
+    async def termination_message(self, namespace: str, job: str) -> str:
+        """The run's result summary from its pod's termination message ("" if none)."""
+        pods = await self._core.list_namespaced_pod(namespace, label_selector=f"job-name={job}")
+        for pod in pods.items:
+            for status in (pod.status.container_statuses or []) if pod.status else []:
+                terminated = status.state.terminated if status.state else None
+                if terminated and terminated.message:
+                    return summary_of(terminated.message)
+        return ""
+
+    async def patch_status(
+        self, ref: ObjectRef, status: dict[str, Any], resource_version: str | None
+    ) -> str:
+        """Merge-patch ``status``, guarded by resourceVersion; returns the new version."""
+        body: dict[str, Any] = {"status": status}
+        if resource_version:
+            body["metadata"] = {"resourceVersion": resource_version, "uid": ref.uid}
+        result = await self._custom.patch_namespaced_custom_object_status(
+            GROUP,
+            VERSION,
+            ref.namespace,
+            PLURAL,
+            ref.name,
+            body,
+            _content_type="application/merge-patch+json",
+        )
+        return str(result["metadata"]["resourceVersion"])
+
+    async def get_resource_version(self, ref: ObjectRef) -> str:
+        obj = await self._custom.get_namespaced_custom_object(
+            GROUP, VERSION, ref.namespace, PLURAL, ref.name
+        )
+        return str(obj["metadata"]["resourceVersion"])
+
+    async def post_event(
+        self, ref: ObjectRef, reason: str, message: str, *, warning: bool = False
+    ) -> None:
+        """A Kubernetes Event on the ScheduledJob: what happened, in a sentence."""
+        now = datetime.now(UTC)
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{ref.name}.", "namespace": ref.namespace},
+            "involvedObject": {
+                "apiVersion": API_VERSION,
+                "kind": "ScheduledJob",
+                "name": ref.name,
+                "namespace": ref.namespace,
+                "uid": ref.uid,
+            },
+            "reason": reason,
+            "message": message[:1024],
+            "type": "Warning" if warning else "Normal",
+            "source": {"component": self._component},
+            "firstTimestamp": now.isoformat().replace("+00:00", "Z"),
+            "lastTimestamp": now.isoformat().replace("+00:00", "Z"),
+            "count": 1,
+        }
+        await self._core.create_namespaced_event(ref.namespace, event)
+
+
+def summary_of(message: str) -> str:
+    """The executor writes ``{status, summary, details}``; show its summary."""
+    try:
+        result = json.loads(message)
+    except ValueError:
+        return message.strip()
+    if isinstance(result, dict) and isinstance(result.get("summary"), str):
+        return str(result["summary"])
+    return message.strip()

@@ -1,0 +1,97 @@
+"""Composition root of the operator process (``python -m almanac operator``).
+
+Order: logs, API client, probes; wait for the Lease; then Kopf (standalone: peering is
+not leader election) and the scheduler run until a signal or the Lease is lost. A lost
+Lease ends the process at once with exit status 1 (invariant 2); a clean stop releases it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import kopf
+
+from . import handlers  # noqa: F401 - registers the Kopf handlers
+from .config import OperatorConfig
+from .kube import Kube, load_api_client
+from .leader import LeaseElector
+from .logs import configure_logging, log
+from .observability import Metrics, Probes, start_probe_server
+from .scheduler import Scheduler
+
+__all__ = ["run"]
+
+LABEL_SELECTOR = "almanac.dev/scheduledjob-uid"
+
+
+def _kopf_settings(config: OperatorConfig) -> kopf.OperatorSettings:
+    settings = kopf.OperatorSettings()
+    settings.watching.label_selectors["batch", "v1", "jobs"] = LABEL_SELECTOR
+    settings.scanning.disabled = True
+    settings.posting.enabled = False
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    return settings
+
+
+def _lost() -> None:
+    log.error("stopping: lease lost, another replica schedules now")
+    os._exit(1)
+
+
+async def run(config: OperatorConfig) -> None:
+    kube = Kube(await load_api_client(), component="almanac-operator")
+    metrics = Metrics()
+    elector = LeaseElector(
+        kube.coordination,
+        namespace=config.lease_namespace,
+        name=config.lease_name,
+        identity=config.identity,
+    )
+    scheduler = Scheduler(kube, metrics, image=config.image, concurrency=config.launch_concurrency)
+    probes = Probes(metrics, lambda: elector.is_leader, lambda: scheduler.last_tick)
+    runner = await start_probe_server(probes, config.metrics_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info(
+        "waiting for the lease",
+        extra={"leader": config.identity, "lease": f"{config.lease_namespace}/{config.lease_name}"},
+    )
+    acquiring = asyncio.create_task(elector.acquire())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({acquiring, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if stop.is_set():
+        acquiring.cancel()
+        await runner.cleanup()
+        await kube.close()
+        return
+    metrics.is_leader.set(1)
+    keeper = asyncio.create_task(elector.keep(on_lost=_lost))
+    ticking = asyncio.create_task(scheduler.run())
+    try:
+        await kopf.operator(
+            standalone=True,
+            clusterwide=not config.namespaces,
+            namespaces=config.namespaces,
+            memo=kopf.Memo(scheduler=scheduler),
+            settings=_kopf_settings(config),
+            stop_flag=stop,
+        )
+    finally:
+        for task in (ticking, keeper):
+            task.cancel()
+        await elector.release()
+        metrics.is_leader.set(0)
+        await runner.cleanup()
+        await kube.close()
+
+
+def main() -> int:
+    configure_logging()
+    config = OperatorConfig.from_env()
+    asyncio.run(run(config))
+    return 0

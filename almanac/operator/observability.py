@@ -1,0 +1,89 @@
+"""Prometheus metrics and the probes: liveness fails when the scheduler loop stops
+ticking (a silent operator is the failure Kopf users report most), readiness says the
+process is up and either leads or stands by."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+__all__ = ["Metrics", "Probes", "start_probe_server"]
+
+LIVENESS_LIMIT = 30.0  # seconds without a scheduler tick before liveness fails
+
+
+class Metrics:
+    """The operator's series, in a registry of its own (no process-global state)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.launched = Counter(
+            "almanac_runs_launched_total", "Runs launched, by trigger.", ["trigger"], registry=r
+        )
+        self.finished = Counter(
+            "almanac_runs_finished_total", "Runs finished, by result.", ["result"], registry=r
+        )
+        self.skipped = Counter(
+            "almanac_slots_skipped_total", "Slots skipped, by reason.", ["reason"], registry=r
+        )
+        self.lag = Histogram(
+            "almanac_schedule_lag_seconds",
+            "Job creation time minus the slot it runs.",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+            registry=r,
+        )
+        self.active = Gauge("almanac_active_runs", "Runs in progress.", registry=r)
+        self.heap_size = Gauge("almanac_scheduler_heap_size", "Pending wake-ups.", registry=r)
+        self.scheduled_jobs = Gauge("almanac_scheduledjobs", "ScheduledJobs watched.", registry=r)
+        self.is_leader = Gauge(
+            "almanac_is_leader", "1 while this replica holds the Lease.", registry=r
+        )
+        self.reconcile_errors = Counter(
+            "almanac_reconcile_errors_total", "Reconcile passes that raised.", registry=r
+        )
+        self.status_writes = Counter(
+            "almanac_status_writes_total", "Status patches written.", registry=r
+        )
+
+
+@dataclass
+class Probes:
+    metrics: Metrics
+    leading: Callable[[], bool]
+    last_tick: Callable[[], float | None]
+
+    async def metrics_page(self, _: web.Request) -> web.Response:
+        body = generate_latest(self.metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def healthz(self, _: web.Request) -> web.Response:
+        tick = self.last_tick()
+        if self.leading() and tick is not None and time.monotonic() - tick > LIVENESS_LIMIT:
+            return web.Response(status=503, text="scheduler loop stalled\n")
+        return web.Response(text="ok\n")
+
+    async def readyz(self, _: web.Request) -> web.Response:
+        return web.Response(text="leader\n" if self.leading() else "standby\n")
+
+
+async def start_probe_server(probes: Probes, port: int) -> web.AppRunner:
+    app = web.Application()
+    app.router.add_get("/metrics", probes.metrics_page)
+    app.router.add_get("/healthz", probes.healthz)
+    app.router.add_get("/readyz", probes.readyz)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "0.0.0.0", port).start()  # probes come from the kubelet
+    return runner

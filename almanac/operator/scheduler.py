@@ -1,0 +1,394 @@
+"""The scheduler: one asyncio task, one heap of wake-ups, one reconcile per ScheduledJob.
+
+Watch events (Kopf ``on.event``) and timers both end up as heap entries; the loop pops
+everything due, reconciles those objects concurrently (bounded), and sleeps until the next
+entry. No per-object timers or daemons (scale design), and every decision comes from
+``almanac.core`` with ``now`` passed in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from almanac.core.decisions import Buffer, Launch, Skip
+from almanac.core.overlap import decide_overlap, release_buffered
+from almanac.core.plan import next_run_time, plan_tick, schedule_anchor
+from almanac.core.runs import (
+    BUILTIN_TEMPLATES,
+    LABEL_RUN_NOW_KEY,
+    JobObservation,
+    RunRequest,
+    build_job,
+    builtin_template,
+    observe_job,
+    run_now_label,
+)
+from almanac.core.runstatus import due_retries, jobs_to_prune
+from almanac.core.schedule import summarize_schedule
+from almanac.core.status import ActiveRun, ScheduledJobStatus, TriggerKind
+from almanac.core.templates import JobTemplateSpec
+
+from .kube import Kube
+from .logs import log
+from .observability import Metrics
+from .statusview import compose_status
+from .tracked import Tracked, schedule_digest
+
+__all__ = ["Scheduler"]
+
+Key = tuple[str, str]
+IDLE_TICK = 5.0  # the loop wakes at least this often so liveness sees it alive
+
+
+class Scheduler:
+    def __init__(
+        self,
+        kube: Kube,
+        metrics: Metrics,
+        *,
+        image: str,
+        concurrency: int = 32,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._kube = kube
+        self._metrics = metrics
+        self._image = image
+        self._clock = clock
+        self._objects: dict[Key, Tracked] = {}
+        self._orphans: dict[str, dict[str, JobObservation]] = {}
+        self._templates: dict[tuple[str, str], JobTemplateSpec] = {}
+        self._heap: list[tuple[datetime, int, Key]] = []
+        self._seq = itertools.count()
+        self._wake = asyncio.Event()
+        self._limit = asyncio.Semaphore(concurrency)
+        self.last_tick = time.monotonic()
+
+    # -- feeds (called from Kopf handlers; never block) ---------------------------------
+
+    def upsert(self, body: dict[str, Any]) -> None:
+        key = (body["metadata"]["namespace"], body["metadata"]["name"])
+        tracked = self._objects.get(key)
+        if tracked is None or tracked.ref.uid != body["metadata"]["uid"]:
+            tracked = Tracked.from_body(body)
+            tracked.jobs = self._orphans.pop(tracked.ref.uid, {})
+            self._objects[key] = tracked
+        else:
+            tracked.refresh(body)
+        self._metrics.scheduled_jobs.set(len(self._objects))
+        self.poke(key)
+
+    def forget(self, namespace: str, name: str) -> None:
+        self._objects.pop((namespace, name), None)
+        self._metrics.scheduled_jobs.set(len(self._objects))
+
+    def job_event(self, body: dict[str, Any], deleted: bool) -> None:
+        seen = observe_job(body)
+        if seen is None:
+            return
+        uid = body["metadata"]["labels"]["almanac.dev/scheduledjob-uid"]
+        owner = next((t for t in self._objects.values() if t.ref.uid == uid), None)
+        jobs = owner.jobs if owner else self._orphans.setdefault(uid, {})
+        if deleted:
+            jobs.pop(seen.name, None)
+        else:
+            jobs[seen.name] = seen
+        if owner:
+            self.poke(owner.key)
+
+    def template_event(self, namespace: str, name: str, spec: JobTemplateSpec | None) -> None:
+        if spec is None:
+            self._templates.pop((namespace, name), None)
+        else:
+            self._templates[(namespace, name)] = spec
+
+    def poke(self, key: Key, when: datetime | None = None) -> None:
+        heapq.heappush(self._heap, (when or self._clock(), next(self._seq), key))
+        self._wake.set()
+
+    # -- the loop --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        while True:
+            self.last_tick = time.monotonic()
+            now = self._clock()
+            due: set[Key] = set()
+            while self._heap and self._heap[0][0] <= now:
+                due.add(heapq.heappop(self._heap)[2])
+            self._metrics.heap_size.set(len(self._heap))
+            if due:
+                await asyncio.gather(*(self._guarded(key) for key in due))
+                continue
+            delay = IDLE_TICK
+            if self._heap:
+                delay = min(delay, max(0.0, (self._heap[0][0] - now).total_seconds()))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    async def _guarded(self, key: Key) -> None:
+        tracked = self._objects.get(key)
+        if tracked is None:
+            return
+        async with self._limit:
+            try:
+                await self.reconcile(tracked)
+            except Exception:
+                self._metrics.reconcile_errors.inc()
+                log.exception("reconcile failed", extra=_fields(tracked))
+                self.poke(key, self._clock() + timedelta(seconds=5))
+
+    # -- one ScheduledJob --------------------------------------------------------------------
+
+    def _template(self, tracked: Tracked) -> JobTemplateSpec | None:
+        assert tracked.spec is not None
+        name = tracked.spec.template
+        found = self._templates.get((tracked.ref.namespace, name)) or self._templates.get(
+            ("", name)
+        )
+        if found is None and name in BUILTIN_TEMPLATES:
+            return builtin_template(name, self._image)
+        return found
+
+    async def reconcile(self, t: Tracked) -> None:
+        """Bring one ScheduledJob's runs and status up to date, in numbered steps."""
+        now = self._clock()
+        # 1. An invalid spec runs nothing; the condition says why.
+        if t.spec is None or t.error is not None:
+            await self._write_status(t, compose_status(t, now, invalid=t.error))
+            return
+        template = self._template(t)
+        # 2. Anchor: creation, the last schedule edit, or the last slot handled.
+        digest = schedule_digest(t.spec)
+        edited = t.status.schedule_hash not in (None, digest)
+        anchor_at = now if edited else t.status.schedule_anchor
+        anchor = schedule_anchor(
+            created_at=t.created,
+            last_schedule_time=t.status.last_schedule_time,
+            edited_at=anchor_at,
+        )
+        state = _PassState(t, anchor_at, digest)
+        if template is None:
+            await self._write_status(
+                t, compose_status(t, now, missing_template=t.spec.template, extra=state.extra())
+            )
+            return
+        active = self._active(t)
+        # 3. Run-now: each idempotency key runs once.
+        if t.run_now_key and t.run_now_key not in (t.status.run_now_keys or []):
+            await self._run_now(t, template, now, t.run_now_key)
+            state.run_now_keys = ([*(t.status.run_now_keys or []), t.run_now_key])[-20:]
+        # 4. Retries of failed attempts that are due.
+        for run, due_at in due_retries(t.jobs.values(), t.spec.retry):
+            if due_at <= now:
+                await self._launch(t, template, run, now, reason="Retrying")
+            else:
+                self.poke(t.key, due_at)
+        # 5. The schedule: due slots, catch-up, suspend, maxRuns.
+        plan = plan_tick(
+            t.spec, t.compiled, uid=t.ref.uid, now=now, anchor=anchor, runs_so_far=state.launched
+        )
+        state.skipped += plan.skipped
+        if plan.skipped and t.spec.suspend:
+            await self._event(t, "Skipped", f"{plan.skipped} slot(s) skipped: suspended")
+        elif plan.skipped:
+            await self._event(t, "Skipped", f"{plan.skipped} missed slot(s) skipped (catch-up)")
+        for launch in plan.launches:
+            await self._apply_overlap(t, template, launch, active=active, state=state, now=now)
+        if plan.last_schedule_time is not None:
+            state.last_schedule_time = plan.last_schedule_time
+        # 6. BufferOne: the queued slot starts when nothing is active.
+        released = release_buffered(t.buffered, self._active(t))
+        if released is not None:
+            t.buffered = None
+            await self._launch(t, template, RunRequest(released.slot, released.trigger), now)
+        # 7. History limits: delete the oldest finished Jobs.
+        await self._prune(t, state)
+        # 8. Status from the Jobs, written once; wake up at the next slot.
+        next_run = next_run_time(
+            t.spec,
+            t.compiled,
+            now,
+            runs_so_far=state.launched,
+            anchor=state.last_schedule_time or anchor,
+        )
+        await self._write_status(
+            t,
+            compose_status(
+                t,
+                now,
+                summary=summarize_schedule(t.spec.schedule),
+                next_run=next_run,
+                complete=plan.complete,
+                extra=state.extra(),
+            ),
+        )
+        if plan.wait is not None:
+            self.poke(t.key, plan.wait.until)
+
+    def _active(self, t: Tracked) -> list[ActiveRun]:
+        return [
+            ActiveRun(job=j.name, slot=j.slot, attempt=j.attempt, trigger=j.trigger)
+            for j in t.jobs.values()
+            if not j.finished
+        ]
+
+    async def _apply_overlap(
+        self,
+        t: Tracked,
+        template: JobTemplateSpec,
+        launch: Launch,
+        *,
+        active: list[ActiveRun],
+        state: _PassState,
+        now: datetime,
+    ) -> None:
+        assert t.spec is not None
+        decision = decide_overlap(t.spec.overlap_policy, launch, active, buffered=t.buffered)
+        state.last_schedule_time = launch.slot
+        if isinstance(decision, Skip):
+            state.skipped += 1
+            self._metrics.skipped.labels(reason=decision.reason.value).inc()
+            await self._event(
+                t,
+                "Skipped",
+                f"slot {_iso(launch.slot)} skipped: {decision.reason.value.replace('_', ' ')}",
+            )
+            return
+        if isinstance(decision, Buffer):
+            t.buffered = decision.slot
+            await self._event(t, "Buffered", f"slot {_iso(launch.slot)} waits for the active run")
+            return
+        for name in decision.replace:
+            await self._kube.delete_job(t.ref.namespace, name)
+            await self._event(t, "Replaced", f"run {name} deleted for slot {_iso(launch.slot)}")
+        run = RunRequest(decision.slot, decision.trigger, decision.attempt)
+        if await self._launch(t, template, run, now):
+            state.launched += 1
+            active.append(ActiveRun(job="", slot=run.slot, trigger=run.trigger))
+
+    async def _run_now(
+        self, t: Tracked, template: JobTemplateSpec, now: datetime, key: str
+    ) -> None:
+        selector = f"{LABEL_RUN_NOW_KEY}={run_now_label(key)}"
+        if await self._kube.job_names(t.ref.namespace, selector):
+            return
+        run = RunRequest(now.replace(microsecond=0), TriggerKind.MANUAL, run_now_key=key)
+        await self._launch(t, template, run, now, reason="RunNow")
+
+    async def _launch(
+        self,
+        t: Tracked,
+        template: JobTemplateSpec,
+        run: RunRequest,
+        now: datetime,
+        *,
+        reason: str = "Launched",
+    ) -> bool:
+        assert t.spec is not None
+        body = build_job(
+            name=t.ref.name,
+            namespace=t.ref.namespace,
+            uid=t.ref.uid,
+            spec=t.spec,
+            run=run,
+            template=template,
+        )
+        job = body["metadata"]["name"]
+        created = await self._kube.create_job(t.ref.namespace, body)
+        fields = _fields(t) | {
+            "job": job,
+            "slot": _iso(run.slot),
+            "trigger": run.trigger.value,
+            "attempt": run.attempt,
+        }
+        if not created:
+            log.info("run already launched", extra=fields)
+            return False
+        lag = (self._clock() - run.slot).total_seconds()
+        self._metrics.launched.labels(trigger=run.trigger.value).inc()
+        self._metrics.lag.observe(max(0.0, lag))
+        log.info("run launched", extra=fields | {"lag_seconds": round(lag, 3)})
+        await self._event(
+            t,
+            reason,
+            f"run {job} for slot {_iso(run.slot)} ({run.trigger.value}, attempt {run.attempt})",
+        )
+        return True
+
+    async def _prune(self, t: Tracked, state: _PassState) -> None:
+        assert t.spec is not None
+        for job in jobs_to_prune(t.jobs.values(), t.spec.history):
+            await self._kube.delete_job(t.ref.namespace, job.name)
+            t.jobs.pop(job.name, None)
+            if job.phase.value == "Succeeded":
+                state.pruned_succeeded += 1
+            else:
+                state.pruned_failed += 1
+
+    async def _event(self, t: Tracked, reason: str, message: str) -> None:
+        try:
+            await self._kube.post_event(
+                t.ref, reason, message, warning=reason in ("Failed", "Skipped")
+            )
+        except Exception:
+            log.warning("event not posted", extra=_fields(t) | {"reason": reason})
+
+    async def _write_status(self, t: Tracked, status: dict[str, Any]) -> None:
+        """Coalesced: nothing is written when the status did not change."""
+        await self._collect_messages(t)
+        if status == t.written:
+            return
+        t.resource_version = await self._kube.patch_status(t.ref, status, None)
+        t.written = status
+        t.status = ScheduledJobStatus.model_validate(status)
+        self._metrics.status_writes.inc()
+
+    async def _collect_messages(self, t: Tracked) -> None:
+        for job in t.jobs.values():
+            if job.finished and job.name not in t.messages:
+                t.messages[job.name] = await self._kube.termination_message(
+                    t.ref.namespace, job.name
+                )
+
+
+class _PassState:
+    """Status fields one reconcile pass changes, starting from the last written status."""
+
+    def __init__(self, t: Tracked, anchor_at: datetime | None, digest: str) -> None:
+        counts = t.status.counts
+        self.t = t
+        self.anchor_at = anchor_at
+        self.digest = digest
+        self.launched = counts.launched if counts else 0
+        self.skipped = counts.skipped if counts else 0
+        self.pruned_succeeded = counts.pruned_succeeded if counts else 0
+        self.pruned_failed = counts.pruned_failed if counts else 0
+        self.last_schedule_time = t.status.last_schedule_time
+        self.run_now_keys = t.status.run_now_keys
+
+    def extra(self) -> dict[str, Any]:
+        return {
+            "launched": self.launched,
+            "skipped": self.skipped,
+            "pruned_succeeded": self.pruned_succeeded,
+            "pruned_failed": self.pruned_failed,
+            "last_schedule_time": self.last_schedule_time,
+            "run_now_keys": self.run_now_keys,
+            "schedule_anchor": self.anchor_at,
+            "schedule_hash": self.digest,
+        }
+
+
+def _iso(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _fields(t: Tracked) -> dict[str, Any]:
+    return {"scheduledjob": f"{t.ref.namespace}/{t.ref.name}", "uid": t.ref.uid}

@@ -1,0 +1,125 @@
+"""The status a reconcile pass writes: run fields rebuilt from the Jobs, conditions that
+say why something is (not) running, and the bookkeeping the schedule needs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from almanac.core.errors import AlmanacError
+from almanac.core.runstatus import summarize_runs
+from almanac.core.status import ConditionType, RunCounts
+
+from .tracked import ANNOTATION_SUSPEND_REASON, Tracked
+
+__all__ = ["compose_status"]
+
+
+def _iso(instant: datetime | None) -> str | None:
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z") if instant else None
+
+
+def _conditions(
+    t: Tracked, now: datetime, wanted: list[tuple[ConditionType, bool, str, str]]
+) -> list[dict[str, Any]]:
+    """Conditions keep their transition time while their status does not change."""
+    previous = {c.type: c for c in t.status.conditions or []}
+    out = []
+    for kind, on, reason, message in wanted:
+        status = "True" if on else "False"
+        before = previous.get(kind)
+        since = before.last_transition_time if before and before.status == status else now
+        out.append(
+            {
+                "type": kind.value,
+                "status": status,
+                "reason": reason,
+                "message": message,
+                "lastTransitionTime": _iso(since),
+                "observedGeneration": t.generation,
+            }
+        )
+    return out
+
+
+def compose_status(
+    t: Tracked,
+    now: datetime,
+    *,
+    invalid: AlmanacError | None = None,
+    missing_template: str | None = None,
+    summary: str | None = None,
+    next_run: datetime | None = None,
+    complete: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    extra = extra or {}
+    previous = t.status.counts or RunCounts()
+    counts = previous.model_copy(
+        update={
+            k: extra[k]
+            for k in ("launched", "skipped", "pruned_succeeded", "pruned_failed")
+            if k in extra
+        }
+    )
+    runs = summarize_runs(
+        t.jobs.values(),
+        previous_counts=counts,
+        previous_success=t.status.last_successful_time,
+        messages=t.messages,
+    )
+    suspended = bool(t.spec and t.spec.suspend)
+    suspend_reason = t.annotations.get(ANNOTATION_SUSPEND_REASON, "")
+    if invalid is not None:
+        ready = (False, "InvalidSpec", str(invalid))
+    elif missing_template:
+        ready = (
+            False,
+            "TemplateNotFound",
+            f"no JobTemplate or ClusterJobTemplate named {missing_template!r}; "
+            "create it or fix spec.template",
+        )
+    elif complete:
+        ready = (False, "Complete", "bounded schedule finished: no run will follow")
+    elif suspended:
+        ready = (False, "Suspended", suspend_reason or "spec.suspend is true")
+    else:
+        ready = (True, "Scheduled", f"next run {_iso(next_run)}" if next_run else "waiting")
+    conditions = _conditions(
+        t,
+        now,
+        [
+            (ConditionType.READY, *ready),
+            (
+                ConditionType.SUSPENDED,
+                suspended,
+                "Suspended" if suspended else "Running",
+                suspend_reason,
+            ),
+            (
+                ConditionType.INVALID_SPEC,
+                invalid is not None,
+                "InvalidSpec" if invalid else "Valid",
+                str(invalid) if invalid else "",
+            ),
+            (ConditionType.COMPLETE, complete, "Complete" if complete else "Scheduling", ""),
+        ],
+    )
+    return {
+        "observedGeneration": t.generation,
+        "conditions": conditions,
+        "scheduleSummary": summary,
+        "nextRunTime": _iso(next_run),
+        "lastScheduleTime": _iso(extra.get("last_schedule_time", t.status.last_schedule_time)),
+        "lastSuccessfulTime": _iso(runs.last_successful_time),
+        "active": [a.model_dump(mode="json", by_alias=True, exclude_none=True) for a in runs.active]
+        or None,
+        "activeCount": len(runs.active),
+        "lastRun": runs.last_run.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if runs.last_run
+        else None,
+        "counts": runs.counts.model_dump(mode="json", by_alias=True),
+        "scheduleAnchor": _iso(extra.get("schedule_anchor", t.status.schedule_anchor)),
+        "scheduleHash": extra.get("schedule_hash", t.status.schedule_hash),
+        "runNowKeys": extra.get("run_now_keys", t.status.run_now_keys),
+    }

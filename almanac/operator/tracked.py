@@ -1,0 +1,104 @@
+"""One ScheduledJob as the operator holds it in memory, built from watch events."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from almanac.core.errors import AlmanacError
+from almanac.core.models import ScheduledJobSpec
+from almanac.core.plan import compile_spec
+from almanac.core.resource import parse_spec
+from almanac.core.runs import JobObservation
+from almanac.core.schedule import CompiledSchedule
+from almanac.core.status import ScheduledJobStatus
+
+from .kube import ObjectRef
+
+__all__ = ["Tracked", "schedule_digest"]
+
+ANNOTATION_RUN_NOW = "almanac.dev/run-now"
+ANNOTATION_SUSPEND_REASON = "almanac.dev/suspend-reason"
+
+
+def schedule_digest(spec: ScheduledJobSpec) -> str:
+    """Digest of what decides the slots: an edit to it re-anchors the schedule."""
+    schedule = spec.schedule.model_dump(mode="json", by_alias=True) if spec.schedule else None
+    return hashlib.sha256(json.dumps(schedule, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _time(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(UTC)
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _older(candidate: str, current: str) -> bool:
+    """resourceVersions are opaque, but etcd's are integers: use that when it holds."""
+    try:
+        return int(candidate) < int(current)
+    except ValueError:
+        return False
+
+
+@dataclass
+class Tracked:
+    """The latest body of a ScheduledJob plus what its Jobs say."""
+
+    ref: ObjectRef
+    generation: int
+    created: datetime
+    resource_version: str
+    annotations: dict[str, str]
+    spec: ScheduledJobSpec | None
+    compiled: CompiledSchedule | None
+    error: AlmanacError | None
+    status: ScheduledJobStatus
+    jobs: dict[str, JobObservation] = field(default_factory=dict)
+    messages: dict[str, str] = field(default_factory=dict)
+    buffered: datetime | None = None
+    written: dict[str, Any] | None = None
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> Tracked:
+        meta = body["metadata"]
+        spec: ScheduledJobSpec | None = None
+        compiled: CompiledSchedule | None = None
+        error: AlmanacError | None = None
+        try:
+            spec = parse_spec(body.get("spec") or {})
+            compiled = compile_spec(spec)
+        except AlmanacError as exc:
+            error = exc
+        return cls(
+            ref=ObjectRef(meta["namespace"], meta["name"], meta["uid"]),
+            generation=int(meta.get("generation", 1)),
+            created=_time(meta.get("creationTimestamp")),
+            resource_version=str(meta.get("resourceVersion", "")),
+            annotations=dict(meta.get("annotations") or {}),
+            spec=spec,
+            compiled=compiled,
+            error=error,
+            status=ScheduledJobStatus.model_validate(body.get("status") or {}),
+        )
+
+    def refresh(self, body: dict[str, Any]) -> None:
+        """Take a newer body, keeping the Jobs and what only this process knows."""
+        fresh = Tracked.from_body(body)
+        fresh.jobs, fresh.messages, fresh.buffered = self.jobs, self.messages, self.buffered
+        fresh.written = self.written
+        if _older(fresh.resource_version, self.resource_version):
+            # A stale event queued before our own status patch: keep what we wrote.
+            fresh.status, fresh.resource_version = self.status, self.resource_version
+        self.__dict__.update(fresh.__dict__)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.ref.namespace, self.ref.name)
+
+    @property
+    def run_now_key(self) -> str | None:
+        return self.annotations.get(ANNOTATION_RUN_NOW) or None
