@@ -133,6 +133,10 @@ class InvalidSpecError(InvalidInputError):
         first = self.problems[0] if self.problems else InvalidInputError("invalid spec")
         super().__init__("; ".join(str(p) for p in self.problems) or first.message, first.field)
 
+    def __str__(self) -> str:
+        # Each problem already names its own field; do not prefix the first one's again.
+        return self.message
+
     def with_field(self, field: str) -> Self:
         """Return the same aggregate; the problems already carry their own paths."""
         return self

@@ -265,7 +265,7 @@ class ScheduledJobSpec(SpecModel):
     def _check_has_something_to_do(self) -> Self:
         if self.schedule is None and not self.triggers:
             raise InvalidScheduleError(
-                "spec.schedule is required unless spec.triggers lists a trigger; add "
+                "schedule is required unless triggers lists a trigger; add "
                 "schedule.cron, schedule.every or schedule.at"
             )
         return self
