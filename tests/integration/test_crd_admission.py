@@ -3,28 +3,11 @@ and invalid ones are refused at ``kubectl apply`` with a message naming field an
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support import Kubectl, KubectlError
-
-CRDS = Path(__file__).resolve().parents[2] / "crds"
-
-
-@pytest.fixture(scope="module")
-def crds(kubectl: Kubectl) -> Kubectl:
-    kubectl.run("apply", "--server-side", "-f", str(CRDS))
-    kubectl.run(
-        "wait",
-        "--for=condition=Established",
-        "--timeout=60s",
-        "crd/scheduledjobs.almanac.dev",
-        "crd/jobtemplates.almanac.dev",
-        "crd/clusterjobtemplates.almanac.dev",
-    )
-    return kubectl
 
 
 def scheduled_job(name: str, **spec: Any) -> dict[str, Any]:

@@ -1,0 +1,135 @@
+"""Two replicas under one Lease: a killed leader is replaced within 15 s and no slot is
+lost or run twice; a clean stop hands the Lease over at once; downtime is caught up."""
+
+from __future__ import annotations
+
+import time
+
+from tests.integration.operator_support import (
+    almanac_jobs,
+    jobs_at_least,
+    scheduled_job,
+    script_template,
+    slots,
+    status,
+)
+from tests.support import Kubectl, consistently, eventually
+from tests.support.operator import OperatorProcess
+
+EVERY = 5
+FAILOVER_LIMIT = 15.0
+# Keep every Job, so the test can count them (history limits would prune).
+KEEP_ALL = {"successfulJobs": 100, "failedJobs": 100}
+
+
+async def leads(replica: OperatorProcess, timeout: float = 30) -> None:
+    await eventually(
+        lambda: "lease acquired" in replica.log_text(),
+        timeout=timeout,
+        what=f"{replica.identity} leading",
+    )
+
+
+def assert_every_slot_once(slot_list: list[int]) -> None:
+    assert len(slot_list) == len(set(slot_list)), f"a slot ran twice: {slot_list}"
+    expected = list(range(slot_list[0], slot_list[-1] + EVERY, EVERY))
+    assert slot_list == expected, f"slots missing: {sorted(set(expected) - set(slot_list))}"
+
+
+async def test_killed_leader_is_replaced_without_lost_or_doubled_slots(
+    crds: Kubectl, namespace: str, replicas: list[OperatorProcess]
+) -> None:
+    k = crds.in_namespace(namespace)
+    k.apply(script_template())
+    first, second = replicas
+    first.start()
+    await leads(first)
+    second.start()
+    k.apply(
+        scheduled_job(
+            "steady",
+            schedule={"every": f"{EVERY}s"},
+            overlapPolicy="Allow",
+            catchUp={"window": "1m", "maxRuns": 20},
+            history=KEEP_ALL,
+        )
+    )
+    leader, standby = first, second
+    for _round in range(2):
+        before = len(almanac_jobs(k, "steady"))
+        await jobs_at_least(k, "steady", before + 2)
+        killed_at = time.monotonic()
+        leader.kill()
+        await leads(standby, timeout=FAILOVER_LIMIT + 5)
+        count = len(almanac_jobs(k, "steady"))
+        await jobs_at_least(k, "steady", count + 1, timeout=FAILOVER_LIMIT + 5)
+        took = time.monotonic() - killed_at
+        assert took <= FAILOVER_LIMIT + EVERY, f"first launch {took:.1f}s after the kill"
+        # The killed replica comes back as the new standby.
+        leader.process = None
+        leader.start()
+        leader, standby = standby, leader
+    await jobs_at_least(k, "steady", len(almanac_jobs(k, "steady")) + 1)
+    assert_every_slot_once(slots(almanac_jobs(k, "steady")))
+
+
+async def test_clean_stop_hands_the_lease_over_at_once(
+    crds: Kubectl, namespace: str, replicas: list[OperatorProcess]
+) -> None:
+    first, second = replicas
+    first.start()
+    await leads(first)
+    second.start()
+    await consistently(
+        lambda: "lease acquired" not in second.log_text(),
+        duration=3,
+        what="standby waits while the leader renews",
+    )
+    assert first.stop() == 0
+    stopped = time.monotonic()
+    await leads(second, timeout=10)
+    assert time.monotonic() - stopped < 5
+    assert "lease released" in first.log_text()
+
+
+async def test_downtime_is_caught_up_within_the_window_and_limit(
+    crds: Kubectl, namespace: str, replicas: list[OperatorProcess]
+) -> None:
+    k = crds.in_namespace(namespace)
+    k.apply(script_template())
+    replica = replicas[0]
+    replica.start()
+    await leads(replica)
+    k.apply(
+        scheduled_job(
+            "catchup",
+            schedule={"every": f"{EVERY}s"},
+            overlapPolicy="Allow",
+            catchUp={"window": "1m", "maxRuns": 2},
+            history=KEEP_ALL,
+        )
+    )
+    await jobs_at_least(k, "catchup", 1)
+    assert replica.stop() == 0
+    down = slots(almanac_jobs(k, "catchup"))
+    skipped_before = status(k, "catchup")["counts"]["skipped"]
+    # Four or more slots pass while no operator runs.
+    await consistently(
+        lambda: slots(almanac_jobs(k, "catchup")) == down,
+        duration=4 * EVERY + 1,
+        interval=1,
+        what="nothing runs while down",
+    )
+    replica.process = None
+    replica.start()
+    jobs = await jobs_at_least(k, "catchup", len(down) + 2, timeout=30)
+    # At least four slots passed: the newest (still within a minute) runs on time, the
+    # two newest of the missed ones run as catch-up, older ones are counted as skipped.
+    caught = [j for j in jobs if j["metadata"]["labels"]["almanac.dev/trigger"] == "catchup"]
+    assert len(caught) == 2, "catch-up runs the newest maxRuns missed slots"
+    assert max(slots(caught)) < max(slots(jobs))
+    await eventually(
+        lambda: status(k, "catchup")["counts"]["skipped"] >= skipped_before + 1,
+        timeout=20,
+        what="older missed slots counted as skipped",
+    )
