@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STACK := hack/stack
 export ALMANAC_TIMES := /tmp/almanac-test-times-$(shell echo $$PPID)
 
-.PHONY: help install stack down status lint unit integration test crds clean
+.PHONY: help install stack dev down status lint unit integration test crds clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ install: $(VENV)/.installed ## create .venv with the project and its dev tools
 stack: install ## bring the local stack up (Kubernetes, Postgres, Kafka) and leave it running
 	@$(STACK) up
 	@echo "# use it:  eval \"\$$($(STACK) env)\"  then  $(VENV)/bin/kubectl get nodes"
+
+dev: install ## the stack plus CRDs, two operator replicas and a sample job every 30 s
+	@$(STACK) dev
 
 down: install ## stop the local stack and clean up after it
 	@$(STACK) down

@@ -15,13 +15,14 @@ from typing import Any
 
 from . import controlplane, node, services
 from .build import build_all, kubectl
+from .dev import start_dev
 from .host import check_host, install_packages
 from .images import build_images
 from .pki import make_pki, write_kubeconfig
 from .processes import State, free_port, is_alive, wait_for
 from .progress import StepFailed, say, step
 from .settings import GATEWAY, PROJECT_IMAGE, Dirs
-from .teardown import teardown
+from .teardown import STOP_ORDER, teardown
 
 __all__ = ["main"]
 
@@ -60,7 +61,9 @@ def _env_lines(dirs: Dirs, state: State) -> dict[str, str]:
 
 
 def _running(state: State) -> bool:
-    return bool(state.processes) and all(is_alive(r) for r in state.processes.values())
+    """The stack's own components all run (extras such as operator replicas may not)."""
+    core = [state.processes.get(name) for name in STOP_ORDER]
+    return all(record is not None and is_alive(record) for record in core)
 
 
 def _api_get(dirs: Dirs, state: State, path: str) -> dict[str, Any]:
@@ -210,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hack/stack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="build what is missing, start the stack (or reuse it)")
+    sub.add_parser("dev", help="up, then CRDs, two operator replicas and a sample job")
     sub.add_parser("down", help="stop the stack and clean up after it")
     sub.add_parser("status", help="show the stack's processes and ports")
     env = sub.add_parser("env", help="print export lines for the running stack")
@@ -218,9 +222,12 @@ def main(argv: list[str] | None = None) -> int:
     dirs = Dirs.from_env()
     began = time.monotonic()
     try:
-        if args.command == "up":
+        if args.command in ("up", "dev"):
             with _locked(dirs):
                 state = up(dirs)
+                if args.command == "dev":
+                    start_dev(dirs, state)
+                    state.save(dirs.state_file)
             say(f"stack ready in {time.monotonic() - began:.1f}s")
             for key, value in _env_lines(dirs, state).items():
                 print(f"export {key}={value}")

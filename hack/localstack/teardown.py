@@ -127,12 +127,14 @@ def teardown(dirs: Dirs) -> None:
     if "kubelet" in state.processes:
         stop(state.processes["kubelet"])
     _kill_containers(dirs, state)
-    for name in STOP_ORDER:
-        if name in state.processes:
-            stop(state.processes[name])
+    # Processes started on top of the stack (operator replicas) go first, so they can
+    # still release their Lease while the API server is up.
     for name, record in state.processes.items():
         if name not in STOP_ORDER:
             stop(record)
+    for name in STOP_ORDER:
+        if name in state.processes:
+            stop(state.processes[name])
     proxy = dirs.bin / "kube-proxy"
     if proxy.exists():
         subprocess.run(
