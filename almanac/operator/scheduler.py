@@ -69,6 +69,7 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._limit = asyncio.Semaphore(concurrency)
         self.last_tick = time.monotonic()
+        self._started = clock()
 
     # -- feeds (called from Kopf handlers; never block) ---------------------------------
 
@@ -124,6 +125,9 @@ class Scheduler:
             self._metrics.heap_size.set(len(self._heap))
             if due:
                 await asyncio.gather(*(self._guarded(key) for key in due))
+                self._metrics.active.set(
+                    sum(not j.finished for o in self._objects.values() for j in o.jobs.values())
+                )
                 continue
             delay = IDLE_TICK
             if self._heap:
@@ -208,7 +212,8 @@ class Scheduler:
         if released is not None:
             t.buffered = None
             await self._launch(t, template, RunRequest(released.slot, released.trigger), now)
-        # 7. History limits: delete the oldest finished Jobs.
+        # 7. Announce finished runs once; then history limits delete the oldest.
+        await self._announce_finished(t)
         await self._prune(t, state)
         # 8. Status from the Jobs, written once; wake up at the next slot.
         next_run = next_run_time(
@@ -321,6 +326,23 @@ class Scheduler:
             f"run {job} for slot {_iso(run.slot)} ({run.trigger.value}, attempt {run.attempt})",
         )
         return True
+
+    async def _announce_finished(self, t: Tracked) -> None:
+        """An Event and a metric per finished run (runs that ended before this process
+        started were announced by the previous leader)."""
+        for job in t.jobs.values():
+            if not job.finished or job.name in t.announced:
+                continue
+            t.announced.add(job.name)
+            if job.completion_time is not None and job.completion_time < self._started:
+                continue
+            result = job.phase.value
+            self._metrics.finished.labels(result=result).inc()
+            message = await self._kube.termination_message(t.ref.namespace, job.name)
+            t.messages[job.name] = message
+            await self._event(
+                t, result, f"run {job.name} {result.lower()}" + (f": {message}" if message else "")
+            )
 
     async def _prune(self, t: Tracked, state: _PassState) -> None:
         assert t.spec is not None

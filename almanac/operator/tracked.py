@@ -61,6 +61,7 @@ class Tracked:
     messages: dict[str, str] = field(default_factory=dict)
     buffered: datetime | None = None
     written: dict[str, Any] | None = None
+    announced: set[str] = field(default_factory=set)
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> Tracked:
@@ -89,7 +90,7 @@ class Tracked:
         """Take a newer body, keeping the Jobs and what only this process knows."""
         fresh = Tracked.from_body(body)
         fresh.jobs, fresh.messages, fresh.buffered = self.jobs, self.messages, self.buffered
-        fresh.written = self.written
+        fresh.written, fresh.announced = self.written, self.announced
         if _older(fresh.resource_version, self.resource_version):
             # A stale event queued before our own status patch: keep what we wrote.
             fresh.status, fresh.resource_version = self.status, self.resource_version

@@ -1,0 +1,386 @@
+"""Schedule-lag benchmark: Almanac against the built-in CronJob controller.
+
+Run by hand on a quiet stack (``make stack``, not ``make dev``: no other operator may
+watch the benchmark's namespaces)::
+
+    .venv/bin/python hack/bench/lag.py --sizes 100 1000 --idle 10000
+
+For each N it makes N schedules that are all due in the same minute, first as CronJobs
+(the stack's kube-controller-manager, default settings), then as ScheduledJobs (one
+Almanac operator at default settings), and measures lag = the moment a watch sees the Job
+minus its slot: p50/p99/max and Jobs missing after 60 s, plus the operator's CPU and RSS.
+It also measures the raw Job-create rate of a tight client (the ceiling) and the
+operator's RSS and start-up time with ``--idle`` idle ScheduledJobs. The node is cordoned
+throughout (pods stay Pending), as for the reference figures, and uncordoned at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kubernetes_asyncio import client, config, watch
+
+REPO = Path(__file__).resolve().parents[2]
+CONCURRENCY = 32
+WINDOW = 60.0
+PAUSE = {"image": "localhost/pause:busybox-1"}
+
+
+def _env() -> dict[str, str]:
+    out = subprocess.run(
+        [REPO / "hack" / "stack", "env", "--json"], capture_output=True, text=True, check=True
+    )
+    env: dict[str, str] = json.loads(out.stdout)
+    return env
+
+
+async def _bounded(calls: Iterable[Callable[[], Awaitable[Any]]]) -> None:
+    limit = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(call: Callable[[], Awaitable[Any]]) -> None:
+        async with limit:
+            await call()
+
+    await asyncio.gather(*(one(c) for c in calls))
+
+
+def _pod_template() -> dict[str, Any]:
+    return {
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [{"name": "c", **PAUSE, "imagePullPolicy": "Never"}],
+        }
+    }
+
+
+async def _namespace(core: client.CoreV1Api, prefix: str) -> str:
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    await core.create_namespace({"metadata": {"name": name}})
+    return name
+
+
+async def _delete_namespace(core: client.CoreV1Api, name: str) -> None:
+    await core.delete_namespace(name)
+    while True:
+        try:
+            await core.read_namespace(name)
+        except client.ApiException as exc:
+            if exc.status == 404:
+                return
+        await asyncio.sleep(1)
+
+
+async def _watch_jobs(
+    api: client.ApiClient, namespace: str, seen: dict[str, float], stop: asyncio.Event
+) -> None:
+    batch = client.BatchV1Api(api)
+    async with watch.Watch() as stream:
+        async for event in stream.stream(
+            batch.list_namespaced_job, namespace, timeout_seconds=int(WINDOW + 90)
+        ):
+            if event["type"] == "ADDED":
+                seen.setdefault(event["object"].metadata.name, time.time())
+            if stop.is_set():
+                return
+
+
+def _next_minute(margin: float) -> float:
+    """The next minute boundary at least ``margin`` seconds away."""
+    now = time.time()
+    boundary = (int(now // 60) + 1) * 60
+    return boundary if boundary - now >= margin else boundary + 60
+
+
+def _summary(lags: list[float], n: int) -> dict[str, Any]:
+    lags.sort()
+    pick = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))] if lags else float("nan")  # noqa: E731
+    return {
+        "n": n,
+        "created": len(lags),
+        "missing": n - len(lags),
+        "p50": pick(0.50),
+        "p99": pick(0.99),
+        "max": lags[-1] if lags else float("nan"),
+    }
+
+
+async def bench_cronjobs(api: client.ApiClient, n: int) -> dict[str, Any]:
+    core, batch = client.CoreV1Api(api), client.BatchV1Api(api)
+    ns = await _namespace(core, "bench-cron")
+    try:
+        await _bounded(
+            (
+                lambda i=i: batch.create_namespaced_cron_job(
+                    ns,
+                    {
+                        "metadata": {"name": f"c{i}"},
+                        "spec": {
+                            "schedule": "* * * * *",
+                            "concurrencyPolicy": "Forbid",
+                            "jobTemplate": {
+                                "spec": {"backoffLimit": 0, "template": _pod_template()}
+                            },
+                        },
+                    },
+                )
+            )
+            for i in range(n)
+        )
+        boundary = _next_minute(margin=15)
+        seen: dict[str, float] = {}
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(_watch_jobs(api, ns, seen, stop))
+        await asyncio.sleep(max(0.0, boundary + WINDOW - time.time()))
+        stop.set()
+        watcher.cancel()
+        lags = [t - boundary for t in seen.values()]
+        return _summary(lags, n) | {"who": "CronJob (default)"}
+    finally:
+        await _delete_namespace(core, ns)
+
+
+def _proc_stats(pid: int) -> tuple[float, float]:
+    """(CPU seconds used, RSS MB) of a process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks
+    rss = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return cpu, rss
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _metric(port: int, name: str) -> float:
+    """One unlabelled series from the operator's /metrics (0 if not there yet)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as page:
+            for line in page.read().decode().splitlines():
+                if line.startswith(name + " "):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return 0.0
+
+
+def _start_operator(
+    env: dict[str, str], namespace: str, log: Path, port: int
+) -> subprocess.Popen[bytes]:
+    run_env = dict(
+        os.environ,
+        **env,
+        ALMANAC_WATCH_NAMESPACES=namespace,
+        ALMANAC_LEASE_NAMESPACE=namespace,
+        ALMANAC_LEASE_NAME="bench",
+        ALMANAC_IDENTITY="bench",
+        ALMANAC_METRICS_PORT=str(port),
+    )
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "almanac", "operator"],
+            env=run_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _scheduled_job(i: int, cron: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "almanac.dev/v1alpha1",
+        "kind": "ScheduledJob",
+        "metadata": {"name": f"s{i}"},
+        "spec": {
+            "template": "command",
+            "params": {"command": ["true"]},
+            "schedule": {"cron": cron},
+            "overlapPolicy": "Allow",
+        },
+    }
+
+
+async def _create_scheduled_jobs(api: client.ApiClient, ns: str, n: int, cron: str) -> None:
+    custom = client.CustomObjectsApi(api)
+    await _bounded(
+        (
+            lambda i=i: custom.create_namespaced_custom_object(
+                "almanac.dev", "v1alpha1", ns, "scheduledjobs", _scheduled_job(i, cron)
+            )
+        )
+        for i in range(n)
+    )
+
+
+async def bench_almanac(
+    api: client.ApiClient, env: dict[str, str], n: int, logs: Path
+) -> dict[str, Any]:
+    core = client.CoreV1Api(api)
+    ns = await _namespace(core, "bench-sj")
+    operator = _start_operator(env, ns, logs / f"operator-{n}.log", _free_port())
+    try:
+        await _create_scheduled_jobs(api, ns, n, "* * * * *")
+        boundary = _next_minute(margin=15)
+        cpu_before, _ = _proc_stats(operator.pid)
+        seen: dict[str, float] = {}
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(_watch_jobs(api, ns, seen, stop))
+        await asyncio.sleep(max(0.0, boundary + WINDOW - time.time()))
+        stop.set()
+        watcher.cancel()
+        cpu_after, rss = _proc_stats(operator.pid)
+        lags = [t - boundary for t in seen.values()]
+        return _summary(lags, n) | {
+            "who": "Almanac (default)",
+            "cpu_s": cpu_after - cpu_before,
+            "rss_mb": rss,
+        }
+    finally:
+        operator.terminate()
+        operator.wait(30)
+        await _delete_namespace(core, ns)
+
+
+async def bench_ceiling(api: client.ApiClient, n: int) -> dict[str, Any]:
+    core, batch = client.CoreV1Api(api), client.BatchV1Api(api)
+    ns = await _namespace(core, "bench-raw")
+    try:
+        began = time.monotonic()
+        await _bounded(
+            (
+                lambda i=i: batch.create_namespaced_job(
+                    ns,
+                    {
+                        "metadata": {"name": f"j{i}"},
+                        "spec": {"backoffLimit": 0, "template": _pod_template()},
+                    },
+                )
+            )
+            for i in range(n)
+        )
+        took = time.monotonic() - began
+        return {"who": "tight client (ceiling)", "n": n, "seconds": took, "rate": n / took}
+    finally:
+        await _delete_namespace(core, ns)
+
+
+async def bench_idle(
+    api: client.ApiClient, env: dict[str, str], n: int, logs: Path
+) -> dict[str, Any]:
+    core = client.CoreV1Api(api)
+    ns = await _namespace(core, "bench-idle")
+    try:
+        await _create_scheduled_jobs(api, ns, n, "0 0 1 1 *")
+        began = time.monotonic()
+        port = _free_port()
+        operator = _start_operator(env, ns, logs / "operator-idle.log", port)
+        try:
+            # Ready when every object has been reconciled once (one status write each).
+            while _metric(port, "almanac_status_writes_total") < n:
+                if time.monotonic() - began > 600:
+                    break
+                await asyncio.sleep(1)
+            took = time.monotonic() - began
+            _, rss = _proc_stats(operator.pid)
+            return {"who": f"{n} idle ScheduledJobs", "startup_s": took, "rss_mb": rss}
+        finally:
+            operator.terminate()
+            operator.wait(30)
+    finally:
+        await _delete_namespace(core, ns)
+
+
+def _kubectl(env: dict[str, str], *args: str) -> None:
+    subprocess.run(
+        [REPO / ".venv" / "bin" / "kubectl", *args],
+        check=True,
+        env=dict(os.environ, KUBECONFIG=env["KUBECONFIG"]),
+        capture_output=True,
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--idle", type=int, default=10000)
+    args = parser.parse_args()
+    env = _env()
+    logs = Path(env["ALMANAC_STACK_DIR"]) / "logs" / "bench"
+    logs.mkdir(parents=True, exist_ok=True)
+    configuration = client.Configuration()
+    await config.load_kube_config(config_file=env["KUBECONFIG"], client_configuration=configuration)
+    configuration.connection_pool_maxsize = CONCURRENCY * 2
+    rows: list[dict[str, Any]] = []
+    _kubectl(env, "apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
+    _kubectl(
+        env, "wait", "--for=condition=Established", "--timeout=60s", "crd/scheduledjobs.almanac.dev"
+    )
+    _kubectl(env, "cordon", "localhost")
+    try:
+        async with client.ApiClient(configuration) as api:
+            for n in args.sizes:
+                rows.append(await bench_ceiling(api, n))
+                print(json.dumps(rows[-1]), flush=True)
+                rows.append(await bench_cronjobs(api, n))
+                print(json.dumps(rows[-1]), flush=True)
+                rows.append(await bench_almanac(api, env, n, logs))
+                print(json.dumps(rows[-1]), flush=True)
+            if args.idle:
+                rows.append(await bench_idle(api, env, args.idle, logs))
+                print(json.dumps(rows[-1]), flush=True)
+    finally:
+        _kubectl(env, "uncordon", "localhost")
+    print_table(rows)
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    print(
+        f"\n{'who':28} {'N':>6} {'created':>8} {'missing':>8} {'p50 s':>7} {'p99 s':>7} "
+        f"{'max s':>7} {'CPU s':>6} {'RSS MB':>7}"
+    )
+    for row in rows:
+        if "p50" in row:
+            print(
+                f"{row['who']:28} {row['n']:>6} {row['created']:>8} {row['missing']:>8} "
+                f"{row['p50']:7.2f} {row['p99']:7.2f} {row['max']:7.2f} "
+                f"{row.get('cpu_s', float('nan')):6.1f} {row.get('rss_mb', float('nan')):7.0f}"
+            )
+    for row in rows:
+        if "rate" in row:
+            print(f"ceiling N={row['n']}: {row['seconds']:.2f} s ({row['rate']:.0f} Jobs/s)")
+        if "startup_s" in row:
+            print(f"{row['who']}: start-up {row['startup_s']:.1f} s, RSS {row['rss_mb']:.0f} MB")
+    by_n: dict[int, dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        if "n" in row:
+            by_n.setdefault(row["n"], {})[row["who"]] = row
+    for n, group in by_n.items():
+        cron, alm, raw = (
+            group.get("CronJob (default)"),
+            group.get("Almanac (default)"),
+            group.get("tight client (ceiling)"),
+        )
+        if cron and alm:
+            print(f"N={n}: CronJob p99 / Almanac p99 = {cron['p99'] / alm['p99']:.1f}x")
+        if raw and alm:
+            print(f"N={n}: Almanac p99 / ceiling time = {alm['p99'] / raw['seconds']:.2f}x")
+
+
+if __name__ == "__main__":
+    started = datetime.now(UTC)
+    asyncio.run(main())
+    print(f"(benchmark started {started:%Y-%m-%d %H:%M} UTC)")
