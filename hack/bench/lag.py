@@ -26,7 +26,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,14 +47,15 @@ def _env() -> dict[str, str]:
     return env
 
 
-async def _bounded(calls: Iterable[Callable[[], Awaitable[Any]]]) -> None:
+async def _bounded(call: Callable[[int], Awaitable[Any]], n: int) -> None:
+    """``call(i)`` for i in range(n), CONCURRENCY requests in flight."""
     limit = asyncio.Semaphore(CONCURRENCY)
 
-    async def one(call: Callable[[], Awaitable[Any]]) -> None:
+    async def one(i: int) -> None:
         async with limit:
-            await call()
+            await call(i)
 
-    await asyncio.gather(*(one(c) for c in calls))
+    await asyncio.gather(*(one(i) for i in range(n)))
 
 
 def _pod_template() -> dict[str, Any]:
@@ -106,7 +107,10 @@ def _next_minute(margin: float) -> float:
 
 def _summary(lags: list[float], n: int) -> dict[str, Any]:
     lags.sort()
-    pick = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))] if lags else float("nan")  # noqa: E731
+
+    def pick(q: float) -> float:
+        return lags[min(len(lags) - 1, int(q * len(lags)))] if lags else float("nan")
+
     return {
         "n": n,
         "created": len(lags),
@@ -122,22 +126,18 @@ async def bench_cronjobs(api: client.ApiClient, n: int) -> dict[str, Any]:
     ns = await _namespace(core, "bench-cron")
     try:
         await _bounded(
-            (
-                lambda i=i: batch.create_namespaced_cron_job(
-                    ns,
-                    {
-                        "metadata": {"name": f"c{i}"},
-                        "spec": {
-                            "schedule": "* * * * *",
-                            "concurrencyPolicy": "Forbid",
-                            "jobTemplate": {
-                                "spec": {"backoffLimit": 0, "template": _pod_template()}
-                            },
-                        },
+            lambda i: batch.create_namespaced_cron_job(
+                ns,
+                {
+                    "metadata": {"name": f"c{i}"},
+                    "spec": {
+                        "schedule": "* * * * *",
+                        "concurrencyPolicy": "Forbid",
+                        "jobTemplate": {"spec": {"backoffLimit": 0, "template": _pod_template()}},
                     },
-                )
-            )
-            for i in range(n)
+                },
+            ),
+            n,
         )
         boundary = _next_minute(margin=15)
         seen: dict[str, float] = {}
@@ -217,12 +217,10 @@ def _scheduled_job(i: int, cron: str) -> dict[str, Any]:
 async def _create_scheduled_jobs(api: client.ApiClient, ns: str, n: int, cron: str) -> None:
     custom = client.CustomObjectsApi(api)
     await _bounded(
-        (
-            lambda i=i: custom.create_namespaced_custom_object(
-                "almanac.dev", "v1alpha1", ns, "scheduledjobs", _scheduled_job(i, cron)
-            )
-        )
-        for i in range(n)
+        lambda i: custom.create_namespaced_custom_object(
+            "almanac.dev", "v1alpha1", ns, "scheduledjobs", _scheduled_job(i, cron)
+        ),
+        n,
     )
 
 
@@ -261,16 +259,14 @@ async def bench_ceiling(api: client.ApiClient, n: int) -> dict[str, Any]:
     try:
         began = time.monotonic()
         await _bounded(
-            (
-                lambda i=i: batch.create_namespaced_job(
-                    ns,
-                    {
-                        "metadata": {"name": f"j{i}"},
-                        "spec": {"backoffLimit": 0, "template": _pod_template()},
-                    },
-                )
-            )
-            for i in range(n)
+            lambda i: batch.create_namespaced_job(
+                ns,
+                {
+                    "metadata": {"name": f"j{i}"},
+                    "spec": {"backoffLimit": 0, "template": _pod_template()},
+                },
+            ),
+            n,
         )
         took = time.monotonic() - began
         return {"who": "tight client (ceiling)", "n": n, "seconds": took, "rate": n / took}
