@@ -184,10 +184,15 @@ class Scheduler:
             )
             return
         active = self._active(t)
-        # 3. Run-now: each idempotency key runs once.
-        if t.run_now_key and t.run_now_key not in (t.status.run_now_keys or []):
+        # 3. Run-now and manual retry: each key acts once (acknowledged in status).
+        acknowledged = t.status.run_now_keys or []
+        if t.run_now_key and t.run_now_key not in acknowledged:
             await self._run_now(t, template, now, t.run_now_key)
-            state.run_now_keys = ([*(t.status.run_now_keys or []), t.run_now_key])[-20:]
+            state.acknowledge(t.run_now_key)
+        retry_of = t.retry_request
+        if retry_of and f"retry:{retry_of}" not in acknowledged:
+            await self._retry_by_hand(t, template, now, retry_of)
+            state.acknowledge(f"retry:{retry_of}")
         # 4. Retries of failed attempts that are due.
         for run, due_at in due_retries(t.jobs.values(), t.spec.retry):
             if due_at <= now:
@@ -286,6 +291,18 @@ class Scheduler:
             return
         run = RunRequest(now.replace(microsecond=0), TriggerKind.MANUAL, run_now_key=key)
         await self._launch(t, template, run, now, reason="RunNow")
+
+    async def _retry_by_hand(
+        self, t: Tracked, template: JobTemplateSpec, now: datetime, run: str
+    ) -> None:
+        """``almanac.dev/retry: <run>``: one more attempt of a finished run's slot."""
+        failed = t.jobs.get(run)
+        if failed is None or not failed.finished:
+            await self._event(t, "RetryRefused", f"run {run} is not a finished run of this job")
+            return
+        attempt = 1 + max(j.attempt for j in t.jobs.values() if j.slot == failed.slot)
+        request = RunRequest(failed.slot, TriggerKind.RETRY, attempt=attempt)
+        await self._launch(t, template, request, now, reason="Retrying")
 
     async def _launch(
         self,
@@ -394,6 +411,9 @@ class _PassState:
         self.pruned_failed = counts.pruned_failed if counts else 0
         self.last_schedule_time = t.status.last_schedule_time
         self.run_now_keys = t.status.run_now_keys
+
+    def acknowledge(self, key: str) -> None:
+        self.run_now_keys = [*(self.run_now_keys or []), key][-20:]
 
     def extra(self) -> dict[str, Any]:
         return {

@@ -21,6 +21,7 @@ from .kube import ObjectRef
 __all__ = ["Tracked", "schedule_digest"]
 
 ANNOTATION_RUN_NOW = "almanac.dev/run-now"
+ANNOTATION_RETRY = "almanac.dev/retry"
 ANNOTATION_SUSPEND_REASON = "almanac.dev/suspend-reason"
 
 
@@ -103,3 +104,8 @@ class Tracked:
     @property
     def run_now_key(self) -> str | None:
         return self.annotations.get(ANNOTATION_RUN_NOW) or None
+
+    @property
+    def retry_request(self) -> str | None:
+        """The run a user asked to retry (``almanac.dev/retry: <run name>``)."""
+        return self.annotations.get(ANNOTATION_RETRY) or None

@@ -11,6 +11,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from . import controlplane, node, services
@@ -19,7 +20,7 @@ from .dev import start_dev
 from .host import check_host, install_packages
 from .images import build_images
 from .pki import make_pki, write_kubeconfig
-from .processes import State, free_port, is_alive, wait_for
+from .processes import State, free_port, is_alive, spawn, stop, wait_for
 from .progress import StepFailed, say, step
 from .settings import GATEWAY, PROJECT_IMAGE, Dirs
 from .teardown import STOP_ORDER, teardown
@@ -182,6 +183,24 @@ def _wait_node(dirs: Dirs, state: State) -> None:
         )
 
 
+def restart_component(dirs: Dirs, name: str) -> None:
+    """Stop one component and start it again with the same command line and port."""
+    state = State.load(dirs.state_file)
+    record = state.processes.get(name)
+    if record is None or "argv" not in record:
+        raise StepFailed(f"no running {name} recorded in {dirs.state}: run 'make stack'")
+    with step(f"restarting {name}"):
+        stop(record)
+        spawn(state, name, record["argv"], Path(record["log"]), user=record.get("user"))
+        state.save(dirs.state_file)
+        waits = {
+            "kube-apiserver": lambda: controlplane.wait_apiserver(dirs, state, make_pki(dirs.pki)),
+            "postgres": lambda: services.wait_postgres(dirs, state),
+            "kafka": lambda: services.wait_kafka(dirs, state),
+        }
+        waits[name]()
+
+
 def status(dirs: Dirs) -> int:
     state = State.load(dirs.state_file)
     if not state.processes:
@@ -216,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("dev", help="up, then CRDs, two operator replicas and a sample job")
     sub.add_parser("down", help="stop the stack and clean up after it")
     sub.add_parser("status", help="show the stack's processes and ports")
+    restart = sub.add_parser("restart", help="restart one component (tests use it)")
+    restart.add_argument("component", choices=["kube-apiserver", "postgres", "kafka"])
     env = sub.add_parser("env", help="print export lines for the running stack")
     env.add_argument("--json", action="store_true", help="print a JSON object instead")
     args = parser.parse_args(argv)
@@ -237,6 +258,10 @@ def main(argv: list[str] | None = None) -> int:
             check_host()
             with _locked(dirs), step(f"stopping the stack in {dirs.state}"):
                 teardown(dirs)
+            return 0
+        if args.command == "restart":
+            with _locked(dirs):
+                restart_component(dirs, args.component)
             return 0
         if args.command == "status":
             return status(dirs)

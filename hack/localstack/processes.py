@@ -110,7 +110,13 @@ def spawn(
             cwd=cwd,
         )
     exe = os.path.realpath(str(argv[0])) if os.sep in str(argv[0]) else str(argv[0])
-    state.processes[name] = {"pid": process.pid, "exe": exe, "log": str(log)}
+    state.processes[name] = {
+        "pid": process.pid,
+        "exe": exe,
+        "log": str(log),
+        "argv": [str(a) for a in argv],
+        "user": user,
+    }
 
 
 def stop(record: Mapping[str, Any], grace: float = 10.0) -> None:

@@ -3,7 +3,10 @@ lost or run twice; a clean stop hands the Lease over at once; downtime is caught
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
 import time
+from pathlib import Path
 
 from tests.integration.operator_support import (
     almanac_jobs,
@@ -17,6 +20,7 @@ from tests.support import Kubectl, consistently, eventually
 from tests.support.operator import OperatorProcess
 
 EVERY = 5
+STACK = Path(__file__).resolve().parents[2] / "hack" / "stack"
 FAILOVER_LIMIT = 15.0
 # Keep every Job, so the test can count them (history limits would prune).
 KEEP_ALL = {"successfulJobs": 100, "failedJobs": 100}
@@ -133,3 +137,35 @@ async def test_downtime_is_caught_up_within_the_window_and_limit(
         timeout=20,
         what="older missed slots counted as skipped",
     )
+
+
+async def test_api_server_restart_mid_run_loses_and_doubles_nothing(
+    crds: Kubectl, namespace: str, replicas: list[OperatorProcess]
+) -> None:
+    k = crds.in_namespace(namespace)
+    k.apply(script_template())
+    first, second = replicas
+    first.start()
+    await leads(first)
+    second.start()
+    k.apply(
+        scheduled_job(
+            "survivor",
+            schedule={"every": f"{EVERY}s"},
+            overlapPolicy="Allow",
+            catchUp={"window": "1m", "maxRuns": 20},
+            history=KEEP_ALL,
+        )
+    )
+    await jobs_at_least(k, "survivor", 2)
+    restarted = await asyncio.to_thread(
+        subprocess.run,
+        [STACK, "restart", "kube-apiserver"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert restarted.returncode == 0, restarted.stderr
+    count = len(almanac_jobs(k, "survivor"))
+    await jobs_at_least(k, "survivor", count + 3, timeout=60)
+    assert_every_slot_once(slots(almanac_jobs(k, "survivor")))

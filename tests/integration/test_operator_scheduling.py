@@ -230,3 +230,79 @@ async def test_spec_that_cannot_run_is_reported_not_run(k: Kubectl) -> None:
         what="TemplateNotFound",
     )
     assert "nope" in ready["message"]
+
+
+async def test_buffer_one_queues_a_slot_until_the_active_run_ends(k: Kubectl) -> None:
+    k.apply(
+        scheduled_job(
+            "buffered",
+            schedule={"every": "5s"},
+            params={"seconds": 9},
+            overlapPolicy="BufferOne",
+            history={"successfulJobs": 20, "failedJobs": 20},
+        )
+    )
+    await consistently(
+        lambda: status(k, "buffered").get("activeCount", 0) <= 1,
+        duration=20,
+        interval=0.5,
+        what="never two runs at once",
+    )
+    events = k.run("get", "events", "--field-selector", "involvedObject.name=buffered")
+    assert "Buffered" in events
+    jobs = await jobs_at_least(k, "buffered", 2)
+    late = [
+        j
+        for j in jobs
+        if int(j["metadata"]["labels"]["almanac.dev/slot"]) + 4
+        < datetime.fromisoformat(j["metadata"]["creationTimestamp"]).timestamp()
+    ]
+    assert late, "the buffered slot started after the active run, not at its slot"
+
+
+async def test_history_limits_delete_old_jobs_and_keep_totals(k: Kubectl) -> None:
+    k.apply(
+        scheduled_job(
+            "pruned",
+            schedule={"every": "5s"},
+            overlapPolicy="Allow",
+            history={"successfulJobs": 1, "failedJobs": 1},
+        )
+    )
+    await eventually(
+        lambda: status(k, "pruned").get("counts", {}).get("prunedSucceeded", 0) >= 2,
+        timeout=120,
+        what="two succeeded Jobs pruned",
+    )
+    counts = status(k, "pruned")["counts"]
+    assert counts["succeeded"] >= counts["prunedSucceeded"] + 1
+    succeeded = [
+        j
+        for j in almanac_jobs(k, "pruned")
+        if any(c["type"] == "Complete" for c in j.get("status", {}).get("conditions", []))
+    ]
+    assert len(succeeded) <= 1
+
+
+async def test_manual_retry_runs_one_more_attempt_of_a_failed_run(k: Kubectl) -> None:
+    k.apply(scheduled_job("by-hand", schedule={"cron": "0 0 1 1 *"}, params={"exit": 2}))
+    annotate(k, "by-hand", "almanac.dev/run-now", "once")
+    (first,) = await jobs_at_least(k, "by-hand", 1, timeout=30)
+    name = first["metadata"]["name"]
+    await eventually(
+        lambda: (status(k, "by-hand").get("lastRun") or {}).get("phase") == "Failed",
+        timeout=60,
+        what="the run failed",
+    )
+    annotate(k, "by-hand", "almanac.dev/retry", name)
+    jobs = await jobs_at_least(k, "by-hand", 2, timeout=30)
+    retried = [j for j in jobs if j["metadata"]["labels"]["almanac.dev/trigger"] == "retry"]
+    assert len(retried) == 1
+    assert retried[0]["metadata"]["labels"]["almanac.dev/attempt"] == "2"
+    assert (
+        retried[0]["metadata"]["labels"]["almanac.dev/slot"]
+        == (first["metadata"]["labels"]["almanac.dev/slot"])
+    )
+    await consistently(
+        lambda: len(almanac_jobs(k, "by-hand")) == 2, duration=4, what="one retry per request"
+    )

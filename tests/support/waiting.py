@@ -6,20 +6,40 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, overload
 
 __all__ = ["consistently", "eventually"]
 
 T = TypeVar("T")
 
 
+@overload
 async def eventually(
-    check: Callable[[], T | Awaitable[T | None] | None],
+    check: Callable[[], Awaitable[T | None]],
     *,
     timeout: float,
     interval: float = 0.5,
     what: str = "condition",
-) -> T:
+) -> T: ...
+
+
+@overload
+async def eventually(
+    check: Callable[[], T | None],
+    *,
+    timeout: float,
+    interval: float = 0.5,
+    what: str = "condition",
+) -> T: ...
+
+
+async def eventually(
+    check: Callable[[], object],
+    *,
+    timeout: float,
+    interval: float = 0.5,
+    what: str = "condition",
+) -> object:
     """Return the first truthy result of ``check``; fail with its last error on timeout.
 
     Exceptions raised by the check count as "not yet" (an AssertionError carries the
