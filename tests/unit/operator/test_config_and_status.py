@@ -1,0 +1,81 @@
+"""Operator settings from the environment, and the conditions its status carries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from almanac.core.errors import InvalidInputError
+from almanac.operator.config import OperatorConfig
+from almanac.operator.statusview import compose_status
+from almanac.operator.tracked import Tracked
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def test_settings_come_from_the_environment_with_defaults() -> None:
+    config = OperatorConfig.from_env({"ALMANAC_WATCH_NAMESPACES": "a, b,", "POD_NAME": "op-0"})
+    assert config.namespaces == ("a", "b")
+    assert config.identity == "op-0"
+    assert config.metrics_port == 8080
+
+
+@pytest.mark.parametrize("value", ["eighty", "-1", "70000"])
+def test_a_malformed_port_names_the_variable(value: str) -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        OperatorConfig.from_env({"ALMANAC_METRICS_PORT": value})
+    assert refused.value.field == "ALMANAC_METRICS_PORT"
+    assert "0 to 65535" in str(refused.value)
+
+
+def body(spec: dict[str, Any], annotations: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "namespace": "ns",
+            "name": "job",
+            "uid": "u1",
+            "generation": 2,
+            "resourceVersion": "7",
+            "creationTimestamp": "2026-11-23T11:00:00Z",
+            "annotations": annotations or {},
+        },
+        "spec": spec,
+    }
+
+
+def conditions(status: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    return {c["type"]: (c["status"], c["reason"]) for c in status["conditions"]}
+
+
+def test_invalid_spec_is_a_condition_with_the_engines_message() -> None:
+    tracked = Tracked.from_body(body({"template": "command", "schedule": {"cron": "0 0 30 2 *"}}))
+    assert tracked.error is not None
+    status = compose_status(tracked, NOW, invalid=tracked.error)
+    assert conditions(status)["InvalidSpec"] == ("True", "InvalidSpec")
+    assert conditions(status)["Ready"] == ("False", "InvalidSpec")
+    assert "never fires" in status["conditions"][0]["message"]
+
+
+def test_suspended_job_says_why_from_its_annotation() -> None:
+    tracked = Tracked.from_body(
+        body(
+            {"template": "command", "schedule": {"every": "1m"}, "suspend": True},
+            {"almanac.dev/suspend-reason": "quarter-end freeze"},
+        )
+    )
+    status = compose_status(tracked, NOW, summary="every 1m")
+    assert conditions(status)["Suspended"] == ("True", "Suspended")
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["message"]) == ("False", "quarter-end freeze")
+
+
+def test_condition_keeps_its_transition_time_while_unchanged() -> None:
+    tracked = Tracked.from_body(body({"template": "command", "schedule": {"every": "1m"}}))
+    first = compose_status(tracked, NOW)
+    tracked.refresh(body({"template": "command", "schedule": {"every": "1m"}}) | {"status": first})
+    later = compose_status(tracked, datetime(2026, 11, 23, 13, 0, tzinfo=UTC))
+    assert (
+        later["conditions"][0]["lastTransitionTime"] == first["conditions"][0]["lastTransitionTime"]
+    )
