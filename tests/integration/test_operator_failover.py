@@ -139,6 +139,12 @@ async def test_downtime_is_caught_up_within_the_window_and_limit(
     )
 
 
+def restart_api_server() -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [STACK, "restart", "kube-apiserver"], capture_output=True, text=True, check=False
+    )
+
+
 async def test_api_server_restart_mid_run_loses_and_doubles_nothing(
     crds: Kubectl, namespace: str, replicas: list[OperatorProcess]
 ) -> None:
@@ -158,13 +164,7 @@ async def test_api_server_restart_mid_run_loses_and_doubles_nothing(
         )
     )
     await jobs_at_least(k, "survivor", 2)
-    restarted = await asyncio.to_thread(
-        subprocess.run,
-        [STACK, "restart", "kube-apiserver"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    restarted = await asyncio.to_thread(restart_api_server)
     assert restarted.returncode == 0, restarted.stderr
     count = len(almanac_jobs(k, "survivor"))
     await jobs_at_least(k, "survivor", count + 3, timeout=60)

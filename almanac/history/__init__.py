@@ -1,0 +1,70 @@
+"""Run history in Postgres: runs, audit log, notification outbox, migrations, retention.
+
+The operator records every run through a :class:`BufferedRecorder` in front of a
+:class:`RunStore` (Postgres, or the in-memory fake in tests); a finished run and its
+notifications are committed together, so neither is lost when Postgres or Kafka is down
+(invariant 3).
+"""
+
+from almanac.history.backoff import Backoff
+from almanac.history.buffer import BufferedRecorder
+from almanac.history.context import History
+from almanac.history.database import check_database, open_pool, prepare_database, redact_dsn
+from almanac.history.embedded import EmbeddedPostgres, start_embedded_postgres
+from almanac.history.errors import (
+    DatabaseConfigError,
+    EmbeddedPostgresError,
+    HistoryError,
+    HistoryUnavailableError,
+)
+from almanac.history.fake import InMemoryRunStore
+from almanac.history.migrations import MIGRATIONS, Migration, migrate
+from almanac.history.postgres import PostgresRunStore
+from almanac.history.records import (
+    MAX_RESULT_BYTES,
+    AuditEntry,
+    ErrorCount,
+    HourCount,
+    OutboxMessage,
+    RunRecord,
+    RunStats,
+    RunWrite,
+    merge_records,
+    phase_rank,
+    truncate_result,
+)
+from almanac.history.store import RunPage, RunStore
+
+__all__ = [
+    "MAX_RESULT_BYTES",
+    "MIGRATIONS",
+    "AuditEntry",
+    "Backoff",
+    "BufferedRecorder",
+    "DatabaseConfigError",
+    "EmbeddedPostgres",
+    "EmbeddedPostgresError",
+    "ErrorCount",
+    "History",
+    "HistoryError",
+    "HistoryUnavailableError",
+    "HourCount",
+    "InMemoryRunStore",
+    "Migration",
+    "OutboxMessage",
+    "PostgresRunStore",
+    "RunPage",
+    "RunRecord",
+    "RunStats",
+    "RunStore",
+    "RunWrite",
+    "check_database",
+    "merge_records",
+    "migrate",
+    "open_pool",
+    "phase_rank",
+    "prepare_database",
+    "redact_dsn",
+    "start_embedded_postgres",
+    "truncate_result",
+]

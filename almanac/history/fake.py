@@ -1,0 +1,165 @@
+"""An in-memory :class:`~almanac.history.store.RunStore` for unit tests of its callers.
+
+It applies the same merge rule as the SQL (:func:`~almanac.history.records.merge_records`)
+and can be told to fail, to exercise outage handling without a database.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from almanac.core.status import RunPhase
+from almanac.history.errors import HistoryUnavailableError
+from almanac.history.records import (
+    AuditEntry,
+    ErrorCount,
+    HourCount,
+    OutboxMessage,
+    RunKey,
+    RunRecord,
+    RunStats,
+    RunWrite,
+    merge_records,
+)
+from almanac.history.store import DEFAULT_LIMIT, RunPage
+
+__all__ = ["InMemoryRunStore", "percentile_cont"]
+
+
+def percentile_cont(values: Sequence[float], fraction: float) -> float | None:
+    """Linear-interpolated percentile, as Postgres ``percentile_cont`` computes it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+class InMemoryRunStore:
+    """Runs, audit entries and outbox messages in dicts; ``fail_next(n)`` simulates outages."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.runs: dict[RunKey, RunRecord] = {}
+        self.audit: list[AuditEntry] = []
+        self.outbox: dict[str, OutboxMessage] = {}
+        self.writes = 0
+        self._failures = 0
+        self._now = now
+
+    def fail_next(self, count: int) -> None:
+        """Make the next ``count`` calls raise :class:`HistoryUnavailableError`."""
+        self._failures = count
+
+    def _maybe_fail(self) -> None:
+        if self._failures > 0:
+            self._failures -= 1
+            raise HistoryUnavailableError("simulated outage")
+
+    def _stamp(self) -> datetime:
+        return self._now or datetime.now(UTC)
+
+    async def record_run(self, record: RunRecord, messages: Sequence[OutboxMessage] = ()) -> None:
+        await self.record_runs([RunWrite(record, tuple(messages))])
+
+    async def record_runs(self, writes: Sequence[RunWrite]) -> None:
+        self._maybe_fail()
+        for write in writes:
+            old = self.runs.get(write.record.key)
+            merged = merge_records(old, write.record.bounded())
+            now = self._stamp()
+            self.runs[merged.key] = replace(
+                merged, created_at=old.created_at if old else now, updated_at=now
+            )
+            for message in write.messages:
+                self.outbox.setdefault(message.event_id, message)
+            self.writes += 1
+
+    async def enqueue(self, messages: Sequence[OutboxMessage]) -> None:
+        self._maybe_fail()
+        for message in messages:
+            self.outbox.setdefault(message.event_id, message)
+
+    async def get_run(self, scheduledjob_uid: str, run_name: str) -> RunRecord | None:
+        self._maybe_fail()
+        return self.runs.get((scheduledjob_uid, run_name))
+
+    async def list_runs(
+        self,
+        namespace: str,
+        *,
+        scheduledjob_uid: str | None = None,
+        scheduledjob: str | None = None,
+        statuses: Sequence[RunPhase] = (),
+        limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
+    ) -> RunPage:
+        self._maybe_fail()
+        rows = [
+            r
+            for r in self.runs.values()
+            if r.namespace == namespace
+            and (scheduledjob_uid is None or r.scheduledjob_uid == scheduledjob_uid)
+            and (scheduledjob is None or r.scheduledjob == scheduledjob)
+            and (not statuses or r.phase in statuses)
+        ]
+        rows.sort(key=lambda r: (r.slot, r.run_name), reverse=True)
+        return rows[offset : offset + limit], len(rows)
+
+    async def has_final_record(self, scheduledjob_uid: str, run_name: str) -> bool:
+        self._maybe_fail()
+        record = self.runs.get((scheduledjob_uid, run_name))
+        return record is not None and record.final
+
+    async def stats(self, namespace: str, scheduledjob_uid: str) -> RunStats:
+        self._maybe_fail()
+        rows = [
+            r
+            for r in self.runs.values()
+            if r.namespace == namespace and r.scheduledjob_uid == scheduledjob_uid
+        ]
+        phases = Counter(r.phase for r in rows)
+        ok, bad = phases[RunPhase.SUCCEEDED], phases[RunPhase.FAILED]
+        durations = [d.total_seconds() for r in rows if (d := r.duration) is not None]
+        errors = Counter(r.error for r in rows if r.phase == RunPhase.FAILED and r.error)
+        last_seen: dict[str, datetime | None] = {}
+        for r in rows:
+            if r.phase == RunPhase.FAILED and r.error and r.finished_at is not None:
+                seen = last_seen.get(r.error)
+                last_seen[r.error] = max(seen, r.finished_at) if seen else r.finished_at
+        hours = Counter((r.started_at or r.slot).astimezone(UTC).hour for r in rows)
+        return RunStats(
+            total=len(rows),
+            succeeded=ok,
+            failed=bad,
+            skipped=phases[RunPhase.SKIPPED],
+            cancelled=phases[RunPhase.CANCELLED],
+            success_rate=ok / (ok + bad) if ok + bad else None,
+            p50_seconds=percentile_cont(durations, 0.5),
+            p95_seconds=percentile_cont(durations, 0.95),
+            p99_seconds=percentile_cont(durations, 0.99),
+            top_errors=tuple(
+                ErrorCount(e, n, last_seen.get(e))
+                for e, n in sorted(errors.items(), key=lambda i: (-i[1], i[0]))[:5]
+            ),
+            busiest_hours=tuple(
+                HourCount(h, n) for h, n in sorted(hours.items(), key=lambda i: (-i[1], i[0]))[:5]
+            ),
+        )
+
+    async def delete_older_than(self, cutoff: datetime, batch_size: int = 1000) -> int:
+        self._maybe_fail()
+        old = [
+            k for k, r in self.runs.items() if r.created_at is not None and r.created_at < cutoff
+        ]
+        for key in old:
+            del self.runs[key]
+        return len(old)
+
+    async def record_audit(self, entry: AuditEntry) -> None:
+        self._maybe_fail()
+        self.audit.append(entry)

@@ -1,0 +1,140 @@
+"""Versioned schema migrations, applied at start-up under a Postgres advisory lock.
+
+Migrations are Python string constants (no package data to ship). Each runs once, in
+order, in one transaction together with its ``schema_migrations`` row, while the
+transaction holds ``pg_advisory_xact_lock`` on a key derived from the current schema. So
+two operators starting at once apply each migration exactly once: the second waits for the
+lock, then finds the versions recorded and does nothing. Never edit a released migration;
+append a new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from psycopg import AsyncConnection
+
+__all__ = ["MIGRATIONS", "Migration", "applied_versions", "migrate"]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema change: a version (strictly increasing), a name and its SQL."""
+
+    version: int
+    name: str
+    sql: str
+
+
+_V1_RUNS: Final = """
+CREATE FUNCTION almanac_phase_rank(phase text) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE phase WHEN 'Pending' THEN 0 WHEN 'Running' THEN 1 ELSE 2 END;
+
+CREATE TABLE job_runs (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    namespace        text        NOT NULL,
+    scheduledjob     text        NOT NULL,
+    scheduledjob_uid text        NOT NULL,
+    run_name         text        NOT NULL,
+    template         text        NOT NULL DEFAULT '',
+    trigger          text        NOT NULL DEFAULT 'schedule',
+    slot             timestamptz NOT NULL,
+    attempt          integer     NOT NULL DEFAULT 1 CHECK (attempt >= 1),
+    status           text        NOT NULL CHECK (status IN
+                         ('Pending', 'Running', 'Succeeded', 'Failed', 'Skipped', 'Cancelled')),
+    started_at       timestamptz,
+    finished_at      timestamptz,
+    duration_ms      bigint GENERATED ALWAYS AS
+                         ((EXTRACT(EPOCH FROM (finished_at - started_at)) * 1000)::bigint) STORED,
+    exit_code        integer,
+    result           jsonb,
+    error            text,
+    pod              text,
+    event_id         text,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT job_runs_run_key UNIQUE (scheduledjob_uid, run_name)
+);
+CREATE INDEX job_runs_by_uid_slot ON job_runs (namespace, scheduledjob_uid, slot DESC, id DESC);
+CREATE INDEX job_runs_by_name_slot ON job_runs (namespace, scheduledjob, slot DESC, id DESC);
+CREATE INDEX job_runs_by_status ON job_runs (status, slot DESC);
+CREATE INDEX job_runs_by_created ON job_runs (created_at);
+
+CREATE TABLE audit_log (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at           timestamptz NOT NULL DEFAULT now(),
+    namespace    text NOT NULL,
+    scheduledjob text NOT NULL,
+    actor        text NOT NULL,
+    org_id       text,
+    action       text NOT NULL,
+    details      jsonb NOT NULL DEFAULT '{}'::jsonb
+);
+CREATE INDEX audit_log_by_job ON audit_log (namespace, scheduledjob, at DESC);
+CREATE INDEX audit_log_by_org ON audit_log (org_id, at DESC);
+
+CREATE TABLE outbox (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_id        text NOT NULL UNIQUE,
+    topic           text NOT NULL,
+    key             text NOT NULL DEFAULT '',
+    payload         jsonb NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    attempts        integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    last_error      text,
+    delivered_at    timestamptz
+);
+CREATE INDEX outbox_pending ON outbox (next_attempt_at, id) WHERE delivered_at IS NULL;
+CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
+"""
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (Migration(1, "runs_audit_outbox", _V1_RUNS),)
+
+_BOOKKEEPING: Final = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    integer PRIMARY KEY,
+    name       text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+# One lock per schema: tests (and installs) that use separate schemas do not wait on
+# each other, two operators sharing one schema do.
+_LOCK: Final = "SELECT pg_advisory_xact_lock(hashtext('almanac.migrate:' || current_schema()))"
+
+
+async def applied_versions(conn: AsyncConnection[Any]) -> list[int]:
+    """Versions recorded in ``schema_migrations`` (empty before the first migration)."""
+    cur = await conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    row = await cur.fetchone()
+    if row is None or not row[0]:
+        return []
+    cur = await conn.execute("SELECT version FROM schema_migrations ORDER BY version")
+    return [int(r[0]) for r in await cur.fetchall()]
+
+
+async def migrate(
+    conn: AsyncConnection[Any], migrations: tuple[Migration, ...] = MIGRATIONS
+) -> list[int]:
+    """Apply the migrations not yet recorded; return the versions applied by this call.
+
+    Idempotent and safe to race: everything happens in one transaction that first takes
+    the schema's advisory lock, so a concurrent caller waits and then applies nothing.
+    """
+    applied: list[int] = []
+    async with conn.transaction():
+        await conn.execute(_LOCK)
+        await conn.execute(_BOOKKEEPING)
+        done = set(await applied_versions(conn))
+        for migration in sorted(migrations, key=lambda m: m.version):
+            if migration.version in done:
+                continue
+            await conn.execute(migration.sql.encode())
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                (migration.version, migration.name),
+            )
+            applied.append(migration.version)
+    return applied

@@ -1,0 +1,301 @@
+"""The Postgres :class:`~almanac.history.store.RunStore` (psycopg 3, async pool).
+
+The upsert encodes :func:`~almanac.history.records.merge_records` in SQL with the
+``almanac_phase_rank`` SQL function from the first migration, so the rule holds even when two
+writers race (two operator replicas during a failover, a replayed buffer). Each write of a
+run and of its outbox messages is one transaction (invariant 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from almanac.core.status import RunPhase
+from almanac.history.records import (
+    AuditEntry,
+    ErrorCount,
+    HourCount,
+    OutboxMessage,
+    RunRecord,
+    RunStats,
+    RunWrite,
+)
+from almanac.history.store import DEFAULT_LIMIT, MAX_LIMIT, RunPage
+
+__all__ = ["PostgresRunStore"]
+
+_COLUMNS: Final = (
+    "namespace",
+    "scheduledjob",
+    "scheduledjob_uid",
+    "run_name",
+    "template",
+    "trigger",
+    "slot",
+    "attempt",
+    "status",
+    "started_at",
+    "finished_at",
+    "exit_code",
+    "result",
+    "error",
+    "pod",
+    "event_id",
+)
+_FILLABLE: Final = ("started_at", "finished_at", "exit_code", "result", "error", "pod", "event_id")
+_REPLACED: Final = ("template", "trigger", "slot", "attempt", "status", "namespace", "scheduledjob")
+_NEW_WINS: Final = (
+    "(almanac_phase_rank(EXCLUDED.status) > almanac_phase_rank(job_runs.status)"
+    " OR EXCLUDED.status = job_runs.status)"
+)
+
+
+def _upsert_sql() -> str:
+    sets = [
+        f"{c} = CASE WHEN {_NEW_WINS} THEN EXCLUDED.{c} ELSE job_runs.{c} END" for c in _REPLACED
+    ]
+    sets += [
+        f"{c} = CASE WHEN {_NEW_WINS} THEN COALESCE(EXCLUDED.{c}, job_runs.{c})"
+        f" ELSE COALESCE(job_runs.{c}, EXCLUDED.{c}) END"
+        for c in _FILLABLE
+    ]
+    sets.append("updated_at = now()")
+    return (
+        f"INSERT INTO job_runs ({', '.join(_COLUMNS)}) "
+        f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) "
+        "ON CONFLICT ON CONSTRAINT job_runs_run_key DO UPDATE SET " + ", ".join(sets)
+    )
+
+
+_UPSERT: Final = _upsert_sql()
+_ENQUEUE: Final = (
+    "INSERT INTO outbox (event_id, topic, key, payload) VALUES (%s, %s, %s, %s)"
+    " ON CONFLICT (event_id) DO NOTHING"
+)
+_SELECT: Final = f"SELECT {', '.join(_COLUMNS)}, created_at, updated_at FROM job_runs"
+_STATS: Final = """
+SELECT count(*) AS total,
+       count(*) FILTER (WHERE status = 'Succeeded') AS succeeded,
+       count(*) FILTER (WHERE status = 'Failed') AS failed,
+       count(*) FILTER (WHERE status = 'Skipped') AS skipped,
+       count(*) FILTER (WHERE status = 'Cancelled') AS cancelled,
+       percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration_ms)
+           FILTER (WHERE duration_ms IS NOT NULL) AS percentiles
+FROM job_runs WHERE namespace = %(ns)s AND scheduledjob_uid = %(uid)s
+"""
+_TOP_ERRORS: Final = """
+SELECT error, count(*) AS n, max(finished_at) AS last_seen
+FROM job_runs
+WHERE namespace = %(ns)s AND scheduledjob_uid = %(uid)s AND status = 'Failed' AND error IS NOT NULL
+GROUP BY error ORDER BY n DESC, error LIMIT 5
+"""
+_HOURS: Final = """
+SELECT extract(hour FROM coalesce(started_at, slot) AT TIME ZONE 'UTC')::int AS hour,
+       count(*) AS n
+FROM job_runs WHERE namespace = %(ns)s AND scheduledjob_uid = %(uid)s
+GROUP BY 1 ORDER BY n DESC, hour LIMIT 5
+"""
+_DELETE_BATCH: Final = """
+DELETE FROM job_runs WHERE id IN (
+    SELECT id FROM job_runs WHERE created_at < %s ORDER BY created_at LIMIT %s
+)
+"""
+
+
+def _params(record: RunRecord) -> tuple[Any, ...]:
+    r = record.bounded()
+    return (
+        r.namespace,
+        r.scheduledjob,
+        r.scheduledjob_uid,
+        r.run_name,
+        r.template,
+        r.trigger,
+        r.slot,
+        r.attempt,
+        r.phase.value,
+        r.started_at,
+        r.finished_at,
+        r.exit_code,
+        Jsonb(r.result) if r.result is not None else None,
+        r.error,
+        r.pod,
+        r.event_id,
+    )
+
+
+def _record(row: dict[str, Any]) -> RunRecord:
+    data = {c: row[c] for c in _COLUMNS if c != "status"}
+    return RunRecord(
+        **data,
+        phase=RunPhase(row["status"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _message_params(messages: Sequence[OutboxMessage]) -> list[tuple[Any, ...]]:
+    return [(m.event_id, m.topic, m.key, Jsonb(m.payload)) for m in messages]
+
+
+class PostgresRunStore:
+    """Run history in Postgres; the pool is owned by the caller (the composition root).
+
+    Parameters
+    ----------
+    pool
+        An open :class:`AsyncConnectionPool` whose connections see the migrated schema.
+    """
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+
+    async def record_run(self, record: RunRecord, messages: Sequence[OutboxMessage] = ()) -> None:
+        await self.record_runs([RunWrite(record, tuple(messages))])
+
+    async def record_runs(self, writes: Sequence[RunWrite]) -> None:
+        if not writes:
+            return
+        async with self.pool.connection() as conn, conn.transaction():
+            await _write(conn, writes)
+
+    async def enqueue(self, messages: Sequence[OutboxMessage]) -> None:
+        if not messages:
+            return
+        async with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            await cur.executemany(_ENQUEUE, _message_params(messages))
+
+    async def get_run(self, scheduledjob_uid: str, run_name: str) -> RunRecord | None:
+        async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                _SELECT + " WHERE scheduledjob_uid = %s AND run_name = %s",
+                (scheduledjob_uid, run_name),
+            )
+            row = await cur.fetchone()
+        return _record(row) if row is not None else None
+
+    async def list_runs(
+        self,
+        namespace: str,
+        *,
+        scheduledjob_uid: str | None = None,
+        scheduledjob: str | None = None,
+        statuses: Sequence[RunPhase] = (),
+        limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
+    ) -> RunPage:
+        where = ["namespace = %(ns)s"]
+        params: dict[str, Any] = {
+            "ns": namespace,
+            "limit": max(0, min(limit, MAX_LIMIT)),
+            "offset": max(0, offset),
+        }
+        if scheduledjob_uid is not None:
+            where.append("scheduledjob_uid = %(uid)s")
+            params["uid"] = scheduledjob_uid
+        if scheduledjob is not None:
+            where.append("scheduledjob = %(name)s")
+            params["name"] = scheduledjob
+        if statuses:
+            where.append("status = ANY(%(statuses)s)")
+            params["statuses"] = [RunPhase(s).value for s in statuses]
+        condition = " AND ".join(where)
+        async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                f"{_SELECT} WHERE {condition} ORDER BY slot DESC, id DESC"
+                " LIMIT %(limit)s OFFSET %(offset)s",
+                params,
+            )
+            rows = [_record(r) for r in await cur.fetchall()]
+            if params["offset"] == 0 and len(rows) < params["limit"]:
+                return rows, len(rows)
+            await cur.execute(f"SELECT count(*) AS n FROM job_runs WHERE {condition}", params)
+            total = await cur.fetchone()
+        return rows, int(total["n"]) if total else 0
+
+    async def has_final_record(self, scheduledjob_uid: str, run_name: str) -> bool:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT almanac_phase_rank(status) = 2 FROM job_runs"
+                " WHERE scheduledjob_uid = %s AND run_name = %s",
+                (scheduledjob_uid, run_name),
+            )
+            row = await cur.fetchone()
+        return bool(row and row[0])
+
+    async def stats(self, namespace: str, scheduledjob_uid: str) -> RunStats:
+        params = {"ns": namespace, "uid": scheduledjob_uid}
+        async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(_STATS, params)
+            head = await cur.fetchone()
+            await cur.execute(_TOP_ERRORS, params)
+            errors = await cur.fetchall()
+            await cur.execute(_HOURS, params)
+            hours = await cur.fetchall()
+        assert head is not None  # an aggregate always returns one row
+        ok, bad = int(head["succeeded"]), int(head["failed"])
+        p50, p95, p99 = (
+            (v / 1000 for v in head["percentiles"]) if head["percentiles"] else (None,) * 3
+        )
+        return RunStats(
+            total=int(head["total"]),
+            succeeded=ok,
+            failed=bad,
+            skipped=int(head["skipped"]),
+            cancelled=int(head["cancelled"]),
+            success_rate=ok / (ok + bad) if ok + bad else None,
+            p50_seconds=p50,
+            p95_seconds=p95,
+            p99_seconds=p99,
+            top_errors=tuple(ErrorCount(e["error"], int(e["n"]), e["last_seen"]) for e in errors),
+            busiest_hours=tuple(HourCount(int(h["hour"]), int(h["n"])) for h in hours),
+        )
+
+    async def delete_older_than(self, cutoff: datetime, batch_size: int = 1000) -> int:
+        """Delete in batches of ``batch_size``, one short transaction each, so retention
+        never holds long locks on a table the operator writes to."""
+        deleted = 0
+        while True:
+            async with self.pool.connection() as conn:
+                cur = await conn.execute(_DELETE_BATCH, (cutoff, batch_size))
+                count = cur.rowcount
+            deleted += max(0, count)
+            if count < batch_size:
+                return deleted
+
+    async def record_audit(self, entry: AuditEntry) -> None:
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                "INSERT INTO audit_log"
+                " (at, namespace, scheduledjob, actor, org_id, action, details)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (
+                    entry.at,
+                    entry.namespace,
+                    entry.scheduledjob,
+                    entry.actor,
+                    entry.org_id,
+                    entry.action,
+                    Jsonb(entry.details),
+                ),
+            )
+
+
+async def _write(conn: AsyncConnection[Any], writes: Sequence[RunWrite]) -> None:
+    messages = [m for w in writes for m in w.messages]
+    async with conn.cursor() as cur:
+        if len(writes) == 1:  # the common case: one round trip per statement
+            await cur.execute(_UPSERT, _params(writes[0].record))
+        else:
+            await cur.executemany(_UPSERT, [_params(w.record) for w in writes])
+        if len(messages) == 1:
+            await cur.execute(_ENQUEUE, _message_params(messages)[0])
+        elif messages:
+            await cur.executemany(_ENQUEUE, _message_params(messages))

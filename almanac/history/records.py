@@ -1,0 +1,252 @@
+"""Values stored in the run history, and the pure rules that merge and bound them.
+
+The same rules run in three places (the SQL upsert, the in-memory fake and the write
+buffer), so they are written once here as plain functions and the SQL mirrors them:
+
+* a run's key is ``(scheduledjob_uid, run_name)``; one row per run (invariant 3);
+* a later phase wins over an earlier one (:func:`phase_rank`): a ``Succeeded`` never goes
+  back to ``Running`` when an old observation is replayed after an outage;
+* once final, the first final phase stays; a second observation of the same phase only
+  fills fields that were still empty;
+* a result larger than :data:`MAX_RESULT_BYTES` is replaced by a marked, bounded stub.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from almanac.core.errors import NaiveDatetimeError
+from almanac.core.status import RunPhase
+
+__all__ = [
+    "FINAL_PHASES",
+    "MAX_ERROR_CHARS",
+    "MAX_RESULT_BYTES",
+    "AuditEntry",
+    "ErrorCount",
+    "HourCount",
+    "OutboxMessage",
+    "RunKey",
+    "RunRecord",
+    "RunStats",
+    "RunWrite",
+    "merge_records",
+    "merge_writes",
+    "phase_rank",
+    "truncate_result",
+]
+
+#: Result JSON kept per run; the executor's contract is ≤ 4 KB, this leaves room for
+#: operator-added fields while keeping a runaway result from bloating the table.
+MAX_RESULT_BYTES: Final = 16 * 1024
+MAX_ERROR_CHARS: Final = 4096
+FINAL_PHASES: Final = frozenset(
+    {RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.SKIPPED, RunPhase.CANCELLED}
+)
+_RANK: Final = {RunPhase.PENDING: 0, RunPhase.RUNNING: 1}
+
+RunKey = tuple[str, str]
+
+
+def phase_rank(phase: RunPhase) -> int:
+    """0 Pending, 1 Running, 2 any final phase; SQL ``almanac_phase_rank`` matches."""
+    return _RANK.get(phase, 2)
+
+
+def _aware(value: datetime | None, name: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise NaiveDatetimeError(f"{name} must carry a UTC offset", name)
+    return value
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run (a Job) as the history keeps it.
+
+    ``created_at``/``updated_at`` are set by the store and ignored on write.
+    """
+
+    namespace: str
+    scheduledjob: str
+    scheduledjob_uid: str
+    run_name: str
+    slot: datetime
+    phase: RunPhase
+    template: str = ""
+    trigger: str = "schedule"
+    attempt: int = 1
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    exit_code: int | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    pod: str | None = None
+    event_id: str | None = None
+    created_at: datetime | None = field(default=None, compare=False)
+    updated_at: datetime | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        _aware(self.slot, "slot")
+        _aware(self.started_at, "started_at")
+        _aware(self.finished_at, "finished_at")
+        object.__setattr__(self, "phase", RunPhase(self.phase))
+
+    @property
+    def key(self) -> RunKey:
+        """The run's identity: unique per ScheduledJob uid and Job name."""
+        return (self.scheduledjob_uid, self.run_name)
+
+    @property
+    def final(self) -> bool:
+        """True once the run reached a phase it never leaves."""
+        return self.phase in FINAL_PHASES
+
+    @property
+    def duration(self) -> timedelta | None:
+        """Wall time from start to finish, when both are known."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+    def bounded(self) -> RunRecord:
+        """This record with its result and error cut to the stored limits."""
+        error = self.error
+        if error is not None and len(error) > MAX_ERROR_CHARS:
+            error = error[: MAX_ERROR_CHARS - 1] + "…"
+        return replace(self, result=truncate_result(self.result), error=error)
+
+
+_FILLABLE: Final = ("started_at", "finished_at", "exit_code", "result", "error", "pod", "event_id")
+
+
+def merge_records(old: RunRecord | None, new: RunRecord) -> RunRecord:
+    """The record to keep when ``new`` is observed for a run already stored as ``old``.
+
+    ``new`` wins when its phase ranks higher, or is the same phase (fresher details);
+    otherwise ``old`` stays. Either way, fields the winner lacks are filled from the other,
+    so a final record without ``started_at`` keeps the start time seen earlier.
+    """
+    if old is None:
+        return new
+    new_wins = phase_rank(new.phase) > phase_rank(old.phase) or new.phase == old.phase
+    winner, other = (new, old) if new_wins else (old, new)
+    filled = {
+        name: getattr(other, name)
+        for name in _FILLABLE
+        if getattr(winner, name) is None and getattr(other, name) is not None
+    }
+    return replace(winner, created_at=old.created_at, **filled) if filled or new_wins else old
+
+
+def truncate_result(
+    result: dict[str, Any] | None, limit: int = MAX_RESULT_BYTES
+) -> dict[str, Any] | None:
+    """Return ``result`` if its JSON fits ``limit`` bytes, else a marked stub that does.
+
+    The stub keeps ``status`` and a shortened ``summary`` (what a reader needs first) and
+    says how large the original was: ``{"truncated": true, "original_bytes": n, ...}``.
+    """
+    if result is None:
+        return None
+    text = json.dumps(result, separators=(",", ":"), default=str)
+    size = len(text.encode())
+    if size <= limit:
+        return result
+    stub: dict[str, Any] = {"truncated": True, "original_bytes": size}
+    status = result.get("status")
+    if isinstance(status, str | int | float | bool):
+        stub["status"] = status if not isinstance(status, str) else status[:64]
+    summary = result.get("summary")
+    if isinstance(summary, str):
+        stub["summary"] = summary[: max(0, min(1024, limit // 4))]
+    else:
+        stub["preview"] = text[: max(0, min(1024, limit // 4))]
+    return stub
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """A notification to publish, stored in the same transaction as the run it is about.
+
+    ``event_id`` is stable (derived from the run and phase), so a replay inserts nothing
+    new and a consumer can drop a redelivery by id.
+    """
+
+    event_id: str
+    topic: str
+    key: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunWrite:
+    """A run record plus the outbox messages that must be committed with it."""
+
+    record: RunRecord
+    messages: tuple[OutboxMessage, ...] = ()
+
+
+def merge_writes(old: RunWrite | None, new: RunWrite) -> RunWrite:
+    """Merge two pending writes of one run: records by :func:`merge_records`, messages united."""
+    if old is None:
+        return new
+    seen = {m.event_id for m in old.messages}
+    messages = old.messages + tuple(m for m in new.messages if m.event_id not in seen)
+    return RunWrite(merge_records(old.record, new.record), messages)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who did what to a ScheduledJob through Almanac's interfaces (REST, run-now, ...)."""
+
+    namespace: str
+    scheduledjob: str
+    actor: str
+    action: str
+    at: datetime
+    org_id: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _aware(self.at, "at")
+
+
+@dataclass(frozen=True)
+class ErrorCount:
+    """One of the most frequent failure messages of a ScheduledJob."""
+
+    error: str
+    count: int
+    last_seen: datetime | None
+
+
+@dataclass(frozen=True)
+class HourCount:
+    """Runs started in one UTC hour of the day (0-23)."""
+
+    hour: int
+    count: int
+
+
+@dataclass(frozen=True)
+class RunStats:
+    """Aggregates over a ScheduledJob's history, computed by the database.
+
+    ``success_rate`` is succeeded / (succeeded + failed), ``None`` before any run finished;
+    skipped and cancelled runs are counted but do not dilute it. Durations in seconds.
+    """
+
+    total: int
+    succeeded: int
+    failed: int
+    skipped: int
+    cancelled: int
+    success_rate: float | None
+    p50_seconds: float | None
+    p95_seconds: float | None
+    p99_seconds: float | None
+    top_errors: tuple[ErrorCount, ...]
+    busiest_hours: tuple[HourCount, ...]

@@ -1,0 +1,65 @@
+"""The run-history port: what the operator and the facade may ask of the history.
+
+Two implementations share this :class:`RunStore` protocol: the Postgres one
+(:mod:`almanac.history.postgres`) and the in-memory fake (:mod:`almanac.history.fake`) for
+unit tests of callers. Writes of a run and of its notifications happen in one transaction,
+which is what makes notifications impossible to lose (invariant 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from almanac.core.status import RunPhase
+from almanac.history.records import AuditEntry, OutboxMessage, RunRecord, RunStats, RunWrite
+
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "RunPage", "RunStore"]
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+#: One page of runs, newest slot first, and the total matching the filter.
+RunPage = tuple[list[RunRecord], int]
+
+
+@runtime_checkable
+class RunStore(Protocol):
+    """Run history storage; every method may raise on an outage (the buffer absorbs it)."""
+
+    async def record_run(self, record: RunRecord, messages: Sequence[OutboxMessage] = ()) -> None:
+        """Upsert one run (later phase wins) and enqueue its messages, atomically."""
+
+    async def record_runs(self, writes: Sequence[RunWrite]) -> None:
+        """Upsert several runs and their messages in one transaction."""
+
+    async def enqueue(self, messages: Sequence[OutboxMessage]) -> None:
+        """Enqueue notifications not tied to a run (ScheduledJob lifecycle events)."""
+
+    async def get_run(self, scheduledjob_uid: str, run_name: str) -> RunRecord | None:
+        """The stored run, or ``None``."""
+
+    async def list_runs(
+        self,
+        namespace: str,
+        *,
+        scheduledjob_uid: str | None = None,
+        scheduledjob: str | None = None,
+        statuses: Sequence[RunPhase] = (),
+        limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
+    ) -> RunPage:
+        """Runs of one ScheduledJob (by uid, or by name), newest slot first, and the total."""
+
+    async def has_final_record(self, scheduledjob_uid: str, run_name: str) -> bool:
+        """True once the run's final phase is stored: only then may its Job be deleted."""
+
+    async def stats(self, namespace: str, scheduledjob_uid: str) -> RunStats:
+        """Counts, success rate, duration percentiles, top errors, busiest hours."""
+
+    async def delete_older_than(self, cutoff: datetime, batch_size: int = 1000) -> int:
+        """Delete runs created before ``cutoff`` in batches; return how many went."""
+
+    async def record_audit(self, entry: AuditEntry) -> None:
+        """Append one audit entry."""

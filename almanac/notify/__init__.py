@@ -1,0 +1,48 @@
+"""Notifications: platform completion notices and lifecycle events, via the outbox.
+
+Formatting (:mod:`almanac.notify.formats`) is pure; the operator commits the messages with
+the run (:meth:`almanac.history.RunStore.record_run`) and the :class:`OutboxRelay` publishes
+them to Kafka with the :class:`KafkaPublisher`.
+"""
+
+from almanac.notify.formats import (
+    EVENT_NAMESPACE,
+    JobAction,
+    event_id,
+    job_event,
+    messages_for_job,
+    messages_for_run,
+    org_id_of,
+    platform_notification,
+    run_event,
+    run_status,
+)
+from almanac.notify.publisher import (
+    FakePublisher,
+    KafkaPublisher,
+    Message,
+    Publisher,
+    encode_payload,
+)
+from almanac.notify.relay import OutboxRelay
+from almanac.notify.settings import NotifySettings
+
+__all__ = [
+    "EVENT_NAMESPACE",
+    "FakePublisher",
+    "JobAction",
+    "KafkaPublisher",
+    "Message",
+    "NotifySettings",
+    "OutboxRelay",
+    "Publisher",
+    "encode_payload",
+    "event_id",
+    "job_event",
+    "messages_for_job",
+    "messages_for_run",
+    "org_id_of",
+    "platform_notification",
+    "run_event",
+    "run_status",
+]

@@ -1,0 +1,278 @@
+"""Pure formatting of what Almanac publishes: platform notifications and lifecycle events.
+
+Two kinds of message, both enqueued in the outbox with the run that caused them:
+
+* the **completion notification**, in the platform notification format (``version``,
+  ``bundle``, ``application``, ``event_type``, ``timestamp``, ``account_id``, ``org_id``,
+  ``context``, plus ``events``/``recipients``), on the notifications topic, when a run
+  ends Succeeded, Failed or Cancelled;
+* **lifecycle events** (CloudEvents 1.0 structured JSON: ``id``, ``type``, ``source``,
+  ``time``, ``data``) on the events topic: run started/succeeded/failed/skipped/cancelled and
+  ScheduledJob created/updated/deleted/paused/resumed. Their shape is the one the facade's
+  ``POST /events`` accepts, so an ``after`` trigger can consume them.
+
+Every id is a UUIDv5 of (kind, ScheduledJob uid, run or revision, phase or action): a
+replay produces the same id, so the outbox stores it once and a consumer drops duplicates.
+Payloads use only the record's own times, so a redelivery is byte-for-byte identical.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from almanac.core.status import RunPhase
+from almanac.history.records import OutboxMessage, RunRecord
+from almanac.notify.settings import NotifySettings
+
+__all__ = [
+    "EVENT_NAMESPACE",
+    "JobAction",
+    "event_id",
+    "job_event",
+    "messages_for_job",
+    "messages_for_run",
+    "org_id_of",
+    "platform_notification",
+    "run_event",
+    "run_status",
+]
+
+#: UUIDv5 namespace of every Almanac event id.
+EVENT_NAMESPACE: Final = uuid.UUID("6f1c1f0e-5b7a-5d43-9a0e-a1a2a3a4a5a6")
+_ORG_NAMESPACE: Final = re.compile(r"org-(.+)")
+_RUN_STATUS: Final = {
+    RunPhase.PENDING: "running",
+    RunPhase.RUNNING: "running",
+    RunPhase.SUCCEEDED: "completed",
+    RunPhase.FAILED: "failed",
+    RunPhase.SKIPPED: "skipped",
+    RunPhase.CANCELLED: "cancelled",
+}
+_RUN_EVENT: Final = {
+    RunPhase.RUNNING: "started",
+    RunPhase.SUCCEEDED: "succeeded",
+    RunPhase.FAILED: "failed",
+    RunPhase.SKIPPED: "skipped",
+    RunPhase.CANCELLED: "cancelled",
+}
+_NOTIFIED: Final = frozenset({RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.CANCELLED})
+_SOURCE: Final = "/apis/almanac.dev/v1alpha1/namespaces/{ns}/scheduledjobs/{name}"
+
+
+class JobAction(StrEnum):
+    """ScheduledJob lifecycle actions announced on the events topic."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+
+
+def event_id(kind: str, scheduledjob_uid: str, subject: str, what: str) -> str:
+    """The stable id of one message: same inputs, same id, on every replica and replay."""
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{kind}/{scheduledjob_uid}/{subject}/{what}"))
+
+
+def run_status(phase: RunPhase) -> str:
+    """The facade's run status word for a phase (``Succeeded`` → ``completed``)."""
+    return _RUN_STATUS[RunPhase(phase)]
+
+
+def org_id_of(namespace: str) -> str | None:
+    """The organisation of an ``org-{org_id}`` namespace, else ``None``."""
+    match = _ORG_NAMESPACE.fullmatch(namespace)
+    return match.group(1) if match else None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _find(result: dict[str, Any] | None, name: str) -> Any:
+    """``name`` at the top of the result or in its ``details`` (the executor's shape)."""
+    if not result:
+        return None
+    if name in result:
+        return result[name]
+    details = result.get("details")
+    return details.get(name) if isinstance(details, dict) else None
+
+
+def _run_data(record: RunRecord) -> dict[str, Any]:
+    duration = record.duration
+    return {
+        "job_id": record.scheduledjob_uid,
+        "job_name": record.scheduledjob,
+        "namespace": record.namespace,
+        "run_id": record.run_name,
+        "template": record.template,
+        "trigger": record.trigger,
+        "slot": _iso(record.slot),
+        "attempt": record.attempt,
+        "phase": record.phase.value,
+        "status": run_status(record.phase),
+        "started_at": _iso(record.started_at),
+        "finished_at": _iso(record.finished_at),
+        "duration_seconds": None if duration is None else duration.total_seconds(),
+        "exit_code": record.exit_code,
+        "result": record.result,
+        "error": record.error,
+    }
+
+
+def _event_time(record: RunRecord) -> datetime:
+    if record.phase == RunPhase.RUNNING:
+        return record.started_at or record.slot
+    return record.finished_at or record.started_at or record.slot
+
+
+def run_event(record: RunRecord) -> dict[str, Any] | None:
+    """The lifecycle event for the record's phase (``None`` for Pending)."""
+    name = _RUN_EVENT.get(record.phase)
+    if name is None:
+        return None
+    return {
+        "specversion": "1.0",
+        "id": event_id("event", record.scheduledjob_uid, record.run_name, record.phase.value),
+        "type": f"almanac.run.{name}",
+        "source": _SOURCE.format(ns=record.namespace, name=record.scheduledjob),
+        "subject": record.run_name,
+        "time": _iso(_event_time(record)),
+        "datacontenttype": "application/json",
+        "data": _run_data(record),
+    }
+
+
+def platform_notification(
+    record: RunRecord,
+    settings: NotifySettings,
+    *,
+    org_id: str | None = None,
+    account_id: str | None = None,
+) -> dict[str, Any] | None:
+    """The completion notification in the platform format (``None`` unless the run ended).
+
+    ``event_type`` is ``export-completed`` for the ``export`` template (what existing
+    consumers of the seed's notifier subscribe to) and ``job-run-completed`` otherwise;
+    failure is in ``context.status``, as in the seed.
+    """
+    if record.phase not in _NOTIFIED:
+        return None
+    status = run_status(record.phase)
+    context: dict[str, Any] = {
+        "job_id": record.scheduledjob_uid,
+        "job_name": record.scheduledjob,
+        "run_id": record.run_name,
+        "status": status,
+    }
+    for name in ("export_id", "download_url"):
+        value = _find(record.result, name)
+        if value is not None:
+            context[name] = value
+    if record.error:
+        context["error"] = record.error
+    org = org_id if org_id is not None else org_id_of(record.namespace)
+    return {
+        "version": settings.version,
+        "id": event_id("notification", record.scheduledjob_uid, record.run_name, status),
+        "bundle": settings.bundle,
+        "application": settings.application,
+        "event_type": "export-completed" if record.template == "export" else "job-run-completed",
+        "timestamp": _iso(_event_time(record)),
+        "account_id": account_id or "",
+        "org_id": org or "",
+        "context": context,
+        "events": [{"metadata": {}, "payload": _run_data(record)}],
+        "recipients": [],
+    }
+
+
+def messages_for_run(
+    record: RunRecord,
+    settings: NotifySettings,
+    *,
+    org_id: str | None = None,
+    account_id: str | None = None,
+) -> tuple[OutboxMessage, ...]:
+    """Outbox messages to commit with ``record``: its lifecycle event, and its notification
+    when the run ended. Empty when notifications are disabled."""
+    if not settings.enabled:
+        return ()
+    messages: list[OutboxMessage] = []
+    event = run_event(record)
+    if event is not None:
+        messages.append(
+            OutboxMessage(event["id"], settings.events_topic, record.scheduledjob_uid, event)
+        )
+    notice = platform_notification(record, settings, org_id=org_id, account_id=account_id)
+    if notice is not None:
+        messages.append(
+            OutboxMessage(notice["id"], settings.notify_topic, record.scheduledjob_uid, notice)
+        )
+    return tuple(messages)
+
+
+def job_event(
+    action: JobAction,
+    *,
+    namespace: str,
+    name: str,
+    uid: str,
+    revision: str,
+    at: datetime,
+    actor: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A ScheduledJob lifecycle event; ``revision`` (generation or resourceVersion) keeps the
+    id stable for one change and distinct across changes."""
+    return {
+        "specversion": "1.0",
+        "id": event_id("event", uid, f"rev-{revision}", str(action)),
+        "type": f"almanac.job.{action}",
+        "source": _SOURCE.format(ns=namespace, name=name),
+        "subject": name,
+        "time": _iso(at),
+        "datacontenttype": "application/json",
+        "data": {
+            "job_id": uid,
+            "job_name": name,
+            "namespace": namespace,
+            "action": str(action),
+            "revision": revision,
+            "actor": actor,
+            "details": details or {},
+        },
+    }
+
+
+def messages_for_job(
+    action: JobAction,
+    settings: NotifySettings,
+    *,
+    namespace: str,
+    name: str,
+    uid: str,
+    revision: str,
+    at: datetime,
+    actor: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> tuple[OutboxMessage, ...]:
+    """The outbox message announcing a ScheduledJob change (empty when disabled)."""
+    if not settings.enabled:
+        return ()
+    event = job_event(
+        action,
+        namespace=namespace,
+        name=name,
+        uid=uid,
+        revision=revision,
+        at=at,
+        actor=actor,
+        details=details,
+    )
+    return (OutboxMessage(event["id"], settings.events_topic, uid, event),)

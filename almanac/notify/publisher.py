@@ -1,0 +1,126 @@
+"""Publishing to Kafka behind a small protocol, so the relay is testable with a fake.
+
+:class:`KafkaPublisher` uses aiokafka with ``acks="all"`` and the idempotent producer: a
+retried send inside the producer never duplicates, and ordering per partition holds. A
+duplicate can still follow a relay crash between publish and commit; the stable event id
+(also sent as the ``event-id`` header) lets consumers drop it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aiokafka import AIOKafkaProducer
+
+__all__ = ["FakePublisher", "KafkaPublisher", "Message", "Publisher", "encode_payload"]
+
+
+def encode_payload(payload: dict[str, Any]) -> bytes:
+    """Compact, key-sorted JSON: the same payload always yields the same bytes."""
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode()
+
+
+@dataclass(frozen=True)
+class Message:
+    """One Kafka record to publish."""
+
+    topic: str
+    key: str
+    value: bytes
+    event_id: str
+
+    @property
+    def headers(self) -> list[tuple[str, bytes]]:
+        """Kafka headers: the event id, for deduplication without parsing the value."""
+        return [("event-id", self.event_id.encode())]
+
+
+class Publisher(Protocol):
+    """Sends batches of messages; one result per message (``None`` = acknowledged)."""
+
+    async def start(self) -> None:
+        """Connect; raise if the brokers cannot be reached."""
+
+    async def publish(self, messages: Sequence[Message]) -> list[BaseException | None]:
+        """Send all, wait for the acknowledgements, report each message's outcome."""
+
+    async def stop(self) -> None:
+        """Flush and disconnect."""
+
+
+class KafkaPublisher:
+    """aiokafka producer with ``acks=all`` and idempotence.
+
+    Parameters
+    ----------
+    bootstrap
+        ``host:port[,host:port]``.
+    request_timeout
+        Seconds a send may take before it counts as failed (the relay retries later).
+    """
+
+    def __init__(self, bootstrap: str, *, request_timeout: float = 10.0) -> None:
+        self.bootstrap = bootstrap
+        self.request_timeout = request_timeout
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            request_timeout_ms=int(self.request_timeout * 1000),
+            linger_ms=5,
+            client_id="almanac-outbox",
+        )
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        self._producer = producer
+
+    async def publish(self, messages: Sequence[Message]) -> list[BaseException | None]:
+        if self._producer is None:
+            raise RuntimeError("KafkaPublisher.publish called before start()")
+        futures = [
+            await self._producer.send(m.topic, value=m.value, key=m.key.encode(), headers=m.headers)
+            for m in messages
+        ]
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        return [o if isinstance(o, BaseException) else None for o in outcomes]
+
+    async def stop(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()
+
+
+@dataclass
+class FakePublisher:
+    """Records what it is asked to publish; ``fail_start``/``fail_publish`` simulate outages."""
+
+    sent: list[Message] = field(default_factory=list)
+    fail_start: int = 0
+    fail_publish: int = 0
+    started: bool = False
+
+    async def start(self) -> None:
+        if self.fail_start > 0:
+            self.fail_start -= 1
+            raise ConnectionError("simulated broker outage")
+        self.started = True
+
+    async def publish(self, messages: Sequence[Message]) -> list[BaseException | None]:
+        if self.fail_publish > 0:
+            self.fail_publish -= 1
+            return [ConnectionError("simulated send failure") for _ in messages]
+        self.sent.extend(messages)
+        return [None for _ in messages]
+
+    async def stop(self) -> None:
+        self.started = False

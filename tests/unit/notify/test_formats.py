@@ -1,0 +1,168 @@
+"""Notification formatting: platform format fields, lifecycle events, stable ids."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from almanac.core.status import RunPhase
+from almanac.notify import (
+    JobAction,
+    NotifySettings,
+    encode_payload,
+    event_id,
+    messages_for_job,
+    messages_for_run,
+    org_id_of,
+    platform_notification,
+    run_event,
+)
+from tests.unit.history.builders import UID, finished, record, running
+
+SETTINGS = NotifySettings(enabled=True, bootstrap="127.0.0.1:9092")
+PLATFORM_FIELDS = {
+    "version",
+    "id",
+    "bundle",
+    "application",
+    "event_type",
+    "timestamp",
+    "account_id",
+    "org_id",
+    "context",
+    "events",
+    "recipients",
+}
+
+
+def test_completion_notification_follows_the_platform_format() -> None:
+    notice = platform_notification(finished(), SETTINGS, account_id="000202")
+
+    assert notice is not None
+    assert set(notice) == PLATFORM_FIELDS
+    assert notice["version"] == "v1.2.0"
+    assert (notice["bundle"], notice["application"]) == ("rhel", "insights-scheduler")
+    assert notice["event_type"] == "export-completed"
+    assert (notice["account_id"], notice["org_id"]) == ("000202", "000101")
+    assert notice["timestamp"] == "2026-03-01T02:00:32Z"
+    assert notice["context"] == {
+        "job_id": UID,
+        "job_name": "nightly",
+        "run_id": "nightly-202603010200",
+        "status": "completed",
+        "download_url": "http://x/e",
+    }
+    assert notice["events"][0]["payload"]["duration_seconds"] == 30.0
+
+
+def test_failed_run_notification_carries_the_error() -> None:
+    notice = platform_notification(
+        finished(RunPhase.FAILED, replace(record(), template="http")), SETTINGS
+    )
+
+    assert notice is not None
+    assert notice["event_type"] == "job-run-completed"
+    assert notice["context"]["status"] == "failed"
+    assert notice["context"]["error"] == "exit code 1"
+
+
+@pytest.mark.parametrize("phase", [RunPhase.PENDING, RunPhase.RUNNING, RunPhase.SKIPPED])
+def test_no_completion_notification_before_the_end(phase: RunPhase) -> None:
+    assert platform_notification(replace(record(), phase=phase), SETTINGS) is None
+
+
+@pytest.mark.parametrize(
+    ("phase", "kinds"),
+    [
+        pytest.param(RunPhase.PENDING, [], id="pending-says-nothing"),
+        pytest.param(RunPhase.RUNNING, ["almanac.run.started"], id="started"),
+        pytest.param(RunPhase.SUCCEEDED, ["almanac.run.succeeded", "notification"], id="succeeded"),
+        pytest.param(RunPhase.FAILED, ["almanac.run.failed", "notification"], id="failed"),
+        pytest.param(RunPhase.SKIPPED, ["almanac.run.skipped"], id="skipped"),
+        pytest.param(RunPhase.CANCELLED, ["almanac.run.cancelled", "notification"], id="cancelled"),
+    ],
+)
+def test_messages_for_each_phase(phase: RunPhase, kinds: list[str]) -> None:
+    messages = messages_for_run(replace(finished(), phase=phase), SETTINGS)
+
+    got = [m.payload.get("type", "notification") for m in messages]
+    assert got == kinds
+    for message in messages:
+        assert message.event_id == message.payload["id"]
+        assert message.key == UID
+        expected_topic = (
+            SETTINGS.notify_topic if "bundle" in message.payload else SETTINGS.events_topic
+        )
+        assert message.topic == expected_topic
+
+
+def test_disabled_notifications_enqueue_nothing() -> None:
+    disabled = NotifySettings()
+
+    assert messages_for_run(finished(), disabled) == ()
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    assert (
+        messages_for_job(
+            JobAction.CREATED, disabled, namespace="n", name="j", uid="u", revision="1", at=at
+        )
+        == ()
+    )
+
+
+def test_redelivery_is_identical_and_ids_differ_by_phase() -> None:
+    first = messages_for_run(finished(), SETTINGS)
+    again = messages_for_run(finished(), SETTINGS)
+    started = messages_for_run(running(), SETTINGS)
+
+    assert [encode_payload(m.payload) for m in first] == [encode_payload(m.payload) for m in again]
+    ids = {m.event_id for m in first} | {m.event_id for m in started}
+    assert len(ids) == 3
+
+
+def test_event_ids_are_uuids_from_their_parts() -> None:
+    one = event_id("event", UID, "run-1", "Succeeded")
+
+    assert one == event_id("event", UID, "run-1", "Succeeded")
+    assert one != event_id("event", UID, "run-2", "Succeeded")
+    assert one != event_id("notification", UID, "run-1", "Succeeded")
+    assert len(one) == 36
+
+
+def test_run_event_is_a_cloudevent_for_the_run() -> None:
+    event = run_event(running())
+
+    assert event is not None
+    assert event["specversion"] == "1.0"
+    assert (
+        event["source"] == "/apis/almanac.dev/v1alpha1/namespaces/org-000101/scheduledjobs/nightly"
+    )
+    assert event["subject"] == "nightly-202603010200"
+    assert event["time"] == "2026-03-01T02:00:02Z"
+    assert event["data"]["status"] == "running"
+    json.dumps(event)  # serialisable as is
+
+
+def test_job_events_are_stable_per_revision() -> None:
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    kwargs: dict[str, Any] = {"namespace": "org-1", "name": "nightly", "uid": UID, "at": at}
+
+    paused = messages_for_job(JobAction.PAUSED, SETTINGS, revision="7", actor="jdoe", **kwargs)
+    again = messages_for_job(JobAction.PAUSED, SETTINGS, revision="7", actor="jdoe", **kwargs)
+    later = messages_for_job(JobAction.PAUSED, SETTINGS, revision="9", actor="jdoe", **kwargs)
+
+    assert paused == again
+    assert paused[0].event_id != later[0].event_id
+    assert paused[0].payload["type"] == "almanac.job.paused"
+    assert paused[0].payload["data"]["actor"] == "jdoe"
+
+
+@pytest.mark.parametrize(
+    ("namespace", "org"),
+    [("org-000101", "000101"), ("default", None), ("organisation", None)],
+)
+def test_org_id_of_namespace(namespace: str, org: str | None) -> None:
+    assert org_id_of(namespace) == org
