@@ -10,6 +10,8 @@ import socket
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
 
 from almanac.core.errors import InvalidInputError
 
@@ -31,6 +33,20 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    """The value of ``name`` (default: the first allowed one), refused if not allowed."""
+    value = env.get(name) or allowed[0]
+    if value not in allowed:
+        raise InvalidInputError(
+            f"{name}={value!r} is not one of {', '.join(allowed)}; fix or unset it", name
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class OperatorConfig:
     """What one operator process needs to know; see the README for each variable."""
@@ -42,6 +58,13 @@ class OperatorConfig:
     namespaces: tuple[str, ...] = ()
     metrics_port: int = 8080
     launch_concurrency: int = 32
+    webhook_port: int | None = None
+    webhook_cert_dir: Path = Path("/tmp/almanac-webhook-certs")
+    webhook_hosts: tuple[str, ...] = ("127.0.0.1",)
+    webhook_manage_certs: bool = True
+    webhook_url: str | None = None
+    webhook_bind: str = "0.0.0.0"
+    webhook_failure_policy: Literal["Fail", "Ignore"] = "Fail"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorConfig:
@@ -61,4 +84,16 @@ class OperatorConfig:
             namespaces=namespaces,
             metrics_port=_int(env, "ALMANAC_METRICS_PORT", 8080, 0, 65535),
             launch_concurrency=_int(env, "ALMANAC_LAUNCH_CONCURRENCY", 32, 1, 256),
+            webhook_port=_int(env, "ALMANAC_WEBHOOK_PORT", 0, 0, 65535) or None,
+            webhook_cert_dir=Path(
+                env.get("ALMANAC_WEBHOOK_CERT_DIR", "/tmp/almanac-webhook-certs")
+            ),
+            webhook_hosts=_list(env, "ALMANAC_WEBHOOK_HOSTS") or ("127.0.0.1",),
+            webhook_manage_certs=_choice(env, "ALMANAC_WEBHOOK_CERTS", ("generate", "external"))
+            == "generate",
+            webhook_url=env.get("ALMANAC_WEBHOOK_URL") or None,
+            webhook_bind=env.get("ALMANAC_WEBHOOK_BIND", "0.0.0.0"),
+            webhook_failure_policy="Ignore"
+            if _choice(env, "ALMANAC_WEBHOOK_FAILURE_POLICY", ("Fail", "Ignore")) == "Ignore"
+            else "Fail",
         )

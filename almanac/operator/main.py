@@ -12,14 +12,18 @@ import os
 import signal
 
 import kopf
+from aiohttp import web
 
 from . import handlers  # noqa: F401 - registers the Kopf handlers
+from .certs import ca_bundle
 from .config import OperatorConfig
 from .kube import Kube, load_api_client
 from .leader import LeaseElector
 from .logs import configure_logging, log
 from .observability import Metrics, Probes, start_probe_server
 from .scheduler import Scheduler
+from .webhook import start_webhook_server
+from .webhookconfig import apply_webhook_configuration, webhook_configuration
 
 __all__ = ["run"]
 
@@ -53,6 +57,7 @@ async def run(config: OperatorConfig) -> None:
     scheduler = Scheduler(kube, metrics, image=config.image, concurrency=config.launch_concurrency)
     probes = Probes(metrics, lambda: elector.is_leader, lambda: scheduler.last_tick)
     runner = await start_probe_server(probes, config.metrics_port)
+    webhook = await _start_webhook(config, kube)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -66,7 +71,7 @@ async def run(config: OperatorConfig) -> None:
     await asyncio.wait({acquiring, stopping}, return_when=asyncio.FIRST_COMPLETED)
     if stop.is_set():
         acquiring.cancel()
-        await runner.cleanup()
+        await _cleanup(runner, webhook)
         await kube.close()
         return
     metrics.is_leader.set(1)
@@ -86,8 +91,42 @@ async def run(config: OperatorConfig) -> None:
             task.cancel()
         await elector.release()
         metrics.is_leader.set(0)
-        await runner.cleanup()
+        await _cleanup(runner, webhook)
         await kube.close()
+
+
+async def _start_webhook(config: OperatorConfig, kube: Kube) -> web.AppRunner | None:
+    """Every replica serves admission, leader or not (the API server may call any)."""
+    if not config.webhook_port:
+        return None
+
+    async def register() -> None:
+        if config.webhook_url:
+            body = webhook_configuration(
+                ca_bundle(config.webhook_cert_dir),
+                url=config.webhook_url,
+                failure_policy=config.webhook_failure_policy,
+            )
+            await apply_webhook_configuration(kube.api, body)
+
+    runner = await start_webhook_server(
+        config.webhook_port,
+        config.webhook_cert_dir,
+        list(config.webhook_hosts),
+        bind=config.webhook_bind,
+        manage_certs=config.webhook_manage_certs,
+        reuse_port=True,
+        on_ca_changed=register,
+    )
+    await register()
+    log.info("admission webhook serving", extra={"port": config.webhook_port})
+    return runner
+
+
+async def _cleanup(*runners: web.AppRunner | None) -> None:
+    for runner in runners:
+        if runner is not None:
+            await runner.cleanup()
 
 
 def main() -> int:

@@ -57,7 +57,8 @@ def start_dev(dirs: Dirs, state: State) -> None:
         _kubectl(
             dirs, "apply sample", "apply", "-f", str(REPO / "hack" / "examples" / "hello.yaml")
         )
-    with step(f"starting {REPLICAS} operator replicas"):
+    webhook_port = state.ports.setdefault("webhook", free_port())
+    with step(f"starting {REPLICAS} operator replicas (admission webhook on :{webhook_port})"):
         for index in range(REPLICAS):
             name = f"operator-{index}"
             record = state.processes.get(name)
@@ -72,6 +73,11 @@ def start_dev(dirs: Dirs, state: State) -> None:
                 ALMANAC_IDENTITY=name,
                 ALMANAC_LEASE_NAMESPACE=LEASE_NAMESPACE,
                 ALMANAC_METRICS_PORT=str(port),
+                # Both replicas serve admission on one port (SO_REUSEPORT), one cert folder.
+                ALMANAC_WEBHOOK_PORT=str(webhook_port),
+                ALMANAC_WEBHOOK_BIND="127.0.0.1",
+                ALMANAC_WEBHOOK_CERT_DIR=str(dirs.state / "webhook-certs"),
+                ALMANAC_WEBHOOK_URL=f"https://127.0.0.1:{webhook_port}",
             )
             spawn(
                 state,

@@ -1,0 +1,327 @@
+"""The validating admission webhook: bad ScheduledJobs and templates are refused at apply.
+
+The CRD's CEL rules cannot see what only the engine knows (``spec.schedule.cron`` is a
+string or a list, so its schema preserves unknown fields; time zones; cron ranges;
+schedules that never fire). This webhook runs the engine's own boundary
+(:func:`~almanac.core.resource.parse_spec` then :func:`~almanac.core.plan.compile_spec`)
+on every CREATE and UPDATE and refuses with the engine's field-named messages. Invariant
+protected: bad input is refused at ``kubectl apply``; nothing bad reaches a pod.
+
+Layers: :func:`review` is pure (AdmissionReview dict in, AdmissionReview dict out) and holds
+every decision; :func:`respond` maps raw bodies and malformed reviews to HTTP; the aiohttp
+handlers only read the body and write the answer. :func:`webhook_configuration` builds the
+``ValidatingWebhookConfiguration``; :func:`apply_webhook_configuration` writes it with
+server-side apply, so every replica may call it at start-up.
+
+Every replica serves the webhook, leader or not: admission must not wait for an election.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Final
+
+from aiohttp import web
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from almanac.core.errors import AlmanacError, InvalidInputError, InvalidSpecError
+from almanac.core.plan import compile_spec
+from almanac.core.resource import format_location, parse_spec, validate_model
+from almanac.core.templates import JobTemplateSpec
+
+from .certs import (
+    CA_CERT,
+    SERVING_CERT,
+    SERVING_KEY,
+    create_ssl_context,
+    ensure_certificates,
+    reload_ssl_context,
+)
+from .logs import log
+
+__all__ = [
+    "SCHEDULEDJOBS_PATH",
+    "TEMPLATES_PATH",
+    "MalformedReviewError",
+    "create_app",
+    "respond",
+    "review",
+    "start_webhook_server",
+]
+
+GROUP: Final = "almanac.dev"
+VERSION: Final = "v1alpha1"
+REVIEW_API_VERSION: Final = "admission.k8s.io/v1"
+SCHEDULEDJOBS_PATH: Final = "/validate/scheduledjobs"
+TEMPLATES_PATH: Final = "/validate/jobtemplates"
+#: An UPDATE carries the object and the old object (each up to etcd's 1.5 MiB).
+MAX_BODY: Final = 8 * 1024 * 1024
+
+Problems = list[AlmanacError]
+
+
+class MalformedReviewError(InvalidInputError):
+    """A request body that is not an ``admission.k8s.io/v1`` AdmissionReview request."""
+
+    code: ClassVar[str] = "malformed_admission_review"
+
+
+# --- the decision (pure) ------------------------------------------------------------
+
+
+def review(body: Any) -> dict[str, Any]:
+    """Answer one AdmissionReview: allow, or refuse naming every bad field and its fix.
+
+    Only CREATE and UPDATE of the main resource are judged; an UPDATE that leaves ``spec``
+    as it was is allowed (with a warning if it is invalid), so objects stored before the
+    webhook existed can still be relabelled, finalised and deleted.
+
+    Raises
+    ------
+    MalformedReviewError
+        ``body`` is not an AdmissionReview request (the HTTP edge answers 400).
+    """
+    request = _request(body)
+    return {
+        "apiVersion": REVIEW_API_VERSION,
+        "kind": "AdmissionReview",
+        "response": {"uid": request["uid"], **_decide(request)},
+    }
+
+
+def _request(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise MalformedReviewError("expected a JSON AdmissionReview object", "")
+    if body.get("apiVersion") != REVIEW_API_VERSION or body.get("kind") != "AdmissionReview":
+        raise MalformedReviewError(
+            f"expected apiVersion {REVIEW_API_VERSION} and kind AdmissionReview; "
+            "list v1 in admissionReviewVersions",
+            "apiVersion",
+        )
+    request = body.get("request")
+    if not isinstance(request, dict):
+        raise MalformedReviewError("is required and must be an object", "request")
+    if not isinstance(request.get("uid"), str) or not request["uid"]:
+        raise MalformedReviewError("is required and must be a non-empty string", "request.uid")
+    if not isinstance(request.get("kind"), dict):
+        raise MalformedReviewError("is required and must be a GroupVersionKind", "request.kind")
+    if request.get("operation") in ("CREATE", "UPDATE") and not isinstance(
+        request.get("object"), dict
+    ):
+        raise MalformedReviewError("must be an object for CREATE and UPDATE", "request.object")
+    return request
+
+
+def _decide(request: dict[str, Any]) -> dict[str, Any]:
+    if request.get("operation") not in ("CREATE", "UPDATE") or request.get("subResource"):
+        return {"allowed": True}
+    kind = request["kind"]
+    validate = _VALIDATORS.get((kind.get("group"), kind.get("kind")))
+    if validate is None:
+        return {"allowed": True, "warnings": [f"{kind.get('kind')} is not validated by Almanac"]}
+    spec = request["object"].get("spec", {})
+    problems = validate(spec)
+    if not problems:
+        return {"allowed": True}
+    old = request.get("oldObject")
+    if request["operation"] == "UPDATE" and isinstance(old, dict) and old.get("spec") == spec:
+        return {"allowed": True, "warnings": [f"unchanged but invalid: {p}" for p in problems]}
+    return {"allowed": False, "status": _refusal(request, problems)}
+
+
+def _refusal(request: Mapping[str, Any], problems: Problems) -> dict[str, Any]:
+    """A ``metav1.Status`` the API server passes to kubectl: 422 Invalid, one cause a field."""
+    return {
+        "status": "Failure",
+        "code": 422,
+        "reason": "Invalid",
+        "message": "; ".join(str(p) for p in problems),
+        "details": {
+            "name": request.get("name", ""),
+            "group": request["kind"].get("group", ""),
+            "kind": request["kind"].get("kind", ""),
+            "causes": [
+                {"reason": "FieldValueInvalid", "field": p.field, "message": p.message}
+                for p in problems
+            ],
+        },
+    }
+
+
+def validate_scheduled_job(spec: Any) -> Problems:
+    """The engine's verdict on a ScheduledJob ``spec``: parse, then compile the schedule."""
+    if not isinstance(spec, dict):
+        return [InvalidInputError("must be an object", "spec")]
+    try:
+        compile_spec(parse_spec(spec))
+    except InvalidSpecError as exc:
+        return list(exc.problems)
+    except AlmanacError as exc:
+        return [exc]
+    return []
+
+
+def validate_template(spec: Any) -> Problems:
+    """A JobTemplate or ClusterJobTemplate ``spec``; ``paramsSchema`` must be a JSON Schema."""
+    if not isinstance(spec, dict):
+        return [InvalidInputError("must be an object", "spec")]
+    problems: Problems = []
+    try:
+        validate_model(JobTemplateSpec, spec, "spec")
+    except InvalidSpecError as exc:
+        problems.extend(exc.problems)
+    schema = spec.get("paramsSchema")
+    if schema is None or any(p.field.startswith("spec.paramsSchema") for p in problems):
+        return problems
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        field = format_location(tuple(exc.path), "spec.paramsSchema")
+        problems.append(
+            InvalidInputError(
+                f"is not a valid JSON Schema (draft 2020-12): {exc.message}; fix this keyword",
+                field,
+            )
+        )
+    return problems
+
+
+_VALIDATORS: Final[dict[tuple[Any, Any], Callable[[Any], Problems]]] = {
+    (GROUP, "ScheduledJob"): validate_scheduled_job,
+    (GROUP, "JobTemplate"): validate_template,
+    (GROUP, "ClusterJobTemplate"): validate_template,
+}
+
+
+def respond(raw: bytes) -> tuple[int, dict[str, Any]]:
+    """Map a raw request body to (HTTP status, JSON body); malformed input is a 400."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return 400, _error(MalformedReviewError("body is not JSON; send an AdmissionReview", ""))
+    try:
+        return 200, review(body)
+    except MalformedReviewError as exc:
+        return 400, _error(exc)
+
+
+def _error(exc: AlmanacError) -> dict[str, Any]:
+    return {"code": exc.code, "errors": [{"field": exc.field, "message": exc.message}]}
+
+
+# --- the HTTPS server ---------------------------------------------------------------
+
+
+async def _validate(request: web.Request) -> web.Response:
+    try:
+        status, body = respond(await request.read())
+    except Exception:  # the top of one request: log, refuse, go on serving
+        log.exception("admission review failed", extra={"path": request.path})
+        status, body = 500, _error(AlmanacError("internal error; see the operator's log"))
+    return web.json_response(body, status=status)
+
+
+async def _healthz(_: web.Request) -> web.Response:
+    return web.Response(text="ok\n")
+
+
+def create_app() -> web.Application:
+    """The webhook's routes (a function, so tests get a fresh app)."""
+    app = web.Application(client_max_size=MAX_BODY)
+    app.router.add_post(SCHEDULEDJOBS_PATH, _validate)
+    app.router.add_post(TEMPLATES_PATH, _validate)
+    app.router.add_get("/healthz", _healthz)
+    return app
+
+
+async def start_webhook_server(
+    port: int,
+    cert_dir: Path,
+    hosts: list[str],
+    *,
+    bind: str = "0.0.0.0",
+    manage_certs: bool = True,
+    reuse_port: bool = False,
+    refresh_interval: float = 60.0,
+    on_ca_changed: Callable[[], Awaitable[None]] | None = None,
+) -> web.AppRunner:
+    """Serve the webhook over HTTPS; stop it with ``await runner.cleanup()``.
+
+    Parameters
+    ----------
+    port
+        TCP port (0: any free one; read it from ``runner.addresses``).
+    cert_dir
+        Holds ``tls.crt``, ``tls.key`` and ``ca.crt``; generated and rotated here when
+        ``manage_certs``, else provided (a mounted Secret, cert-manager) and only reloaded.
+    hosts
+        SANs of the generated serving certificate (``127.0.0.1``, ``<svc>.<ns>.svc``).
+    reuse_port
+        Let several local replicas share ``port`` (``make dev``; they share ``cert_dir``).
+    on_ca_changed
+        Called when ``ca.crt`` changed, to write the new ``caBundle``.
+    """
+    if manage_certs:
+        await asyncio.to_thread(ensure_certificates, cert_dir, hosts)
+    context = create_ssl_context(cert_dir)
+    app = create_app()
+    refresher = _refresher(
+        context, cert_dir, hosts if manage_certs else None, refresh_interval, on_ca_changed
+    )
+    app.cleanup_ctx.append(refresher)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, bind, port, ssl_context=context, reuse_port=reuse_port)
+    await site.start()
+    log.info("webhook serving", extra={"port": runner.addresses[0][1], "cert_dir": str(cert_dir)})
+    return runner
+
+
+def _refresher(
+    context: ssl.SSLContext,
+    cert_dir: Path,
+    hosts: list[str] | None,
+    interval: float,
+    on_ca_changed: Callable[[], Awaitable[None]] | None,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Rotate (when ``hosts`` is given) and reload the certificates every ``interval``."""
+
+    async def refresh() -> None:
+        seen = _stamps(cert_dir)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if hosts is not None:
+                    await asyncio.to_thread(ensure_certificates, cert_dir, hosts)
+                now = _stamps(cert_dir)
+                if now[:2] != seen[:2]:
+                    reload_ssl_context(context, cert_dir)
+                    log.info("webhook certificate reloaded", extra={"cert_dir": str(cert_dir)})
+                if now[2] != seen[2] and on_ca_changed is not None:
+                    await on_ca_changed()
+                seen = now
+            except Exception:  # the top of one refresh: log, try again next time
+                log.exception("webhook certificate refresh failed")
+
+    async def lifecycle(_: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(refresh())
+        yield
+        task.cancel()
+
+    return lifecycle
+
+
+def _stamps(cert_dir: Path) -> tuple[tuple[int, int] | None, ...]:
+    def stamp(name: str) -> tuple[int, int] | None:
+        try:
+            stat = (cert_dir / name).stat()
+        except OSError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
+    return stamp(SERVING_CERT), stamp(SERVING_KEY), stamp(CA_CERT)

@@ -1,0 +1,125 @@
+"""The ``ValidatingWebhookConfiguration`` that points the API server at the webhook.
+
+A ``url:`` reference serves the local stack (the API server dials 127.0.0.1); the chart
+uses a ``service:`` reference. Replicas apply it with server-side apply, so they may race.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from kubernetes_asyncio import client
+from kubernetes_asyncio.client.exceptions import ApiException
+
+from .webhook import GROUP, SCHEDULEDJOBS_PATH, TEMPLATES_PATH, VERSION
+
+__all__ = [
+    "ALL_RESOURCES",
+    "CONFIGURATION_NAME",
+    "ServiceReference",
+    "apply_webhook_configuration",
+    "delete_webhook_configuration",
+    "webhook_configuration",
+]
+
+CONFIGURATION_NAME: Final = "almanac-scheduledjobs"
+ALL_RESOURCES: Final = ("scheduledjobs", "jobtemplates", "clusterjobtemplates")
+FIELD_MANAGER: Final = "almanac-operator"
+
+
+@dataclass(frozen=True)
+class ServiceReference:
+    """The Service in front of the webhook (``clientConfig.service``, path added per hook)."""
+
+    namespace: str
+    name: str
+    port: int = 443
+
+
+def webhook_configuration(
+    ca_bundle: str,
+    *,
+    name: str = CONFIGURATION_NAME,
+    url: str | None = None,
+    service: ServiceReference | None = None,
+    failure_policy: Literal["Fail", "Ignore"] = "Fail",
+    namespace_selector: Mapping[str, Any] | None = None,
+    resources: Sequence[str] = ALL_RESOURCES,
+) -> dict[str, Any]:
+    """The ``ValidatingWebhookConfiguration`` as a plain dict (one webhook per resource).
+
+    Parameters
+    ----------
+    url
+        Base URL the API server dials (``https://127.0.0.1:9443``; local stack only).
+    service
+        The Service in front of the replicas (the chart's way); exactly one of the two.
+    namespace_selector
+        Limits namespaced resources (tests scope to their own namespace); cluster-scoped
+        ClusterJobTemplates are always sent.
+    """
+    if (url is None) == (service is None):
+        raise ValueError("give exactly one of url and service")
+    unknown = set(resources) - set(ALL_RESOURCES)
+    if unknown or not resources:
+        raise ValueError(f"resources must be some of {', '.join(ALL_RESOURCES)}")
+
+    def client_config(path: str) -> dict[str, Any]:
+        if url is not None:
+            return {"url": url.rstrip("/") + path, "caBundle": ca_bundle}
+        assert service is not None
+        ref = {"namespace": service.namespace, "name": service.name, "port": service.port}
+        return {"service": {**ref, "path": path}, "caBundle": ca_bundle}
+
+    webhooks = []
+    for resource in resources:
+        path = SCHEDULEDJOBS_PATH if resource == "scheduledjobs" else TEMPLATES_PATH
+        hook: dict[str, Any] = {
+            "name": f"{resource}.validate.{GROUP}",
+            "clientConfig": client_config(path),
+            "rules": [
+                {
+                    "apiGroups": [GROUP],
+                    "apiVersions": [VERSION],
+                    "operations": ["CREATE", "UPDATE"],
+                    "resources": [resource],
+                    "scope": "Cluster" if resource == "clusterjobtemplates" else "Namespaced",
+                }
+            ],
+            "sideEffects": "None",
+            "admissionReviewVersions": ["v1"],
+            "failurePolicy": failure_policy,
+            "matchPolicy": "Equivalent",
+            "timeoutSeconds": 5,
+        }
+        if namespace_selector is not None:
+            hook["namespaceSelector"] = dict(namespace_selector)
+        webhooks.append(hook)
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/name": "almanac"}},
+        "webhooks": webhooks,
+    }
+
+
+async def apply_webhook_configuration(api: client.ApiClient, body: Mapping[str, Any]) -> None:
+    """Create or update the configuration (server-side apply: replicas may race safely)."""
+    await client.AdmissionregistrationV1Api(api).patch_validating_webhook_configuration(
+        body["metadata"]["name"],
+        dict(body),
+        field_manager=FIELD_MANAGER,
+        force=True,
+        _content_type="application/apply-patch+yaml",
+    )
+
+
+async def delete_webhook_configuration(api: client.ApiClient, name: str) -> None:
+    """Delete the configuration; already gone is fine."""
+    try:
+        await client.AdmissionregistrationV1Api(api).delete_validating_webhook_configuration(name)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
