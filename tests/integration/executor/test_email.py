@@ -1,0 +1,114 @@
+"""The email payload against a real aiosmtpd server on 127.0.0.1 with a login."""
+
+from __future__ import annotations
+
+import email
+from collections.abc import Iterator
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+
+from tests.integration.executor.conftest import RunExecutor, write_secret
+
+PASSWORD = "correct-horse-battery"
+
+
+class Inbox:
+    """aiosmtpd handler keeping every accepted message."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[Envelope, Message]] = []
+
+    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
+        content = envelope.content if isinstance(envelope.content, bytes) else b""
+        self.messages.append((envelope, email.message_from_bytes(content)))
+        return "250 OK"
+
+
+def authenticate(
+    server: Any, session: Session, envelope: Envelope, mechanism: str, data: Any
+) -> AuthResult:
+    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+        b"reports",
+        PASSWORD.encode(),
+    )
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture
+def smtp(closed_port: int) -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=closed_port,
+        authenticator=authenticate,
+        auth_require_tls=False,
+        ready_timeout=10,
+    )
+    controller.start()
+    try:
+        yield inbox, closed_port
+    finally:
+        controller.stop()
+
+
+def mail(port: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "none",
+        "from": "almanac@example.com",
+        "to": ["ops@example.com"],
+        "cc": ["audit@example.com"],
+        "subject": "Nightly report",
+        "body": "All 42 jobs ran.",
+        "timeout": "10s",
+    } | extra
+
+
+def test_message_is_delivered_with_login(
+    run_executor: RunExecutor, smtp: tuple[Inbox, int], secrets_dir: Path
+) -> None:
+    inbox, port = smtp
+    password = write_secret(secrets_dir, "smtp", "password", PASSWORD)
+    run = run_executor("email", mail(port, username="reports", password=password))
+    assert run.code == 0, run.result
+    assert run.details["recipients"] == 2
+    ((envelope, message),) = inbox.messages
+    assert envelope.rcpt_tos == ["ops@example.com", "audit@example.com"]
+    assert message["Subject"] == "Nightly report"
+    assert message["X-Almanac-Run"] == "nightly-202601010200"
+    assert str(message.get_payload()).strip() == "All 42 jobs ran."
+    assert PASSWORD not in str(run.logs) + str(run.result)
+
+
+def test_wrong_password_fails_naming_the_secret_param(
+    run_executor: RunExecutor, smtp: tuple[Inbox, int], secrets_dir: Path
+) -> None:
+    inbox, port = smtp
+    password = write_secret(secrets_dir, "smtp", "password", "wrong")
+    run = run_executor("email", mail(port, username="reports", password=password))
+    assert run.code == 1
+    assert run.details["field"] == "params.password"
+    assert "refused the login of 'reports'" in run.result["summary"]
+    assert inbox.messages == []
+
+
+def test_missing_password_secret_is_named(
+    run_executor: RunExecutor, smtp: tuple[Inbox, int]
+) -> None:
+    _, port = smtp
+    ref = {"secretKeyRef": {"name": "smtp", "key": "password"}}
+    run = run_executor("email", mail(port, username="reports", password=ref))
+    assert run.details == {"error": "secret_not_found", "field": "params.password"}
+
+
+def test_unreachable_server_fails_clearly(run_executor: RunExecutor, closed_port: int) -> None:
+    run = run_executor("email", mail(closed_port))
+    assert run.code == 1
+    assert f"cannot talk to SMTP 127.0.0.1:{closed_port}" in run.result["summary"]
