@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--from", dest="start", help="list slots after this instant (default now)")
     preview.add_argument("--count", type=int, default=10, help=f"how many (1-{MAX_PREVIEW})")
     sub.add_parser("operator", help="run the operator (settings from ALMANAC_* variables)")
+    sub.add_parser("executor", help="run one payload in a run pod (ALMANAC_* variables)")
     crds = sub.add_parser("crds", help="regenerate the CRD YAML from the models")
     crds.add_argument("--check", action="store_true", help="exit 1 if the files differ")
     crds.add_argument("--dir", type=Path, default=DEFAULT_CRD_DIR, help="output directory")
@@ -154,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from almanac.operator.main import main as operator_main  # noqa: PLC0415
 
         return operator_main()
+    if args.command == "executor":
+        from almanac.executor.main import main as executor_main  # noqa: PLC0415
+
+        return executor_main([])
     return _crds(args)
 
 

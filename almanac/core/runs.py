@@ -25,6 +25,7 @@ from almanac.core.naming import (
     run_labels,
     run_name,
 )
+from almanac.core.params import SECRETS_ROOT, find_secret_refs
 from almanac.core.status import RunPhase, TriggerKind
 from almanac.core.templates import JobTemplateSpec
 
@@ -102,6 +103,25 @@ def run_now_label(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+def _secret_volumes(spec: ScheduledJobSpec) -> list[dict[str, Any]]:
+    """One read-only volume per Secret that params reference: the executor reads
+    ``SECRETS_ROOT/<secret>/<key>``, so secret values never appear in the spec or env."""
+    keys: dict[str, set[str]] = {}
+    for use in find_secret_refs(spec.params):
+        keys.setdefault(use.name, set()).add(use.key)
+    return [
+        {
+            "name": f"secret-{index}",
+            "secret": {
+                "secretName": secret,
+                "items": [{"key": key, "path": key} for key in sorted(wanted)],
+                "defaultMode": 0o440,
+            },
+        }
+        for index, (secret, wanted) in enumerate(sorted(keys.items()))
+    ]
+
+
 def _rfc3339(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -134,6 +154,7 @@ def build_job(
     spec: ScheduledJobSpec,
     run: RunRequest,
     template: JobTemplateSpec,
+    extra_env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The ``batch/v1`` Job of one run.
 
@@ -142,6 +163,7 @@ def build_job(
     their ScheduledJob; no service-account token unless ``podTemplate`` names an account.
     """
     job_name = run_name(name, uid, run.slot, trigger=run.trigger, attempt=run.attempt, n=run.n)
+    secrets = _secret_volumes(spec)
     labels = dict(run_labels(name, uid, run.slot, trigger=run.trigger, attempt=run.attempt))
     if run.run_now_key is not None:
         labels[LABEL_RUN_NOW_KEY] = run_now_label(run.run_now_key)
@@ -152,12 +174,21 @@ def build_job(
         "image": template.image,
         "imagePullPolicy": "IfNotPresent",
         "env": _env(name, namespace, job_name, spec, run)
+        + [{"name": k, "value": v} for k, v in sorted((extra_env or {}).items())]
         + _dump(template.env)
         + _dump(pod.env if pod else None),
         "securityContext": dict(RESTRICTED_CONTAINER),
         "terminationMessagePath": "/dev/termination-log",
         "terminationMessagePolicy": "FallbackToLogsOnError",
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}]
+        + [
+            {
+                "name": v["name"],
+                "mountPath": f"{SECRETS_ROOT}/{v['secret']['secretName']}",
+                "readOnly": True,
+            }
+            for v in secrets
+        ],
     }
     if template.command:
         container["command"] = list(template.command)
@@ -177,7 +208,7 @@ def build_job(
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "containers": [container],
-        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}, *secrets],
     }
     if pod and pod.service_account_name:
         pod_spec["serviceAccountName"] = pod.service_account_name

@@ -33,6 +33,10 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
+#: Operator settings handed on to every run pod (the executor reads them).
+RUN_ENV_PASSED = ("ALMANAC_KAFKA_BOOTSTRAP", "ALMANAC_HTTP_ALLOW_CIDRS")
+
+
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
@@ -58,6 +62,7 @@ class OperatorConfig:
     namespaces: tuple[str, ...] = ()
     metrics_port: int = 8080
     launch_concurrency: int = 32
+    run_env: tuple[tuple[str, str], ...] = ()
     webhook_port: int | None = None
     webhook_cert_dir: Path = Path("/tmp/almanac-webhook-certs")
     webhook_hosts: tuple[str, ...] = ("127.0.0.1",)
@@ -84,6 +89,7 @@ class OperatorConfig:
             namespaces=namespaces,
             metrics_port=_int(env, "ALMANAC_METRICS_PORT", 8080, 0, 65535),
             launch_concurrency=_int(env, "ALMANAC_LAUNCH_CONCURRENCY", 32, 1, 256),
+            run_env=tuple((k, env[k]) for k in RUN_ENV_PASSED if env.get(k)),
             webhook_port=_int(env, "ALMANAC_WEBHOOK_PORT", 0, 0, 65535) or None,
             webhook_cert_dir=Path(
                 env.get("ALMANAC_WEBHOOK_CERT_DIR", "/tmp/almanac-webhook-certs")

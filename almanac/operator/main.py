@@ -54,7 +54,13 @@ async def run(config: OperatorConfig) -> None:
         name=config.lease_name,
         identity=config.identity,
     )
-    scheduler = Scheduler(kube, metrics, image=config.image, concurrency=config.launch_concurrency)
+    scheduler = Scheduler(
+        kube,
+        metrics,
+        image=config.image,
+        concurrency=config.launch_concurrency,
+        run_env=dict(config.run_env),
+    )
     probes = Probes(metrics, lambda: elector.is_leader, lambda: scheduler.last_tick)
     runner = await start_probe_server(probes, config.metrics_port)
     webhook = await _start_webhook(config, kube)

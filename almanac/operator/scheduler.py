@@ -13,12 +13,14 @@ import contextlib
 import heapq
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from almanac.core.decisions import Buffer, Launch, Skip
+from almanac.core.errors import AlmanacError, InvalidInputError
 from almanac.core.overlap import decide_overlap, release_buffered
+from almanac.core.params import validate_params
 from almanac.core.plan import next_run_time, plan_tick, schedule_anchor
 from almanac.core.runs import (
     BUILTIN_TEMPLATES,
@@ -55,11 +57,13 @@ class Scheduler:
         *,
         image: str,
         concurrency: int = 32,
+        run_env: Mapping[str, str] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._kube = kube
         self._metrics = metrics
         self._image = image
+        self._run_env = dict(run_env or {})
         self._clock = clock
         self._objects: dict[Key, Tracked] = {}
         self._orphans: dict[str, dict[str, JobObservation]] = {}
@@ -181,6 +185,12 @@ class Scheduler:
         if template is None:
             await self._write_status(
                 t, compose_status(t, now, missing_template=t.spec.template, extra=state.extra())
+            )
+            return
+        refused = _refuse_template_use(t, template)
+        if refused is not None:
+            await self._write_status(
+                t, compose_status(t, now, invalid=refused, extra=state.extra())
             )
             return
         active = self._active(t)
@@ -321,6 +331,7 @@ class Scheduler:
             spec=t.spec,
             run=run,
             template=template,
+            extra_env=self._run_env,
         )
         job = body["metadata"]["name"]
         created = await self._kube.create_job(t.ref.namespace, body)
@@ -426,6 +437,24 @@ class _PassState:
             "schedule_anchor": self.anchor_at,
             "schedule_hash": self.digest,
         }
+
+
+def _refuse_template_use(t: Tracked, template: JobTemplateSpec) -> AlmanacError | None:
+    """Params must satisfy the template's schema, and the template must allow the
+    namespace: checked at admission too, and again here because templates change."""
+    assert t.spec is not None
+    allowed = template.allowed_namespaces
+    if allowed and t.ref.namespace not in allowed:
+        return InvalidInputError(
+            f"template {t.spec.template!r} may not be used in namespace {t.ref.namespace!r}; "
+            "use another template or ask its owner to allow this namespace",
+            "spec.template",
+        )
+    try:
+        validate_params(t.spec.params, template.params_schema)
+    except AlmanacError as exc:
+        return exc
+    return None
 
 
 def _iso(instant: datetime) -> str:

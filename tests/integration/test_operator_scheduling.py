@@ -306,3 +306,42 @@ async def test_manual_retry_runs_one_more_attempt_of_a_failed_run(k: Kubectl) ->
     await consistently(
         lambda: len(almanac_jobs(k, "by-hand")) == 2, duration=4, what="one retry per request"
     )
+
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "config" / "templates"
+
+
+async def test_builtin_command_template_runs_the_executor_and_reports_its_result(
+    k: Kubectl,
+) -> None:
+    k.run("apply", "-f", str(TEMPLATES))
+    k.apply(
+        scheduled_job(
+            "echo",
+            template="command",
+            schedule={"every": "5s"},
+            params={"command": ["echo", "hello from a run"]},
+        )
+    )
+
+    def finished() -> dict[str, object] | None:
+        last = status(k, "echo").get("lastRun") or {}
+        return last if last.get("phase") in ("Succeeded", "Failed") else None
+
+    last = await eventually(finished, timeout=90, what="a finished command run")
+    assert last["phase"] == "Succeeded", last
+    assert last["message"] == "command exited with code 0"
+
+
+async def test_params_that_break_the_template_schema_are_reported_not_run(k: Kubectl) -> None:
+    k.run("apply", "-f", str(TEMPLATES))
+    k.apply(
+        scheduled_job("wrong", template="command", schedule={"every": "5s"}, params={"command": 42})
+    )
+    invalid = await eventually(
+        lambda: (c := condition(k, "wrong", "InvalidSpec")) and c["status"] == "True" and c,
+        timeout=30,
+        what="InvalidSpec for params",
+    )
+    assert "spec.params.command" in invalid["message"]
+    assert almanac_jobs(k, "wrong") == []

@@ -150,3 +150,19 @@ def test_failed_attempt_with_attempts_left_is_due_after_backoff() -> None:
     assert due == failed.completion_time + timedelta(seconds=10)
     second = run("f-a2", RunPhase.RUNNING, 0, attempt=2)
     assert due_retries([failed, second], retry) == []
+
+
+def test_secret_params_are_mounted_read_only_not_copied_into_the_spec() -> None:
+    job = make_job(
+        template="sql",
+        params={"dsn": {"secretKeyRef": {"name": "db", "key": "dsn"}}, "statement": "SELECT 1"},
+    )
+    pod = job["spec"]["template"]["spec"]
+    (volume,) = [v for v in pod["volumes"] if "secret" in v]
+    assert volume["secret"] == {
+        "secretName": "db",
+        "items": [{"key": "dsn", "path": "dsn"}],
+        "defaultMode": 0o440,
+    }
+    (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == volume["name"]]
+    assert (mount["mountPath"], mount["readOnly"]) == ("/var/run/almanac/secrets/db", True)
