@@ -34,7 +34,7 @@ from almanac.core.runs import (
 )
 from almanac.core.runstatus import due_retries, jobs_to_prune
 from almanac.core.schedule import summarize_schedule
-from almanac.core.status import ActiveRun, ScheduledJobStatus, TriggerKind
+from almanac.core.status import ActiveRun, TriggerKind
 from almanac.core.templates import JobTemplateSpec
 
 from .kube import Kube
@@ -42,6 +42,7 @@ from .logs import log
 from .observability import Metrics
 from .statusview import compose_status
 from .tracked import Tracked, schedule_digest
+from .writer import BackgroundWriter
 
 __all__ = ["Scheduler"]
 
@@ -73,7 +74,7 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._limit = asyncio.Semaphore(concurrency)
         self.last_tick = time.monotonic()
-        self._started = clock()
+        self._writer = BackgroundWriter(kube, metrics, started=clock())
 
     # -- feeds (called from Kopf handlers; never block) ---------------------------------
 
@@ -120,6 +121,13 @@ class Scheduler:
     # -- the loop --------------------------------------------------------------------------
 
     async def run(self) -> None:
+        writing = asyncio.create_task(self._writer.run())
+        try:
+            await self._tick_forever()
+        finally:
+            writing.cancel()
+
+    async def _tick_forever(self) -> None:
         while True:
             self.last_tick = time.monotonic()
             now = self._clock()
@@ -169,7 +177,7 @@ class Scheduler:
         now = self._clock()
         # 1. An invalid spec runs nothing; the condition says why.
         if t.spec is None or t.error is not None:
-            await self._write_status(t, compose_status(t, now, invalid=t.error))
+            self._write_status(t, compose_status(t, now, invalid=t.error))
             return
         template = self._template(t)
         # 2. Anchor: creation, the last schedule edit, or the last slot handled.
@@ -183,15 +191,13 @@ class Scheduler:
         )
         state = _PassState(t, anchor_at, digest)
         if template is None:
-            await self._write_status(
+            self._write_status(
                 t, compose_status(t, now, missing_template=t.spec.template, extra=state.extra())
             )
             return
         refused = _refuse_template_use(t, template)
         if refused is not None:
-            await self._write_status(
-                t, compose_status(t, now, invalid=refused, extra=state.extra())
-            )
+            self._write_status(t, compose_status(t, now, invalid=refused, extra=state.extra()))
             return
         active = self._active(t)
         # 3. Run-now and manual retry: each key acts once (acknowledged in status).
@@ -215,9 +221,9 @@ class Scheduler:
         )
         state.skipped += plan.skipped
         if plan.skipped and t.spec.suspend:
-            await self._event(t, "Skipped", f"{plan.skipped} slot(s) skipped: suspended")
+            self._event(t, "Skipped", f"{plan.skipped} slot(s) skipped: suspended")
         elif plan.skipped:
-            await self._event(t, "Skipped", f"{plan.skipped} missed slot(s) skipped (catch-up)")
+            self._event(t, "Skipped", f"{plan.skipped} missed slot(s) skipped (catch-up)")
         for launch in plan.launches:
             await self._apply_overlap(t, template, launch, active=active, state=state, now=now)
         if plan.last_schedule_time is not None:
@@ -227,8 +233,7 @@ class Scheduler:
         if released is not None:
             t.buffered = None
             await self._launch(t, template, RunRequest(released.slot, released.trigger), now)
-        # 7. Announce finished runs once; then history limits delete the oldest.
-        await self._announce_finished(t)
+        # 7. History limits delete the oldest finished Jobs (the writer announces runs).
         await self._prune(t, state)
         # 8. Status from the Jobs, written once; wake up at the next slot.
         next_run = next_run_time(
@@ -238,7 +243,7 @@ class Scheduler:
             runs_so_far=state.launched,
             anchor=state.last_schedule_time or anchor,
         )
-        await self._write_status(
+        self._write_status(
             t,
             compose_status(
                 t,
@@ -275,7 +280,7 @@ class Scheduler:
         if isinstance(decision, Skip):
             state.skipped += 1
             self._metrics.skipped.labels(reason=decision.reason.value).inc()
-            await self._event(
+            self._event(
                 t,
                 "Skipped",
                 f"slot {_iso(launch.slot)} skipped: {decision.reason.value.replace('_', ' ')}",
@@ -283,11 +288,11 @@ class Scheduler:
             return
         if isinstance(decision, Buffer):
             t.buffered = decision.slot
-            await self._event(t, "Buffered", f"slot {_iso(launch.slot)} waits for the active run")
+            self._event(t, "Buffered", f"slot {_iso(launch.slot)} waits for the active run")
             return
         for name in decision.replace:
             await self._kube.delete_job(t.ref.namespace, name)
-            await self._event(t, "Replaced", f"run {name} deleted for slot {_iso(launch.slot)}")
+            self._event(t, "Replaced", f"run {name} deleted for slot {_iso(launch.slot)}")
         run = RunRequest(decision.slot, decision.trigger, decision.attempt)
         if await self._launch(t, template, run, now):
             state.launched += 1
@@ -308,7 +313,7 @@ class Scheduler:
         """``almanac.dev/retry: <run>``: one more attempt of a finished run's slot."""
         failed = t.jobs.get(run)
         if failed is None or not failed.finished:
-            await self._event(t, "RetryRefused", f"run {run} is not a finished run of this job")
+            self._event(t, "RetryRefused", f"run {run} is not a finished run of this job")
             return
         attempt = 1 + max(j.attempt for j in t.jobs.values() if j.slot == failed.slot)
         request = RunRequest(failed.slot, TriggerKind.RETRY, attempt=attempt)
@@ -348,29 +353,12 @@ class Scheduler:
         self._metrics.launched.labels(trigger=run.trigger.value).inc()
         self._metrics.lag.observe(max(0.0, lag))
         log.info("run launched", extra=fields | {"lag_seconds": round(lag, 3)})
-        await self._event(
+        self._event(
             t,
             reason,
             f"run {job} for slot {_iso(run.slot)} ({run.trigger.value}, attempt {run.attempt})",
         )
         return True
-
-    async def _announce_finished(self, t: Tracked) -> None:
-        """An Event and a metric per finished run (runs that ended before this process
-        started were announced by the previous leader)."""
-        for job in t.jobs.values():
-            if not job.finished or job.name in t.announced:
-                continue
-            t.announced.add(job.name)
-            if job.completion_time is not None and job.completion_time < self._started:
-                continue
-            result = job.phase.value
-            self._metrics.finished.labels(result=result).inc()
-            message = await self._kube.termination_message(t.ref.namespace, job.name)
-            t.messages[job.name] = message
-            await self._event(
-                t, result, f"run {job.name} {result.lower()}" + (f": {message}" if message else "")
-            )
 
     async def _prune(self, t: Tracked, state: _PassState) -> None:
         assert t.spec is not None
@@ -382,30 +370,11 @@ class Scheduler:
             else:
                 state.pruned_failed += 1
 
-    async def _event(self, t: Tracked, reason: str, message: str) -> None:
-        try:
-            await self._kube.post_event(
-                t.ref, reason, message, warning=reason in ("Failed", "Skipped")
-            )
-        except Exception:
-            log.warning("event not posted", extra=_fields(t) | {"reason": reason})
+    def _event(self, t: Tracked, reason: str, message: str) -> None:
+        self._writer.event(t.ref, reason, message)
 
-    async def _write_status(self, t: Tracked, status: dict[str, Any]) -> None:
-        """Coalesced: nothing is written when the status did not change."""
-        await self._collect_messages(t)
-        if status == t.written:
-            return
-        t.resource_version = await self._kube.patch_status(t.ref, status, None)
-        t.written = status
-        t.status = ScheduledJobStatus.model_validate(status)
-        self._metrics.status_writes.inc()
-
-    async def _collect_messages(self, t: Tracked) -> None:
-        for job in t.jobs.values():
-            if job.finished and job.name not in t.messages:
-                t.messages[job.name] = await self._kube.termination_message(
-                    t.ref.namespace, job.name
-                )
+    def _write_status(self, t: Tracked, status: dict[str, Any]) -> None:
+        self._writer.status(t, status)
 
 
 class _PassState:

@@ -62,6 +62,7 @@ class Tracked:
     messages: dict[str, str] = field(default_factory=dict)
     buffered: datetime | None = None
     written: dict[str, Any] | None = None
+    pending: dict[str, Any] | None = None
     announced: set[str] = field(default_factory=set)
 
     @classmethod
@@ -92,8 +93,10 @@ class Tracked:
         fresh = Tracked.from_body(body)
         fresh.jobs, fresh.messages, fresh.buffered = self.jobs, self.messages, self.buffered
         fresh.written, fresh.announced = self.written, self.announced
-        if _older(fresh.resource_version, self.resource_version):
-            # A stale event queued before our own status patch: keep what we wrote.
+        fresh.pending = self.pending
+        if self.pending is not None or _older(fresh.resource_version, self.resource_version):
+            # Our newer status is not written yet, or this event is older than our own
+            # last patch: keep what we know.
             fresh.status, fresh.resource_version = self.status, self.resource_version
         self.__dict__.update(fresh.__dict__)
 

@@ -183,18 +183,28 @@ def _wait_node(dirs: Dirs, state: State) -> None:
         )
 
 
-def restart_component(dirs: Dirs, name: str) -> None:
-    """Stop one component and start it again with the same command line and port."""
+def restart_component(dirs: Dirs, name: str, extra: list[str] | None = None) -> None:
+    """Stop one component and start it again with its own command line (plus ``extra``
+    flags, e.g. the tuned controller-manager of the benchmark) on the same ports."""
     state = State.load(dirs.state_file)
     record = state.processes.get(name)
     if record is None or "argv" not in record:
         raise StepFailed(f"no running {name} recorded in {dirs.state}: run 'make stack'")
-    with step(f"restarting {name}"):
+    base = record.get("base_argv", record["argv"])
+    with step(f"restarting {name}" + (f" with {' '.join(extra)}" if extra else "")):
         stop(record)
-        spawn(state, name, record["argv"], Path(record["log"]), user=record.get("user"))
+        spawn(state, name, [*base, *(extra or [])], Path(record["log"]), user=record.get("user"))
+        state.processes[name]["base_argv"] = base
         state.save(dirs.state_file)
         waits = {
             "kube-apiserver": lambda: controlplane.wait_apiserver(dirs, state, make_pki(dirs.pki)),
+            "kube-controller-manager": lambda: wait_for(
+                "kube-controller-manager",
+                lambda: _default_service_account(dirs, state),
+                timeout=30,
+                log=Path(record["log"]),
+                record=state.processes[name],
+            ),
             "postgres": lambda: services.wait_postgres(dirs, state),
             "kafka": lambda: services.wait_kafka(dirs, state),
         }
@@ -236,7 +246,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("down", help="stop the stack and clean up after it")
     sub.add_parser("status", help="show the stack's processes and ports")
     restart = sub.add_parser("restart", help="restart one component (tests use it)")
-    restart.add_argument("component", choices=["kube-apiserver", "postgres", "kafka"])
+    restart.add_argument(
+        "component",
+        choices=["kube-apiserver", "kube-controller-manager", "postgres", "kafka"],
+    )
+    restart.add_argument(
+        "extra", nargs="*", help="flags added to the component's own (none: back to its own)"
+    )
     env = sub.add_parser("env", help="print export lines for the running stack")
     env.add_argument("--json", action="store_true", help="print a JSON object instead")
     args = parser.parse_args(argv)
@@ -261,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "restart":
             with _locked(dirs):
-                restart_component(dirs, args.component)
+                restart_component(dirs, args.component, args.extra)
             return 0
         if args.command == "status":
             return status(dirs)

@@ -85,6 +85,9 @@ async def test_operator_schedules_under_its_shipped_rbac_and_cannot_read_secrets
         as_operator.run("get", "secret", "not-yours")
     assert "Forbidden" in denied.value.stderr
     monkeypatch.setenv("KUBECONFIG", kubeconfig)
+    # Only this namespace: other tests' terminating namespaces would refuse Jobs with a
+    # "forbidden" that is not about RBAC.
+    monkeypatch.setenv("ALMANAC_WATCH_NAMESPACES", namespace)
     replica = OperatorProcess(
         "rbac", f"almanac-rbac-{suffix}", namespace, tmp_path / "operator.log"
     )

@@ -1,0 +1,118 @@
+"""Status patches and Events off the launch path.
+
+A reconcile computes the new status and the Events to post, and returns; this task writes
+the newest status of each changed ScheduledJob (older unwritten ones are simply replaced:
+coalescing) and posts Events, a few requests at a time. Launches never wait for either,
+which is what keeps the schedule lag of a thousand simultaneous slots near the API
+server's create rate. The in-memory status is authoritative for the leader until written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime
+from typing import Any
+
+from almanac.core.status import ScheduledJobStatus
+
+from .kube import Kube, ObjectRef
+from .logs import log
+from .observability import Metrics
+from .tracked import Tracked
+
+__all__ = ["BackgroundWriter"]
+
+EVENT_BACKLOG = 10_000
+
+
+class BackgroundWriter:
+    def __init__(
+        self, kube: Kube, metrics: Metrics, *, started: datetime, concurrency: int = 8
+    ) -> None:
+        self._kube = kube
+        self._metrics = metrics
+        self._started = started
+        self._limit = asyncio.Semaphore(concurrency)
+        self._dirty: dict[tuple[str, str], Tracked] = {}
+        self._events: asyncio.Queue[tuple[ObjectRef, str, str]] = asyncio.Queue(EVENT_BACKLOG)
+        self._wake = asyncio.Event()
+
+    def status(self, t: Tracked, status: dict[str, Any]) -> None:
+        """Take a newly computed status; it is written soon (unless nothing changed)."""
+        if status == (t.pending if t.pending is not None else t.written):
+            return
+        t.pending = status
+        t.status = ScheduledJobStatus.model_validate(status)
+        self._dirty[t.key] = t
+        self._wake.set()
+
+    def event(self, ref: ObjectRef, reason: str, message: str) -> None:
+        try:
+            self._events.put_nowait((ref, reason, message))
+        except asyncio.QueueFull:
+            log.warning("event dropped: backlog full", extra={"reason": reason})
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._dirty = self._dirty, {}
+            events = []
+            while not self._events.empty():
+                events.append(self._events.get_nowait())
+            await asyncio.gather(
+                *(self._guard(self._flush(t)) for t in batch.values()),
+                *(self._guard(self._post(*e)) for e in events),
+            )
+
+    async def _guard(self, work: Any) -> None:
+        async with self._limit:
+            try:
+                await work
+            except Exception:
+                self._metrics.reconcile_errors.inc()
+                log.exception("background write failed")
+
+    async def _post(self, ref: ObjectRef, reason: str, message: str) -> None:
+        await self._kube.post_event(ref, reason, message, warning=reason in ("Failed", "Skipped"))
+
+    async def _flush(self, t: Tracked) -> None:
+        await self._announce_finished(t)
+        original = status = t.pending
+        if status is None:
+            return
+        last = status.get("lastRun")
+        if last and not last.get("message") and t.messages.get(last["job"]):
+            status = status | {"lastRun": last | {"message": t.messages[last["job"]][:4096]}}
+        try:
+            t.resource_version = await self._kube.patch_status(t.ref, status, None)
+        except Exception:
+            self._dirty.setdefault(t.key, t)  # try again on the next round
+            raise
+        if t.pending is original:
+            t.pending = None
+        t.written = status
+        self._metrics.status_writes.inc()
+
+    async def _announce_finished(self, t: Tracked) -> None:
+        """An Event, a metric and the result message per finished run (runs that ended
+        before this process started were announced by the previous leader)."""
+        for job in list(t.jobs.values()):
+            if not job.finished or job.name in t.announced:
+                continue
+            t.announced.add(job.name)
+            message = ""
+            with contextlib.suppress(Exception):
+                message = await self._kube.termination_message(t.ref.namespace, job.name)
+            t.messages[job.name] = message
+            if job.completion_time is not None and job.completion_time < self._started:
+                continue
+            result = job.phase.value
+            self._metrics.finished.labels(result=result).inc()
+            self.event(
+                t.ref,
+                result,
+                f"run {job.name} {result.lower()}" + (f": {message}" if message else ""),
+            )
