@@ -36,10 +36,11 @@ status: install ## show the local stack's processes and ports
 crds: install ## regenerate crds/ from the pydantic models
 	$(PY) -m almanac crds
 
-lint: install ## ruff and mypy
+lint: install ## ruff, mypy and hadolint
 	@hack/timed lint $(VENV)/bin/ruff check .
 	@hack/timed format $(VENV)/bin/ruff format --check .
 	@hack/timed mypy $(VENV)/bin/mypy
+	@hack/timed hadolint $(VENV)/bin/hadolint Dockerfile
 
 unit: install ## unit tests (pure logic, no cluster)
 	@hack/timed unit $(PY) -m pytest tests/unit -q

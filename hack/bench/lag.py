@@ -251,7 +251,7 @@ TUNED = ["--kube-api-qps=500", "--kube-api-burst=1000", "--concurrent-cron-job-s
 
 async def bench_cronjobs_tuned(api: client.ApiClient, n: int) -> dict[str, Any]:
     """The same, with kube-controller-manager restarted with the tuned flags (then reset)."""
-    _stack("restart", "kube-controller-manager", *TUNED)
+    _stack("restart", "kube-controller-manager", "--", *TUNED)
     try:
         return await bench_cronjobs(api, n) | {"who": "CronJob (tuned)"}
     finally:
