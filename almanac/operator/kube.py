@@ -21,15 +21,18 @@ __all__ = ["Kube", "ObjectRef", "load_api_client"]
 
 GROUP, VERSION = API_VERSION.split("/")
 PLURAL = "scheduledjobs"
+POOL_SIZE = 64
 
 
 async def load_api_client() -> client.ApiClient:
     """In-cluster credentials in a pod, else ``KUBECONFIG`` (as kubectl does)."""
-    if os.environ.get("KUBERNETES_SERVICE_HOST"):
-        config.load_incluster_config()
-        return client.ApiClient()
     configuration = client.Configuration()
-    await config.load_kube_config(client_configuration=configuration)
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        config.load_incluster_config(client_configuration=configuration)
+    else:
+        await config.load_kube_config(client_configuration=configuration)
+    # Enough connections for the scheduler's concurrent launches plus the writer.
+    configuration.connection_pool_maxsize = POOL_SIZE
     return client.ApiClient(configuration)
 
 
@@ -57,7 +60,8 @@ class Kube:
     async def create_job(self, namespace: str, body: dict[str, Any]) -> bool:
         """Create a run's Job; False when it already exists (already launched)."""
         try:
-            await self._batch.create_namespaced_job(namespace, body)
+            # The reply is not read: deserialising a V1Job costs more than the request.
+            await self._batch.create_namespaced_job(namespace, body, _preload_content=False)
         except ApiException as exc:
             if exc.status == 409:
                 return False
@@ -135,7 +139,7 @@ class Kube:
             "lastTimestamp": now.isoformat().replace("+00:00", "Z"),
             "count": 1,
         }
-        await self._core.create_namespaced_event(ref.namespace, event)
+        await self._core.create_namespaced_event(ref.namespace, event, _preload_content=False)
 
 
 def summary_of(message: str) -> str:

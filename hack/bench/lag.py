@@ -372,8 +372,9 @@ async def main() -> None:
             for n in args.sizes:
                 rows.append(await bench_ceiling(api, n))
                 print(json.dumps(rows[-1]), flush=True)
-                rows.append(await bench_cronjobs(api, n))
-                print(json.dumps(rows[-1]), flush=True)
+                if not args.skip_cron:
+                    rows.append(await bench_cronjobs(api, n))
+                    print(json.dumps(rows[-1]), flush=True)
                 if args.tuned:
                     rows.append(await bench_cronjobs_tuned(api, n))
                     print(json.dumps(rows[-1]), flush=True)
