@@ -351,6 +351,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--idle", type=int, default=10000)
+    parser.add_argument("--skip-cron", action="store_true", help="skip the default CronJob run")
     parser.add_argument(
         "--tuned", action="store_true", help="also run CronJobs with a tuned controller-manager"
     )
