@@ -12,19 +12,17 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
 from typing import IO, Any
 
 from almanac.executor.result import redact
+from almanac.jsonlogs import JsonFormatter
 
 __all__ = ["RunLogFormatter", "configure_logging", "log"]
-
-_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
 log = logging.getLogger("almanac.executor")
 
 
-class RunLogFormatter(logging.Formatter):
+class RunLogFormatter(JsonFormatter):
     """JSON line formatter adding the run's fields and scrubbing secret values.
 
     Parameters
@@ -43,18 +41,7 @@ class RunLogFormatter(logging.Formatter):
         self._secrets = secrets
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-            **self.fields,
-        }
-        for key, value in vars(record).items():
-            if key not in _RESERVED and not key.startswith("_"):
-                entry[key] = value
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+        entry = self.fields | self.entry(record)
         return json.dumps(redact(entry, list(self._secrets())), default=str)
 
 
