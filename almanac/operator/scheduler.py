@@ -85,6 +85,10 @@ class Scheduler:
             tracked = Tracked.from_body(body)
             tracked.jobs = self._orphans.pop(tracked.ref.uid, {})
             self._objects[key] = tracked
+        elif tracked.only_status_changed(body):
+            # Our own status write coming back: nothing to plan (and no spec to re-parse).
+            tracked.resource_version = str(body["metadata"].get("resourceVersion", ""))
+            return
         else:
             tracked.refresh(body)
         self._metrics.scheduled_jobs.set(len(self._objects))

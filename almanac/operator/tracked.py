@@ -100,6 +100,16 @@ class Tracked:
             fresh.status, fresh.resource_version = self.status, self.resource_version
         self.__dict__.update(fresh.__dict__)
 
+    def only_status_changed(self, body: dict[str, Any]) -> bool:
+        """True when a newer body differs from ours in status only (same generation,
+        same annotations): the echo of a status write."""
+        meta = body["metadata"]
+        return (
+            int(meta.get("generation", 1)) == self.generation
+            and dict(meta.get("annotations") or {}) == self.annotations
+            and not _older(str(meta.get("resourceVersion", "")), self.resource_version)
+        )
+
     @property
     def key(self) -> tuple[str, str]:
         return (self.ref.namespace, self.ref.name)
