@@ -40,24 +40,32 @@ def assert_every_slot_once(slot_list: list[int]) -> None:
     assert slot_list == expected, f"slots missing: {sorted(set(expected) - set(slot_list))}"
 
 
-async def test_killed_leader_is_replaced_without_lost_or_doubled_slots(
-    crds: Kubectl, namespace: str, replicas: list[OperatorProcess]
+async def leader_standby_and_every_slot_job(
+    k: Kubectl, first: OperatorProcess, second: OperatorProcess, name: str
 ) -> None:
-    k = crds.in_namespace(namespace)
+    """``first`` leads, ``second`` stands by, and a job due every EVERY seconds keeps all
+    its Jobs and catches up every missed slot (so gaps would show)."""
     k.apply(script_template())
-    first, second = replicas
     first.start()
     await leads(first)
     second.start()
     k.apply(
         scheduled_job(
-            "steady",
+            name,
             schedule={"every": f"{EVERY}s"},
             overlapPolicy="Allow",
             catchUp={"window": "1m", "maxRuns": 20},
             history=KEEP_ALL,
         )
     )
+
+
+async def test_killed_leader_is_replaced_without_lost_or_doubled_slots(
+    crds: Kubectl, namespace: str, replicas: list[OperatorProcess]
+) -> None:
+    k = crds.in_namespace(namespace)
+    first, second = replicas
+    await leader_standby_and_every_slot_job(k, first, second, "steady")
     leader, standby = first, second
     for _round in range(2):
         before = len(almanac_jobs(k, "steady"))
@@ -149,20 +157,8 @@ async def test_api_server_restart_mid_run_loses_and_doubles_nothing(
     crds: Kubectl, namespace: str, replicas: list[OperatorProcess]
 ) -> None:
     k = crds.in_namespace(namespace)
-    k.apply(script_template())
     first, second = replicas
-    first.start()
-    await leads(first)
-    second.start()
-    k.apply(
-        scheduled_job(
-            "survivor",
-            schedule={"every": f"{EVERY}s"},
-            overlapPolicy="Allow",
-            catchUp={"window": "1m", "maxRuns": 20},
-            history=KEEP_ALL,
-        )
-    )
+    await leader_standby_and_every_slot_job(k, first, second, "survivor")
     await jobs_at_least(k, "survivor", 2)
     restarted = await asyncio.to_thread(restart_api_server)
     assert restarted.returncode == 0, restarted.stderr
