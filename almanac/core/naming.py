@@ -33,6 +33,7 @@ __all__ = [
     "LABEL_SLOT",
     "LABEL_TRIGGER",
     "MAX_RUN_NAME",
+    "rfc3339_utc",
     "run_annotations",
     "run_labels",
     "run_name",
@@ -150,7 +151,11 @@ def run_labels(
     }
 
 
+def rfc3339_utc(instant: datetime) -> str:
+    """An instant as RFC 3339 in UTC with a ``Z`` (labels, annotations, status)."""
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def run_annotations(slot: datetime) -> Mapping[str, str]:
     """Annotations of a run's Job: the slot as RFC 3339 UTC."""
-    text = slot.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    return {ANNOTATION_SCHEDULED_TIME: text}
+    return {ANNOTATION_SCHEDULED_TIME: rfc3339_utc(slot)}

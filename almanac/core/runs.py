@@ -21,6 +21,7 @@ from almanac.core.naming import (
     LABEL_SCHEDULED_JOB_UID,
     LABEL_SLOT,
     LABEL_TRIGGER,
+    rfc3339_utc,
     run_annotations,
     run_labels,
     run_name,
@@ -122,10 +123,6 @@ def _secret_volumes(spec: ScheduledJobSpec) -> list[dict[str, Any]]:
     ]
 
 
-def _rfc3339(instant: datetime) -> str:
-    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _env(
     name: str, namespace: str, job_name: str, spec: ScheduledJobSpec, run: RunRequest
 ) -> list[dict[str, Any]]:
@@ -135,7 +132,7 @@ def _env(
         "ALMANAC_NAMESPACE": namespace,
         "ALMANAC_TEMPLATE": spec.template,
         "ALMANAC_PARAMS": json.dumps(spec.params, separators=(",", ":"), sort_keys=True),
-        "ALMANAC_SLOT": _rfc3339(run.slot),
+        "ALMANAC_SLOT": rfc3339_utc(run.slot),
         "ALMANAC_ATTEMPT": str(run.attempt),
         "ALMANAC_TRIGGER": run.trigger.value,
     }

@@ -15,6 +15,7 @@ from typing import Any
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 
+from almanac.core.naming import rfc3339_utc
 from almanac.core.runs import API_VERSION
 
 __all__ = ["Kube", "ObjectRef", "load_api_client"]
@@ -135,8 +136,8 @@ class Kube:
             "message": message[:1024],
             "type": "Warning" if warning else "Normal",
             "source": {"component": self._component},
-            "firstTimestamp": now.isoformat().replace("+00:00", "Z"),
-            "lastTimestamp": now.isoformat().replace("+00:00", "Z"),
+            "firstTimestamp": rfc3339_utc(now),
+            "lastTimestamp": rfc3339_utc(now),
             "count": 1,
         }
         await self._core.create_namespaced_event(ref.namespace, event, _preload_content=False)

@@ -19,6 +19,7 @@ from typing import Any
 
 from almanac.core.decisions import Buffer, Launch, Skip
 from almanac.core.errors import AlmanacError, InvalidInputError
+from almanac.core.naming import rfc3339_utc
 from almanac.core.overlap import decide_overlap, release_buffered
 from almanac.core.params import validate_params
 from almanac.core.plan import next_run_time, plan_tick, schedule_anchor
@@ -430,8 +431,7 @@ def _refuse_template_use(t: Tracked, template: JobTemplateSpec) -> AlmanacError 
     return None
 
 
-def _iso(instant: datetime) -> str:
-    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+_iso = rfc3339_utc
 
 
 def _fields(t: Tracked) -> dict[str, Any]:

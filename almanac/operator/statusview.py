@@ -3,10 +3,11 @@ say why something is (not) running, and the bookkeeping the schedule needs."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from almanac.core.errors import AlmanacError
+from almanac.core.naming import rfc3339_utc
 from almanac.core.runstatus import summarize_runs
 from almanac.core.status import ConditionType, RunCounts
 
@@ -16,7 +17,7 @@ __all__ = ["compose_status"]
 
 
 def _iso(instant: datetime | None) -> str | None:
-    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z") if instant else None
+    return rfc3339_utc(instant) if instant else None
 
 
 def _conditions(
