@@ -72,6 +72,7 @@ class BufferedRecorder:
         self._rng = rng or random.Random()
         self._pending: OrderedDict[RunKey, RunWrite] = OrderedDict()
         self._wake = asyncio.Event()
+        self._retry = asyncio.Event()
         self._lock = asyncio.Lock()
         self.failures = 0
         self.dropped = 0
@@ -115,6 +116,11 @@ class BufferedRecorder:
         """The queued, not yet written record of a run, if any."""
         write = self._pending.get((scheduledjob_uid, run_name))
         return write.record if write is not None else None
+
+    def retry_now(self) -> None:
+        """Skip the rest of the backoff (the caller knows the store just came back)."""
+        self.next_attempt_at = self._clock()
+        self._retry.set()
 
     async def has_final_record(self, scheduledjob_uid: str, run_name: str) -> bool:
         """True only once the final phase is *stored*; false while queued or on an outage."""
@@ -199,8 +205,9 @@ class BufferedRecorder:
         if self._sleep is not None:
             await self._sleep(seconds)
             return
+        self._retry.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), seconds)
+            await asyncio.wait_for(_wait_any(stop, self._retry), seconds)
 
     async def aclose(self, timeout: float = 5.0) -> int:
         """Last flush at shutdown, bounded by ``timeout``; return the runs left unwritten."""

@@ -18,7 +18,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from almanac.core.naming import rfc3339_utc
 from almanac.core.runs import API_VERSION
 
-__all__ = ["Kube", "ObjectRef", "load_api_client"]
+__all__ = ["Kube", "ObjectRef", "RunOutcome", "load_api_client"]
 
 GROUP, VERSION = API_VERSION.split("/")
 PLURAL = "scheduledjobs"
@@ -82,15 +82,17 @@ class Kube:
         jobs = await self._batch.list_namespaced_job(namespace, label_selector=selector)
         return [job.metadata.name for job in jobs.items]
 
-    async def termination_message(self, namespace: str, job: str) -> str:
-        """The run's result summary from its pod's termination message ("" if none)."""
+    async def run_outcome(self, namespace: str, job: str) -> RunOutcome:
+        """The run pod's termination message, exit code and name (empty if no pod ended)."""
         pods = await self._core.list_namespaced_pod(namespace, label_selector=f"job-name={job}")
         for pod in pods.items:
             for status in (pod.status.container_statuses or []) if pod.status else []:
                 terminated = status.state.terminated if status.state else None
-                if terminated and terminated.message:
-                    return summary_of(terminated.message)
-        return ""
+                if terminated:
+                    return RunOutcome(
+                        terminated.message or "", terminated.exit_code, pod.metadata.name
+                    )
+        return RunOutcome()
 
     async def patch_status(
         self, ref: ObjectRef, status: dict[str, Any], resource_version: str | None
@@ -141,6 +143,19 @@ class Kube:
             "count": 1,
         }
         await self._core.create_namespaced_event(ref.namespace, event, _preload_content=False)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a run's container ended, as its pod reports it."""
+
+    message: str = ""
+    exit_code: int | None = None
+    pod: str | None = None
+
+    @property
+    def summary(self) -> str:
+        return summary_of(self.message)
 
 
 def summary_of(message: str) -> str:

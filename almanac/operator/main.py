@@ -10,13 +10,17 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 
 import kopf
 from aiohttp import web
 
+from almanac.core.errors import AlmanacError
+
 from . import handlers  # noqa: F401 - registers the Kopf handlers
 from .certs import ca_bundle
 from .config import OperatorConfig
+from .history import HistoryService
 from .kube import Kube, load_api_client
 from .leader import LeaseElector
 from .logs import configure_logging, log
@@ -46,8 +50,9 @@ def _lost() -> None:
 
 
 async def run(config: OperatorConfig) -> None:
-    kube = Kube(await load_api_client(), component="almanac-operator")
     metrics = Metrics()
+    history = await HistoryService.open(metrics)
+    kube = Kube(await load_api_client(), component="almanac-operator")
     elector = LeaseElector(
         kube.coordination,
         namespace=config.lease_namespace,
@@ -60,7 +65,9 @@ async def run(config: OperatorConfig) -> None:
         image=config.image,
         concurrency=config.launch_concurrency,
         run_env=dict(config.run_env),
+        recorder=history.recorder,
     )
+    history.on_health_change = scheduler.poke_all
     probes = Probes(metrics, lambda: elector.is_leader, lambda: scheduler.last_tick)
     runner = await start_probe_server(probes, config.metrics_port)
     webhook = await _start_webhook(config, kube)
@@ -78,9 +85,11 @@ async def run(config: OperatorConfig) -> None:
     if stop.is_set():
         acquiring.cancel()
         await _cleanup(runner, webhook)
+        await history.aclose()
         await kube.close()
         return
     metrics.is_leader.set(1)
+    history.start()
     keeper = asyncio.create_task(elector.keep(on_lost=_lost))
     ticking = asyncio.create_task(scheduler.run())
     try:
@@ -95,6 +104,7 @@ async def run(config: OperatorConfig) -> None:
     finally:
         for task in (ticking, keeper):
             task.cancel()
+        await history.aclose()
         await elector.release()
         metrics.is_leader.set(0)
         await _cleanup(runner, webhook)
@@ -136,7 +146,13 @@ async def _cleanup(*runners: web.AppRunner | None) -> None:
 
 
 def main() -> int:
+    """Run until stopped; a configuration mistake exits 2 with one line naming the setting."""
     configure_logging()
-    config = OperatorConfig.from_env()
-    asyncio.run(run(config))
+    try:
+        config = OperatorConfig.from_env()
+        asyncio.run(run(config))
+    except AlmanacError as exc:
+        log.error("cannot start: %s", exc, extra={"field": exc.field})
+        print(f"almanac operator: {exc}", file=sys.stderr)
+        return 2
     return 0

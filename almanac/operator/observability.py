@@ -56,6 +56,21 @@ class Metrics:
         self.status_writes = Counter(
             "almanac_status_writes_total", "Status patches written.", registry=r
         )
+        self.history_backlog = Gauge(
+            "almanac_history_backlog", "Run records waiting to be written.", registry=r
+        )
+        self.history_healthy = Gauge(
+            "almanac_history_healthy", "1 while run history writes succeed.", registry=r
+        )
+        self.history_dropped = Gauge(
+            "almanac_history_dropped", "Run records dropped by a full buffer.", registry=r
+        )
+        self.outbox_backlog = Gauge(
+            "almanac_notification_backlog", "Notifications not yet delivered.", registry=r
+        )
+        self.notify_healthy = Gauge(
+            "almanac_notification_healthy", "1 while notifications reach Kafka.", registry=r
+        )
 
 
 @dataclass

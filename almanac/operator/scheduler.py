@@ -14,6 +14,7 @@ import heapq
 import itertools
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,12 +36,13 @@ from almanac.core.runs import (
 )
 from almanac.core.runstatus import due_retries, jobs_to_prune
 from almanac.core.schedule import summarize_schedule
-from almanac.core.status import ActiveRun, TriggerKind
+from almanac.core.status import ActiveRun, RunPhase, TriggerKind
 from almanac.core.templates import JobTemplateSpec
 
 from .kube import Kube
 from .logs import log
 from .observability import Metrics
+from .recording import RunRecorder, run_record
 from .statusview import compose_status
 from .tracked import Tracked, schedule_digest
 from .writer import BackgroundWriter
@@ -60,6 +62,7 @@ class Scheduler:
         image: str,
         concurrency: int = 32,
         run_env: Mapping[str, str] | None = None,
+        recorder: RunRecorder | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._kube = kube
@@ -75,7 +78,8 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._limit = asyncio.Semaphore(concurrency)
         self.last_tick = time.monotonic()
-        self._writer = BackgroundWriter(kube, metrics, started=clock())
+        self._recorder = recorder
+        self._writer = BackgroundWriter(kube, metrics, started=clock(), recorder=recorder)
 
     # -- feeds (called from Kopf handlers; never block) ---------------------------------
 
@@ -108,9 +112,13 @@ class Scheduler:
         jobs = owner.jobs if owner else self._orphans.setdefault(uid, {})
         if deleted:
             jobs.pop(seen.name, None)
+            if self._recorder:
+                self._recorder.forget(uid, seen.name)
         else:
             jobs[seen.name] = seen
         if owner:
+            if self._recorder and seen.phase is RunPhase.RUNNING and not deleted:
+                self._recorder.record(run_record(owner.ref, _template_name(owner), seen))
             self.poke(owner.key)
 
     def template_event(self, namespace: str, name: str, spec: JobTemplateSpec | None) -> None:
@@ -118,6 +126,14 @@ class Scheduler:
             self._templates.pop((namespace, name), None)
         else:
             self._templates[(namespace, name)] = spec
+
+    def poke_all(self) -> None:
+        """Reconcile every ScheduledJob soon (e.g. history health changed: conditions follow)."""
+        for key in self._objects:
+            self.poke(key)
+
+    def _degraded(self) -> str | None:
+        return self._recorder.problem if self._recorder else None
 
     def poke(self, key: Key, when: datetime | None = None) -> None:
         heapq.heappush(self._heap, (when or self._clock(), next(self._seq), key))
@@ -182,7 +198,9 @@ class Scheduler:
         now = self._clock()
         # 1. An invalid spec runs nothing; the condition says why.
         if t.spec is None or t.error is not None:
-            self._write_status(t, compose_status(t, now, invalid=t.error))
+            self._write_status(
+                t, compose_status(t, now, invalid=t.error, degraded=self._degraded())
+            )
             return
         template = self._template(t)
         # 2. Anchor: creation, the last schedule edit, or the last slot handled.
@@ -197,12 +215,24 @@ class Scheduler:
         state = _PassState(t, anchor_at, digest)
         if template is None:
             self._write_status(
-                t, compose_status(t, now, missing_template=t.spec.template, extra=state.extra())
+                t,
+                compose_status(
+                    t,
+                    now,
+                    missing_template=t.spec.template,
+                    degraded=self._degraded(),
+                    extra=state.extra(),
+                ),
             )
             return
         refused = _refuse_template_use(t, template)
         if refused is not None:
-            self._write_status(t, compose_status(t, now, invalid=refused, extra=state.extra()))
+            self._write_status(
+                t,
+                compose_status(
+                    t, now, invalid=refused, degraded=self._degraded(), extra=state.extra()
+                ),
+            )
             return
         active = self._active(t)
         # 3. Run-now and manual retry: each key acts once (acknowledged in status).
@@ -256,6 +286,7 @@ class Scheduler:
                 summary=summarize_schedule(t.spec.schedule),
                 next_run=next_run,
                 complete=plan.complete,
+                degraded=self._degraded(),
                 extra=state.extra(),
             ),
         )
@@ -297,6 +328,10 @@ class Scheduler:
             return
         for name in decision.replace:
             await self._kube.delete_job(t.ref.namespace, name)
+            replaced = t.jobs.get(name)
+            if self._recorder and replaced is not None:
+                cancelled = replace(replaced, phase=RunPhase.CANCELLED, completion_time=now)
+                self._recorder.record(run_record(t.ref, t.spec.template, cancelled))
             self._event(t, "Replaced", f"run {name} deleted for slot {_iso(launch.slot)}")
         run = RunRequest(decision.slot, decision.trigger, decision.attempt)
         if await self._launch(t, template, run, now):
@@ -354,6 +389,11 @@ class Scheduler:
         if not created:
             log.info("run already launched", extra=fields)
             return False
+        if self._recorder:
+            pending = JobObservation(
+                job, run.slot, run.trigger, run.attempt, RunPhase.PENDING, None, None
+            )
+            self._recorder.record(run_record(t.ref, t.spec.template, pending, launched_at=now))
         lag = (self._clock() - run.slot).total_seconds()
         self._metrics.launched.labels(trigger=run.trigger.value).inc()
         self._metrics.lag.observe(max(0.0, lag))
@@ -368,6 +408,11 @@ class Scheduler:
     async def _prune(self, t: Tracked, state: _PassState) -> None:
         assert t.spec is not None
         for job in jobs_to_prune(t.jobs.values(), t.spec.history):
+            if self._recorder and not await self._recorder.may_delete(t.ref.uid, job.name):
+                # Its final history row is not stored yet: the Job is the record. Make
+                # sure it is queued (a previous leader's buffer may have died with it).
+                self._writer.touch(t)
+                continue
             await self._kube.delete_job(t.ref.namespace, job.name)
             t.jobs.pop(job.name, None)
             if job.phase.value == "Succeeded":
@@ -432,6 +477,10 @@ def _refuse_template_use(t: Tracked, template: JobTemplateSpec) -> AlmanacError 
 
 
 _iso = rfc3339_utc
+
+
+def _template_name(t: Tracked) -> str:
+    return t.spec.template if t.spec else ""
 
 
 def _fields(t: Tracked) -> dict[str, Any]:

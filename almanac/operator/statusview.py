@@ -52,6 +52,7 @@ def compose_status(
     summary: str | None = None,
     next_run: datetime | None = None,
     complete: bool = False,
+    degraded: str | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     extra = extra or {}
@@ -104,6 +105,12 @@ def compose_status(
                 str(invalid) if invalid else "",
             ),
             (ConditionType.COMPLETE, complete, "Complete" if complete else "Scheduling", ""),
+            (
+                ConditionType.DEGRADED,
+                degraded is not None,
+                "HistoryUnavailable" if degraded else "Healthy",
+                degraded or "",
+            ),
         ],
     )
     return {

@@ -16,9 +16,10 @@ from typing import Any
 
 from almanac.core.status import ScheduledJobStatus
 
-from .kube import Kube, ObjectRef
+from .kube import Kube, ObjectRef, RunOutcome
 from .logs import log
 from .observability import Metrics
+from .recording import RunRecorder, run_record
 from .tracked import Tracked
 
 __all__ = ["BackgroundWriter"]
@@ -28,9 +29,16 @@ EVENT_BACKLOG = 10_000
 
 class BackgroundWriter:
     def __init__(
-        self, kube: Kube, metrics: Metrics, *, started: datetime, concurrency: int = 8
+        self,
+        kube: Kube,
+        metrics: Metrics,
+        *,
+        started: datetime,
+        concurrency: int = 8,
+        recorder: RunRecorder | None = None,
     ) -> None:
         self._kube = kube
+        self._recorder = recorder
         self._metrics = metrics
         self._started = started
         self._limit = asyncio.Semaphore(concurrency)
@@ -45,6 +53,12 @@ class BackgroundWriter:
         t.pending = status
         t.status = ScheduledJobStatus.model_validate(status)
         self._dirty[t.key] = t
+        self._wake.set()
+
+    def touch(self, t: Tracked) -> None:
+        """Visit ``t`` on the next round even if its status did not change (finished runs
+        not yet announced or recorded by this process get their turn)."""
+        self._dirty.setdefault(t.key, t)
         self._wake.set()
 
     def event(self, ref: ObjectRef, reason: str, message: str) -> None:
@@ -97,16 +111,21 @@ class BackgroundWriter:
         self._metrics.status_writes.inc()
 
     async def _announce_finished(self, t: Tracked) -> None:
-        """An Event, a metric and the result message per finished run (runs that ended
-        before this process started were announced by the previous leader)."""
+        """A history record per finished run, and an Event, a metric and the result
+        message (runs that ended before this process started were announced by the
+        previous leader, but are recorded again: the upsert makes that harmless)."""
         for job in list(t.jobs.values()):
             if not job.finished or job.name in t.announced:
                 continue
             t.announced.add(job.name)
-            message = ""
+            outcome = RunOutcome()
             with contextlib.suppress(Exception):
-                message = await self._kube.termination_message(t.ref.namespace, job.name)
+                outcome = await self._kube.run_outcome(t.ref.namespace, job.name)
+            message = outcome.summary
             t.messages[job.name] = message
+            if self._recorder:
+                template = t.spec.template if t.spec else ""
+                self._recorder.record(run_record(t.ref, template, job, outcome))
             if job.completion_time is not None and job.completion_time < self._started:
                 continue
             result = job.phase.value

@@ -183,16 +183,32 @@ def _wait_node(dirs: Dirs, state: State) -> None:
         )
 
 
-def restart_component(dirs: Dirs, name: str, extra: list[str] | None = None) -> None:
-    """Stop one component and start it again with its own command line (plus ``extra``
-    flags, e.g. the tuned controller-manager of the benchmark) on the same ports."""
-    state = State.load(dirs.state_file)
+COMPONENTS = ("kube-apiserver", "kube-controller-manager", "postgres", "kafka")
+
+
+def _component(state: State, dirs: Dirs, name: str) -> dict[str, Any]:
     record = state.processes.get(name)
     if record is None or "argv" not in record:
-        raise StepFailed(f"no running {name} recorded in {dirs.state}: run 'make stack'")
-    base = record.get("base_argv", record["argv"])
-    with step(f"restarting {name}" + (f" with {' '.join(extra)}" if extra else "")):
+        raise StepFailed(f"no {name} recorded in {dirs.state}: run 'make stack'")
+    return record
+
+
+def stop_component(dirs: Dirs, name: str) -> None:
+    """Stop one component and leave it stopped (outage tests); ``start`` brings it back."""
+    state = State.load(dirs.state_file)
+    record = _component(state, dirs, name)
+    with step(f"stopping {name}"):
         stop(record)
+
+
+def start_component(dirs: Dirs, name: str, extra: list[str] | None = None) -> None:
+    """Start one component with its own command line (plus ``extra`` flags, e.g. the tuned
+    controller-manager of the benchmark) on the same ports, and wait until it answers."""
+    state = State.load(dirs.state_file)
+    record = _component(state, dirs, name)
+    base = record.get("base_argv", record["argv"])
+    with step(f"starting {name}" + (f" with {' '.join(extra)}" if extra else "")):
+        stop(record)  # no-op when already stopped
         spawn(state, name, [*base, *(extra or [])], Path(record["log"]), user=record.get("user"))
         state.processes[name]["base_argv"] = base
         state.save(dirs.state_file)
@@ -245,14 +261,19 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("dev", help="up, then CRDs, two operator replicas and a sample job")
     sub.add_parser("down", help="stop the stack and clean up after it")
     sub.add_parser("status", help="show the stack's processes and ports")
-    restart = sub.add_parser("restart", help="restart one component (tests use it)")
-    restart.add_argument(
-        "component",
-        choices=["kube-apiserver", "kube-controller-manager", "postgres", "kafka"],
-    )
-    restart.add_argument(
-        "extra", nargs="*", help="flags added to the component's own (none: back to its own)"
-    )
+    for verb, text in (
+        ("restart", "restart one component (tests use it)"),
+        ("start", "start a component that 'stop' stopped"),
+        ("stop", "stop one component, leaving the rest running (outage tests)"),
+    ):
+        command = sub.add_parser(verb, help=text)
+        command.add_argument("component", choices=COMPONENTS)
+        if verb != "stop":
+            command.add_argument(
+                "extra",
+                nargs="*",
+                help="flags added to the component's own (none: back to its own)",
+            )
     env = sub.add_parser("env", help="print export lines for the running stack")
     env.add_argument("--json", action="store_true", help="print a JSON object instead")
     args = parser.parse_args(argv)
@@ -275,9 +296,13 @@ def main(argv: list[str] | None = None) -> int:
             with _locked(dirs), step(f"stopping the stack in {dirs.state}"):
                 teardown(dirs)
             return 0
-        if args.command == "restart":
+        if args.command == "stop":
             with _locked(dirs):
-                restart_component(dirs, args.component, args.extra)
+                stop_component(dirs, args.component)
+            return 0
+        if args.command in ("start", "restart"):
+            with _locked(dirs):
+                start_component(dirs, args.component, args.extra)
             return 0
         if args.command == "status":
             return status(dirs)

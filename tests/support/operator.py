@@ -28,15 +28,19 @@ class OperatorProcess:
     lease_namespace: str
     log: Path
     metrics_port: int = field(default_factory=_free_port)
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = dict(
-            os.environ,
-            ALMANAC_IDENTITY=self.identity,
-            ALMANAC_LEASE_NAME=self.lease_name,
-            ALMANAC_LEASE_NAMESPACE=self.lease_namespace,
-            ALMANAC_METRICS_PORT=str(self.metrics_port),
+        env = (
+            dict(
+                os.environ,
+                ALMANAC_IDENTITY=self.identity,
+                ALMANAC_LEASE_NAME=self.lease_name,
+                ALMANAC_LEASE_NAMESPACE=self.lease_namespace,
+                ALMANAC_METRICS_PORT=str(self.metrics_port),
+            )
+            | self.env
         )
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(

@@ -1,0 +1,78 @@
+"""A run store that exists before its database does.
+
+When Postgres is unreachable at start-up the operator must still schedule (invariant 3:
+history never blocks runs). It records into a :class:`DeferredRunStore`, which fails every
+call with :class:`HistoryUnavailableError` until the real store is attached; the write
+buffer treats that as an outage, keeps the records and reports ``Degraded``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from almanac.core.status import RunPhase
+from almanac.history.errors import HistoryUnavailableError
+from almanac.history.records import AuditEntry, OutboxMessage, RunRecord, RunStats, RunWrite
+from almanac.history.store import DEFAULT_LIMIT, RunPage, RunStore
+
+__all__ = ["DeferredRunStore"]
+
+
+class DeferredRunStore:
+    """Delegates to ``target`` once :meth:`attach` gave it one; raises until then."""
+
+    def __init__(self, reason: str = "the history database has not answered yet") -> None:
+        self.target: RunStore | None = None
+        self.reason = reason
+
+    def attach(self, store: RunStore) -> None:
+        self.target = store
+
+    def _store(self) -> RunStore:
+        if self.target is None:
+            raise HistoryUnavailableError(self.reason, "ALMANAC_DATABASE_URL")
+        return self.target
+
+    async def record_run(self, record: RunRecord, messages: Sequence[OutboxMessage] = ()) -> None:
+        await self._store().record_run(record, messages)
+
+    async def record_runs(self, writes: Sequence[RunWrite]) -> None:
+        await self._store().record_runs(writes)
+
+    async def enqueue(self, messages: Sequence[OutboxMessage]) -> None:
+        await self._store().enqueue(messages)
+
+    async def get_run(self, scheduledjob_uid: str, run_name: str) -> RunRecord | None:
+        return await self._store().get_run(scheduledjob_uid, run_name)
+
+    async def list_runs(
+        self,
+        namespace: str,
+        *,
+        scheduledjob_uid: str | None = None,
+        scheduledjob: str | None = None,
+        statuses: Sequence[RunPhase] = (),
+        limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
+    ) -> RunPage:
+        return await self._store().list_runs(
+            namespace,
+            scheduledjob_uid=scheduledjob_uid,
+            scheduledjob=scheduledjob,
+            statuses=statuses,
+            limit=limit,
+            offset=offset,
+        )
+
+    async def has_final_record(self, scheduledjob_uid: str, run_name: str) -> bool:
+        return await self._store().has_final_record(scheduledjob_uid, run_name)
+
+    async def stats(self, namespace: str, scheduledjob_uid: str) -> RunStats:
+        return await self._store().stats(namespace, scheduledjob_uid)
+
+    async def delete_older_than(self, cutoff: datetime, batch_size: int = 1000) -> int:
+        return await self._store().delete_older_than(cutoff, batch_size)
+
+    async def record_audit(self, entry: AuditEntry) -> None:
+        await self._store().record_audit(entry)

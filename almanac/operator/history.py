@@ -1,0 +1,197 @@
+"""The leader's history side: the write buffer, the outbox relay and retention, as tasks.
+
+Opening follows one rule: a database that is *misconfigured* (bad URL, wrong password,
+missing database) stops the process at start-up with a message naming
+``ALMANAC_DATABASE_URL``; a database that is merely *unreachable* does not stop scheduling.
+The operator then records into a deferred store, reports ``Degraded``, and attaches the
+real store once Postgres answers. Nothing in here is awaited by a launch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from almanac.core.durations import parse_duration
+from almanac.core.errors import AlmanacError, InvalidInputError
+from almanac.history import Backoff, BufferedRecorder, DatabaseConfigError, History
+from almanac.history.deferred import DeferredRunStore
+from almanac.notify import KafkaPublisher, NotifySettings, OutboxRelay
+
+from .logs import log
+from .observability import Metrics
+from .recording import RunRecorder
+
+__all__ = ["HistoryService", "HistorySettings"]
+
+GAUGE_INTERVAL = 1.0  # seconds between metric/health samples
+
+
+def _duration(env: Mapping[str, str], name: str, default: str) -> timedelta:
+    raw = env.get(name) or default
+    try:
+        return parse_duration(raw, name)
+    except AlmanacError:
+        raise InvalidInputError(
+            f"{name}={raw!r} is not a duration; use e.g. 30d, 12h or 90m", name
+        ) from None
+
+
+@dataclass(frozen=True)
+class HistorySettings:
+    """How long runs are kept and how often the leader deletes older ones."""
+
+    retention: timedelta = timedelta(days=30)
+    retention_interval: timedelta = timedelta(hours=1)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> HistorySettings:
+        env = os.environ if env is None else env
+        return cls(
+            retention=_duration(env, "ALMANAC_HISTORY_RETENTION", "30d"),
+            retention_interval=_duration(env, "ALMANAC_HISTORY_RETENTION_INTERVAL", "1h"),
+        )
+
+
+class HistoryService:
+    """Owns the history connection and the tasks around it for one operator process."""
+
+    def __init__(
+        self,
+        settings: HistorySettings,
+        notify: NotifySettings,
+        metrics: Metrics,
+        env: Mapping[str, str],
+        history: History | None,
+        *,
+        unreachable: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.notify = notify
+        self._metrics = metrics
+        self._env = env
+        self.history = history
+        self._deferred = DeferredRunStore(unreachable or "") if history is None else None
+        store = history.store if history is not None else self._deferred
+        assert store is not None
+        self.recorder = RunRecorder(BufferedRecorder(store), notify)
+        self.relay: OutboxRelay | None = None
+        self.on_health_change: Callable[[], None] = lambda: None
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @classmethod
+    async def open(cls, metrics: Metrics, env: Mapping[str, str] | None = None) -> HistoryService:
+        """Read settings and connect; raise only for configuration mistakes."""
+        env = dict(os.environ if env is None else env)
+        settings = HistorySettings.from_env(env)
+        notify = NotifySettings.from_env(env)
+        try:
+            history = await History.from_env(env)
+        except DatabaseConfigError as exc:
+            if exc.reason != "host":
+                raise
+            log.error(
+                "history database unreachable at start-up: scheduling goes on, runs are "
+                "buffered until it answers",
+                extra={"error": str(exc)},
+            )
+            return cls(settings, notify, metrics, env, None, unreachable=str(exc))
+        return cls(settings, notify, metrics, env, history)
+
+    def start(self) -> None:
+        """Start the buffer, relay, retention and gauge tasks (leader only)."""
+        self._tasks = [
+            asyncio.create_task(self.recorder.buffer.run(self._stop)),
+            asyncio.create_task(self._gauges()),
+        ]
+        if self.history is None:
+            self._tasks.append(asyncio.create_task(self._connect()))
+        else:
+            self._attached(self.history)
+
+    def _attached(self, history: History) -> None:
+        """The database answers: relay notifications and apply retention from now on."""
+        self.history = history
+        if self.notify.enabled and self.notify.bootstrap:
+            self.relay = OutboxRelay(history.pool, KafkaPublisher(self.notify.bootstrap))
+            self._tasks.append(asyncio.create_task(self.relay.run(self._stop)))
+        self._tasks.append(asyncio.create_task(self._retention()))
+
+    async def _connect(self) -> None:
+        """Retry opening with backoff until Postgres answers (or configuration is wrong)."""
+        backoff = Backoff(initial=1.0, maximum=30.0, jitter=0.2)
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                history = await History.from_env(self._env)
+            except DatabaseConfigError as exc:
+                failures += 1
+                log.warning("history database still unreachable", extra={"error": str(exc)})
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), backoff.delay(failures))
+                continue
+            assert self._deferred is not None
+            self._deferred.attach(history.store)
+            log.info("history database reachable: writing buffered runs")
+            self._attached(history)
+            self.recorder.buffer.retry_now()
+            return
+
+    async def _retention(self) -> None:
+        """Delete runs older than the retention, and delivered outbox rows, every interval."""
+        interval = self.settings.retention_interval.total_seconds()
+        while not self._stop.is_set():
+            cutoff = datetime.now(UTC) - self.settings.retention
+            try:
+                deleted = await self.recorder.buffer.store.delete_older_than(cutoff)
+                purged = await self.relay.purge_delivered(cutoff) if self.relay else 0
+            except Exception as exc:  # an outage: try again next interval
+                log.warning("history retention failed", extra={"error": str(exc)})
+            else:
+                if deleted or purged:
+                    log.info(
+                        "history retention",
+                        extra={"deleted_runs": deleted, "purged_notifications": purged},
+                    )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), interval)
+
+    async def _gauges(self) -> None:
+        """Sample health and backlog into metrics; a health change re-reconciles all jobs
+        so their ``Degraded`` condition follows."""
+        healthy = True
+        while not self._stop.is_set():
+            buffer = self.recorder.buffer
+            self._metrics.history_backlog.set(buffer.backlog)
+            self._metrics.history_healthy.set(1 if buffer.healthy else 0)
+            self._metrics.history_dropped.set(buffer.dropped)
+            if self.relay is not None:
+                self._metrics.notify_healthy.set(1 if self.relay.healthy else 0)
+                with contextlib.suppress(Exception):
+                    self._metrics.outbox_backlog.set(await self.relay.pending())
+            if buffer.healthy != healthy:
+                healthy = buffer.healthy
+                self.on_health_change()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), GAUGE_INTERVAL)
+
+    async def aclose(self) -> None:
+        """Stop the tasks, flush what is buffered (bounded), close the pool."""
+        self._stop.set()
+        left = await self.recorder.buffer.aclose()
+        if left:
+            log.warning(
+                "history records left unwritten at shutdown (the next leader re-records "
+                "runs whose Jobs still exist)",
+                extra={"backlog": left},
+            )
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.history is not None:
+            await self.history.aclose()

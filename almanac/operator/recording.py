@@ -1,0 +1,134 @@
+"""Run history and notifications from the operator's side.
+
+The scheduler and the writer hand every run they see (launched, running, finished) to
+:class:`RunRecorder`, which turns it into a :class:`~almanac.history.RunRecord` plus its
+outbox messages and queues both in the :class:`~almanac.history.BufferedRecorder`: nothing
+here waits on Postgres. History limits ask :meth:`RunRecorder.may_delete` before deleting a
+Job, so a run's Job stays until its final row is stored (invariant 3). After a restart the
+new leader records every Job it finds again; the upserts make that harmless.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from almanac.core.runs import JobObservation
+from almanac.core.status import RunPhase
+from almanac.history import BufferedRecorder, RunRecord
+from almanac.history.records import RunKey
+from almanac.notify import NotifySettings, messages_for_run
+
+from .kube import ObjectRef, RunOutcome
+
+__all__ = ["RunRecorder", "parse_result", "run_record"]
+
+#: Runs known to have a stored final row, remembered so pruning asks Postgres once per run.
+KNOWN_FINAL_LIMIT = 100_000
+
+
+def parse_result(message: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The executor's ``{status, summary, details}`` as the result (its summary is the
+    error when ``status`` is ``failed``); any other termination message (a custom image's
+    plain text) becomes ``{"summary": text}``."""
+    text = message.strip()
+    if not text:
+        return None, None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {"summary": text}, None
+    if not isinstance(value, dict):
+        return {"summary": text}, None
+    summary = value.get("summary")
+    failed = value.get("status") == "failed" and isinstance(summary, str)
+    return value, summary if failed else None
+
+
+def run_record(
+    ref: ObjectRef,
+    template: str,
+    job: JobObservation,
+    outcome: RunOutcome | None = None,
+    *,
+    launched_at: datetime | None = None,
+) -> RunRecord:
+    """The history row of one run as its Job (and, once ended, its pod) describes it."""
+    outcome = outcome or RunOutcome()
+    result, error = parse_result(outcome.message)
+    if job.phase is RunPhase.FAILED and error is None:
+        error = (
+            f"exit code {outcome.exit_code}"
+            if outcome.exit_code
+            else "the run failed (deadline exceeded or its pod was lost)"
+        )
+    return RunRecord(
+        namespace=ref.namespace,
+        scheduledjob=ref.name,
+        scheduledjob_uid=ref.uid,
+        run_name=job.name,
+        slot=job.slot,
+        phase=job.phase,
+        template=template,
+        trigger=job.trigger.value,
+        attempt=job.attempt,
+        started_at=job.start_time or launched_at,
+        finished_at=job.completion_time if job.finished else None,
+        exit_code=outcome.exit_code,
+        result=result,
+        error=error,
+        pod=outcome.pod,
+    ).bounded()
+
+
+class RunRecorder:
+    """Queues run records with their notifications; answers whether a Job may go."""
+
+    def __init__(self, buffer: BufferedRecorder, notify: NotifySettings) -> None:
+        self.buffer = buffer
+        self.notify = notify
+        self._final: set[RunKey] = set()
+        self._seen: dict[RunKey, RunPhase] = {}
+
+    def record(self, record: RunRecord) -> None:
+        """Queue ``record`` unless this phase of the run was already queued by this process."""
+        if self._seen.get(record.key) is record.phase:
+            return
+        self._seen[record.key] = record.phase
+        self.buffer.submit(record, messages_for_run(record, self.notify))
+
+    def forget(self, scheduledjob_uid: str, run_name: str) -> None:
+        """The Job is gone: drop what this process remembers about it."""
+        key = (scheduledjob_uid, run_name)
+        self._seen.pop(key, None)
+        self._final.discard(key)
+
+    async def may_delete(self, scheduledjob_uid: str, run_name: str) -> bool:
+        """True once the run's final row is stored (history limits wait for it)."""
+        key = (scheduledjob_uid, run_name)
+        if key in self._final:
+            return True
+        if not self.buffer.healthy:  # an outage: keep the Job, do not wait on Postgres
+            return False
+        if not await self.buffer.has_final_record(scheduledjob_uid, run_name):
+            return False
+        if len(self._final) >= KNOWN_FINAL_LIMIT:
+            self._final.clear()
+        self._final.add(key)
+        return True
+
+    @property
+    def healthy(self) -> bool:
+        return self.buffer.healthy
+
+    @property
+    def problem(self) -> str | None:
+        """Why history is degraded (for the condition), or ``None`` when writes succeed."""
+        if self.buffer.healthy:
+            return None
+        return (
+            f"run history is not being written ({self.buffer.last_error}); "
+            f"{self.buffer.backlog} record(s) buffered, retrying: check ALMANAC_DATABASE_URL "
+            "and that Postgres is up"
+        )

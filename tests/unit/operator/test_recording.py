@@ -1,0 +1,167 @@
+"""Run records as the operator builds them, and when a Job may be deleted."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from almanac.core.runs import JobObservation
+from almanac.core.status import RunPhase, TriggerKind
+from almanac.history import Backoff, BufferedRecorder, HistoryUnavailableError, InMemoryRunStore
+from almanac.history.deferred import DeferredRunStore
+from almanac.notify import NotifySettings
+from almanac.operator.kube import ObjectRef, RunOutcome
+from almanac.operator.recording import RunRecorder, parse_result, run_record
+from tests.support import eventually
+
+SLOT = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
+REF = ObjectRef(namespace="org-7", name="nightly", uid="uid-1")
+NOTIFY_ON = NotifySettings(enabled=True, bootstrap="127.0.0.1:9")
+
+
+def job(phase: RunPhase, name: str = "nightly-202612010400") -> JobObservation:
+    finished = phase in (RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.CANCELLED)
+    return JobObservation(
+        name=name,
+        slot=SLOT,
+        trigger=TriggerKind.SCHEDULE,
+        attempt=1,
+        phase=phase,
+        start_time=SLOT + timedelta(seconds=1),
+        completion_time=SLOT + timedelta(seconds=9) if finished else None,
+    )
+
+
+def test_executor_result_is_kept_and_its_failure_summary_is_the_error() -> None:
+    ok = '{"status": "succeeded", "summary": "200 OK", "details": {"status_code": 200}}'
+    assert parse_result(ok) == (
+        {"status": "succeeded", "summary": "200 OK", "details": {"status_code": 200}},
+        None,
+    )
+    bad = '{"status": "failed", "summary": "connection refused"}'
+    assert parse_result(bad)[1] == "connection refused"
+
+
+def test_plain_text_termination_message_becomes_a_summary() -> None:
+    assert parse_result("all done\n") == ({"summary": "all done"}, None)
+    assert parse_result("[1, 2]") == ({"summary": "[1, 2]"}, None)
+    assert parse_result("  ") == (None, None)
+
+
+def test_finished_run_record_carries_times_exit_code_pod_and_result() -> None:
+    outcome = RunOutcome('{"status": "succeeded", "summary": "sent"}', 0, "nightly-x-abcde")
+    record = run_record(REF, "message", job(RunPhase.SUCCEEDED), outcome)
+    assert record.key == ("uid-1", "nightly-202612010400")
+    assert (record.namespace, record.scheduledjob, record.template) == (
+        "org-7",
+        "nightly",
+        "message",
+    )
+    assert record.phase is RunPhase.SUCCEEDED
+    assert record.final
+    assert record.duration == timedelta(seconds=8)
+    assert (record.exit_code, record.pod, record.error) == (0, "nightly-x-abcde", None)
+    assert record.result == {"status": "succeeded", "summary": "sent"}
+
+
+def test_failed_run_without_a_message_says_why() -> None:
+    assert run_record(REF, "t", job(RunPhase.FAILED), RunOutcome("", 3, "p")).error == (
+        "exit code 3"
+    )
+    assert "deadline" in (run_record(REF, "t", job(RunPhase.FAILED)).error or "")
+
+
+def test_pending_record_uses_the_launch_time_and_has_no_end() -> None:
+    pending = JobObservation("n-1", SLOT, TriggerKind.MANUAL, 1, RunPhase.PENDING, None, None)
+    record = run_record(REF, "t", pending, launched_at=SLOT)
+    assert (record.started_at, record.finished_at, record.trigger) == (SLOT, None, "manual")
+
+
+def test_oversized_result_is_truncated_and_marked() -> None:
+    huge = '{"status": "succeeded", "summary": "' + "x" * 40_000 + '"}'
+    record = run_record(REF, "t", job(RunPhase.SUCCEEDED), RunOutcome(huge, 0, "p"))
+    assert record.result is not None
+    assert len(str(record.result)) < 20_000
+    assert record.result.get("truncated") is True
+
+
+async def test_a_finished_run_is_written_with_its_notifications() -> None:
+    store = InMemoryRunStore()
+    recorder = RunRecorder(BufferedRecorder(store), NOTIFY_ON)
+    recorder.record(run_record(REF, "export", job(RunPhase.SUCCEEDED), RunOutcome("{}", 0, "p")))
+    await recorder.buffer.flush()
+    assert (await store.get_run("uid-1", "nightly-202612010400")) is not None
+    kinds = sorted(m.payload.get("type") or m.payload["event_type"] for m in store.outbox.values())
+    assert kinds == ["almanac.run.succeeded", "export-completed"]
+
+
+async def test_the_same_phase_is_queued_once() -> None:
+    store = InMemoryRunStore()
+    recorder = RunRecorder(BufferedRecorder(store), NotifySettings())
+    running = run_record(REF, "t", job(RunPhase.RUNNING))
+    recorder.record(running)
+    await recorder.buffer.flush()
+    recorder.record(running)
+    assert recorder.buffer.backlog == 0
+
+
+async def test_a_job_may_go_only_once_its_final_row_is_stored() -> None:
+    store = InMemoryRunStore()
+    recorder = RunRecorder(BufferedRecorder(store), NotifySettings())
+    name = "nightly-202612010400"
+    assert not await recorder.may_delete("uid-1", name)  # nothing stored
+    recorder.record(run_record(REF, "t", job(RunPhase.SUCCEEDED)))
+    assert not await recorder.may_delete("uid-1", name)  # queued, not stored
+    await recorder.buffer.flush()
+    assert await recorder.may_delete("uid-1", name)
+
+
+async def test_during_an_outage_nothing_may_go_and_the_problem_is_explained() -> None:
+    store = InMemoryRunStore()
+    recorder = RunRecorder(BufferedRecorder(store), NotifySettings())
+    recorder.record(run_record(REF, "t", job(RunPhase.SUCCEEDED)))
+    store.fail_next(1)
+    await recorder.buffer.flush()
+    assert not recorder.healthy
+    assert recorder.problem is not None
+    assert "1 record(s) buffered" in recorder.problem
+    assert "ALMANAC_DATABASE_URL" in recorder.problem
+    assert not await recorder.may_delete("uid-1", "nightly-202612010400")
+    await recorder.buffer.flush()
+    assert recorder.healthy
+    assert recorder.problem is None
+    assert await recorder.may_delete("uid-1", "nightly-202612010400")
+
+
+async def test_deferred_store_refuses_until_attached_then_delegates() -> None:
+    deferred = DeferredRunStore("postgres at 127.0.0.1:1 did not answer")
+    with pytest.raises(HistoryUnavailableError, match="did not answer"):
+        await deferred.has_final_record("uid-1", "x")
+    recorder = BufferedRecorder(deferred)
+    recorder.submit(run_record(REF, "t", job(RunPhase.SUCCEEDED)))
+    await recorder.flush()
+    assert recorder.backlog == 1
+    assert not recorder.healthy
+    store = InMemoryRunStore()
+    deferred.attach(store)
+    await recorder.flush()
+    assert recorder.backlog == 0
+    assert await store.has_final_record("uid-1", job(RunPhase.SUCCEEDED).name)
+
+
+async def test_retry_now_cuts_the_backoff_short() -> None:
+    deferred = DeferredRunStore()
+    recorder = BufferedRecorder(deferred, backoff=Backoff(initial=60.0, maximum=60.0, jitter=0))
+    recorder.submit(run_record(REF, "t", job(RunPhase.SUCCEEDED)))
+    stop = asyncio.Event()
+    loop = asyncio.create_task(recorder.run(stop))
+    try:
+        await eventually(lambda: not recorder.healthy, timeout=5, interval=0.01, what="outage")
+        deferred.attach(InMemoryRunStore())
+        recorder.retry_now()  # without it the next try would be a minute away
+        await eventually(lambda: recorder.backlog == 0, timeout=5, interval=0.01, what="flush")
+    finally:
+        stop.set()
+        await loop
