@@ -3,40 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from urllib.parse import urlsplit, urlunsplit
 
-import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from almanac.core.status import RunPhase
 from almanac.history import Backoff, BufferedRecorder, PostgresRunStore, open_pool
+from tests.integration.history.conftest import through
 from tests.integration.history.proxy import LateProxy
 from tests.support import eventually
 from tests.unit.history.builders import UID, finished, running
-
-
-@pytest.fixture
-async def proxy(dsn: str) -> AsyncIterator[LateProxy]:
-    target = urlsplit(dsn)
-    assert target.hostname is not None
-    assert target.port is not None
-    late = LateProxy(target.hostname, target.port)
-    yield late
-    await late.stop()
-
-
-def _through(dsn: str, port: int) -> str:
-    parts = urlsplit(dsn)
-    credentials = parts.netloc.rsplit("@", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{credentials}@127.0.0.1:{port}"))
 
 
 async def test_buffers_while_postgres_is_down_then_flushes(
     dsn: str, schema_pool: tuple[AsyncConnectionPool, str], proxy: LateProxy
 ) -> None:
     pool, schema = schema_pool
-    late_pool = open_pool(_through(dsn, proxy.port), schema=schema, timeout=1, connect_timeout=1)
+    late_pool = open_pool(through(dsn, proxy.port), schema=schema, timeout=1, connect_timeout=1)
     await late_pool.open(wait=False)
     recorder = BufferedRecorder(
         PostgresRunStore(late_pool), backoff=Backoff(initial=0.05, maximum=0.2)
