@@ -157,7 +157,8 @@ class Scheduler:
                 due.add(heapq.heappop(self._heap)[2])
             self._metrics.heap_size.set(len(self._heap))
             if due:
-                await asyncio.gather(*(self._guarded(key) for key in due))
+                with self._writer.launching():
+                    await asyncio.gather(*(self._guarded(key) for key in due))
                 self._metrics.active.set(
                     sum(not j.finished for o in self._objects.values() for j in o.jobs.values())
                 )
