@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from almanac.core.base import SpecModel
 
@@ -43,6 +43,10 @@ class ConfigMapKeySelector(SpecModel):
     optional: bool | None = Field(None, description="Start the pod even if it is missing.")
 
 
+#: Prefix of the variables Almanac sets in run pods (never settable through a spec).
+RESERVED_ENV_PREFIX = "ALMANAC_"
+
+
 class EnvVarSource(SpecModel):
     """Where an environment variable's value comes from."""
 
@@ -60,6 +64,18 @@ class EnvVar(SpecModel):
     value_from: EnvVarSource | None = Field(
         None, description="Value taken from a Secret/ConfigMap."
     )
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, name: str) -> str:
+        """Almanac's own variables (params, run identity, the HTTP allow-list) are set by
+        the operator; letting a spec set them would let it widen its own SSRF guard."""
+        if name.upper().startswith(RESERVED_ENV_PREFIX):
+            raise ValueError(
+                f"{name!r} is reserved: {RESERVED_ENV_PREFIX}* variables are set by Almanac; "
+                "rename the variable"
+            )
+        return name
 
 
 class LocalObjectReference(SpecModel):

@@ -117,6 +117,9 @@ def _secret_volumes(spec: ScheduledJobSpec) -> list[dict[str, Any]]:
                 "secretName": secret,
                 "items": [{"key": key, "path": key} for key in sorted(wanted)],
                 "defaultMode": 0o440,
+                # A missing Secret must fail the run with the executor's message naming
+                # it, not leave the pod in ContainerCreating until the deadline.
+                "optional": True,
             },
         }
         for index, (secret, wanted) in enumerate(sorted(keys.items()))
@@ -170,10 +173,11 @@ def build_job(
         "name": "run",
         "image": template.image,
         "imagePullPolicy": "IfNotPresent",
-        "env": _env(name, namespace, job_name, spec, run)
+        # Almanac's variables last: Kubernetes keeps the last of duplicate names.
+        "env": _dump(template.env)
+        + _dump(pod.env if pod else None)
         + [{"name": k, "value": v} for k, v in sorted((extra_env or {}).items())]
-        + _dump(template.env)
-        + _dump(pod.env if pod else None),
+        + _env(name, namespace, job_name, spec, run),
         "securityContext": dict(RESTRICTED_CONTAINER),
         "terminationMessagePath": "/dev/termination-log",
         "terminationMessagePolicy": "FallbackToLogsOnError",
@@ -202,6 +206,7 @@ def build_job(
             "runAsNonRoot": True,
             "runAsUser": RUN_USER,
             "runAsGroup": RUN_USER,
+            "fsGroup": RUN_USER,  # Secret files (mode 0440) readable by the run user
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "containers": [container],

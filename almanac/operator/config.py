@@ -89,7 +89,9 @@ class OperatorConfig:
             namespaces=namespaces,
             metrics_port=_int(env, "ALMANAC_METRICS_PORT", 8080, 0, 65535),
             launch_concurrency=_int(env, "ALMANAC_LAUNCH_CONCURRENCY", 32, 1, 256),
-            run_env=tuple((k, env[k]) for k in RUN_ENV_PASSED if env.get(k)),
+            # Always set, even empty: an explicit variable beats one a pod imports with
+            # envFrom, so a Secret cannot widen the run's HTTP allow-list.
+            run_env=tuple((k, env.get(k, "")) for k in RUN_ENV_PASSED),
             webhook_port=_int(env, "ALMANAC_WEBHOOK_PORT", 0, 0, 65535) or None,
             webhook_cert_dir=Path(
                 env.get("ALMANAC_WEBHOOK_CERT_DIR", "/tmp/almanac-webhook-certs")

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from almanac.core.errors import InvalidSpecError
 from almanac.core.models import History, Retry
 from almanac.core.resource import parse_spec
 from almanac.core.runs import (
@@ -163,6 +164,40 @@ def test_secret_params_are_mounted_read_only_not_copied_into_the_spec() -> None:
         "secretName": "db",
         "items": [{"key": "dsn", "path": "dsn"}],
         "defaultMode": 0o440,
+        "optional": True,  # a missing Secret fails the run with a message, not a hang
     }
+    assert pod["securityContext"]["fsGroup"] == 10001  # the run user can read the files
     (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == volume["name"]]
     assert (mount["mountPath"], mount["readOnly"]) == ("/var/run/almanac/secrets/db", True)
+
+
+def test_almanac_variables_win_over_template_and_pod_env() -> None:
+    job = make_job(template="http", params={"url": "http://10.244.0.1/"})
+    env = job["spec"]["template"]["spec"]["containers"][0]["env"]
+    names = [e["name"] for e in env]
+    assert names[-8:] == [
+        "ALMANAC_RUN",
+        "ALMANAC_SCHEDULEDJOB",
+        "ALMANAC_NAMESPACE",
+        "ALMANAC_TEMPLATE",
+        "ALMANAC_PARAMS",
+        "ALMANAC_SLOT",
+        "ALMANAC_ATTEMPT",
+        "ALMANAC_TRIGGER",
+    ]
+
+
+def test_a_spec_may_not_set_almanac_variables() -> None:
+    with pytest.raises(InvalidSpecError) as caught:
+        parse_spec(
+            {
+                "template": "http",
+                "schedule": {"every": "1m"},
+                "podTemplate": {
+                    "env": [{"name": "ALMANAC_HTTP_ALLOW_CIDRS", "value": "0.0.0.0/0"}]
+                },
+            }
+        )
+    assert caught.value.field == "spec.podTemplate.env[0].name"
+    assert "reserved" in str(caught.value)
+    assert "rename the variable" in str(caught.value)
