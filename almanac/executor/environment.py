@@ -19,7 +19,7 @@ from almanac.core.durations import parse_duration
 from almanac.core.errors import InvalidDurationError
 from almanac.core.params import SECRETS_ROOT
 from almanac.core.status import TriggerKind
-from almanac.executor.errors import InvalidEnvironmentError
+from almanac.executor.errors import ExecutorError, InvalidEnvironmentError
 
 __all__ = [
     "DEFAULT_DEADLINE",
@@ -28,6 +28,7 @@ __all__ = [
     "IPNetwork",
     "RunInfo",
     "Settings",
+    "parse_cidrs",
     "parse_run",
     "parse_settings",
 ]
@@ -76,6 +77,7 @@ class Settings:
     result_path: Path = DEFAULT_RESULT_PATH
     secrets_dir: Path = DEFAULT_SECRETS_DIR
     deadline: timedelta = DEFAULT_DEADLINE
+    #: Internal networks ``http``/``export`` may reach: the template's and the operator's.
     allow_cidrs: tuple[IPNetwork, ...] = ()
     kafka_bootstrap: str | None = None
 
@@ -168,7 +170,11 @@ def parse_run(env: Mapping[str, str]) -> RunInfo:
     )
 
 
-def _cidrs(text: str) -> tuple[IPNetwork, ...]:
+def parse_cidrs(
+    text: str, field: str, error: type[ExecutorError] = InvalidEnvironmentError
+) -> tuple[IPNetwork, ...]:
+    """Comma-separated CIDRs (blank entries ignored); a bad entry raises ``error`` naming
+    ``field``."""
     networks: list[IPNetwork] = []
     for part in (p.strip() for p in text.split(",")):
         if not part:
@@ -176,16 +182,21 @@ def _cidrs(text: str) -> tuple[IPNetwork, ...]:
         try:
             networks.append(ipaddress.ip_network(part, strict=False))
         except ValueError:
-            raise InvalidEnvironmentError(
-                f"ALMANAC_HTTP_ALLOW_CIDRS entry {part!r} is not a CIDR; write comma-separated "
-                "networks such as 10.244.0.0/24,fd00::/8",
-                "ALMANAC_HTTP_ALLOW_CIDRS",
+            raise error(
+                f"{field} entry {part!r} is not a CIDR; write comma-separated networks such "
+                "as 10.244.0.0/24,fd00::/8",
+                field,
             ) from None
     return tuple(networks)
 
 
-def parse_settings(env: Mapping[str, str]) -> Settings:
-    """Parse the process settings (all optional) from ``env``."""
+def parse_settings(env: Mapping[str, str], template_allow: tuple[IPNetwork, ...] = ()) -> Settings:
+    """Parse the process settings (all optional) from ``env``.
+
+    ``template_allow`` is the template's own egress policy (``--allow-cidrs`` in its
+    ``args``); the networks a run may reach are those plus the operator-wide
+    ``ALMANAC_HTTP_ALLOW_CIDRS``.
+    """
     deadline = DEFAULT_DEADLINE
     if env.get("ALMANAC_TIMEOUT", "").strip():
         try:
@@ -196,6 +207,11 @@ def parse_settings(env: Mapping[str, str]) -> Settings:
         result_path=Path(env.get("ALMANAC_RESULT_PATH") or DEFAULT_RESULT_PATH),
         secrets_dir=Path(env.get("ALMANAC_SECRETS_DIR") or DEFAULT_SECRETS_DIR),
         deadline=deadline,
-        allow_cidrs=_cidrs(env.get("ALMANAC_HTTP_ALLOW_CIDRS", "")),
+        allow_cidrs=tuple(
+            dict.fromkeys(
+                parse_cidrs(env.get("ALMANAC_HTTP_ALLOW_CIDRS", ""), "ALMANAC_HTTP_ALLOW_CIDRS")
+                + template_allow
+            )
+        ),
         kafka_bootstrap=env.get("ALMANAC_KAFKA_BOOTSTRAP", "").strip() or None,
     )

@@ -9,6 +9,7 @@ Hierarchy::
     AlmanacError                         (almanac.core.errors)
     └── ExecutorError                    code: executor_error
         ├── InvalidEnvironmentError      code: invalid_environment  (ALMANAC_* variables)
+        ├── InvalidArgumentsError        code: invalid_arguments    (the template's args)
         ├── UnknownPayloadError          code: unknown_payload
         ├── InvalidParamsError           code: invalid_params       (aggregates problems)
         ├── SecretNotFoundError          code: secret_not_found
@@ -25,6 +26,7 @@ from almanac.core.errors import AlmanacError
 
 __all__ = [
     "ExecutorError",
+    "InvalidArgumentsError",
     "InvalidEnvironmentError",
     "InvalidParamsError",
     "PayloadFailedError",
@@ -60,6 +62,12 @@ class InvalidEnvironmentError(ExecutorError):
     """A run variable set by the operator is missing or malformed."""
 
     code: ClassVar[str] = "invalid_environment"
+
+
+class InvalidArgumentsError(ExecutorError):
+    """The command-line arguments (the template's ``args``) are malformed."""
+
+    code: ClassVar[str] = "invalid_arguments"
 
 
 class UnknownPayloadError(ExecutorError):

@@ -2,7 +2,8 @@
 
 The numbered script of a run:
 
-1. read the process settings (result path, secrets root, egress policy, deadline);
+1. read the arguments (the template's ``args``: ``--payload``, the template's egress policy
+   ``--allow-cidrs``) and the process settings (result path, secrets root, deadline);
 2. read the run's identity and params (``ALMANAC_*``); stamp them on every log line;
 3. pick the payload module (``ALMANAC_TEMPLATE``, or ``--payload`` for custom templates);
 4. run it under the overall deadline, SIGTERM turning into a clean cancellation;
@@ -10,6 +11,11 @@ The numbered script of a run:
 6. write the result (≤ 4 KiB JSON, secrets scrubbed) and exit 0 on success, 1 otherwise.
 
 Nothing escapes as a traceback: the termination message is what users read.
+
+Why the egress policy is an argument: ``args`` come only from the template (a ScheduledJob's
+``podTemplate`` can add environment variables, never arguments), so the networks a
+template lets its runs reach are set by whoever owns the template - for a
+ClusterJobTemplate, the cluster admin - and not by the author of a ScheduledJob.
 """
 
 from __future__ import annotations
@@ -24,16 +30,22 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from almanac.core.durations import format_duration
 from almanac.core.errors import AlmanacError
 from almanac.executor.context import Payload, PayloadContext
-from almanac.executor.environment import DEFAULT_RESULT_PATH, parse_run, parse_settings
-from almanac.executor.errors import ExecutorError
+from almanac.executor.environment import (
+    DEFAULT_RESULT_PATH,
+    IPNetwork,
+    parse_cidrs,
+    parse_run,
+    parse_settings,
+)
+from almanac.executor.errors import ExecutorError, InvalidArgumentsError
 from almanac.executor.logs import configure_logging, log
 from almanac.executor.netguard import Resolver
-from almanac.executor.payloads import load_payload
+from almanac.executor.payloads import PAYLOAD_TYPES, load_payload
 from almanac.executor.result import Result, write_result
 from almanac.executor.secrets import SecretStore
 
@@ -86,14 +98,38 @@ async def run_payload(
             loop.remove_signal_handler(signal.SIGTERM)
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """Raises instead of printing usage and exiting 2: a bad ``args`` is a failed result."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InvalidArgumentsError(
+            f"the template's args are invalid: {message}; accepted: --payload TYPE "
+            f"({', '.join(sorted(PAYLOAD_TYPES))}) and --allow-cidrs CIDR[,CIDR]",
+            "args",
+        )
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m almanac.executor", description="Run one Almanac payload."
+    parser = _ArgumentParser(
+        prog="python -m almanac.executor",
+        description="Run one Almanac payload.",
+        allow_abbrev=False,  # a misspelt option in a template must fail, not half-match
     )
     parser.add_argument(
         "--payload", help="payload type, for templates not named after one (default: template)"
     )
+    parser.add_argument(
+        "--allow-cidrs",
+        action="append",
+        default=[],
+        metavar="CIDR[,CIDR]",
+        help="internal networks http/export runs of this template may reach (repeatable)",
+    )
     return parser
+
+
+def _template_allow(values: Sequence[str]) -> tuple[IPNetwork, ...]:
+    return parse_cidrs(",".join(values), "--allow-cidrs", InvalidArgumentsError)
 
 
 def main(
@@ -103,22 +139,22 @@ def main(
 ) -> int:
     """Entry point of the run pod; returns the process exit status."""
     env = os.environ if env is None else env
-    args = _parser().parse_args(argv)
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
     try:
-        return _main(args, env, resolver)
+        return _main(sys.argv[1:] if argv is None else argv, env, resolver)
     finally:  # main may be called in-process (tests): leave logging as it was
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
 
 
-def _main(args: argparse.Namespace, env: Mapping[str, str], resolver: Resolver | None) -> int:
+def _main(argv: Sequence[str], env: Mapping[str, str], resolver: Resolver | None) -> int:
     secrets = SecretStore(Path("/nonexistent"))
     formatter = configure_logging(sys.stdout, {}, lambda: secrets.values)
     result_path = Path(env.get("ALMANAC_RESULT_PATH") or DEFAULT_RESULT_PATH)
     try:
-        settings = parse_settings(env)  # 1
+        args = _parser().parse_args(argv)  # 1
+        settings = parse_settings(env, _template_allow(args.allow_cidrs))
         result_path = settings.result_path
         run = parse_run(env)  # 2
         formatter.fields.update(run.log_fields())
@@ -126,7 +162,14 @@ def _main(args: argparse.Namespace, env: Mapping[str, str], resolver: Resolver |
         secrets = ctx.secrets
         payload_type = args.payload or run.template  # 3
         payload = load_payload(payload_type, "--payload" if args.payload else "ALMANAC_TEMPLATE")
-        log.info("run started", extra={"payload": payload_type, "paramNames": sorted(run.params)})
+        log.info(
+            "run started",
+            extra={
+                "payload": payload_type,
+                "paramNames": sorted(run.params),
+                "allowCidrs": [str(net) for net in settings.allow_cidrs],
+            },
+        )
         result = asyncio.run(run_payload(payload, run.params, ctx, settings.deadline))  # 4
     except AlmanacError as error:  # 5
         result = failure_result(error)

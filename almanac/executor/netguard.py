@@ -7,8 +7,9 @@ metadata), the API server or a neighbour's database would be one param away. The
 1. resolve the host once (IP literals are not resolved);
 2. refuse if *any* resolved address is loopback, link-local, private (RFC 1918, CGNAT
    100.64/10, ULA fc00::/7), unspecified, multicast, reserved or otherwise not globally
-   routable - unless it falls inside a CIDR of ``ALMANAC_HTTP_ALLOW_CIDRS`` (the template's
-   policy, set by the operator);
+   routable - unless it falls inside a CIDR the policy allows: the template's
+   ``--allow-cidrs`` argument (set by the template's owner) or the operator-wide
+   ``ALMANAC_HTTP_ALLOW_CIDRS``;
 3. connect to the vetted address itself (the caller pins it), so a second DNS answer
    cannot swap in another address between check and connect (DNS rebinding).
 
@@ -60,13 +61,19 @@ class SystemResolver:
         return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 
+def _unmapped(address: IPAddress) -> IPAddress:
+    """``::ffff:10.0.0.1`` → ``10.0.0.1``: judged, allowed and connected to as IPv4."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
 def classify_address(address: IPAddress) -> str | None:
     """Why ``address`` is internal (``"loopback"``, ``"private"`` ...), or ``None`` if public.
 
     IPv4-mapped IPv6 addresses (``::ffff:10.0.0.1``) are judged as the IPv4 they carry.
     """
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    address = _unmapped(address)
     if address.is_unspecified:
         return "unspecified"
     if address.is_loopback:
@@ -124,14 +131,18 @@ async def vet_host(
             ) from None
     if not addresses:
         raise PayloadFailedError(f"host {host!r} resolves to no address", field)
+    addresses = [_unmapped(address) for address in addresses]
     for address in addresses:
         reason = classify_address(address)
         if reason is not None and not _allowed(address, allow):
+            allowed = [str(net) for net in allow]
             raise RefusedTargetError(
                 f"refused: {host!r} resolves to {address}, a {reason} address; runs may only "
-                "reach public addresses unless the template's policy allows the network "
-                "(ALMANAC_HTTP_ALLOW_CIDRS)",
+                "reach public addresses and the networks their template's policy allows "
+                f"(now: {', '.join(allowed) or 'none'}). Use a public endpoint, or ask the "
+                "template's owner to add the network (--allow-cidrs in the template's args; "
+                "ALMANAC_HTTP_ALLOW_CIDRS on the operator for every template)",
                 field,
-                {"host": host, "address": str(address), "reason": reason},
+                {"host": host, "address": str(address), "reason": reason, "allowed": allowed},
             )
     return VettedTarget(host, port, addresses[0])

@@ -9,6 +9,7 @@ the result writer and the log formatter can scrub them (defence in depth).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Final
 
@@ -84,6 +85,13 @@ class SecretStore:
             raise SecretNotFoundError(f"{where} is not mounted at {path}; {fix}", field) from None
         except UnicodeDecodeError:
             raise SecretNotFoundError(f"{where} is not UTF-8 text", field) from None
+        except PermissionError:
+            raise SecretNotFoundError(
+                f"{where} is mounted at {path} but this run's user (uid {os.getuid()}) may "
+                "not read it; the run pod's securityContext needs fsGroup (or the Secret "
+                "volume a readable defaultMode)",
+                field,
+            ) from None
         except OSError as exc:
             raise SecretNotFoundError(
                 f"{where} cannot be read at {path} ({exc.strerror}); {fix}", field

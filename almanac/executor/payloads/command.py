@@ -27,7 +27,7 @@ from pydantic import Field, model_validator
 from almanac.core.base import Duration
 from almanac.executor.context import PayloadContext
 from almanac.executor.errors import PayloadFailedError
-from almanac.executor.paramsmodel import ParamsModel, parse_params
+from almanac.executor.paramsmodel import ParamError, ParamsModel, parse_params
 from almanac.executor.payloads.common import MaybeSecret, seconds
 from almanac.executor.result import Result
 
@@ -50,14 +50,17 @@ class CommandParams(ParamsModel):
     @model_validator(mode="after")
     def _check_command_shape(self) -> Self:
         if self.shell and not isinstance(self.command, str):
-            raise ValueError("with shell: true, command must be one string such as 'ls -l | wc'")
+            raise ParamError(
+                "command", "with shell: true, command must be one string such as 'ls -l | wc'"
+            )
         if not self.shell and (isinstance(self.command, str) or not self.command):
-            raise ValueError(
-                'command must be a non-empty argv list such as ["ls", "-l"] '
-                "(or set shell: true for a shell line)"
+            raise ParamError(
+                "command",
+                'must be a non-empty argv list such as ["ls", "-l"] '
+                "(or set shell: true for a shell line)",
             )
         if any(not name or "=" in name or "\0" in name for name in self.env):
-            raise ValueError("env names must be non-empty and contain no '=' or NUL")
+            raise ParamError("env", "variable names must be non-empty and contain no '=' or NUL")
         return self
 
 
@@ -138,6 +141,9 @@ async def execute(raw: Mapping[str, Any], ctx: PayloadContext) -> Result:
     finally:
         if process.returncode is None:  # cancelled (deadline, SIGTERM): leave no orphans
             _kill_group(process, signal.SIGKILL)
+            with contextlib.suppress(TimeoutError):  # reap it, so no transport outlives us
+                async with asyncio.timeout(_KILL_GRACE):
+                    await process.wait()
     # Grandchildren may hold the pipes open; do not wait for them forever.
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(_KILL_GRACE):

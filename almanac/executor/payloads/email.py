@@ -31,7 +31,7 @@ from pydantic import Field, model_validator
 from almanac.core.base import Duration
 from almanac.executor.context import PayloadContext
 from almanac.executor.errors import PayloadFailedError
-from almanac.executor.paramsmodel import ParamsModel, parse_params
+from almanac.executor.paramsmodel import ParamError, ParamsModel, parse_params
 from almanac.executor.payloads.common import seconds
 from almanac.executor.result import Result
 from almanac.executor.secrets import SecretRef
@@ -60,10 +60,17 @@ class EmailParams(ParamsModel):
     @model_validator(mode="after")
     def _check_login(self) -> Self:
         if (self.username is None) != (self.password is None):
-            raise ValueError("give username and password together (password as a secretKeyRef)")
-        for address in [*self.to, *self.cc]:
-            if "@" not in address or any(c in address for c in " <>\r\n"):
-                raise ValueError(f"{address!r} is not an e-mail address like name@example.com")
+            raise ParamError(
+                "password" if self.password is None else "username",
+                "give username and password together (password as a secretKeyRef)",
+            )
+        for name, addresses in (("to", self.to), ("cc", self.cc)):
+            for index, address in enumerate(addresses):
+                if "@" not in address or any(c in address for c in " <>\r\n"):
+                    raise ParamError(
+                        f"{name}[{index}]",
+                        f"{address!r} is not an e-mail address like name@example.com",
+                    )
         return self
 
 

@@ -7,14 +7,14 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.executor.peers import ExportServiceFake, RecordingServer, serve
+from tests.integration.executor.peers import ExportServiceFake, RecordingServer, free_port, serve
 
 RUN_ENV = {
     "ALMANAC_RUN": "nightly-202601010200",
@@ -78,13 +78,16 @@ def executor_env(
 
 @pytest.fixture
 def run_executor(tmp_path: Path, secrets_dir: Path) -> RunExecutor:
-    """Run the executor as the pod does: a subprocess, env in, result file + exit code out."""
+    """Run the executor as the pod does: a subprocess, the template's ``args`` and the run's
+    env in, result file + exit code out."""
 
-    def run(template: str, params: dict[str, Any], **env: str) -> ExecutorRun:
+    def run(
+        template: str, params: dict[str, Any], *, args: Sequence[str] = (), **env: str
+    ) -> ExecutorRun:
         result_path = tmp_path / f"result-{template}.json"
         full_env = executor_env(tmp_path, secrets_dir, template, params, **env)
         done = subprocess.run(
-            [sys.executable, "-m", "almanac.executor"],
+            [sys.executable, "-m", "almanac.executor", *args],
             env=full_env,
             capture_output=True,
             text=True,
@@ -116,10 +119,8 @@ def export_service() -> Iterator[ExportServiceFake]:
 
 @pytest.fixture
 def closed_port() -> int:
-    """A 127.0.0.1 port with nothing listening (bound then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A 127.0.0.1 port with nothing listening."""
+    return free_port()
 
 
 @pytest.fixture

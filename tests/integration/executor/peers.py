@@ -1,22 +1,45 @@
-"""Real peers on 127.0.0.1 for the executor: a recording HTTP server, an Export Service fake.
+"""Real peers for the executor: a recording HTTP server, an Export Service fake, an SMTP
+server with a login.
 
-Both are stdlib ``ThreadingHTTPServer`` instances in a daemon thread, reached over real
-TCP by the executor subprocess.
+Each runs in a daemon thread (stdlib ``ThreadingHTTPServer``, aiosmtpd's controller) and is
+reached over real TCP: on 127.0.0.1 by an executor subprocess, on the pod bridge's gateway
+by run pods.
 """
 
 from __future__ import annotations
 
 import base64
+import email
 import json
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
-__all__ = ["ExportServiceFake", "RecordedRequest", "RecordingServer", "serve"]
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+
+__all__ = [
+    "ExportServiceFake",
+    "Inbox",
+    "RecordedRequest",
+    "RecordingServer",
+    "free_port",
+    "serve",
+    "smtp_server",
+]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port of ``host`` with nothing listening (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -63,8 +86,8 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, peer: RecordingServer) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, peer: RecordingServer, host: str) -> None:
+        super().__init__((host, 0), _Handler)
         self.peer = peer
 
 
@@ -131,10 +154,10 @@ class ExportServiceFake(RecordingServer):
 
 
 @contextmanager
-def serve(peer: RecordingServer) -> Iterator[RecordingServer]:
-    """Run ``peer`` on a free 127.0.0.1 port for the duration of the block."""
-    server = _Server(peer)
-    peer.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+def serve(peer: RecordingServer, host: str = "127.0.0.1") -> Iterator[RecordingServer]:
+    """Run ``peer`` on a free port of ``host`` for the duration of the block."""
+    server = _Server(peer, host)
+    peer.base_url = f"http://{host}:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -143,3 +166,41 @@ def serve(peer: RecordingServer) -> Iterator[RecordingServer]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+class Inbox:
+    """aiosmtpd handler keeping every accepted message; accepts one login."""
+
+    def __init__(self, login: str, password: str) -> None:
+        self.messages: list[tuple[Envelope, Message]] = []
+        self._credentials = (login.encode(), password.encode())
+
+    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
+        content = envelope.content if isinstance(envelope.content, bytes) else b""
+        self.messages.append((envelope, email.message_from_bytes(content)))
+        return "250 OK"
+
+    def authenticate(
+        self, server: Any, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == self._credentials
+        return AuthResult(success=ok, handled=False)
+
+
+@contextmanager
+def smtp_server(inbox: Inbox, host: str = "127.0.0.1") -> Iterator[int]:
+    """Run an SMTP server (AUTH without TLS) delivering to ``inbox``; yields its port."""
+    port = free_port(host)
+    controller = Controller(
+        inbox,
+        hostname=host,
+        port=port,
+        authenticator=inbox.authenticate,
+        auth_require_tls=False,
+        ready_timeout=10,
+    )
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()

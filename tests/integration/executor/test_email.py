@@ -2,59 +2,23 @@
 
 from __future__ import annotations
 
-import email
 from collections.abc import Iterator
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from tests.integration.executor.conftest import RunExecutor, write_secret
+from tests.integration.executor.peers import Inbox, smtp_server
 
 PASSWORD = "correct-horse-battery"
 
 
-class Inbox:
-    """aiosmtpd handler keeping every accepted message."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[Envelope, Message]] = []
-
-    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
-        content = envelope.content if isinstance(envelope.content, bytes) else b""
-        self.messages.append((envelope, email.message_from_bytes(content)))
-        return "250 OK"
-
-
-def authenticate(
-    server: Any, session: Session, envelope: Envelope, mechanism: str, data: Any
-) -> AuthResult:
-    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
-        b"reports",
-        PASSWORD.encode(),
-    )
-    return AuthResult(success=ok, handled=False)
-
-
 @pytest.fixture
-def smtp(closed_port: int) -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    controller = Controller(
-        inbox,
-        hostname="127.0.0.1",
-        port=closed_port,
-        authenticator=authenticate,
-        auth_require_tls=False,
-        ready_timeout=10,
-    )
-    controller.start()
-    try:
-        yield inbox, closed_port
-    finally:
-        controller.stop()
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox("reports", PASSWORD)
+    with smtp_server(inbox) as port:
+        yield inbox, port
 
 
 def mail(port: int, **extra: Any) -> dict[str, Any]:

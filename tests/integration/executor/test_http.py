@@ -82,6 +82,25 @@ def test_loopback_is_refused_without_policy(
     assert http_peer.requests == []
 
 
+def test_template_args_grant_a_network_to_the_runs_of_that_template(
+    run_executor: RunExecutor, http_peer: RecordingServer
+) -> None:
+    http_peer.routes["/health"] = (200, "ok")
+    params = {"url": f"{http_peer.base_url}/health"}
+    run = run_executor(
+        "intranet-probe", params, args=["--payload", "http", "--allow-cidrs", "127.0.0.0/8"]
+    )
+    assert run.code == 0, run.result
+    assert run.details["address"] == "127.0.0.1"
+
+
+def test_misspelt_template_args_fail_the_run_with_a_result(run_executor: RunExecutor) -> None:
+    run = run_executor("http", {"url": "https://example.com"}, args=["--allow-cidr", "10.0.0.0/8"])
+    assert run.code == 1
+    assert run.details == {"error": "invalid_arguments", "field": "args"}
+    assert "unrecognized arguments: --allow-cidr" in run.result["summary"]
+
+
 def test_params_violating_the_schema_are_named(run_executor: RunExecutor) -> None:
     run = run_executor("http", {"url": "https://example.com", "method": "FETCH"})
     assert run.code == 1

@@ -92,3 +92,9 @@ def test_bad_setting_is_named(name: str, value: str) -> None:
     with pytest.raises(InvalidEnvironmentError) as caught:
         parse_settings({name: value})
     assert caught.value.field == name
+
+
+def test_template_policy_joins_the_operator_policy_without_duplicates() -> None:
+    template = (ipaddress.ip_network("10.244.0.0/24"), ipaddress.ip_network("127.0.0.1/32"))
+    settings = parse_settings({"ALMANAC_HTTP_ALLOW_CIDRS": "127.0.0.1/32"}, template)
+    assert [str(n) for n in settings.allow_cidrs] == ["127.0.0.1/32", "10.244.0.0/24"]

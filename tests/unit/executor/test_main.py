@@ -91,6 +91,38 @@ def test_ssrf_target_is_refused_without_connecting(tmp_path: Path) -> None:
     assert code == 1
     assert result["details"]["error"] == "refused_target"
     assert result["details"]["address"] == "169.254.169.254"
+    assert result["details"]["allowed"] == []
+
+
+def test_template_policy_in_args_joins_the_operator_policy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--allow-cidrs", "10.244.0.0/24", "--allow-cidrs", "fd00:10::/64,10.244.0.0/24"]
+    params = {"url": "http://metadata.internal/latest"}
+    code, result = run_main(tmp_path, "http", params, argv, ALMANAC_HTTP_ALLOW_CIDRS="10.0.0.0/24")
+    assert code == 1
+    assert result["details"]["allowed"] == ["10.0.0.0/24", "10.244.0.0/24", "fd00:10::/64"]
+    assert "(now: 10.0.0.0/24, 10.244.0.0/24, fd00:10::/64)" in result["summary"]
+    started = log_lines(capsys)[0]
+    assert started["allowCidrs"] == ["10.0.0.0/24", "10.244.0.0/24", "fd00:10::/64"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "field", "hint"),
+    [
+        pytest.param(["--allow-cidr", "10.0.0.0/8"], "args", "unrecognized arguments", id="typo"),
+        pytest.param(["--payload"], "args", "expected one argument", id="missing-value"),
+        pytest.param(["--allow-cidrs", "10.0.0.0/33"], "--allow-cidrs", "not a CIDR", id="bad"),
+    ],
+)
+def test_bad_template_args_are_a_failed_result_not_a_usage_exit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], field: str, hint: str
+) -> None:
+    code, result = run_main(tmp_path, "command", {"command": ["true"]}, argv)
+    assert code == 1
+    assert result["details"] == {"error": "invalid_arguments", "field": field}
+    assert hint in result["summary"]
+    assert capsys.readouterr().err == ""
 
 
 def test_secret_values_are_scrubbed_from_result_and_logs(

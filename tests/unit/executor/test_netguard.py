@@ -53,7 +53,38 @@ async def test_name_resolving_to_private_address_is_refused() -> None:
         await vet_host("intranet.example", 80, resolver=resolver, allow=(), field="params.url")
     assert caught.value.field == "params.url"
     assert "10.0.0.5" in caught.value.message
-    assert "ALMANAC_HTTP_ALLOW_CIDRS" in caught.value.message
+    assert "(now: none)" in caught.value.message
+    assert "--allow-cidrs in the template's args" in caught.value.message
+    assert caught.value.details == {
+        "host": "intranet.example",
+        "address": "10.0.0.5",
+        "reason": "private",
+        "allowed": [],
+    }
+
+
+async def test_an_address_outside_the_allowed_networks_is_refused_listing_them() -> None:
+    resolver = FakeResolver({"db.example": ["10.245.0.9"]})
+    allow = (ipaddress.ip_network("10.244.0.0/24"),)
+    with pytest.raises(RefusedTargetError) as caught:
+        await vet_host("db.example", 5432, resolver=resolver, allow=allow, field="f")
+    assert "(now: 10.244.0.0/24)" in caught.value.message
+
+
+async def test_ipv4_mapped_ipv6_addresses_are_judged_and_allowed_as_ipv4() -> None:
+    mapped_v4_range = (ipaddress.ip_network("::ffff:0:0/96"),)
+    with pytest.raises(RefusedTargetError):
+        await vet_host(
+            "::ffff:169.254.169.254",
+            80,
+            resolver=FakeResolver({}),
+            allow=mapped_v4_range,
+            field="f",
+        )
+    resolver = FakeResolver({"svc.example": ["::ffff:10.244.0.7"]})
+    allow = (ipaddress.ip_network("10.244.0.0/24"),)
+    vetted = await vet_host("svc.example", 80, resolver=resolver, allow=allow, field="f")
+    assert vetted.address == ipaddress.ip_address("10.244.0.7")
 
 
 async def test_any_internal_address_among_several_refuses_the_name() -> None:

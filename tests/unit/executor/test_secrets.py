@@ -59,3 +59,16 @@ def test_malformed_reference_is_refused_by_the_model(selector: dict[str, str]) -
 def test_dot_dot_key_is_refused(store: SecretStore) -> None:
     with pytest.raises(SecretNotFoundError, match="not a Secret key"):
         store.read(ref("smtp", ".."), "params.password")
+
+
+def test_unreadable_file_names_the_pod_setting_to_fix(
+    store: SecretStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(path: Path) -> bytes:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)  # tests run as root: no real EACCES
+    with pytest.raises(SecretNotFoundError) as caught:
+        store.read(ref("smtp", "password"), "params.password")
+    assert "may not read it" in caught.value.message
+    assert "fsGroup" in caught.value.message
