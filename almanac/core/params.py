@@ -10,6 +10,8 @@ message says how to fix it; all problems are reported at once in an
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from typing import Any, Final
 
 from jsonschema import exceptions as schema_errors
 from jsonschema import validators
+from jsonschema.protocols import Validator
 
 from almanac.core.errors import InvalidInputError, InvalidSpecError
 
@@ -143,9 +146,8 @@ def check_params_schema(schema: Mapping[str, Any], field: str = "spec.paramsSche
     InvalidSpecError
         One problem naming ``field`` and what is wrong with the schema.
     """
-    cls = validators.validator_for(schema, default=validators.Draft202012Validator)
     try:
-        cls.check_schema(dict(schema))
+        _validator(_canonical(schema))
     except schema_errors.SchemaError as exc:
         where = _path(exc.absolute_path, field)
         raise InvalidSpecError(
@@ -153,13 +155,28 @@ def check_params_schema(schema: Mapping[str, Any], field: str = "spec.paramsSche
         ) from None
 
 
+def _canonical(schema: Mapping[str, Any]) -> str:
+    return json.dumps(schema, sort_keys=True, separators=(",", ":"), default=str)
+
+
+@functools.lru_cache(maxsize=512)
+def _validator(schema_json: str) -> Validator:
+    """The checked, compiled validator of one schema. Memoised: checking a schema against
+    its meta-schema was most of the operator's CPU when it re-checked params on every
+    pass (the same few template schemas, thousands of times a minute)."""
+    schema = json.loads(schema_json)
+    cls = validators.validator_for(schema, default=validators.Draft202012Validator)
+    cls.check_schema(schema)
+    validator: Validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    return validator
+
+
 def params_problems(
     params: Mapping[str, Any], schema: Mapping[str, Any], field: str = "spec.params"
 ) -> list[InvalidInputError]:
     """Every way ``params`` violates ``schema`` (at most 20), in path order."""
     check_params_schema(schema)
-    cls = validators.validator_for(schema, default=validators.Draft202012Validator)
-    validator = cls(dict(schema), format_checker=cls.FORMAT_CHECKER)
+    validator = _validator(_canonical(schema))
     errors = sorted(validator.iter_errors(dict(params)), key=lambda e: [str(p) for p in e.path])
     problems: list[InvalidInputError] = []
     seen: set[tuple[str, str]] = set()
