@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STACK := hack/stack
 export ALMANAC_TIMES := /tmp/almanac-test-times-$(shell echo $$PPID)
 
-.PHONY: help install stack dev down status lint unit integration test crds clean
+.PHONY: help install stack dev down status lint unit integration e2e test crds clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,14 +33,16 @@ down: install ## stop the local stack and clean up after it
 status: install ## show the local stack's processes and ports
 	@$(STACK) status
 
-crds: install ## regenerate crds/ from the pydantic models
+crds: install ## regenerate crds/ from the pydantic models (and the chart's copy)
 	$(PY) -m almanac crds
+	$(PY) hack/chart/sync.py
 
-lint: install ## ruff, mypy and hadolint
+lint: install ## ruff, mypy, hadolint, and the Helm chart (helm lint, checkov)
 	@hack/timed lint $(VENV)/bin/ruff check .
 	@hack/timed format $(VENV)/bin/ruff format --check .
 	@hack/timed mypy $(VENV)/bin/mypy
 	@hack/timed hadolint $(VENV)/bin/hadolint Dockerfile
+	@hack/timed chart hack/chart/lint.sh
 
 unit: install ## unit tests (pure logic, no cluster)
 	@hack/timed unit $(PY) -m pytest tests/unit -q
@@ -48,7 +50,10 @@ unit: install ## unit tests (pure logic, no cluster)
 integration: install ## integration tests against the real stack (started if needed)
 	@hack/timed integration $(PY) -m pytest tests/integration -q
 
-test: lint unit integration ## everything CI runs: lint, unit and integration tests
+e2e: install ## Helm chart end-to-end tests on the local stack (started if needed)
+	@hack/timed e2e $(PY) -m pytest tests/e2e -q
+
+test: lint unit integration e2e ## everything CI runs: lint, unit, integration and e2e tests
 	@hack/timed --summary
 
 clean: ## remove the virtualenv and caches in the checkout

@@ -70,6 +70,7 @@ class OperatorConfig:
     webhook_url: str | None = None
     webhook_bind: str = "0.0.0.0"
     webhook_failure_policy: Literal["Fail", "Ignore"] = "Fail"
+    log_level: str = "info"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorConfig:
@@ -104,4 +105,5 @@ class OperatorConfig:
             webhook_failure_policy="Ignore"
             if _choice(env, "ALMANAC_WEBHOOK_FAILURE_POLICY", ("Fail", "Ignore")) == "Ignore"
             else "Fail",
+            log_level=_choice(env, "ALMANAC_LOG_LEVEL", ("info", "debug", "warning", "error")),
         )

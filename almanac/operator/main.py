@@ -8,6 +8,7 @@ Lease ends the process at once with exit status 1 (invariant 2); a clean stop re
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -150,6 +151,7 @@ def main() -> int:
     configure_logging()
     try:
         config = OperatorConfig.from_env()
+        logging.getLogger().setLevel(config.log_level.upper())
         asyncio.run(run(config))
     except AlmanacError as exc:
         log.error("cannot start: %s", exc, extra={"field": exc.field})

@@ -20,6 +20,16 @@ def test_settings_come_from_the_environment_with_defaults() -> None:
     assert config.namespaces == ("a", "b")
     assert config.identity == "op-0"
     assert config.metrics_port == 8080
+    assert config.log_level == "info"
+    assert dict(config.run_env) == {"ALMANAC_KAFKA_BOOTSTRAP": "", "ALMANAC_HTTP_ALLOW_CIDRS": ""}
+
+
+def test_an_unknown_log_level_names_the_variable_and_the_choices() -> None:
+    assert OperatorConfig.from_env({"ALMANAC_LOG_LEVEL": "debug"}).log_level == "debug"
+    with pytest.raises(InvalidInputError) as refused:
+        OperatorConfig.from_env({"ALMANAC_LOG_LEVEL": "loud"})
+    assert refused.value.field == "ALMANAC_LOG_LEVEL"
+    assert "info, debug, warning, error" in str(refused.value)
 
 
 @pytest.mark.parametrize("value", ["eighty", "-1", "70000"])

@@ -1,0 +1,289 @@
+"""The chart renders what the project ships: the generated CRDs (kept on uninstall), the
+built-in templates, the operator's RBAC rules without Secrets, restricted pods, a webhook
+the API server can trust, and monitoring objects only where the cluster serves them."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cryptography import x509
+
+from almanac.operator.observability import Metrics
+from hack.chart.sync import drift
+from tests.unit.gitops.chart import CHART, REPO, helm, render
+
+MONITORING = "monitoring.coreos.com/v1"
+
+
+def by_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [o for o in objects if o["kind"] == kind]
+
+
+def pod_specs(objects: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    specs = [(o["metadata"]["name"], o["spec"]) for o in by_kind(objects, "Pod")]
+    specs += [
+        (o["metadata"]["name"], o["spec"]["template"]["spec"])
+        for o in by_kind(objects, "Deployment")
+    ]
+    return specs
+
+
+def test_helm_lint_is_clean() -> None:
+    out = helm("lint", "--strict", str(CHART))
+    assert "0 chart(s) failed" in out
+    assert "[WARNING]" not in out
+    assert "[ERROR]" not in out
+
+
+def test_chart_copies_of_crds_and_templates_match_the_sources() -> None:
+    assert drift() == []
+
+
+def test_rendered_crds_are_the_generated_ones_and_are_kept_on_uninstall() -> None:
+    rendered = {o["metadata"]["name"]: o for o in by_kind(render(), "CustomResourceDefinition")}
+    generated = {
+        doc["metadata"]["name"]: doc
+        for path in sorted((REPO / "crds").glob("*.yaml"))
+        for doc in [yaml.safe_load(path.read_text())]
+    }
+    assert rendered.keys() == generated.keys()
+    for name, crd in rendered.items():
+        assert crd["spec"] == generated[name]["spec"], name
+        assert crd["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
+        assert crd["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "Helm"
+
+
+def test_crds_can_be_left_out_or_released_on_uninstall() -> None:
+    assert by_kind(render({"crds.install": "false"}), "CustomResourceDefinition") == []
+    unkept = by_kind(render({"crds.keep": "false"}), "CustomResourceDefinition")
+    assert unkept
+    assert all("annotations" not in c["metadata"] for c in unkept)
+
+
+def test_builtin_templates_use_the_release_image_and_install_after_the_crds() -> None:
+    objects = render({"image.repository": "registry.example/almanac", "image.tag": "1.2.3"})
+    rendered = {o["metadata"]["name"]: o for o in by_kind(objects, "ClusterJobTemplate")}
+    shipped = {
+        path.stem: yaml.safe_load(path.read_text())
+        for path in (REPO / "config" / "templates").glob("*.yaml")
+    }
+    assert rendered.keys() == shipped.keys()
+    for name, template in rendered.items():
+        expected = dict(shipped[name]["spec"], image="registry.example/almanac:1.2.3")
+        assert template["spec"] == expected, name
+        hook = template["metadata"]["annotations"]["helm.sh/hook"]
+        assert hook == "post-install,post-upgrade", name
+
+
+def operator_rules() -> list[dict[str, Any]]:
+    docs = yaml.safe_load_all((REPO / "config" / "rbac" / "operator.yaml").read_text())
+    role = next(d for d in docs if d["kind"] == "ClusterRole")
+    rules: list[dict[str, Any]] = role["rules"]
+    return rules
+
+
+def test_operator_rules_are_those_of_config_rbac() -> None:
+    roles = by_kind(render(), "ClusterRole")
+    operator = next(r for r in roles if r["metadata"]["name"].endswith("-operator"))
+    assert operator["rules"] == operator_rules()
+
+
+@pytest.mark.parametrize(
+    ("values", "bindings"),
+    [
+        pytest.param({}, {("ClusterRoleBinding", None)}, id="cluster-wide"),
+        pytest.param(
+            {"watchNamespaces": "{team-a,team-b}"},
+            {("RoleBinding", "team-a"), ("RoleBinding", "team-b"), ("ClusterRoleBinding", None)},
+            id="namespace-list",
+        ),
+        pytest.param(
+            {"rbac.namespacedOnly": "true"},
+            {("RoleBinding", "almanac-system"), ("ClusterRoleBinding", None)},
+            id="namespaced-only",
+        ),
+    ],
+)
+def test_rbac_modes_bind_the_operator_where_it_watches(
+    values: dict[str, str], bindings: set[tuple[str, str | None]]
+) -> None:
+    objects = render({"facade.enabled": "false", **values})
+    found = {
+        (b["kind"], b["metadata"].get("namespace") if b["kind"] == "RoleBinding" else None)
+        for b in objects
+        if b["kind"] in ("RoleBinding", "ClusterRoleBinding")
+        and not b["metadata"]["name"].endswith(("-lease", "-test"))
+    }
+    assert found == bindings
+    cluster_roles = by_kind(objects, "ClusterRole")
+    if values:
+        # Only reading ClusterJobTemplates is granted cluster-wide.
+        cluster_bound = [r for r in cluster_roles if r["metadata"]["name"].endswith("-templates")]
+        assert cluster_bound[0]["rules"] == [
+            {
+                "apiGroups": ["almanac.dev"],
+                "resources": ["clusterjobtemplates"],
+                "verbs": ["get", "list", "watch"],
+            }
+        ]
+    operator = next(
+        d for d in by_kind(objects, "Deployment") if d["metadata"]["name"].endswith("operator")
+    )
+    container = operator["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    expected = {"": "", "watchNamespaces": "team-a,team-b", "rbac.namespacedOnly": "almanac-system"}
+    assert env["ALMANAC_WATCH_NAMESPACES"] == expected[next(iter(values), "")]
+
+
+def test_no_role_grants_secrets() -> None:
+    for values in ({}, {"watchNamespaces": "{a}"}, {"rbac.namespacedOnly": "true"}):
+        for role in [o for o in render(values) if o["kind"] in ("Role", "ClusterRole")]:
+            for rule in role["rules"]:
+                assert "secrets" not in rule["resources"], role["metadata"]["name"]
+                assert "*" not in rule["resources"] + rule["verbs"], role["metadata"]["name"]
+
+
+def test_every_pod_passes_the_restricted_pod_security_standard() -> None:
+    specs = pod_specs(render())
+    assert len(specs) == 3  # operator, facade, helm test
+    for name, spec in specs:
+        assert spec["securityContext"]["runAsNonRoot"] is True, name
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        assert "hostNetwork" not in spec, name
+        assert "hostPID" not in spec, name
+        for container in spec["containers"]:
+            ctx = container["securityContext"]
+            assert ctx["allowPrivilegeEscalation"] is False, name
+            assert ctx["capabilities"] == {"drop": ["ALL"]}, name
+            assert ctx["readOnlyRootFilesystem"] is True, name
+            assert container["imagePullPolicy"] in ("IfNotPresent", "Never"), name
+        for volume in spec.get("volumes", []):
+            assert "hostPath" not in volume, name
+
+
+def test_operator_runs_two_replicas_with_probes_spread_and_a_budget() -> None:
+    objects = render()
+    operator = next(
+        d for d in by_kind(objects, "Deployment") if d["metadata"]["name"].endswith("operator")
+    )
+    spec = operator["spec"]
+    assert spec["replicas"] == 2
+    assert spec["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+    pod = spec["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["resources"]["requests"].keys() == {"cpu", "memory"}
+    assert "preferredDuringSchedulingIgnoredDuringExecution" in pod["affinity"]["podAntiAffinity"]
+    (budget,) = by_kind(objects, "PodDisruptionBudget")
+    assert budget["spec"]["minAvailable"] == 1
+    assert by_kind(render({"operator.replicas": "1"}), "PodDisruptionBudget") == []
+
+
+def test_webhook_is_reached_through_the_service_with_a_certificate_it_trusts() -> None:
+    objects = render(namespace="ops")
+    (config,) = by_kind(objects, "ValidatingWebhookConfiguration")
+    (secret,) = [s for s in by_kind(objects, "Secret") if s["type"] == "kubernetes.io/tls"]
+    service = next(
+        s for s in by_kind(objects, "Service") if s["metadata"]["name"].endswith("operator")
+    )
+    serving = x509.load_pem_x509_certificate(base64.b64decode(secret["data"]["tls.crt"]))
+    names = serving.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert f"{service['metadata']['name']}.ops.svc" in names.get_values_for_type(x509.DNSName)
+    for hook in config["webhooks"]:
+        client = hook["clientConfig"]
+        assert client["service"]["name"] == service["metadata"]["name"]
+        assert client["service"]["namespace"] == "ops"
+        ca = x509.load_pem_x509_certificate(base64.b64decode(client["caBundle"]))
+        serving.verify_directly_issued_by(ca)
+        assert hook["failurePolicy"] == "Fail"
+
+
+def test_webhook_validates_only_the_watched_namespaces() -> None:
+    objects = render({"watchNamespaces": "{team-a}"})
+    (config,) = by_kind(objects, "ValidatingWebhookConfiguration")
+    namespaced = [h for h in config["webhooks"] if "namespaceSelector" in h]
+    assert len(namespaced) == 2
+    for hook in namespaced:
+        (expression,) = hook["namespaceSelector"]["matchExpressions"]
+        assert expression == {
+            "key": "kubernetes.io/metadata.name",
+            "operator": "In",
+            "values": ["team-a"],
+        }
+
+
+def test_cert_manager_issues_the_certificate_when_asked_and_available() -> None:
+    objects = render({"webhook.certManager.enabled": "true"}, api_versions=["cert-manager.io/v1"])
+    (certificate,) = by_kind(objects, "Certificate")
+    (config,) = by_kind(objects, "ValidatingWebhookConfiguration")
+    assert config["metadata"]["annotations"]["cert-manager.io/inject-ca-from"] == (
+        f"almanac-system/{certificate['metadata']['name']}"
+    )
+    assert all("caBundle" not in h["clientConfig"] for h in config["webhooks"])
+    assert by_kind(objects, "Issuer")
+    assert not [s for s in by_kind(objects, "Secret") if s["type"] == "kubernetes.io/tls"]
+    with pytest.raises(Exception, match=r"needs cert-manager \(API cert-manager.io/v1\)"):
+        render({"webhook.certManager.enabled": "true"})
+
+
+def test_monitoring_objects_only_where_the_cluster_serves_them() -> None:
+    assert by_kind(render(), "ServiceMonitor") == []
+    assert by_kind(render(), "PrometheusRule") == []
+    objects = render(api_versions=[MONITORING])
+    assert len(by_kind(objects, "ServiceMonitor")) == 1
+    (rule,) = by_kind(objects, "PrometheusRule")
+    alerts = {r["alert"] for g in rule["spec"]["groups"] for r in g["rules"]}
+    assert {
+        "AlmanacOperatorDown",
+        "AlmanacNoLeader",
+        "AlmanacScheduleLagHigh",
+        "AlmanacRunsFailing",
+        "AlmanacHistoryBacklog",
+        "AlmanacNotificationBacklog",
+    } <= alerts
+
+
+def exposed_series() -> set[str]:
+    names = set()
+    for metric in Metrics().registry.collect():
+        names.add(metric.name + ("_total" if metric.type == "counter" else ""))
+        if metric.type == "histogram":
+            names.update(f"{metric.name}_{suffix}" for suffix in ("bucket", "sum", "count"))
+        names.update(sample.name for sample in metric.samples)
+    return names
+
+
+def test_alerts_and_dashboard_use_series_the_operator_exposes() -> None:
+    (rule,) = by_kind(render(api_versions=[MONITORING]), "PrometheusRule")
+    exprs = " ".join(r["expr"] for g in rule["spec"]["groups"] for r in g["rules"])
+    (dashboard,) = [c for c in by_kind(render(), "ConfigMap") if "almanac.json" in c["data"]]
+    panels = json.loads(dashboard["data"]["almanac.json"])["panels"]
+    exprs += " ".join(t["expr"] for p in panels for t in p["targets"])
+    used = set(re.findall(r"almanac_[a-z_]+", exprs))
+    assert used <= exposed_series(), used - exposed_series()
+
+
+def test_the_readme_runbook_names_every_alert() -> None:
+    (rule,) = by_kind(render(api_versions=[MONITORING]), "PrometheusRule")
+    text = Path(REPO / "README.md").read_text()
+    for alert in (r["alert"] for g in rule["spec"]["groups"] for r in g["rules"]):
+        assert f"### {alert}" in text, alert
+
+
+def test_network_policies_admit_only_the_served_ports() -> None:
+    policies = {
+        p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]: p["spec"]
+        for p in by_kind(render(), "NetworkPolicy")
+    }
+    ports = {
+        component: sorted(port["port"] for rule in spec["ingress"] for port in rule["ports"])
+        for component, spec in policies.items()
+    }
+    assert ports == {"operator": [8080, 9443], "facade": [8000], "test": []}
