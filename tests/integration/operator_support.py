@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support import Kubectl, eventually
+from tests.support.operator import OperatorProcess
 
 SCRIPT = (
     "import json, os, sys, time; p = json.loads(os.environ['ALMANAC_PARAMS']); "
@@ -72,3 +79,22 @@ def annotate(k: Kubectl, name: str, key: str, value: str) -> None:
 
 def patch_spec(k: Kubectl, name: str, spec: dict[str, Any]) -> None:
     k.run("patch", "scheduledjob", name, "--type=merge", "-p", json.dumps({"spec": spec}))
+
+
+@contextlib.contextmanager
+def module_operator(
+    identity: str, factory: pytest.TempPathFactory, env: dict[str, str] | None = None
+) -> Iterator[OperatorProcess]:
+    """One operator replica with a Lease of its own for a test module, stopped after it."""
+    replica = OperatorProcess(
+        identity,
+        f"almanac-test-{uuid.uuid4().hex[:6]}",
+        "default",
+        Path(factory.mktemp("operator")) / "operator.log",
+        env=env or {},
+    )
+    replica.start()
+    try:
+        yield replica
+    finally:
+        replica.stop()

@@ -18,11 +18,13 @@ from aiokafka import AIOKafkaConsumer
 from tests.integration.operator_support import (
     almanac_jobs,
     condition,
+    module_operator,
     scheduled_job,
     script_template,
     status,
 )
 from tests.support import Kubectl, eventually
+from tests.support.kafka import reading
 from tests.support.operator import OperatorProcess
 
 STACK = str(Path(__file__).resolve().parents[2] / "hack" / "stack")
@@ -41,18 +43,8 @@ def topics() -> dict[str, str]:
 def operator(
     crds: Kubectl, topics: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
-    replica = OperatorProcess(
-        "history-suite",
-        f"almanac-test-{uuid.uuid4().hex[:6]}",
-        "default",
-        Path(tmp_path_factory.mktemp("operator")) / "operator.log",
-        env=topics,
-    )
-    replica.start()
-    try:
+    with module_operator("history-suite", tmp_path_factory, env=topics) as replica:
         yield replica
-    finally:
-        replica.stop()
 
 
 @pytest.fixture
@@ -66,18 +58,8 @@ def k(crds: Kubectl, operator: OperatorProcess, namespace: str) -> Kubectl:
 async def consumer(
     stack: dict[str, str], topics: dict[str, str]
 ) -> AsyncIterator[AIOKafkaConsumer]:
-    consumer = AIOKafkaConsumer(
-        *topics.values(),
-        bootstrap_servers=stack["ALMANAC_KAFKA_BOOTSTRAP"],
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        metadata_max_age_ms=1000,
-    )
-    await consumer.start()
-    try:
-        yield consumer
-    finally:
-        await consumer.stop()
+    async with reading(stack["ALMANAC_KAFKA_BOOTSTRAP"], *topics.values()) as c:
+        yield c
 
 
 def rows(stack: dict[str, str], uid: str) -> dict[str, dict[str, Any]]:

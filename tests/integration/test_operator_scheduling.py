@@ -4,7 +4,6 @@ follows suspend, run-now, overlap policies, retries, edits and invalid specs."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ from tests.integration.operator_support import (
     annotate,
     condition,
     jobs_at_least,
+    module_operator,
     patch_spec,
     scheduled_job,
     script_template,
@@ -28,17 +28,8 @@ from tests.support.operator import OperatorProcess
 
 @pytest.fixture(scope="module")
 def operator(crds: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
-    replica = OperatorProcess(
-        "scheduling-suite",
-        f"almanac-test-{uuid.uuid4().hex[:6]}",
-        "default",
-        Path(tmp_path_factory.mktemp("operator")) / "operator.log",
-    )
-    replica.start()
-    try:
+    with module_operator("scheduling-suite", tmp_path_factory) as replica:
         yield replica
-    finally:
-        replica.stop()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from almanac.history import Backoff, PostgresRunStore
 from almanac.notify import KafkaPublisher, NotifySettings, OutboxRelay, messages_for_run
 from tests.integration.history.proxy import closed_port
 from tests.support import eventually
+from tests.support.kafka import reading
 from tests.unit.history.builders import finished, record, running
 
 
@@ -33,19 +34,8 @@ def settings(stack: dict[str, str]) -> NotifySettings:
 
 @pytest.fixture
 async def consumer(settings: NotifySettings) -> AsyncIterator[AIOKafkaConsumer]:
-    consumer = AIOKafkaConsumer(
-        settings.notify_topic,
-        settings.events_topic,
-        bootstrap_servers=settings.bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        metadata_max_age_ms=1000,
-    )
-    await consumer.start()
-    try:
-        yield consumer
-    finally:
-        await consumer.stop()
+    async with reading(settings.bootstrap or "", settings.notify_topic, settings.events_topic) as c:
+        yield c
 
 
 async def _undelivered(pool: AsyncConnectionPool) -> int:
