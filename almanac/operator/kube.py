@@ -66,14 +66,10 @@ class Kube:
 
     async def create_job(self, namespace: str, body: dict[str, Any]) -> bool:
         """Create a run's Job; False when it already exists (already launched)."""
-        try:
-            # The reply is not read: deserialising a V1Job costs more than the request.
-            await self._batch.create_namespaced_job(namespace, body, _preload_content=False)
-        except ApiException as exc:
-            if exc.status == 409:
-                return False
-            raise
-        return True
+        # The reply is not deserialised (a V1Job costs more than the request), and
+        # without that the client raises on no status: check it here.
+        reply = await self._batch.create_namespaced_job(namespace, body, _preload_content=False)
+        return await _created(reply)
 
     async def delete_job(self, namespace: str, name: str) -> None:
         try:
@@ -148,7 +144,23 @@ class Kube:
             "lastTimestamp": rfc3339_utc(now),
             "count": 1,
         }
-        await self._core.create_namespaced_event(ref.namespace, event, _preload_content=False)
+        reply = await self._core.create_namespaced_event(
+            ref.namespace, event, _preload_content=False
+        )
+        await _created(reply)
+
+
+async def _created(reply: Any) -> bool:
+    """True for 2xx, False for 409 AlreadyExists; any other status raises ApiException
+    (an unread reply never raises by itself in kubernetes_asyncio)."""
+    try:
+        if 200 <= reply.status < 300:
+            return True
+        if reply.status == 409:
+            return False
+        raise ApiException(status=reply.status, reason=await reply.text())
+    finally:
+        reply.release()
 
 
 @dataclass(frozen=True)
