@@ -5,6 +5,7 @@ Subcommands:
 * ``preview`` prints the next slots of a schedule (flags or a ScheduledJob manifest), one
   RFC 3339 instant per line in the schedule's zone offset, nothing else on stdout; bad input
   goes to stderr naming the flag/field and the fix, exit status 2.
+* ``api`` runs the REST facade (uvicorn; settings from ``ALMANAC_API_*`` variables).
 * ``crds`` regenerates ``crds/*.yaml`` from the models; ``--check`` exits 1 on drift.
 
 This is an edge: it may read the clock (the default ``--from``) and files; the core never
@@ -60,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--count", type=int, default=10, help=f"how many (1-{MAX_PREVIEW})")
     sub.add_parser("operator", help="run the operator (settings from ALMANAC_* variables)")
     sub.add_parser("executor", help="run one payload in a run pod (ALMANAC_* variables)")
+    sub.add_parser("api", help="run the REST facade (settings from ALMANAC_API_* variables)")
     crds = sub.add_parser("crds", help="regenerate the CRD YAML from the models")
     crds.add_argument("--check", action="store_true", help="exit 1 if the files differ")
     crds.add_argument("--dir", type=Path, default=DEFAULT_CRD_DIR, help="output directory")
@@ -159,6 +161,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from almanac.executor.main import main as executor_main  # noqa: PLC0415
 
         return executor_main([])
+    if args.command == "api":
+        from almanac.api.main import main as api_main  # noqa: PLC0415
+
+        return api_main()
     return _crds(args)
 
 

@@ -1,21 +1,34 @@
-"""``hack/stack dev``: the stack plus CRDs, two operator replicas and a sample job.
+"""``hack/stack dev``: the stack plus CRDs, two operator replicas, the REST facade and a
+sample job.
 
-The replicas are host processes from the checkout's virtualenv, recorded by pid like every
-other component, so ``hack/stack down`` stops them too (first, so they release the Lease).
+The replicas and the facade are host processes from the checkout's virtualenv, recorded by
+pid like every other component, so ``hack/stack down`` stops them too (first, so the
+replicas release the Lease). The facade's base URL is printed on stdout.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import subprocess
 import sys
 
+from . import services
 from .build import kubectl
 from .processes import State, free_port, is_alive, spawn, wait_for, wait_http
 from .progress import run_logged, say, step
 from .settings import REPO, Dirs
 
-__all__ = ["REPLICAS", "start_dev"]
+__all__ = ["FACADE_PATH", "REPLICAS", "start_dev"]
+
+FACADE_PATH = "/api/scheduler/v1"
+#: A header for organisation 000101, user jdoe, to try the facade by hand.
+DEMO_IDENTITY = base64.b64encode(
+    json.dumps(
+        {"identity": {"org_id": "000101", "type": "User", "user": {"username": "jdoe"}}}
+    ).encode()
+).decode()
 
 REPLICAS = 2
 LEASE_NAMESPACE = "almanac-system"
@@ -25,6 +38,36 @@ def _kubectl(dirs: Dirs, name: str, *args: str) -> None:
     run_logged(
         name, [kubectl(), f"--kubeconfig={dirs.kubeconfig}", *args], dirs.logs / "dev-kubectl.log"
     )
+
+
+def _start_facade(dirs: Dirs, state: State) -> int:
+    """The REST facade as a host process, recorded like the replicas; returns its port."""
+    port = state.ports.setdefault("facade", free_port())
+    record = state.processes.get("facade")
+    with step(f"starting the REST facade on :{port}"):
+        if record is None or not is_alive(record):
+            env = dict(
+                os.environ,
+                KUBECONFIG=str(dirs.kubeconfig),
+                ALMANAC_API_HOST="127.0.0.1",
+                ALMANAC_API_PORT=str(port),
+                ALMANAC_DATABASE_URL=services.database_url(state),
+                ALMANAC_KAFKA_BOOTSTRAP=services.kafka_bootstrap(state),
+                ALMANAC_IMAGE=state.secrets.get("image", "localhost/almanac:dev"),
+            )
+            log = dirs.logs / "facade.log"
+            spawn(state, "facade", [sys.executable, "-m", "almanac", "api"], log, env=env, cwd=REPO)
+            state.save(dirs.state_file)
+            wait_for(
+                "facade",
+                wait_http(f"http://127.0.0.1:{port}/readyz"),
+                timeout=60,
+                log=log,
+                record=state.processes["facade"],
+            )
+    # An export line, like the others on stdout, so `eval "$(hack/stack dev)"` still works.
+    print(f"export ALMANAC_API_URL=http://127.0.0.1:{port}{FACADE_PATH}")
+    return port
 
 
 def start_dev(dirs: Dirs, state: State) -> None:
@@ -95,6 +138,7 @@ def start_dev(dirs: Dirs, state: State) -> None:
                 log=dirs.logs / f"{name}.log",
                 record=state.processes[name],
             )
+    facade_port = _start_facade(dirs, state)
     say("watch it:")
     for line in (
         f"  export KUBECONFIG={dirs.kubeconfig}",
@@ -105,6 +149,8 @@ def start_dev(dirs: Dirs, state: State) -> None:
             f"  curl -s http://127.0.0.1:{state.ports[f'operator-{i}-metrics']}/metrics"
             for i in range(REPLICAS)
         ),
+        f"  curl -s http://127.0.0.1:{facade_port}{FACADE_PATH}/jobs -H 'x-rh-identity: "
+        f"{DEMO_IDENTITY}'",
         "  make down   # stops everything",
     ):
         print(line, file=sys.stderr)

@@ -1,0 +1,124 @@
+"""Payload types as the facade shows them: JobTemplates, ClusterJobTemplates, built-ins.
+
+The lookup order is the operator's (a namespaced JobTemplate first, then a
+ClusterJobTemplate, then the built-in executor types), so a payload accepted here is one
+the operator will run. Templates change rarely and every POST checks one, so lookups are
+cached for a few seconds; the operator checks again before each launch anyway.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any, Final
+
+from almanac.api.errors import BadRequestError, NotFoundError, bad_request_from
+from almanac.api.kube import KubeFacade
+from almanac.api.mapping import template_for, type_for
+from almanac.api.schemas import Template
+from almanac.core.errors import AlmanacError
+from almanac.core.params import validate_params
+from almanac.core.resource import validate_model
+from almanac.core.runs import BUILTIN_TEMPLATES, builtin_template
+from almanac.core.templates import JobTemplateSpec
+
+__all__ = ["Catalog"]
+
+CACHE_SECONDS: Final = 5.0
+
+
+def _allows(obj: Mapping[str, Any], namespace: str) -> bool:
+    allowed = (obj.get("spec") or {}).get("allowedNamespaces")
+    return obj.get("kind") != "ClusterJobTemplate" or not allowed or namespace in allowed
+
+
+def _view(obj: Mapping[str, Any]) -> Template:
+    spec = obj.get("spec") or {}
+    name = str(obj["metadata"]["name"])
+    return Template(
+        name=name,
+        type=type_for(name),
+        scope="namespace" if obj.get("kind") == "JobTemplate" else "cluster",
+        description=spec.get("description"),
+        params_schema=spec.get("paramsSchema"),
+    )
+
+
+def _builtin(name: str) -> Template:
+    return Template(
+        name=name,
+        type=type_for(name),
+        scope="builtin",
+        description="Built-in payload type run by Almanac's executor (no template installed).",
+        params_schema=None,
+    )
+
+
+class Catalog:
+    """Template lookups for one facade process (a short-lived cache in front of the API)."""
+
+    def __init__(self, kube: KubeFacade, image: str) -> None:
+        self._kube = kube
+        self._image = image
+        self._cache: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
+
+    async def list(self, namespace: str) -> list[Template]:
+        """Every type usable in ``namespace``; a namespaced template hides a cluster one."""
+        found: dict[str, Template] = {}
+        for obj in await self._kube.list_templates(namespace):
+            name = obj["metadata"]["name"]
+            if name not in found and _allows(obj, namespace):
+                found[name] = _view(obj)
+        for name in sorted(BUILTIN_TEMPLATES - set(found)):
+            found[name] = _builtin(name)
+        return sorted(found.values(), key=lambda t: t.name)
+
+    async def _lookup(self, namespace: str, name: str) -> dict[str, Any] | None:
+        key = (namespace, name)
+        cached = self._cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
+            return cached[1]
+        obj = await self._kube.get_template(namespace, name)
+        self._cache[key] = (time.monotonic(), obj)
+        return obj
+
+    async def get(self, namespace: str, kind: str) -> Template:
+        """One type by its name (or ``type`` alias), 404 when the namespace cannot use it."""
+        name = template_for(kind)
+        obj = await self._lookup(namespace, name)
+        if obj is not None and _allows(obj, namespace):
+            return _view(obj)
+        if obj is None and name in BUILTIN_TEMPLATES:
+            return _builtin(name)
+        raise NotFoundError(f"no payload type {kind!r}; GET /templates lists them", "name")
+
+    async def resolve(self, namespace: str, name: str) -> JobTemplateSpec:
+        """The template spec a run of ``name`` would use (for backfill Jobs)."""
+        obj = await self._lookup(namespace, name)
+        if obj is None:
+            if name in BUILTIN_TEMPLATES:
+                return builtin_template(name, self._image)
+            raise BadRequestError(f"no payload type {type_for(name)!r}; GET /templates", "type")
+        try:
+            return validate_model(JobTemplateSpec, obj.get("spec") or {}, "spec")
+        except AlmanacError as exc:
+            raise BadRequestError(f"template {name!r} is invalid: {exc}", "type") from None
+
+    async def check_payload(self, namespace: str, spec: Mapping[str, Any]) -> None:
+        """Refuse (400) a type the namespace cannot use or a payload its schema refuses."""
+        name = str(spec.get("template", ""))
+        obj = await self._lookup(namespace, name)
+        if obj is None:
+            if name in BUILTIN_TEMPLATES:
+                return
+            raise BadRequestError(
+                f"unknown type {type_for(name)!r}; GET /templates lists the types", "type"
+            )
+        if not _allows(obj, namespace):
+            raise BadRequestError(
+                f"type {type_for(name)!r} may not be used by this organisation", "type"
+            )
+        try:
+            validate_params(spec.get("params") or {}, (obj.get("spec") or {}).get("paramsSchema"))
+        except AlmanacError as exc:
+            raise bad_request_from(exc) from None

@@ -1,0 +1,53 @@
+"""The facade's composition root: clients created once at start-up, closed at shutdown.
+
+:class:`ProcessContext` is built in the app's lifespan and reached by routes through the
+dependencies in :mod:`almanac.api.dependencies`; nothing is module-level, so each
+``create_app()`` (each test) gets its own clients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from almanac.api.catalog import Catalog
+from almanac.api.kube import KubeFacade
+from almanac.api.metrics import ApiMetrics
+from almanac.api.service import JobService
+from almanac.api.settings import ApiSettings
+from almanac.history.context import History
+from almanac.operator.kube import load_api_client
+
+__all__ = ["ProcessContext"]
+
+
+@dataclass
+class ProcessContext:
+    """Per-process clients and the service built on them."""
+
+    settings: ApiSettings
+    kube: KubeFacade
+    history: History
+    service: JobService
+    metrics: ApiMetrics
+
+    @classmethod
+    async def from_settings(cls, settings: ApiSettings, metrics: ApiMetrics) -> ProcessContext:
+        """Connect to the API server (KUBECONFIG or in-cluster) and open the history."""
+        kube = KubeFacade(await load_api_client())
+        try:
+            history = await History.open(settings.database_url)
+        except BaseException:
+            await kube.close()
+            raise
+        service = JobService(
+            settings=settings,
+            kube=kube,
+            store=history.store,
+            catalog=Catalog(kube, settings.image),
+            audit_failures=metrics.audit_failures,
+        )
+        return cls(settings, kube, history, service, metrics)
+
+    async def aclose(self) -> None:
+        await self.kube.close()
+        await self.history.aclose()

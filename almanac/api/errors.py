@@ -1,0 +1,141 @@
+"""Errors of the REST facade and the one place they become HTTP responses.
+
+Every refusal is a JSON body ``{"errors": [{"field", "message", "code"}]}`` naming the
+offending field (a body key such as ``schedule`` or ``payload.url``, a query parameter, or
+the ``x-rh-identity`` header) so a caller can fix its request without reading logs.
+
+Hierarchy::
+
+    AlmanacError (almanac.core.errors)
+    └── ApiError                      status 500, code: api_error
+        ├── BadRequestError           400, code: bad_request
+        ├── UnauthenticatedError      401, code: unauthenticated
+        ├── ForbiddenError            403, code: forbidden
+        ├── NotFoundError             404, code: not_found
+        ├── ConflictError             409, code: conflict
+        └── UpstreamError             503, code: upstream_unavailable
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final
+
+from almanac.core.errors import AlmanacError, InvalidInputError, InvalidSpecError
+
+__all__ = [
+    "ApiError",
+    "BadRequestError",
+    "ConflictError",
+    "ForbiddenError",
+    "NotFoundError",
+    "Problem",
+    "UnauthenticatedError",
+    "UpstreamError",
+    "bad_request_from",
+    "rest_field",
+]
+
+#: Spec paths as the facade's callers know them (the job JSON), longest prefix first.
+_FIELD_NAMES: Final = (
+    ("spec.schedule.timeZone", "timezone"),
+    ("spec.schedule.cron", "schedule"),
+    ("spec.schedule.every", "schedule"),
+    ("spec.schedule.at", "schedule"),
+    ("spec.schedule", "schedule"),
+    ("spec.params", "payload"),
+    ("spec.template", "type"),
+    ("spec.suspend", "status"),
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a request: where and how to fix it."""
+
+    field: str
+    message: str
+    code: str
+
+
+class ApiError(AlmanacError):
+    """A request the facade answers with ``status`` and the listed problems."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "api_error"
+
+    def __init__(self, message: str, field: str = "", problems: Sequence[Problem] = ()) -> None:
+        super().__init__(message, field)
+        self.problems: tuple[Problem, ...] = tuple(problems) or (
+            Problem(field, message, self.code),
+        )
+
+    def body(self) -> dict[str, Any]:
+        """The JSON error body shared by every refusal."""
+        return {
+            "errors": [
+                {"field": p.field, "message": p.message, "code": p.code} for p in self.problems
+            ]
+        }
+
+
+class BadRequestError(ApiError):
+    """Invalid body, query or identity header (HTTP 400)."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+
+
+class UnauthenticatedError(ApiError):
+    """No identity header (HTTP 401)."""
+
+    status: ClassVar[int] = 401
+    code: ClassVar[str] = "unauthenticated"
+
+
+class ForbiddenError(ApiError):
+    """The identity may not act on this organisation (HTTP 403)."""
+
+    status: ClassVar[int] = 403
+    code: ClassVar[str] = "forbidden"
+
+
+class NotFoundError(ApiError):
+    """No such job, run or template in the caller's organisation (HTTP 404)."""
+
+    status: ClassVar[int] = 404
+    code: ClassVar[str] = "not_found"
+
+
+class ConflictError(ApiError):
+    """The job is already in the requested state, or changed under us (HTTP 409)."""
+
+    status: ClassVar[int] = 409
+    code: ClassVar[str] = "conflict"
+
+
+class UpstreamError(ApiError):
+    """Kubernetes or Postgres did not answer as expected (HTTP 503): not the caller's fault."""
+
+    status: ClassVar[int] = 503
+    code: ClassVar[str] = "upstream_unavailable"
+
+
+def rest_field(spec_field: str) -> str:
+    """``spec.params.sources[0]`` → ``payload.sources[0]``: name fields as the caller wrote them."""
+    for prefix, name in _FIELD_NAMES:
+        if spec_field == prefix or spec_field.startswith((prefix + ".", prefix + "[")):
+            rest = spec_field[len(prefix) :]
+            return name + rest if name == "payload" else name
+    return spec_field.removeprefix("spec.")
+
+
+def _problems_of(error: AlmanacError) -> Iterable[InvalidInputError | AlmanacError]:
+    return error.problems if isinstance(error, InvalidSpecError) else (error,)
+
+
+def bad_request_from(error: AlmanacError) -> BadRequestError:
+    """A core validation error (one or many problems) as a 400 in the job JSON's terms."""
+    problems = [Problem(rest_field(p.field), p.message, p.code) for p in _problems_of(error)]
+    return BadRequestError(error.message, problems[0].field, problems)

@@ -1,0 +1,110 @@
+"""The ``x-rh-identity`` header: base64 JSON naming the caller's organisation and user.
+
+The platform's gateway sets the header; the facade trusts its content (as the seed's
+identity middleware does) but refuses anything it cannot read, so a caller always learns
+which part of the header is wrong: missing → 401, unreadable → 400, two different org ids
+in one header → 403.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any, Final
+
+from almanac.api.errors import BadRequestError, ForbiddenError, UnauthenticatedError
+
+__all__ = ["HEADER", "Identity", "encode_identity", "parse_identity"]
+
+HEADER: Final = "x-rh-identity"
+_MAX_HEADER: Final = 16 * 1024
+_MAX_TEXT: Final = 256
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is calling: the organisation decides the namespace, the user goes into audits."""
+
+    org_id: str
+    type: str = "User"
+    user_id: str | None = None
+    username: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """The name written into annotations and the audit log."""
+        return self.username or self.user_id or f"{self.type.lower()}@{self.org_id}"
+
+
+def _text(value: Any, field: str, *, required: bool) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > _MAX_TEXT:
+        what = (
+            "is required"
+            if value is None
+            else f"must be a non-empty string of at most {_MAX_TEXT} characters"
+        )
+        raise BadRequestError(f"{what} in the identity header", f"{HEADER}.{field}")
+    return value.strip()
+
+
+def _decode(header: str) -> dict[str, Any]:
+    if len(header) > _MAX_HEADER:
+        raise BadRequestError(f"is longer than {_MAX_HEADER} characters", HEADER)
+    try:
+        raw = base64.b64decode(header.strip(), validate=True)
+        document = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise BadRequestError(
+            'is not base64-encoded JSON; send base64 of {"identity": {"org_id": ...}}', HEADER
+        ) from None
+    identity = document.get("identity") if isinstance(document, dict) else None
+    if not isinstance(identity, dict):
+        raise BadRequestError('has no "identity" object', f"{HEADER}.identity")
+    return identity
+
+
+def parse_identity(header: str | None) -> Identity:
+    """Read the header; raise the 401/400/403 error that names what is wrong with it."""
+    if header is None or not header.strip():
+        raise UnauthenticatedError(
+            "the x-rh-identity header is missing; send the caller's base64-encoded identity",
+            HEADER,
+        )
+    identity = _decode(header)
+    org_id = _text(identity.get("org_id"), "identity.org_id", required=True)
+    assert org_id is not None
+    internal = identity.get("internal")
+    if isinstance(internal, dict) and internal.get("org_id") not in (None, org_id):
+        raise ForbiddenError(
+            "identity.org_id and identity.internal.org_id name different organisations",
+            f"{HEADER}.identity.internal.org_id",
+        )
+    user = identity.get("user")
+    if user is not None and not isinstance(user, dict):
+        raise BadRequestError("must be an object", f"{HEADER}.identity.user")
+    user = user or {}
+    kind = _text(identity.get("type"), "identity.type", required=False) or "User"
+    return Identity(
+        org_id=org_id,
+        type=kind,
+        user_id=_text(user.get("user_id"), "identity.user.user_id", required=False),
+        username=_text(user.get("username"), "identity.user.username", required=False),
+    )
+
+
+def encode_identity(org_id: str, username: str = "jdoe", user_id: str = "user-1") -> str:
+    """A header value as the platform gateway sends it (for tests, examples and benchmarks)."""
+    document = {
+        "identity": {
+            "org_id": org_id,
+            "type": "User",
+            "auth_type": "jwt-auth",
+            "user": {"username": username, "user_id": user_id},
+            "internal": {"org_id": org_id},
+        }
+    }
+    return base64.b64encode(json.dumps(document).encode()).decode()

@@ -1,0 +1,268 @@
+"""The Kubernetes calls of the facade: ScheduledJobs, templates, namespaces and run Jobs.
+
+The facade keeps no second store: every read and write goes to the API server. Jobs are
+addressed by uid, which the API server cannot select on, so a small uid → name map (filled
+by every read) makes ``GET /jobs/{id}`` one request; a miss or a stale entry falls back to
+listing the namespace. API failures are translated here, once, into the facade's errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Final
+
+import aiohttp
+from kubernetes_asyncio import client
+from kubernetes_asyncio.client.exceptions import ApiException
+
+from almanac.api.cache import JobCache
+from almanac.api.errors import (
+    ApiError,
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    Problem,
+    UpstreamError,
+    rest_field,
+)
+from almanac.core.models import API_GROUP
+
+__all__ = ["KubeFacade", "translate"]
+
+VERSION: Final = "v1alpha1"
+PLURAL: Final = "scheduledjobs"
+UPDATE_ATTEMPTS: Final = 5
+_UID_CACHE_MAX: Final = 10_000
+
+Mutation = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _causes(exc: ApiException) -> list[Problem]:
+    try:
+        details = json.loads(exc.body or "{}").get("details") or {}
+        message = json.loads(exc.body or "{}").get("message") or str(exc.reason)
+    except ValueError:
+        return [Problem("", str(exc.reason), BadRequestError.code)]
+    causes = details.get("causes") or []
+    found = [
+        Problem(rest_field(str(c.get("field") or "")), str(c.get("message")), BadRequestError.code)
+        for c in causes
+        if isinstance(c, dict)
+    ]
+    return found or [Problem("", str(message), BadRequestError.code)]
+
+
+def translate(exc: ApiException, what: str) -> ApiError:
+    """An API server refusal as the facade's error (the caller's fault or ours)."""
+    if exc.status == 404:
+        return NotFoundError(f"{what} not found", "id")
+    if exc.status == 409:
+        return ConflictError(f"{what} changed or exists already; retry", "id")
+    if exc.status in (400, 422):
+        problems = _causes(exc)
+        return BadRequestError(problems[0].message, problems[0].field, problems)
+    return UpstreamError(f"the Kubernetes API answered {exc.status} {exc.reason}", "")
+
+
+async def _raw(call: Awaitable[Any]) -> bytes:
+    """Await a ``_preload_content=False`` call and return its body, raising ApiException on
+    an error status: kubernetes_asyncio does not raise for unpreloaded replies."""
+    reply = await call
+    body: bytes = await reply.read()
+    if not 200 <= reply.status <= 299:
+        exc = ApiException(status=reply.status, reason=reply.reason)
+        exc.body = body
+        raise exc
+    return body
+
+
+@asynccontextmanager
+async def _translated(what: str) -> AsyncIterator[None]:
+    try:
+        yield
+    except ApiException as exc:
+        raise translate(exc, what) from None
+    except (TimeoutError, OSError, aiohttp.ClientError) as exc:
+        raise UpstreamError(f"the Kubernetes API is unreachable: {exc}", "") from None
+
+
+class KubeFacade:
+    """Typed wrappers over the calls the routes need."""
+
+    def __init__(self, api: client.ApiClient) -> None:
+        self.api = api
+        self.cache = JobCache(api)
+        self._custom = client.CustomObjectsApi(api)
+        self._core = client.CoreV1Api(api)
+        self._batch = client.BatchV1Api(api)
+        self._names: dict[tuple[str, str], str] = {}
+
+    async def close(self) -> None:
+        await self.cache.close()
+        await self.api.close()
+
+    def _remember(self, obj: dict[str, Any]) -> None:
+        meta = obj.get("metadata") or {}
+        if len(self._names) >= _UID_CACHE_MAX:
+            self._names.clear()
+        self._names[(meta.get("namespace", ""), meta.get("uid", ""))] = meta.get("name", "")
+
+    async def list_jobs(self, namespace: str, *, cached: bool = False) -> list[dict[str, Any]]:
+        """Every ScheduledJob of the namespace (none when it does not exist); ``cached``
+        answers from the watched copy (milliseconds behind writes by others)."""
+        if cached:
+            found = await self.cache.list(namespace)
+            if found is not None:
+                return found
+        async with _translated("namespace"):
+            reply = await self._custom.list_namespaced_custom_object(
+                API_GROUP, VERSION, namespace, PLURAL
+            )
+        items: list[dict[str, Any]] = reply.get("items") or []
+        for item in items:
+            item.setdefault("metadata", {}).setdefault("namespace", namespace)
+            self._remember(item)
+        return items
+
+    async def get_job(self, namespace: str, uid: str) -> dict[str, Any]:
+        """The ScheduledJob with this uid in this namespace, else a 404 (never another's)."""
+        name = self._names.get((namespace, uid))
+        if name:
+            try:
+                obj: dict[str, Any] = await self._custom.get_namespaced_custom_object(
+                    API_GROUP, VERSION, namespace, PLURAL, name
+                )
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise translate(exc, "job") from None
+            else:
+                if obj["metadata"].get("uid") == uid:
+                    return obj
+        for item in await self.list_jobs(namespace):
+            if item["metadata"].get("uid") == uid:
+                return item
+        raise NotFoundError(f"no job with id {uid!r}", "id")
+
+    async def create_job(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        async with _translated("job"):
+            obj: dict[str, Any] = await self._custom.create_namespaced_custom_object(
+                API_GROUP, VERSION, namespace, PLURAL, body
+            )
+        self._remember(obj)
+        self.cache.written(obj)
+        return obj
+
+    async def update_job(self, namespace: str, uid: str, mutate: Mutation) -> dict[str, Any]:
+        """Read, ``mutate`` and replace guarded by resourceVersion; conflicts are retried
+        (someone else wrote in between) and reported as 409 when they persist."""
+        for _ in range(UPDATE_ATTEMPTS):
+            current = await self.get_job(namespace, uid)
+            body = mutate(current)
+            try:
+                obj: dict[str, Any] = await self._custom.replace_namespaced_custom_object(
+                    API_GROUP, VERSION, namespace, PLURAL, current["metadata"]["name"], body
+                )
+            except ApiException as exc:
+                if exc.status == 409:
+                    continue
+                raise translate(exc, "job") from None
+            self.cache.written(obj)
+            return obj
+        raise ConflictError("the job kept changing while it was updated; retry", "id")
+
+    async def delete_job(self, namespace: str, uid: str) -> dict[str, Any]:
+        """Delete by name with a uid precondition, so a same-named newer object survives."""
+        current = await self.get_job(namespace, uid)
+        body = {"preconditions": {"uid": uid}, "propagationPolicy": "Background"}
+        async with _translated("job"):
+            await self._custom.delete_namespaced_custom_object(
+                API_GROUP, VERSION, namespace, PLURAL, current["metadata"]["name"], body=body
+            )
+        self._names.pop((namespace, uid), None)
+        self.cache.deleted(current)
+        return current
+
+    async def list_templates(self, namespace: str) -> list[dict[str, Any]]:
+        """Namespaced JobTemplates first, then ClusterJobTemplates."""
+        async with _translated("template"):
+            local, cluster = await asyncio.gather(
+                self._custom.list_namespaced_custom_object(
+                    API_GROUP, VERSION, namespace, "jobtemplates"
+                ),
+                self._custom.list_cluster_custom_object(API_GROUP, VERSION, "clusterjobtemplates"),
+            )
+        return [*(local.get("items") or []), *(cluster.get("items") or [])]
+
+    async def get_template(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The template a job of this namespace would run: namespaced first."""
+        reads: list[Callable[[], Awaitable[Any]]] = [
+            lambda: self._custom.get_namespaced_custom_object(
+                API_GROUP, VERSION, namespace, "jobtemplates", name
+            ),
+            lambda: self._custom.get_cluster_custom_object(
+                API_GROUP, VERSION, "clusterjobtemplates", name
+            ),
+        ]
+        for read in reads:
+            try:
+                found: dict[str, Any] = await read()
+            except ApiException as exc:
+                if exc.status == 404:
+                    continue
+                raise translate(exc, "template") from None
+            return found
+        return None
+
+    async def namespace_labels(self, namespace: str) -> dict[str, str] | None:
+        """The namespace's labels, or None when it does not exist."""
+        try:
+            ns = await self._core.read_namespace(namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise translate(exc, "namespace") from None
+        return dict(ns.metadata.labels or {})
+
+    async def create_namespace(self, namespace: str, labels: dict[str, str]) -> None:
+        """Create it (a concurrent creation by another request is fine)."""
+        body = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": namespace, "labels": labels},
+        }
+        try:
+            await _raw(self._core.create_namespace(body, _preload_content=False))
+        except ApiException as exc:
+            if exc.status != 409:
+                raise translate(exc, "namespace") from None
+
+    async def get_run_job(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """A run's Job (labels only matter), or None."""
+        try:
+            body = await _raw(
+                self._batch.read_namespaced_job(name, namespace, _preload_content=False)
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise translate(exc, "run") from None
+        job: dict[str, Any] = json.loads(body)
+        return job
+
+    async def create_run_job(self, namespace: str, body: dict[str, Any]) -> bool:
+        """Create a run's Job; False when it exists already (that run was launched)."""
+        try:
+            await _raw(self._batch.create_namespaced_job(namespace, body, _preload_content=False))
+        except ApiException as exc:
+            if exc.status == 409:
+                return False
+            raise translate(exc, "run") from None
+        return True
+
+    async def ping(self) -> None:
+        """Raise :class:`UpstreamError` when the API server does not answer."""
+        async with _translated("version"):
+            await client.VersionApi(self.api).get_code()

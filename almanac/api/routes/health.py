@@ -1,0 +1,45 @@
+"""Probes and metrics, outside the API base path and the OpenAPI document."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from almanac.api.dependencies import Context
+from almanac.api.metrics import ApiMetrics
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+READY_TIMEOUT = 2.0
+
+
+@router.get("/healthz")
+async def healthz() -> PlainTextResponse:
+    return PlainTextResponse("ok")
+
+
+@router.get("/readyz")
+async def readyz(context: Context) -> PlainTextResponse:
+    """Ready when the API server and Postgres both answer."""
+
+    async def check_db() -> None:
+        async with context.history.pool.connection() as conn:
+            await conn.execute("SELECT 1")
+
+    try:
+        await asyncio.wait_for(
+            asyncio.gather(context.kube.ping(), check_db()), timeout=READY_TIMEOUT
+        )
+    except Exception as exc:  # any failure means "not ready": say which
+        return PlainTextResponse(f"not ready: {exc}", status_code=503)
+    return PlainTextResponse("ready")
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    registry: ApiMetrics = request.app.state.metrics
+    return Response(generate_latest(registry.registry), media_type=CONTENT_TYPE_LATEST)

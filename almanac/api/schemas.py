@@ -1,0 +1,230 @@
+"""Request and response bodies of the REST facade (they also make the OpenAPI document).
+
+The job JSON is the seed's (``id name schedule type payload status last_run``) plus a few
+read-only fields that help a caller relate a job to its ScheduledJob. Request models refuse
+unknown keys, so a typo is a 400 naming the key instead of a silently ignored field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+__all__ = [
+    "BackfillAccepted",
+    "BackfillRequest",
+    "ErrorBody",
+    "ErrorItem",
+    "Job",
+    "JobInput",
+    "JobList",
+    "JobPatch",
+    "JobStats",
+    "JobStatus",
+    "ListMeta",
+    "NextRuns",
+    "PauseRequest",
+    "RetryAccepted",
+    "Run",
+    "RunList",
+    "RunNowAccepted",
+    "RunStatus",
+    "Template",
+    "TemplateList",
+]
+
+JobStatus = Literal["scheduled", "paused", "running", "failed", "completed"]
+RunStatus = Literal["running", "completed", "failed", "skipped", "cancelled"]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=253)]
+ScheduleText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)
+]
+Schedule = ScheduleText | Annotated[list[ScheduleText], Field(min_length=1, max_length=16)]
+
+_SCHEDULE = (
+    "5-field cron (`0 0 * * *`, or 6 with seconds first, or `@daily`), `@every <duration>` "
+    "(`@every 90s`), `@at <RFC 3339 instant>`, or a list of cron lines."
+)
+_TYPE = (
+    "Payload type: `http_request`, `message`, `command`, `export`, `email`, `sql`, or the "
+    "name of any JobTemplate/ClusterJobTemplate (see GET /templates)."
+)
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class JobInput(_Input):
+    """A whole job, as POST /jobs and PUT /jobs/{id} take it."""
+
+    name: Text = Field(description="Display name (the object name is derived from it).")
+    schedule: Schedule = Field(description=_SCHEDULE)
+    type: Text = Field(description=_TYPE)
+    payload: dict[str, Any] = Field(
+        default_factory=dict, description="Parameters of the type, checked by its schema."
+    )
+    timezone: Text | None = Field(None, description="IANA time zone of the cron lines.")
+    status: Literal["scheduled", "paused"] | None = Field(
+        None, description="`paused` creates or keeps the job suspended."
+    )
+
+
+class JobPatch(_Input):
+    """Any subset of a job's fields (PATCH /jobs/{id})."""
+
+    name: Text | None = Field(None, description="Display name.")
+    schedule: Schedule | None = Field(None, description=_SCHEDULE)
+    type: Text | None = Field(None, description=_TYPE)
+    payload: dict[str, Any] | None = Field(None, description="Replaces the parameters.")
+    timezone: Text | None = Field(None, description="IANA time zone of the cron lines.")
+    status: Literal["scheduled", "paused"] | None = Field(
+        None, description="`paused` suspends, `scheduled` resumes."
+    )
+
+
+class Job(BaseModel):
+    """A ScheduledJob as the seed's job JSON."""
+
+    id: str = Field(description="The ScheduledJob's metadata.uid.")
+    name: str = Field(description="Display name.")
+    schedule: str | list[str] | None = Field(description="Schedule; null for event-only jobs.")
+    timezone: str = Field(description="IANA time zone of the cron lines.")
+    type: str = Field(description=_TYPE)
+    payload: dict[str, Any] = Field(description="Parameters of the type.")
+    status: JobStatus = Field(description="scheduled, paused, running, failed or completed.")
+    last_run: AwareDatetime | None = Field(description="Start of the latest run.")
+    next_run: AwareDatetime | None = Field(None, description="Next slot, if known.")
+    resource_name: str = Field(description="metadata.name of the ScheduledJob (for kubectl).")
+    created_by: str | None = Field(None, description="Who created it through the facade.")
+    created_at: AwareDatetime | None = Field(None, description="Creation instant.")
+
+
+class ListMeta(BaseModel):
+    """Pagination of a list: ``count`` is the total matching the filters."""
+
+    count: int = Field(description="Items matching the filters (all pages).")
+    limit: int = Field(description="Page size asked for.")
+    offset: int = Field(description="Items skipped.")
+
+
+class JobList(BaseModel):
+    """One page of jobs."""
+
+    data: list[Job]
+    meta: ListMeta
+
+
+class Run(BaseModel):
+    """One run of a job, from the run history."""
+
+    id: str = Field(description="Run id (the run's Job name).")
+    job_id: str = Field(description="Id of the job it belongs to.")
+    status: RunStatus = Field(description="running, completed, failed, skipped or cancelled.")
+    start_time: AwareDatetime | None = Field(description="When it started.")
+    end_time: AwareDatetime | None = Field(description="When it finished.")
+    error_message: str | None = Field(description="Why it failed.")
+    result: dict[str, Any] | None = Field(description="The payload's result JSON.")
+    slot: AwareDatetime = Field(description="The instant it was scheduled for.")
+    trigger: str = Field(description="schedule, catchup, manual, retry, event, after, backfill.")
+    attempt: int = Field(description="Attempt number, from 1.")
+
+
+class RunList(BaseModel):
+    """One page of runs, newest first."""
+
+    data: list[Run]
+    meta: ListMeta
+
+
+class JobStats(BaseModel):
+    """Aggregates over a job's run history."""
+
+    total: int
+    succeeded: int
+    failed: int
+    skipped: int
+    cancelled: int
+    success_rate: float | None = Field(description="succeeded / (succeeded + failed).")
+    p50_seconds: float | None
+    p95_seconds: float | None
+    p99_seconds: float | None
+    top_errors: list[dict[str, Any]] = Field(description="{error, count, last_seen}.")
+    busiest_hours: list[dict[str, int]] = Field(description="{hour (UTC), count}.")
+
+
+class NextRuns(BaseModel):
+    """The next slots, in the schedule's time zone."""
+
+    data: list[AwareDatetime]
+
+
+class PauseRequest(_Input):
+    """Optional body of POST /jobs/{id}/pause."""
+
+    reason: Annotated[str, StringConstraints(max_length=1024)] | None = Field(
+        None, description="Shown in the job's Ready condition while paused."
+    )
+
+
+class RunNowAccepted(BaseModel):
+    """A manual run was requested; the operator launches it once per key."""
+
+    job_id: str
+    idempotency_key: str
+    status: Literal["accepted"] = "accepted"
+
+
+class RetryAccepted(BaseModel):
+    """A new attempt of a finished run was requested."""
+
+    run_id: str
+    job_id: str
+    status: Literal["accepted"] = "accepted"
+
+
+class BackfillRequest(_Input):
+    """Run every slot of the job's schedule in ``[start, end]`` now."""
+
+    start: AwareDatetime = Field(description="First instant (inclusive), RFC 3339 with offset.")
+    end: AwareDatetime = Field(description="Last instant (inclusive).")
+
+
+class BackfillAccepted(BaseModel):
+    """The runs created for a backfill (existing ones are not created twice)."""
+
+    job_id: str
+    runs: list[str] = Field(description="Run ids (Job names), one per slot.")
+    created: int = Field(description="How many were new.")
+
+
+class Template(BaseModel):
+    """A payload type: a JobTemplate, a ClusterJobTemplate or a built-in type."""
+
+    name: str
+    type: str = Field(description="The value to put in a job's `type`.")
+    scope: Literal["namespace", "cluster", "builtin"]
+    description: str | None = None
+    params_schema: dict[str, Any] | None = Field(description="JSON Schema of the payload.")
+
+
+class TemplateList(BaseModel):
+    """Every payload type the caller may use."""
+
+    data: list[Template]
+    meta: ListMeta
+
+
+class ErrorItem(BaseModel):
+    """One problem with a request."""
+
+    field: str = Field(description="Body key, query parameter or header at fault.")
+    message: str = Field(description="What is wrong and how to fix it.")
+    code: str = Field(description="Stable machine-readable code.")
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx answer."""
+
+    errors: list[ErrorItem]

@@ -1,0 +1,337 @@
+"""What the routes do, one method per endpoint: resolve the caller's namespace, call the
+API server or the history, map the result, write the audit row.
+
+Org isolation rests on one rule applied everywhere: every lookup is scoped to the caller's
+namespace (:meth:`JobService.namespace`), and a uid or run that is not there is a 404, the
+same answer as for one that does not exist at all, so probing leaks nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from prometheus_client import Counter
+
+from almanac.api.catalog import Catalog
+from almanac.api.errors import ConflictError, ForbiddenError, NotFoundError, bad_request_from
+from almanac.api.identity import Identity
+from almanac.api.kube import KubeFacade
+from almanac.api.mapping import (
+    ANNOTATION_SUSPEND_REASON,
+    ANNOTATION_UPDATED_BY,
+    LABEL_ORG_ID,
+    apply_changes,
+    display_name,
+    job_status,
+    job_view,
+    new_manifest,
+)
+from almanac.api.schemas import Job, JobStatus
+from almanac.api.settings import ApiSettings
+from almanac.core.errors import AlmanacError
+from almanac.core.naming import LABEL_SCHEDULED_JOB_UID
+from almanac.core.plan import compile_spec, slots_due
+from almanac.core.preview import preview_slots
+from almanac.core.resource import parse_spec
+from almanac.core.runs import RunRequest, build_job
+from almanac.core.status import RunPhase, TriggerKind
+from almanac.history.records import AuditEntry, RunRecord, RunStats
+from almanac.history.store import RunPage, RunStore
+
+__all__ = ["ANNOTATION_RETRY", "ANNOTATION_RUN_NOW", "JobService"]
+
+log = logging.getLogger("almanac.api")
+
+ANNOTATION_RUN_NOW: Final = "almanac.dev/run-now"
+ANNOTATION_RETRY: Final = "almanac.dev/retry"
+_NAME_ATTEMPTS: Final = 3
+_FINISHED: Final = frozenset({"Complete", "Failed", "SuccessCriteriaMet", "FailureTarget"})
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class JobService:
+    """The facade's operations; one instance per process (see :mod:`almanac.api.context`)."""
+
+    settings: ApiSettings
+    kube: KubeFacade
+    store: RunStore
+    catalog: Catalog
+    audit_failures: Counter | None = None
+    clock: Callable[[], datetime] = _now
+    _known: set[str] = field(default_factory=set)
+
+    # --- tenancy -------------------------------------------------------------------------
+
+    async def namespace(self, who: Identity, *, create: bool = False) -> str:
+        """The caller's namespace: created on first write (or refused, per settings)."""
+        namespace = self.settings.namespace(who.org_id)
+        if namespace in self._known:
+            return namespace
+        labels = await self.kube.namespace_labels(namespace)
+        if labels is None:
+            if not self.settings.create_namespaces:
+                raise ForbiddenError(
+                    f"organisation {who.org_id!r} has no namespace {namespace!r}; ask an "
+                    "administrator to create it",
+                    "x-rh-identity.identity.org_id",
+                )
+            if not create:
+                return namespace  # reads of an organisation with nothing yet: empty
+            await self.kube.create_namespace(
+                namespace,
+                {
+                    LABEL_ORG_ID: who.org_id,
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                },
+            )
+        elif labels.get(LABEL_ORG_ID, who.org_id) != who.org_id:
+            raise ForbiddenError(
+                f"namespace {namespace!r} belongs to another organisation",
+                "x-rh-identity.identity.org_id",
+            )
+        self._known.add(namespace)
+        return namespace
+
+    async def _audit(
+        self, who: Identity, namespace: str, obj: dict[str, Any], action: str, **details: Any
+    ) -> None:
+        entry = AuditEntry(
+            namespace=namespace,
+            scheduledjob=str(obj["metadata"]["name"]),
+            actor=who.actor,
+            action=action,
+            at=self.clock(),
+            org_id=who.org_id,
+            details={"uid": obj["metadata"].get("uid"), **details},
+        )
+        try:
+            await self.store.record_audit(entry)
+        except Exception:  # the change is made; a lost audit row must not hide it
+            log.exception("audit write failed", extra={"action": action, "namespace": namespace})
+            if self.audit_failures is not None:
+                self.audit_failures.inc()
+
+    # --- jobs ----------------------------------------------------------------------------
+
+    async def list_jobs(
+        self, who: Identity, *, status: JobStatus | None, name: str | None
+    ) -> list[Job]:
+        """Jobs of the caller's organisation, oldest first, filtered."""
+        namespace = await self.namespace(who)
+        items = await self.kube.list_jobs(namespace, cached=True)
+        items.sort(
+            key=lambda o: (o["metadata"].get("creationTimestamp", ""), o["metadata"]["name"])
+        )
+        return [
+            job_view(o)
+            for o in items
+            if (status is None or job_status(o) == status)
+            and (name is None or display_name(o) == name)
+        ]
+
+    async def get_job(self, who: Identity, job_id: str) -> dict[str, Any]:
+        return await self.kube.get_job(await self.namespace(who), job_id)
+
+    def _with_defaults(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """The seed's export payload has no service URL (the seed configured it server-side
+        as EXPORT_SERVICE_URL): fill ``baseUrl`` from ``ALMANAC_EXPORT_SERVICE_URL``."""
+        payload = changes.get("payload")
+        url = self.settings.export_service_url
+        if url and changes.get("type") == "export" and isinstance(payload, dict):
+            return changes | {"payload": {"baseUrl": url} | payload}
+        return changes
+
+    async def create_job(self, who: Identity, changes: dict[str, Any]) -> Job:
+        namespace = await self.namespace(who, create=True)
+        changes = self._with_defaults(changes)
+        for _ in range(_NAME_ATTEMPTS):
+            body = new_manifest(
+                changes,
+                namespace=namespace,
+                org_id=who.org_id,
+                actor=who.actor,
+                suffix=uuid.uuid4().hex[:5],
+            )
+            await self.catalog.check_payload(namespace, body["spec"])
+            try:
+                obj = await self.kube.create_job(namespace, body)
+            except ConflictError:
+                continue  # the random suffix collided: draw another
+            except NotFoundError:  # the namespace went away since we cached it
+                self._known.discard(namespace)
+                namespace = await self.namespace(who, create=True)
+                continue
+            await self._audit(who, namespace, obj, "create", name=changes.get("name"))
+            return job_view(obj)
+        raise ConflictError("could not find a free object name; retry", "name")
+
+    async def update_job(self, who: Identity, job_id: str, changes: dict[str, Any]) -> Job:
+        namespace = await self.namespace(who)
+        changes = self._with_defaults(changes)
+
+        def mutate(obj: dict[str, Any]) -> dict[str, Any]:
+            return apply_changes(obj, changes, who.actor)
+
+        # The template check needs I/O, so it runs on the current object before the
+        # guarded write; a conflicting writer in between only changes what it checked.
+        current = await self.kube.get_job(namespace, job_id)
+        await self.catalog.check_payload(namespace, mutate(current)["spec"])
+        obj = await self.kube.update_job(namespace, job_id, mutate)
+        await self._audit(who, namespace, obj, "update", fields=sorted(changes))
+        return job_view(obj)
+
+    async def delete_job(self, who: Identity, job_id: str) -> None:
+        namespace = await self.namespace(who)
+        obj = await self.kube.delete_job(namespace, job_id)
+        await self._audit(who, namespace, obj, "delete")
+
+    async def _annotate(
+        self,
+        who: Identity,
+        job_id: str,
+        action: str,
+        change: Callable[[dict[str, Any]], None],
+        **details: Any,
+    ) -> dict[str, Any]:
+        namespace = await self.namespace(who)
+
+        def mutate(obj: dict[str, Any]) -> dict[str, Any]:
+            change(obj)
+            annotations = obj["metadata"].setdefault("annotations", {})
+            annotations[ANNOTATION_UPDATED_BY] = who.actor
+            return obj
+
+        obj = await self.kube.update_job(namespace, job_id, mutate)
+        await self._audit(who, namespace, obj, action, **details)
+        return obj
+
+    async def set_paused(self, who: Identity, job_id: str, paused: bool, reason: str | None) -> Job:
+        """Pause (``spec.suspend: true``) or resume; 409 when already so (the seed's rule)."""
+
+        def change(obj: dict[str, Any]) -> None:
+            spec = obj.setdefault("spec", {})
+            if bool(spec.get("suspend")) == paused:
+                state = "paused" if paused else "not paused"
+                raise ConflictError(f"the job is already {state}", "status")
+            spec["suspend"] = paused
+            annotations = obj["metadata"].setdefault("annotations", {})
+            if paused and reason:
+                annotations[ANNOTATION_SUSPEND_REASON] = reason
+            else:
+                annotations.pop(ANNOTATION_SUSPEND_REASON, None)
+
+        action = "pause" if paused else "resume"
+        return job_view(await self._annotate(who, job_id, action, change, reason=reason))
+
+    async def run_now(self, who: Identity, job_id: str, key: str) -> None:
+        """Ask for one manual run per ``key`` (the operator launches it once per key)."""
+
+        def change(obj: dict[str, Any]) -> None:
+            obj["metadata"].setdefault("annotations", {})[ANNOTATION_RUN_NOW] = key
+
+        await self._annotate(who, job_id, "run", change, idempotency_key=key)
+
+    async def retry_run(self, who: Identity, run_id: str) -> str:
+        """Ask for one more attempt of a finished run; returns the job id."""
+        namespace = await self.namespace(who)
+        job = await self.kube.get_run_job(namespace, run_id)
+        uid = ((job or {}).get("metadata", {}).get("labels") or {}).get(LABEL_SCHEDULED_JOB_UID)
+        if job is None or not uid:
+            raise NotFoundError(f"no run {run_id!r}", "id")
+        conditions = (job.get("status") or {}).get("conditions") or []
+        if not any(c.get("type") in _FINISHED and c.get("status") == "True" for c in conditions):
+            raise ConflictError(f"run {run_id!r} has not finished; retry it once it has", "id")
+
+        def change(obj: dict[str, Any]) -> None:
+            obj["metadata"].setdefault("annotations", {})[ANNOTATION_RETRY] = run_id
+
+        await self._annotate(who, uid, "retry", change, run=run_id)
+        return str(uid)
+
+    # --- history -------------------------------------------------------------------------
+
+    async def list_runs(
+        self, who: Identity, job_id: str, statuses: tuple[RunPhase, ...], limit: int, offset: int
+    ) -> RunPage:
+        obj = await self.get_job(who, job_id)
+        meta = obj["metadata"]
+        return await self.store.list_runs(
+            meta["namespace"],
+            scheduledjob_uid=job_id,
+            statuses=statuses,
+            limit=limit,
+            offset=offset,
+        )
+
+    async def get_run(self, who: Identity, job_id: str, run_id: str) -> RunRecord:
+        obj = await self.get_job(who, job_id)
+        record = await self.store.get_run(job_id, run_id)
+        if record is None or record.namespace != obj["metadata"]["namespace"]:
+            raise NotFoundError(f"no run {run_id!r} of this job", "run_id")
+        return record
+
+    async def stats(self, who: Identity, job_id: str) -> RunStats:
+        obj = await self.get_job(who, job_id)
+        return await self.store.stats(obj["metadata"]["namespace"], job_id)
+
+    # --- schedule ------------------------------------------------------------------------
+
+    async def next_runs(self, who: Identity, job_id: str, count: int) -> list[datetime]:
+        """The engine's preview of the next ``count`` slots (none for event-only jobs)."""
+        obj = await self.get_job(who, job_id)
+        try:
+            spec = parse_spec(obj.get("spec") or {})
+            if spec.schedule is None:
+                return []
+            return preview_slots(spec, self.clock(), count)
+        except AlmanacError as exc:
+            raise ConflictError(f"the job's spec is invalid: {exc}", "schedule") from None
+
+    async def backfill(
+        self, who: Identity, job_id: str, start: datetime, end: datetime
+    ) -> tuple[list[str], int]:
+        """Run every slot in ``[start, end]`` now, as ``backfill`` runs named per slot, so
+        asking twice creates nothing new. Returns (run names, how many were new)."""
+        if end < start:
+            raise bad_request_from(AlmanacError("end must not be before start", "end"))
+        namespace = await self.namespace(who)
+        obj = await self.kube.get_job(namespace, job_id)
+        try:
+            spec = parse_spec(obj.get("spec") or {})
+            compiled = compile_spec(spec)
+        except AlmanacError as exc:
+            raise ConflictError(f"the job's spec is invalid: {exc}", "schedule") from None
+        if compiled is None:
+            raise ConflictError("the job has no schedule to backfill", "schedule")
+        limit = self.settings.max_backfill
+        slots = slots_due(compiled, start - timedelta(microseconds=1), end, limit + 1)
+        if len(slots) > limit:
+            raise bad_request_from(
+                AlmanacError(f"the range holds more than {limit} slots; narrow it", "end")
+            )
+        template = await self.catalog.resolve(namespace, spec.template)
+        meta = obj["metadata"]
+        names, created = [], 0
+        for slot in slots:
+            body = build_job(
+                name=meta["name"],
+                namespace=namespace,
+                uid=meta["uid"],
+                spec=spec,
+                run=RunRequest(slot, TriggerKind.BACKFILL),
+                template=template,
+                extra_env=dict(self.settings.run_env),
+            )
+            names.append(body["metadata"]["name"])
+            created += await self.kube.create_run_job(namespace, body)
+        await self._audit(who, namespace, obj, "backfill", start=str(start), end=str(end))
+        return names, created

@@ -1,0 +1,99 @@
+"""Facade settings, read once from the environment at start-up.
+
+A malformed variable stops the process with a message naming it and the fix, before any
+client is created: a facade that half-starts would answer 500s instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from almanac.api.errors import BadRequestError
+from almanac.core.errors import InvalidInputError
+from almanac.history.errors import DATABASE_URL_VARIABLE
+from almanac.operator.config import RUN_ENV_PASSED
+
+__all__ = ["ApiSettings", "namespace_for"]
+
+_LABEL: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_FLAGS: Final = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def namespace_for(pattern: str, org_id: str) -> str:
+    """The organisation's namespace; an org id that cannot make a namespace name is a 400."""
+    name = pattern.replace("{org_id}", org_id.lower())
+    if len(name) > 63 or _LABEL.fullmatch(name) is None:
+        raise BadRequestError(
+            f"org id {org_id!r} does not give a valid namespace name ({name!r}); org ids may "
+            "hold letters, digits and '-'",
+            "x-rh-identity.identity.org_id",
+        )
+    return name
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name) or str(default)
+    if not raw.isdigit() or not 0 <= int(raw) <= 65535:
+        raise InvalidInputError(
+            f"{name}={raw!r} is not a port from 0 to 65535; fix or unset it", name
+        )
+    return int(raw)
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in _FLAGS:
+        raise InvalidInputError(f"{name}={raw!r} is not true or false; fix or unset it", name)
+    return _FLAGS[raw]
+
+
+def _pattern(env: Mapping[str, str], name: str) -> str:
+    pattern = env.get(name) or "org-{org_id}"
+    probe = pattern.replace("{org_id}", "1")
+    if "{org_id}" not in pattern or _LABEL.fullmatch(probe) is None or len(probe) > 40:
+        raise InvalidInputError(
+            f"{name}={pattern!r} must contain {{org_id}} and otherwise only lower-case letters, "
+            "digits and '-' (e.g. org-{org_id}); fix or unset it",
+            name,
+        )
+    return pattern
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """What one facade process needs; see the README for each variable."""
+
+    host: str = "0.0.0.0"
+    port: int = 8000
+    namespace_pattern: str = "org-{org_id}"
+    create_namespaces: bool = True
+    database_url: str | None = None
+    image: str = "localhost/almanac:dev"
+    run_env: tuple[tuple[str, str], ...] = ()
+    max_backfill: int = 100
+    export_service_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
+        """Read ``ALMANAC_API_*`` and the shared variables; raise naming a bad one."""
+        env = os.environ if env is None else env
+        return cls(
+            host=env.get("ALMANAC_API_HOST") or "0.0.0.0",
+            port=_port(env, "ALMANAC_API_PORT", 8000),
+            namespace_pattern=_pattern(env, "ALMANAC_API_NAMESPACE_PATTERN"),
+            create_namespaces=_flag(env, "ALMANAC_API_CREATE_NAMESPACES", True),
+            database_url=env.get(DATABASE_URL_VARIABLE) or None,
+            image=env.get("ALMANAC_IMAGE") or "localhost/almanac:dev",
+            run_env=tuple((k, env[k]) for k in RUN_ENV_PASSED if env.get(k)),
+            export_service_url=env.get("ALMANAC_EXPORT_SERVICE_URL") or None,
+        )
+
+    def namespace(self, org_id: str) -> str:
+        """The namespace of ``org_id`` under this facade's pattern."""
+        return namespace_for(self.namespace_pattern, org_id)

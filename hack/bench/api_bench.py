@@ -1,0 +1,177 @@
+"""REST facade benchmark: GET /jobs with 100 jobs in an organisation, and POST /jobs
+against creating the same ScheduledJob directly through the API server.
+
+Run by hand on the stack (``make stack``), under the shared lock on a busy machine::
+
+    eval "$(hack/stack env)"; .venv/bin/python hack/bench/api_bench.py
+
+It starts its own facade process (``python -m almanac api``, as ``make dev`` does), works
+in a fresh organisation namespace and deletes it at the end. Targets: GET /jobs p99 ≤ 25 ms
+with 100 jobs; POST /jobs ≤ 1.3x a direct create of the same CR.
+
+1. POST: ``--jobs`` jobs through the facade, one at a time (identity, template check,
+   create, audit row), each followed by an identical ScheduledJob created directly with
+   kubernetes_asyncio (one request) in a namespace of its own, so both see the same
+   apiserver and etcd state and the organisation holds exactly ``--jobs`` jobs;
+2. GET: ``--gets`` sequential ``GET /jobs`` (after 20 warm-up calls) on a keep-alive
+   connection, the page holding all 100 jobs. Latencies are the client's wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from kubernetes_asyncio import client
+
+from almanac.api import BASE_PATH, encode_identity
+from almanac.operator.kube import load_api_client
+
+SPEC: dict[str, Any] = {
+    "template": "command",
+    "params": {"command": ["echo", "benchmark"]},
+    "schedule": {"cron": "0 0 1 1 *"},
+}
+BODY: dict[str, Any] = {
+    "name": "Benchmark job",
+    "schedule": "0 0 1 1 *",
+    "type": "command",
+    "payload": {"command": ["echo", "benchmark"]},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_facade(port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, ALMANAC_API_HOST="127.0.0.1", ALMANAC_API_PORT=str(port))
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "almanac", "api"], stdout=out, stderr=subprocess.STDOUT, env=env
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the facade exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("the facade did not become ready within 60 s")
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return statistics.median(ordered), p99, max(ordered)
+
+
+def _row(what: str, samples: list[float]) -> str:
+    p50, p99, top = (v * 1000 for v in _percentiles(samples))
+    return f"| {what} | {len(samples)} | {p50:.1f} ms | {p99:.1f} ms | {top:.1f} ms |"
+
+
+async def _direct_create(api: client.CustomObjectsApi, namespace: str) -> float:
+    body = {
+        "apiVersion": "almanac.dev/v1alpha1",
+        "kind": "ScheduledJob",
+        "metadata": {"name": f"direct-{uuid.uuid4().hex[:8]}", "namespace": namespace},
+        "spec": SPEC,
+    }
+    started = time.perf_counter()
+    await api.create_namespaced_custom_object(
+        "almanac.dev", "v1alpha1", namespace, "scheduledjobs", body
+    )
+    return time.perf_counter() - started
+
+
+async def run(url: str, jobs: int, gets: int) -> None:
+    org = f"bench{uuid.uuid4().hex[:8]}"
+    namespace = f"org-{org}"
+    headers = {"x-rh-identity": encode_identity(org, username="bench")}
+    elsewhere = f"bench-direct-{org}"  # direct creates: not counted in the org's jobs
+    api_client = await load_api_client()
+    custom = client.CustomObjectsApi(api_client)
+    core = client.CoreV1Api(api_client)
+    posts: list[float] = []
+    direct: list[float] = []
+    try:
+        async with httpx.AsyncClient(base_url=url + BASE_PATH, headers=headers) as http:
+            reply = await http.post("/jobs", json=BODY)  # creates the namespace: not timed
+            reply.raise_for_status()
+            await core.create_namespace({"metadata": {"name": elsewhere}})
+            await _direct_create(custom, elsewhere)  # warms the direct client likewise
+            for start in range(0, jobs - 1, 10):
+                for _ in range(min(10, jobs - 1 - start)):
+                    started = time.perf_counter()
+                    reply = await http.post("/jobs", json=BODY)
+                    posts.append(time.perf_counter() - started)
+                    assert reply.status_code == 201, reply.text
+                    direct.append(await _direct_create(custom, elsewhere))
+            listing = (await http.get("/jobs", params={"limit": 500})).json()
+            count = listing["meta"]["count"]
+            for _ in range(20):
+                await http.get("/jobs")
+            samples = []
+            for _ in range(gets):
+                started = time.perf_counter()
+                reply = await http.get("/jobs", params={"limit": 100})
+                samples.append(time.perf_counter() - started)
+                assert reply.status_code == 200
+        print(f"organisation {org}: {count} jobs through REST; {len(direct) + 1} created directly")
+        print("| what | n | p50 | p99 | max |")
+        print("|---|---|---|---|---|")
+        print(_row("POST /jobs (facade)", posts))
+        print(_row("create ScheduledJob (direct)", direct))
+        print(_row(f"GET /jobs ({min(count, 100)} jobs in the page)", samples))
+        ratio50 = statistics.median(posts) / statistics.median(direct)
+        ratio99 = _percentiles(posts)[1] / _percentiles(direct)[1]
+        print(f"POST / direct: p50 {ratio50:.2f}x, p99 {ratio99:.2f}x (target ≤ 1.3x)")
+        print(f"GET /jobs p99 {_percentiles(samples)[1] * 1000:.1f} ms (target ≤ 25 ms)")
+    finally:
+        for name in (namespace, elsewhere):
+            with contextlib.suppress(client.ApiException):
+                await core.delete_namespace(name)
+        await api_client.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--url", help="a running facade (default: start one)")
+    parser.add_argument("--jobs", type=int, default=100, help="jobs created each way")
+    parser.add_argument("--gets", type=int, default=500, help="timed GET /jobs calls")
+    args = parser.parse_args()
+    process = None
+    if args.url is None:
+        port = _free_port()
+        log = Path(tempfile.gettempdir()) / f"api-bench-{port}.log"
+        process = _start_facade(port, log)
+        args.url = f"http://127.0.0.1:{port}"
+    try:
+        asyncio.run(run(args.url, args.jobs, args.gets))
+    finally:
+        if process is not None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(20)
+
+
+if __name__ == "__main__":
+    main()

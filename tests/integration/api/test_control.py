@@ -1,0 +1,151 @@
+"""Job control through REST with a real operator: pause stops runs and resume restarts
+them, run-now runs once per Idempotency-Key, retry and backfill create runs."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.api.conftest import Org
+from tests.integration.operator_support import (
+    almanac_jobs,
+    condition,
+    jobs_at_least,
+    script_template,
+    slots,
+)
+from tests.support import Kubectl, consistently, eventually
+from tests.support.operator import OperatorProcess
+
+
+@pytest.fixture(scope="module")
+def operator(crds: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
+    replica = OperatorProcess(
+        "api-suite",
+        f"almanac-test-{uuid.uuid4().hex[:6]}",
+        "default",
+        Path(tmp_path_factory.mktemp("operator")) / "operator.log",
+    )
+    replica.start()
+    try:
+        yield replica
+    finally:
+        replica.stop()
+
+
+@pytest.fixture
+def scripted(org: Org, operator: OperatorProcess) -> Org:
+    """The org's namespace, made beforehand with the test script template in it."""
+    org.kubectl.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": org.namespace,
+                "labels": {
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "almanac.dev/org-id": org.org_id,
+                },
+            },
+        }
+    )
+    org.kubectl.apply(script_template())
+    return org
+
+
+def _by_trigger(k: Kubectl, name: str, trigger: str) -> list[dict[str, Any]]:
+    return [
+        j
+        for j in almanac_jobs(k, name)
+        if j["metadata"]["labels"]["almanac.dev/trigger"] == trigger
+    ]
+
+
+async def test_pause_stops_runs_and_resume_restarts_them(scripted: Org) -> None:
+    org, k = scripted, scripted.kubectl
+    job = org.create(name="ticker", schedule="@every 5s", type="script", payload={})
+    name = job["resource_name"]
+    await jobs_at_least(k, name, 1, timeout=120)
+
+    paused = org.request("POST", f"/jobs/{job['id']}/pause", json={"reason": "maintenance"})
+    assert paused.json()["status"] == "paused"
+    await eventually(
+        lambda: (condition(k, name, "Suspended") or {}).get("status") == "True",
+        timeout=30,
+        what="Suspended condition",
+    )
+    before = slots(almanac_jobs(k, name))
+    await consistently(
+        lambda: slots(almanac_jobs(k, name)) == before,
+        duration=11,
+        interval=1,
+        what="no run while paused",
+    )
+
+    resumed_at = int(time.time())
+    assert org.request("POST", f"/jobs/{job['id']}/resume").json()["status"] == "scheduled"
+    after = await eventually(
+        lambda: [s for s in slots(almanac_jobs(k, name)) if s not in before],
+        timeout=30,
+        what="a run after resume",
+    )
+    assert min(after) >= resumed_at - 1, "resume ran a slot that fell while paused"
+
+
+async def test_run_now_runs_once_per_idempotency_key(scripted: Org) -> None:
+    org, k = scripted, scripted.kubectl
+    job = org.create(name="manual", schedule="0 0 1 1 *", type="script", payload={})
+    name = job["resource_name"]
+    for _ in range(2):
+        reply = org.request("POST", f"/jobs/{job['id']}/run", headers={"Idempotency-Key": "k1"})
+        assert reply.status_code == 202
+        assert reply.json()["idempotency_key"] == "k1"
+    await eventually(lambda: len(_by_trigger(k, name, "manual")) == 1, timeout=60, what="run")
+    await consistently(
+        lambda: len(_by_trigger(k, name, "manual")) == 1, duration=4, what="one run for k1"
+    )
+    org.request("POST", f"/jobs/{job['id']}/run", headers={"Idempotency-Key": "k2"})
+    await eventually(lambda: len(_by_trigger(k, name, "manual")) == 2, timeout=60, what="run 2")
+    bad_key = org.request("POST", f"/jobs/{job['id']}/run", headers={"Idempotency-Key": "a b"})
+    assert bad_key.status_code == 400
+
+
+async def test_retry_and_backfill_create_runs(scripted: Org) -> None:
+    org, k = scripted, scripted.kubectl
+    job = org.create(name="flaky", schedule="0 0 1 1 *", type="script", payload={"exit": 1})
+    name = job["resource_name"]
+    org.request("POST", f"/jobs/{job['id']}/run", headers={"Idempotency-Key": "first"})
+    manual = await eventually(lambda: _by_trigger(k, name, "manual"), timeout=60, what="run")
+    run = manual[0]["metadata"]["name"]
+
+    def finished() -> bool:
+        conditions = k.get("job", run).get("status", {}).get("conditions") or []
+        return any(c["type"] == "Failed" and c["status"] == "True" for c in conditions)
+
+    await eventually(finished, timeout=90, what="the manual run to fail")
+    retry = org.request("POST", f"/runs/{run}/retry")
+    assert retry.status_code == 202, retry.text
+    assert retry.json()["job_id"] == job["id"]
+    await eventually(lambda: _by_trigger(k, name, "retry"), timeout=60, what="a retry run")
+    assert org.request("POST", "/runs/no-such-run/retry").status_code == 404
+
+    window = {"start": "2024-01-01T00:00:00Z", "end": "2025-12-31T23:59:59Z"}
+    first = org.request("POST", f"/jobs/{job['id']}/backfill", json=window)
+    assert first.status_code == 202, first.text
+    assert first.json()["created"] == 2
+    again = org.request("POST", f"/jobs/{job['id']}/backfill", json=window).json()
+    assert (again["created"], again["runs"]) == (0, first.json()["runs"])
+    backfilled = {j["metadata"]["name"] for j in _by_trigger(k, name, "backfill")}
+    assert backfilled == set(first.json()["runs"])
+    org.request("PATCH", f"/jobs/{job['id']}", json={"schedule": "* * * * *"})
+    a_day = {"start": "2024-01-01T00:00:00Z", "end": "2024-01-02T00:00:00Z"}
+    too_many = org.request("POST", f"/jobs/{job['id']}/backfill", json=a_day)
+    assert too_many.status_code == 400
+    assert too_many.json()["errors"][0]["field"] == "end"
+    backwards = {"start": "2025-01-01T00:00:00Z", "end": "2024-01-01T00:00:00Z"}
+    assert org.request("POST", f"/jobs/{job['id']}/backfill", json=backwards).status_code == 400

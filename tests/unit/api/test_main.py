@@ -1,0 +1,27 @@
+"""``python -m almanac api`` refuses a malformed setting before starting anything."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("ALMANAC_API_PORT", "http"), ("ALMANAC_API_CREATE_NAMESPACES", "perhaps")],
+)
+def test_bad_variable_exits_2_naming_it(name: str, value: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "almanac", "api"],
+        env=dict(os.environ, **{name: value}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {name}: {name}={value!r}")
+    assert result.stdout == ""

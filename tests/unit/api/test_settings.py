@@ -1,0 +1,58 @@
+"""Facade settings: defaults, and a malformed variable named in the error."""
+
+from __future__ import annotations
+
+import pytest
+
+from almanac.api.errors import BadRequestError
+from almanac.api.settings import ApiSettings, namespace_for
+from almanac.core.errors import InvalidInputError
+
+
+def test_defaults_listen_on_8000_and_map_orgs_to_org_namespaces() -> None:
+    settings = ApiSettings.from_env({})
+    assert (settings.host, settings.port, settings.create_namespaces) == ("0.0.0.0", 8000, True)
+    assert settings.namespace("000101") == "org-000101"
+    assert settings.database_url is None
+
+
+def test_variables_override_the_defaults() -> None:
+    settings = ApiSettings.from_env(
+        {
+            "ALMANAC_API_HOST": "127.0.0.1",
+            "ALMANAC_API_PORT": "9000",
+            "ALMANAC_API_NAMESPACE_PATTERN": "tenant-{org_id}-jobs",
+            "ALMANAC_API_CREATE_NAMESPACES": "false",
+            "ALMANAC_DATABASE_URL": "postgresql://x/y",
+            "ALMANAC_KAFKA_BOOTSTRAP": "10.244.0.1:9092",
+        }
+    )
+    assert settings.port == 9000
+    assert settings.namespace("ABC") == "tenant-abc-jobs"
+    assert settings.create_namespaces is False
+    assert settings.database_url == "postgresql://x/y"
+    assert settings.run_env == (("ALMANAC_KAFKA_BOOTSTRAP", "10.244.0.1:9092"),)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ALMANAC_API_PORT", "http"),
+        ("ALMANAC_API_PORT", "70000"),
+        ("ALMANAC_API_NAMESPACE_PATTERN", "org"),
+        ("ALMANAC_API_NAMESPACE_PATTERN", "Org_{org_id}"),
+        ("ALMANAC_API_CREATE_NAMESPACES", "maybe"),
+    ],
+)
+def test_malformed_variable_is_refused_by_name(name: str, value: str) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        ApiSettings.from_env({name: value})
+    assert caught.value.field == name
+    assert name in caught.value.message
+
+
+@pytest.mark.parametrize("org_id", ["a_b", "x" * 70, "a.b", "1-"])
+def test_org_id_that_cannot_name_a_namespace_is_a_bad_identity(org_id: str) -> None:
+    with pytest.raises(BadRequestError) as caught:
+        namespace_for("org-{org_id}", org_id)
+    assert caught.value.field == "x-rh-identity.identity.org_id"
