@@ -113,6 +113,8 @@ def start_dev(dirs: Dirs, state: State) -> None:
                 os.environ,
                 KUBECONFIG=str(dirs.kubeconfig),
                 ALMANAC_IMAGE=state.secrets.get("image", "localhost/almanac:dev"),
+                ALMANAC_DATABASE_URL=services.database_url(state),
+                ALMANAC_KAFKA_BOOTSTRAP=services.kafka_bootstrap(state),
                 ALMANAC_IDENTITY=name,
                 ALMANAC_LEASE_NAMESPACE=LEASE_NAMESPACE,
                 ALMANAC_METRICS_PORT=str(port),
