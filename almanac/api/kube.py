@@ -29,6 +29,7 @@ from almanac.api.errors import (
     rest_field,
 )
 from almanac.core.models import API_GROUP
+from almanac.operator.kube import read_reply
 
 __all__ = ["KubeFacade", "translate"]
 
@@ -65,18 +66,6 @@ def translate(exc: ApiException, what: str) -> ApiError:
         problems = _causes(exc)
         return BadRequestError(problems[0].message, problems[0].field, problems)
     return UpstreamError(f"the Kubernetes API answered {exc.status} {exc.reason}", "")
-
-
-async def _raw(call: Awaitable[Any]) -> bytes:
-    """Await a ``_preload_content=False`` call and return its body, raising ApiException on
-    an error status: kubernetes_asyncio does not raise for unpreloaded replies."""
-    reply = await call
-    body: bytes = await reply.read()
-    if not 200 <= reply.status <= 299:
-        exc = ApiException(status=reply.status, reason=reply.reason)
-        exc.body = body
-        raise exc
-    return body
 
 
 @asynccontextmanager
@@ -234,7 +223,7 @@ class KubeFacade:
             "metadata": {"name": namespace, "labels": labels},
         }
         try:
-            await _raw(self._core.create_namespace(body, _preload_content=False))
+            await read_reply(self._core.create_namespace(body, _preload_content=False))
         except ApiException as exc:
             if exc.status != 409:
                 raise translate(exc, "namespace") from None
@@ -242,7 +231,7 @@ class KubeFacade:
     async def get_run_job(self, namespace: str, name: str) -> dict[str, Any] | None:
         """A run's Job (labels only matter), or None."""
         try:
-            body = await _raw(
+            body = await read_reply(
                 self._batch.read_namespaced_job(name, namespace, _preload_content=False)
             )
         except ApiException as exc:
@@ -255,7 +244,9 @@ class KubeFacade:
     async def create_run_job(self, namespace: str, body: dict[str, Any]) -> bool:
         """Create a run's Job; False when it exists already (that run was launched)."""
         try:
-            await _raw(self._batch.create_namespaced_job(namespace, body, _preload_content=False))
+            await read_reply(
+                self._batch.create_namespaced_job(namespace, body, _preload_content=False)
+            )
         except ApiException as exc:
             if exc.status == 409:
                 return False

@@ -146,17 +146,17 @@ def check_params_schema(schema: Mapping[str, Any], field: str = "spec.paramsSche
     InvalidSpecError
         One problem naming ``field`` and what is wrong with the schema.
     """
+    _checked_validator(schema, field)
+
+
+def _checked_validator(schema: Mapping[str, Any], field: str = "spec.paramsSchema") -> Validator:
     try:
-        _validator(_canonical(schema))
+        return _validator(json.dumps(schema, sort_keys=True, separators=(",", ":"), default=str))
     except schema_errors.SchemaError as exc:
         where = _path(exc.absolute_path, field)
         raise InvalidSpecError(
             [InvalidInputError(f"is not a valid JSON Schema: {exc.message}", where)]
         ) from None
-
-
-def _canonical(schema: Mapping[str, Any]) -> str:
-    return json.dumps(schema, sort_keys=True, separators=(",", ":"), default=str)
 
 
 @functools.lru_cache(maxsize=512)
@@ -175,8 +175,7 @@ def params_problems(
     params: Mapping[str, Any], schema: Mapping[str, Any], field: str = "spec.params"
 ) -> list[InvalidInputError]:
     """Every way ``params`` violates ``schema`` (at most 20), in path order."""
-    check_params_schema(schema)
-    validator = _validator(_canonical(schema))
+    validator = _checked_validator(schema)
     errors = sorted(validator.iter_errors(dict(params)), key=lambda e: [str(p) for p in e.path])
     problems: list[InvalidInputError] = []
     seen: set[tuple[str, str]] = set()

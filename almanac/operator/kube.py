@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +19,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from almanac.core.naming import rfc3339_utc
 from almanac.core.runs import API_VERSION
 
-__all__ = ["Kube", "ObjectRef", "RunOutcome", "load_api_client"]
+__all__ = ["Kube", "ObjectRef", "RunOutcome", "load_api_client", "read_reply"]
 
 GROUP, VERSION = API_VERSION.split("/")
 PLURAL = "scheduledjobs"
@@ -66,10 +67,16 @@ class Kube:
 
     async def create_job(self, namespace: str, body: dict[str, Any]) -> bool:
         """Create a run's Job; False when it already exists (already launched)."""
-        # The reply is not deserialised (a V1Job costs more than the request), and
-        # without that the client raises on no status: check it here.
-        reply = await self._batch.create_namespaced_job(namespace, body, _preload_content=False)
-        return await _created(reply)
+        try:
+            # The reply is not deserialised: a V1Job costs more than the request.
+            await read_reply(
+                self._batch.create_namespaced_job(namespace, body, _preload_content=False)
+            )
+        except ApiException as exc:
+            if exc.status == 409:
+                return False
+            raise
+        return True
 
     async def delete_job(self, namespace: str, name: str) -> None:
         try:
@@ -144,23 +151,21 @@ class Kube:
             "lastTimestamp": rfc3339_utc(now),
             "count": 1,
         }
-        reply = await self._core.create_namespaced_event(
-            ref.namespace, event, _preload_content=False
+        await read_reply(
+            self._core.create_namespaced_event(ref.namespace, event, _preload_content=False)
         )
-        await _created(reply)
 
 
-async def _created(reply: Any) -> bool:
-    """True for 2xx, False for 409 AlreadyExists; any other status raises ApiException
-    (an unread reply never raises by itself in kubernetes_asyncio)."""
-    try:
-        if 200 <= reply.status < 300:
-            return True
-        if reply.status == 409:
-            return False
-        raise ApiException(status=reply.status, reason=await reply.text())
-    finally:
-        reply.release()
+async def read_reply(call: Awaitable[Any]) -> bytes:
+    """Await a ``_preload_content=False`` call and return its body; raise ApiException on
+    an error status (kubernetes_asyncio raises on no status when the reply is unread)."""
+    reply = await call
+    body: bytes = await reply.read()
+    if not 200 <= reply.status <= 299:
+        exc = ApiException(status=reply.status, reason=reply.reason)
+        exc.body = body
+        raise exc
+    return body
 
 
 @dataclass(frozen=True)

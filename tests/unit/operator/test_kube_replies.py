@@ -3,37 +3,57 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from almanac.operator.kube import _created
+from almanac.operator.kube import Kube, read_reply
 
 
 @dataclass
 class Reply:
     status: int
-    body: str = ""
-    released: bool = False
+    body: bytes = b""
+    reason: str = ""
 
-    async def text(self) -> str:
+    async def read(self) -> bytes:
         return self.body
 
-    def release(self) -> None:
-        self.released = True
+
+async def answer(reply: Reply) -> Reply:
+    return reply
 
 
-@pytest.mark.parametrize(("status", "created"), [(201, True), (200, True), (409, False)])
-async def test_created_or_already_there(status: int, created: bool) -> None:
-    reply = Reply(status)
-    assert await _created(reply) is created
-    assert reply.released
+async def test_a_created_reply_gives_its_body() -> None:
+    assert await read_reply(answer(Reply(201, b'{"kind": "Job"}'))) == b'{"kind": "Job"}'
 
 
 async def test_a_refusal_raises_with_the_servers_reason() -> None:
-    reply = Reply(403, 'jobs.batch is forbidden: User "x" cannot create')
+    reply = Reply(403, b'jobs.batch is forbidden: User "x" cannot create', "Forbidden")
     with pytest.raises(ApiException) as refused:
-        await _created(reply)
+        await read_reply(answer(reply))
     assert refused.value.status == 403
     assert "forbidden" in str(refused.value)
-    assert reply.released
+
+
+class Batch:
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+    async def create_namespaced_job(self, namespace: str, body: Any, **_: Any) -> Reply:
+        return Reply(self.status, b"{}", "x")
+
+
+@pytest.mark.parametrize(("status", "launched"), [(201, True), (409, False)])
+async def test_create_job_tells_a_launch_from_an_existing_job(status: int, launched: bool) -> None:
+    kube = Kube.__new__(Kube)
+    kube._batch = Batch(status)
+    assert await kube.create_job("ns", {}) is launched
+
+
+async def test_create_job_raises_on_a_refusal() -> None:
+    kube = Kube.__new__(Kube)
+    kube._batch = Batch(422)
+    with pytest.raises(ApiException):
+        await kube.create_job("ns", {})
