@@ -105,6 +105,15 @@ class HistoryService:
 
     def start(self) -> None:
         """Start the buffer, relay, retention and gauge tasks (leader only)."""
+        # Live gauges: a scrape reads the same state the Degraded condition is built
+        # from, never a sample taken before an outage began.
+        metrics = self._metrics
+        metrics.history_backlog.set_function(lambda: self.recorder.buffer.backlog)
+        metrics.history_healthy.set_function(lambda: int(self.recorder.buffer.healthy))
+        metrics.history_dropped.set_function(lambda: self.recorder.buffer.dropped)
+        metrics.notify_healthy.set_function(
+            lambda: 1 if self.relay is None or self.relay.healthy else 0
+        )
         self._tasks = [
             asyncio.create_task(self.recorder.buffer.run(self._stop)),
             asyncio.create_task(self._gauges()),
@@ -162,21 +171,18 @@ class HistoryService:
                 await asyncio.wait_for(self._stop.wait(), interval)
 
     async def _gauges(self) -> None:
-        """Sample health and backlog into metrics; a health change re-reconciles all jobs
-        so their ``Degraded`` condition follows."""
+        """Sample the notification backlog; a health change re-reconciles all jobs so
+        their ``Degraded`` condition follows."""
         healthy = True
         while not self._stop.is_set():
             buffer = self.recorder.buffer
-            self._metrics.history_backlog.set(buffer.backlog)
-            self._metrics.history_healthy.set(1 if buffer.healthy else 0)
-            self._metrics.history_dropped.set(buffer.dropped)
-            if self.relay is not None:
-                self._metrics.notify_healthy.set(1 if self.relay.healthy else 0)
-                with contextlib.suppress(Exception):
-                    self._metrics.outbox_backlog.set(await self.relay.pending())
             if buffer.healthy != healthy:
                 healthy = buffer.healthy
                 self.on_health_change()
+            if self.relay is not None:
+                with contextlib.suppress(Exception):
+                    pending = await asyncio.wait_for(self.relay.pending(), GAUGE_INTERVAL)
+                    self._metrics.outbox_backlog.set(pending)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), GAUGE_INTERVAL)
 
