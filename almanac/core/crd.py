@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel
 
 from almanac.core.models import API_GROUP, ScheduledJobSpec
+from almanac.core.runrequests import RunRequestSpec, RunRequestStatus
 from almanac.core.status import ScheduledJobStatus
 from almanac.core.templates import JobTemplateSpec
 
@@ -166,6 +167,20 @@ def _scheduled_job_columns() -> list[dict[str, Any]]:
     ]
 
 
+def _run_request_columns() -> list[dict[str, Any]]:
+    return [
+        {"name": "ScheduledJob", "type": "string", "jsonPath": ".spec.scheduledJob"},
+        {"name": "Trigger", "type": "string", "jsonPath": ".spec.trigger"},
+        {"name": "Step", "type": "integer", "jsonPath": ".spec.step"},
+        {"name": "Key", "type": "string", "jsonPath": ".spec.key"},
+        {"name": "Due", "type": "string", "format": "date-time", "jsonPath": ".spec.dueTime"},
+        {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+        {"name": "Job", "type": "string", "jsonPath": ".status.job", "priority": 1},
+        {"name": "Message", "type": "string", "jsonPath": ".status.message", "priority": 1},
+        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    ]
+
+
 def render_crds() -> dict[str, str]:
     """YAML text of every Almanac CRD, keyed by file name."""
     template_columns = [
@@ -205,6 +220,16 @@ def render_crds() -> dict[str, str]:
             description="A JobTemplate usable from every (allowed) namespace.",
         ),
     }
+    crds["almanac.dev_runrequests.yaml"] = _crd(
+        "RunRequest",
+        "runrequests",
+        "Namespaced",
+        structural_schema(RunRequestSpec),
+        structural_schema(RunRequestStatus),
+        short_names=["rr"],
+        columns=_run_request_columns(),
+        description="A run an event asked for, kept until launched (written by the operator).",
+    )
     return {
         name: _HEADER + yaml.dump(crd, Dumper=_Dumper, sort_keys=False, width=100)
         for name, crd in crds.items()

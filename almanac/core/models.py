@@ -126,7 +126,12 @@ class Schedule(SpecModel):
 class KafkaSource(SpecModel):
     """Events read from a Kafka topic, optionally filtered and keyed by CEL expressions."""
 
-    topic: str = Field(min_length=1, max_length=249, description="Kafka topic name.")
+    topic: str = Field(
+        min_length=1,
+        max_length=249,
+        pattern=r"^[a-zA-Z0-9._-]+$",
+        description="Kafka topic name (letters, digits, '.', '_' and '-').",
+    )
     filter: str | None = Field(
         None, max_length=4096, description="CEL over `event`; only matching events count."
     )

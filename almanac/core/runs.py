@@ -31,9 +31,11 @@ from almanac.core.status import RunPhase, TriggerKind
 from almanac.core.templates import JobTemplateSpec
 
 __all__ = [
+    "ANNOTATION_EVENT_ID",
     "API_VERSION",
     "BUILTIN_TEMPLATES",
     "LABEL_RUN_NOW_KEY",
+    "LABEL_RUN_REQUEST",
     "RUN_USER",
     "JobObservation",
     "RunRequest",
@@ -41,6 +43,7 @@ __all__ = [
     "builtin_template",
     "observe_job",
     "run_now_label",
+    "run_params",
 ]
 
 API_VERSION: Final = "almanac.dev/v1alpha1"
@@ -48,6 +51,10 @@ RUN_USER: Final = 10001
 #: Label on a manual run's Job: a digest of its run-now key, so a key runs once even
 #: across operator restarts (the label is looked up before launching).
 LABEL_RUN_NOW_KEY: Final = "almanac.dev/run-now-key"
+#: The RunRequest an event-driven run came from (its name is a valid label value).
+LABEL_RUN_REQUEST: Final = "almanac.dev/run-request"
+#: The identity of the event behind a run (free text, hence an annotation).
+ANNOTATION_EVENT_ID: Final = "almanac.dev/event-id"
 #: Payload types the executor image implements; usable without installing a template.
 BUILTIN_TEMPLATES: Final = frozenset({"http", "message", "command", "export", "email", "sql"})
 EXECUTOR_COMMAND: Final = ("python3", "-m", "almanac.executor")
@@ -72,6 +79,13 @@ class RunRequest:
     attempt: int = 1
     n: int = 1
     run_now_key: str | None = None
+    #: Event-driven runs: the RunRequest behind the run, its mapped params (merged over
+    #: ``spec.params``), the event as JSON, its identity and the sequence step.
+    request: str | None = None
+    params: Mapping[str, Any] | None = None
+    event: Mapping[str, Any] | None = None
+    event_id: str | None = None
+    step: int | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +99,8 @@ class JobObservation:
     phase: RunPhase
     start_time: datetime | None
     completion_time: datetime | None
+    request: str | None = None
+    event_id: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -134,12 +150,25 @@ def _env(
         "ALMANAC_SCHEDULEDJOB": name,
         "ALMANAC_NAMESPACE": namespace,
         "ALMANAC_TEMPLATE": spec.template,
-        "ALMANAC_PARAMS": json.dumps(spec.params, separators=(",", ":"), sort_keys=True),
+        "ALMANAC_PARAMS": _json(run_params(spec, run)),
         "ALMANAC_SLOT": rfc3339_utc(run.slot),
         "ALMANAC_ATTEMPT": str(run.attempt),
         "ALMANAC_TRIGGER": run.trigger.value,
     }
+    if run.event is not None:
+        values["ALMANAC_EVENT"] = _json(run.event)
+    if run.step is not None:
+        values["ALMANAC_SEQUENCE_STEP"] = str(run.step)
     return [{"name": key, "value": value} for key, value in values.items()]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def run_params(spec: ScheduledJobSpec, run: RunRequest) -> dict[str, Any]:
+    """The params a run gets: ``spec.params``, overlaid by what its trigger mapped."""
+    return {**spec.params, **(run.params or {})}
 
 
 def _dump(items: list[Any] | None) -> list[dict[str, Any]]:
@@ -167,6 +196,11 @@ def build_job(
     labels = dict(run_labels(name, uid, run.slot, trigger=run.trigger, attempt=run.attempt))
     if run.run_now_key is not None:
         labels[LABEL_RUN_NOW_KEY] = run_now_label(run.run_now_key)
+    if run.request is not None:
+        labels[LABEL_RUN_REQUEST] = run.request
+    annotations = dict(run_annotations(run.slot))
+    if run.event_id is not None:
+        annotations[ANNOTATION_EVENT_ID] = run.event_id
     pod = spec.pod_template
     timeout = spec.timeout or template.timeout
     container: dict[str, Any] = {
@@ -238,8 +272,7 @@ def build_job(
             "name": job_name,
             "namespace": namespace,
             "labels": labels,
-            "annotations": dict(run_annotations(run.slot))
-            | {"argocd.argoproj.io/ignore-resource-updates": "true"},
+            "annotations": annotations | {"argocd.argoproj.io/ignore-resource-updates": "true"},
             "ownerReferences": [
                 {
                     "apiVersion": API_VERSION,
@@ -303,6 +336,8 @@ def observe_job(job: Mapping[str, Any]) -> JobObservation | None:
         or _parse_time(meta.get("creationTimestamp")),
         completion_time=_parse_time(status.get("completionTime"))
         or (_finished_at(status) if phase in (RunPhase.SUCCEEDED, RunPhase.FAILED) else None),
+        request=labels.get(LABEL_RUN_REQUEST),
+        event_id=(meta.get("annotations") or {}).get(ANNOTATION_EVENT_ID),
     )
 
 

@@ -102,18 +102,19 @@ def jobs_to_prune(
 def due_retries(jobs: Iterable[JobObservation], retry: Retry) -> list[tuple[RunRequest, datetime]]:
     """Failed runs with attempts left and no next-attempt Job yet: (run, due instant)."""
     jobs = list(jobs)
-    present = {(j.slot, j.trigger, j.attempt) for j in jobs}
+    # Event runs share slots (seconds) with each other: their RunRequest tells them apart.
+    present = {(j.slot, j.trigger, j.request, j.attempt) for j in jobs}
     due: list[tuple[RunRequest, datetime]] = []
     for job in jobs:
         decision = decide_retry(retry, job.attempt, job.phase)
         if not isinstance(decision, RetryAfter):
             continue
-        if (job.slot, job.trigger, decision.attempt) in present:
+        if (job.slot, job.trigger, job.request, decision.attempt) in present:
             continue
         failed_at = job.completion_time or job.slot
         due.append(
             (
-                RunRequest(job.slot, job.trigger, decision.attempt),
+                RunRequest(job.slot, job.trigger, decision.attempt, request=job.request),
                 failed_at + max(decision.delay, timedelta(0)),
             )
         )

@@ -22,6 +22,7 @@ __all__ = [
     "RunCounts",
     "RunPhase",
     "ScheduledJobStatus",
+    "TriggerCounts",
     "TriggerKind",
 ]
 
@@ -111,6 +112,20 @@ class RunCounts(StatusModel):
     )
 
 
+class TriggerCounts(StatusModel):
+    """What one trigger of ``spec.triggers`` has done since the ScheduledJob was created."""
+
+    name: str = Field(max_length=63, description="Trigger name (spec.triggers[].name).")
+    received: int = Field(0, ge=0, description="Events read from the trigger's topic.")
+    matched: int = Field(0, ge=0, description="Events the filter accepted.")
+    launched: int = Field(0, ge=0, description="Runs launched.")
+    cancelled: int = Field(0, ge=0, description="Pending runs cancelled by a cancelOn event.")
+    failed: int = Field(0, ge=0, description="Events refused (malformed, bad mapping).")
+    last_error: str | None = Field(
+        None, max_length=1024, description="Why the latest refused event was refused."
+    )
+
+
 class ScheduledJobStatus(StatusModel):
     """Observed state, written by the operator only."""
 
@@ -145,4 +160,7 @@ class ScheduledJobStatus(StatusModel):
     )
     run_now_keys: list[str] | None = Field(
         None, max_length=20, description="Recent run-now idempotency keys already acted on."
+    )
+    triggers: list[TriggerCounts] | None = Field(
+        None, max_length=16, description="Counters per event trigger."
     )

@@ -1,0 +1,169 @@
+"""RunRequest: an accepted event, durable in the Kubernetes API until its run is launched.
+
+Why a resource and not memory: an event's Kafka offset is committed only after its
+RunRequest exists, and the RunRequest's name is derived from the event's identity, so a
+redelivered event meets AlreadyExists instead of making a second run (exactly once from
+at-least-once delivery). Delayed and sequenced runs wait here across operator restarts and
+leader changes; ``kubectl get runrequests`` shows what is pending and why. The owner
+reference to the ScheduledJob lets Kubernetes delete them with it.
+
+The phase lives in ``status`` (written by the operator only): ``Pending`` until the due
+time, then ``Launched`` (with the Job name), or ``Cancelled`` (a ``cancelOn`` event, with
+its id), ``Skipped`` (the ScheduledJob was suspended at the due time) or ``Failed`` (the
+mapped params were refused by the template's schema, with the reason).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Final, Literal
+
+from pydantic import AwareDatetime, Field
+
+from almanac.core.base import ObjectName, SpecModel, StatusModel
+from almanac.core.naming import LABEL_SCHEDULED_JOB, LABEL_SCHEDULED_JOB_UID, rfc3339_utc
+from almanac.core.runs import API_VERSION, RunRequest
+from almanac.core.status import TriggerKind
+
+__all__ = [
+    "LABEL_KEY",
+    "LABEL_TRIGGER_NAME",
+    "MAX_EVENT_BYTES",
+    "EventSource",
+    "RequestPhase",
+    "RunRequestSpec",
+    "RunRequestStatus",
+    "key_label",
+    "launch_of",
+    "run_request_body",
+    "status_patch",
+]
+
+#: Label with a digest of the correlation key: cancel events select pending runs by it.
+LABEL_KEY: Final = "almanac.dev/key"
+#: Label with the trigger's name (counters, ``kubectl get rr -l``).
+LABEL_TRIGGER_NAME: Final = "almanac.dev/trigger-name"
+#: The event travels in the RunRequest and the run's environment; etcd objects and
+#: environments are bounded, so larger events are refused (recorded as failed).
+MAX_EVENT_BYTES: Final = 32 * 1024
+_N_RANGE: Final = 1_000_000
+
+
+class RequestPhase(StrEnum):
+    PENDING = "Pending"
+    LAUNCHED = "Launched"
+    CANCELLED = "Cancelled"
+    SKIPPED = "Skipped"
+    FAILED = "Failed"
+
+
+class EventSource(SpecModel):
+    """Where the event came from: its identity, and the Kafka position when it has one."""
+
+    id: str = Field(min_length=1, max_length=1024, description="Event identity (dedup key).")
+    type: str | None = Field(None, max_length=256, description="The event's type field.")
+    topic: str | None = Field(None, max_length=249, description="Kafka topic.")
+    partition: int | None = Field(None, ge=0, description="Kafka partition.")
+    offset: int | None = Field(None, ge=0, description="Kafka offset.")
+
+
+class RunRequestSpec(SpecModel):
+    """One run an event asked for (written by the operator)."""
+
+    scheduled_job: ObjectName = Field(description="The ScheduledJob that runs.")
+    trigger: str = Field(max_length=63, description="Name of the trigger in spec.triggers.")
+    kind: Literal["event", "after"] = Field(description="A Kafka event or an upstream run.")
+    due_time: AwareDatetime = Field(description="When the run starts.")
+    step: int = Field(0, ge=0, description="Index in the trigger's sequence (0 without one).")
+    key: str | None = Field(None, max_length=1024, description="Correlation key (cancelOn).")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Params mapped from the event (over spec.params)."
+    )
+    source: EventSource = Field(description="The event behind the request.")
+    event: dict[str, Any] = Field(
+        default_factory=dict, description="The event itself (ALMANAC_EVENT in the run)."
+    )
+
+
+class RunRequestStatus(StatusModel):
+    """What became of the request."""
+
+    phase: RequestPhase = Field(RequestPhase.PENDING, description="Pending, Launched, ...")
+    job: str | None = Field(None, max_length=63, description="The run's Job, once launched.")
+    message: str = Field("", max_length=1024, description="Why it is in this phase.")
+    last_transition_time: AwareDatetime | None = Field(None, description="When phase changed.")
+
+
+def key_label(key: str) -> str:
+    """Label value for a correlation key (keys are free text; label values are not)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def run_request_body(
+    *,
+    name: str,
+    namespace: str,
+    owner: str,
+    owner_uid: str,
+    spec: RunRequestSpec,
+) -> dict[str, Any]:
+    """The manifest of one RunRequest, owned by its ScheduledJob."""
+    labels = {
+        LABEL_SCHEDULED_JOB: owner[:63].rstrip("-."),
+        LABEL_SCHEDULED_JOB_UID: owner_uid,
+        LABEL_TRIGGER_NAME: spec.trigger,
+    }
+    if spec.key is not None:
+        labels[LABEL_KEY] = key_label(spec.key)
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "RunRequest",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": labels,
+            "ownerReferences": [
+                {
+                    "apiVersion": API_VERSION,
+                    "kind": "ScheduledJob",
+                    "name": owner,
+                    "uid": owner_uid,
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        },
+        "spec": spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+    }
+
+
+def launch_of(name: str, spec: RunRequestSpec, attempt: int = 1) -> RunRequest:
+    """The run a RunRequest launches. ``n`` comes from the request's name and the slot
+    keeps its microseconds, so the Job name is deterministic per request and distinct
+    between requests due in the same second."""
+    n = int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % _N_RANGE
+    return RunRequest(
+        slot=spec.due_time,
+        trigger=TriggerKind.EVENT if spec.kind == "event" else TriggerKind.AFTER,
+        attempt=attempt,
+        n=n,
+        request=name,
+        params=spec.params,
+        event=spec.event,
+        event_id=spec.source.id,
+        step=spec.step,
+    )
+
+
+def status_patch(
+    phase: RequestPhase, now: datetime, *, job: str | None = None, message: str = ""
+) -> Mapping[str, Any]:
+    """The ``status`` of a request that changed phase."""
+    status: dict[str, Any] = {"phase": phase.value, "message": message[:1024]}
+    if job is not None:
+        status["job"] = job
+    status["lastTransitionTime"] = rfc3339_utc(now)
+    return status
