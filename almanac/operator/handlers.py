@@ -42,6 +42,11 @@ async def job_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     _scheduler(memo).job_event(dict(event["object"]), deleted=event["type"] == "DELETED")
 
 
+@kopf.on.event("almanac.dev", "v1alpha1", "runrequests")
+async def runrequest_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    _scheduler(memo).request_event(dict(event["object"]), deleted=event["type"] == "DELETED")
+
+
 def _template(event: kopf.RawEvent, memo: kopf.Memo, namespace: str) -> None:
     obj = event["object"]
     name = obj["metadata"]["name"]

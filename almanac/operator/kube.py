@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +23,7 @@ __all__ = ["Kube", "ObjectRef", "RunOutcome", "load_api_client", "read_reply"]
 
 GROUP, VERSION = API_VERSION.split("/")
 PLURAL = "scheduledjobs"
+REQUESTS = "runrequests"
 POOL_SIZE = 64
 
 
@@ -120,6 +121,65 @@ class Kube:
             _content_type="application/merge-patch+json",
         )
         return str(result["metadata"]["resourceVersion"])
+
+    async def create_run_request(self, namespace: str, body: dict[str, Any]) -> bool:
+        """Create a RunRequest; False when it already exists (the event was accepted
+        before: this is the dedup of redelivered events)."""
+        try:
+            await read_reply(
+                self._custom.create_namespaced_custom_object(
+                    GROUP, VERSION, namespace, REQUESTS, body, _preload_content=False
+                )
+            )
+        except ApiException as exc:
+            if exc.status == 409:
+                return False
+            raise
+        return True
+
+    async def patch_run_request_status(
+        self, namespace: str, name: str, status: Mapping[str, Any]
+    ) -> None:
+        try:
+            await read_reply(
+                self._custom.patch_namespaced_custom_object_status(
+                    GROUP,
+                    VERSION,
+                    namespace,
+                    REQUESTS,
+                    name,
+                    {"status": dict(status)},
+                    _content_type="application/merge-patch+json",
+                    _preload_content=False,
+                )
+            )
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+    async def run_requests(self, namespace: str, selector: str) -> list[dict[str, Any]]:
+        """RunRequests matching a label selector (read from the API, not the watch: a
+        cancel must see a request created a moment ago)."""
+        found = await self._custom.list_namespaced_custom_object(
+            GROUP, VERSION, namespace, REQUESTS, label_selector=selector
+        )
+        return list(found.get("items", []))
+
+    async def delete_run_request(self, namespace: str, name: str) -> None:
+        try:
+            await read_reply(
+                self._custom.delete_namespaced_custom_object(
+                    GROUP, VERSION, namespace, REQUESTS, name, _preload_content=False
+                )
+            )
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+    async def scheduled_job_specs(self, namespace: str) -> dict[str, Any]:
+        """Name → spec of every ScheduledJob in ``namespace`` (admission's chain check)."""
+        found = await self._custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)
+        return {i["metadata"]["name"]: i.get("spec") or {} for i in found.get("items", [])}
 
     async def get_resource_version(self, ref: ObjectRef) -> str:
         obj = await self._custom.get_namespaced_custom_object(

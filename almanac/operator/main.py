@@ -27,6 +27,7 @@ from .leader import LeaseElector
 from .logs import configure_logging, log
 from .observability import Metrics, Probes, start_probe_server
 from .scheduler import Scheduler
+from .triggers import TriggerService, TriggerSettings
 from .webhook import start_webhook_server
 from .webhookconfig import apply_webhook_configuration, webhook_configuration
 
@@ -52,6 +53,7 @@ def _lost() -> None:
 
 async def run(config: OperatorConfig) -> None:
     metrics = Metrics()
+    trigger_settings = TriggerSettings.from_env()
     history = await HistoryService.open(metrics)
     kube = Kube(await load_api_client(), component="almanac-operator")
     elector = LeaseElector(
@@ -69,6 +71,7 @@ async def run(config: OperatorConfig) -> None:
         recorder=history.recorder,
     )
     history.on_health_change = scheduler.poke_all
+    triggers = TriggerService(kube, scheduler, metrics, trigger_settings)
     probes = Probes(metrics, lambda: elector.is_leader, lambda: scheduler.last_tick)
     runner = await start_probe_server(probes, config.metrics_port)
     webhook = await _start_webhook(config, kube)
@@ -93,6 +96,7 @@ async def run(config: OperatorConfig) -> None:
     history.start()
     keeper = asyncio.create_task(elector.keep(on_lost=_lost))
     ticking = asyncio.create_task(scheduler.run())
+    triggering = asyncio.create_task(triggers.run(stop))
     try:
         await kopf.operator(
             standalone=True,
@@ -103,7 +107,7 @@ async def run(config: OperatorConfig) -> None:
             stop_flag=stop,
         )
     finally:
-        for task in (ticking, keeper):
+        for task in (ticking, keeper, triggering):
             task.cancel()
         await history.aclose()
         await elector.release()
@@ -134,6 +138,7 @@ async def _start_webhook(config: OperatorConfig, kube: Kube) -> web.AppRunner | 
         manage_certs=config.webhook_manage_certs,
         reuse_port=True,
         on_ca_changed=register,
+        chains=kube.scheduled_job_specs,
     )
     await register()
     log.info("admission webhook serving", extra={"port": config.webhook_port})

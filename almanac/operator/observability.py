@@ -68,6 +68,23 @@ class Metrics:
         self.outbox_backlog = Gauge(
             "almanac_notification_backlog", "Notifications not yet delivered.", registry=r
         )
+        self.trigger_events = Counter(
+            "almanac_trigger_events_total",
+            "Trigger outcomes: received, matched, launched, cancelled, failed.",
+            ["namespace", "scheduledjob", "trigger", "outcome"],
+            registry=r,
+        )
+        self.trigger_latency = Histogram(
+            "almanac_trigger_latency_seconds",
+            "From an event's Kafka timestamp to its RunRequest being stored.",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=r,
+        )
+        self.trigger_lag = Gauge(
+            "almanac_trigger_consumer_lag",
+            "Trigger events not yet read (all partitions).",
+            registry=r,
+        )
         self.notify_healthy = Gauge(
             "almanac_notification_healthy", "1 while notifications reach Kafka.", registry=r
         )

@@ -76,6 +76,7 @@ def run_record(
         started_at=job.start_time or launched_at,
         finished_at=job.completion_time if job.finished else None,
         exit_code=outcome.exit_code,
+        event_id=job.event_id,
         result=result,
         error=error,
         pod=outcome.pod,

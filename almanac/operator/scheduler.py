@@ -20,10 +20,11 @@ from typing import Any
 
 from almanac.core.decisions import Buffer, Launch, Skip
 from almanac.core.errors import AlmanacError, InvalidInputError
-from almanac.core.naming import rfc3339_utc
+from almanac.core.naming import rfc3339_utc, run_name
 from almanac.core.overlap import decide_overlap, release_buffered
 from almanac.core.params import validate_params
 from almanac.core.plan import next_run_time, plan_tick, schedule_anchor
+from almanac.core.runrequests import RequestPhase, launch_of, status_patch
 from almanac.core.runs import (
     BUILTIN_TEMPLATES,
     LABEL_RUN_NOW_KEY,
@@ -33,18 +34,19 @@ from almanac.core.runs import (
     builtin_template,
     observe_job,
     run_now_label,
+    run_params,
 )
 from almanac.core.runstatus import due_retries, jobs_to_prune
 from almanac.core.schedule import summarize_schedule
 from almanac.core.status import ActiveRun, RunPhase, TriggerKind
 from almanac.core.templates import JobTemplateSpec
 
-from .kube import Kube
+from .kube import Kube, RunOutcome
 from .logs import log
 from .observability import Metrics
 from .recording import RunRecorder, run_record
 from .statusview import compose_status
-from .tracked import Tracked, schedule_digest
+from .tracked import StoredRequest, Tracked, schedule_digest
 from .writer import BackgroundWriter
 
 __all__ = ["Scheduler"]
@@ -72,6 +74,11 @@ class Scheduler:
         self._clock = clock
         self._objects: dict[Key, Tracked] = {}
         self._orphans: dict[str, dict[str, JobObservation]] = {}
+        self._orphan_requests: dict[str, dict[str, StoredRequest]] = {}
+        #: Called once per finished run this process announces (``after`` triggers).
+        self.on_run_finished: Callable[[Tracked, JobObservation, RunOutcome], None] | None = None
+        #: Bumped whenever the set of ScheduledJobs or their triggers may have changed.
+        self.generation = 0
         self._templates: dict[tuple[str, str], JobTemplateSpec] = {}
         self._heap: list[tuple[datetime, int, Key]] = []
         self._seq = itertools.count()
@@ -79,7 +86,9 @@ class Scheduler:
         self._limit = asyncio.Semaphore(concurrency)
         self.last_tick = time.monotonic()
         self._recorder = recorder
-        self._writer = BackgroundWriter(kube, metrics, started=clock(), recorder=recorder)
+        self._writer = BackgroundWriter(
+            kube, metrics, started=clock(), recorder=recorder, on_finished=self._finished
+        )
 
     # -- feeds (called from Kopf handlers; never block) ---------------------------------
 
@@ -89,6 +98,7 @@ class Scheduler:
         if tracked is None or tracked.ref.uid != body["metadata"]["uid"]:
             tracked = Tracked.from_body(body)
             tracked.jobs = self._orphans.pop(tracked.ref.uid, {})
+            tracked.requests = self._orphan_requests.pop(tracked.ref.uid, {})
             self._objects[key] = tracked
         elif tracked.only_status_changed(body):
             # Our own status write coming back: nothing to plan (and no spec to re-parse).
@@ -96,19 +106,63 @@ class Scheduler:
             return
         else:
             tracked.refresh(body)
+        self.generation += 1
         self._metrics.scheduled_jobs.set(len(self._objects))
         self.poke(key)
 
     def forget(self, namespace: str, name: str) -> None:
         self._objects.pop((namespace, name), None)
+        self.generation += 1
         self._metrics.scheduled_jobs.set(len(self._objects))
+
+    def objects(self) -> list[Tracked]:
+        return list(self._objects.values())
+
+    def find(self, namespace: str, name: str) -> Tracked | None:
+        return self._objects.get((namespace, name))
+
+    def request_event(self, body: dict[str, Any], deleted: bool) -> None:
+        """A RunRequest changed: keep it with its ScheduledJob; wake that at the due time."""
+        uid = (body["metadata"].get("labels") or {}).get("almanac.dev/scheduledjob-uid", "")
+        try:
+            stored = StoredRequest.from_body(body)
+        except ValueError as exc:
+            log.warning(
+                "RunRequest ignored", extra={"request": body["metadata"]["name"], "error": str(exc)}
+            )
+            return
+        owner = self._owner(uid)
+        requests = owner.requests if owner else self._orphan_requests.setdefault(uid, {})
+        if deleted:
+            requests.pop(stored.name, None)
+            return
+        known = requests.get(stored.name)
+        if known is None:
+            requests[stored.name] = known = stored
+        elif known.status.phase is RequestPhase.PENDING:
+            # Updated in place: a launch in progress holds this object. A settled phase
+            # of ours is newer than any echo, so it stays.
+            known.status = stored.status
+        if owner and known.status.phase is RequestPhase.PENDING:
+            self.poke(owner.key, max(self._clock(), known.spec.due_time))
+
+    def count_trigger(
+        self, t: Tracked, trigger: str, outcome: str, error: str | None = None
+    ) -> None:
+        """One trigger outcome: into status (next write) and the metric."""
+        t.count(trigger, outcome, error)
+        self._metrics.trigger_events.labels(t.ref.namespace, t.ref.name, trigger, outcome).inc()
+        self.poke(t.key)
+
+    def _owner(self, uid: str) -> Tracked | None:
+        return next((t for t in self._objects.values() if t.ref.uid == uid), None)
 
     def job_event(self, body: dict[str, Any], deleted: bool) -> None:
         seen = observe_job(body)
         if seen is None:
             return
         uid = body["metadata"]["labels"]["almanac.dev/scheduledjob-uid"]
-        owner = next((t for t in self._objects.values() if t.ref.uid == uid), None)
+        owner = self._owner(uid)
         jobs = owner.jobs if owner else self._orphans.setdefault(uid, {})
         if deleted:
             jobs.pop(seen.name, None)
@@ -245,12 +299,17 @@ class Scheduler:
         if retry_of and f"retry:{retry_of}" not in acknowledged:
             await self._retry_by_hand(t, template, now, retry_of)
             state.acknowledge(f"retry:{retry_of}")
-        # 4. Retries of failed attempts that are due.
+        # 4. Retries of failed attempts that are due (event runs keep their event).
         for run, due_at in due_retries(t.jobs.values(), t.spec.retry):
-            if due_at <= now:
-                await self._launch(t, template, run, now, reason="Retrying")
-            else:
+            if due_at > now:
                 self.poke(t.key, due_at)
+            elif run.request is None:
+                await self._launch(t, template, run, now, reason="Retrying")
+            elif (stored := t.requests.get(run.request)) is not None:
+                retry = launch_of(stored.name, stored.spec, attempt=run.attempt)
+                await self._launch(t, template, retry, now, reason="Retrying")
+        # 4b. Runs that events asked for, once due.
+        await self._launch_requests(t, template, now)
         # 5. The schedule: due slots, catch-up, suspend, maxRuns.
         plan = plan_tick(
             t.spec, t.compiled, uid=t.ref.uid, now=now, anchor=anchor, runs_so_far=state.launched
@@ -293,6 +352,55 @@ class Scheduler:
         )
         if plan.wait is not None:
             self.poke(t.key, plan.wait.until)
+
+    async def _launch_requests(self, t: Tracked, template: JobTemplateSpec, now: datetime) -> None:
+        """Pending RunRequests whose time has come become runs (or are skipped while the
+        ScheduledJob is suspended, or fail when the template refuses their params)."""
+        assert t.spec is not None
+        for stored in list(t.requests.values()):
+            if stored.status.phase is not RequestPhase.PENDING:
+                continue
+            if stored.spec.due_time > now:
+                self.poke(t.key, stored.spec.due_time)
+                continue
+            run = launch_of(stored.name, stored.spec)
+            if t.spec.suspend:
+                await self._settle(
+                    t, stored, RequestPhase.SKIPPED, now, "suspended at the due time"
+                )
+                continue
+            try:
+                validate_params(run_params(t.spec, run), template.params_schema)
+            except AlmanacError as exc:
+                self.count_trigger(t, stored.spec.trigger, "failed", f"params refused: {exc}")
+                await self._settle(t, stored, RequestPhase.FAILED, now, f"params refused: {exc}")
+                self._event(t, "TriggerFailed", f"request {stored.name}: params refused: {exc}")
+                continue
+            if await self._launch(t, template, run, now, reason="Triggered"):
+                self.count_trigger(t, stored.spec.trigger, "launched")
+            job = run_name(
+                t.ref.name, t.ref.uid, run.slot, trigger=run.trigger, attempt=run.attempt, n=run.n
+            )
+            await self._settle(t, stored, RequestPhase.LAUNCHED, now, "", job=job)
+
+    async def _settle(
+        self,
+        t: Tracked,
+        stored: StoredRequest,
+        phase: RequestPhase,
+        now: datetime,
+        message: str,
+        *,
+        job: str | None = None,
+    ) -> None:
+        """Record a request's end in memory at once (no second launch), then in the API."""
+        patch = status_patch(phase, now, job=job, message=message)
+        stored.status = stored.status.model_validate(patch)
+        await self._kube.patch_run_request_status(t.ref.namespace, stored.name, patch)
+
+    def _finished(self, t: Tracked, job: JobObservation, outcome: RunOutcome) -> None:
+        if self.on_run_finished is not None:
+            self.on_run_finished(t, job, outcome)
 
     def _active(self, t: Tracked) -> list[ActiveRun]:
         return [
@@ -387,12 +495,22 @@ class Scheduler:
             "trigger": run.trigger.value,
             "attempt": run.attempt,
         }
+        if run.event_id is not None:
+            fields |= {"event_id": run.event_id, "request": run.request}
         if not created:
             log.info("run already launched", extra=fields)
             return False
         if self._recorder:
             pending = JobObservation(
-                job, run.slot, run.trigger, run.attempt, RunPhase.PENDING, None, None
+                job,
+                run.slot,
+                run.trigger,
+                run.attempt,
+                RunPhase.PENDING,
+                None,
+                None,
+                request=run.request,
+                event_id=run.event_id,
             )
             self._recorder.record(run_record(t.ref, t.spec.template, pending, launched_at=now))
         lag = (self._clock() - run.slot).total_seconds()
@@ -421,8 +539,11 @@ class Scheduler:
             else:
                 state.pruned_failed += 1
 
-    def _event(self, t: Tracked, reason: str, message: str) -> None:
+    def post_event(self, t: Tracked, reason: str, message: str) -> None:
+        """A Kubernetes Event on the ScheduledJob, posted off the launch path."""
         self._writer.event(t.ref, reason, message)
+
+    _event = post_event
 
     def _write_status(self, t: Tracked, status: dict[str, Any]) -> None:
         self._writer.status(t, status)

@@ -130,4 +130,21 @@ def compose_status(
         "scheduleAnchor": _iso(extra.get("schedule_anchor", t.status.schedule_anchor)),
         "scheduleHash": extra.get("schedule_hash", t.status.schedule_hash),
         "runNowKeys": extra.get("run_now_keys", t.status.run_now_keys),
+        "triggers": _trigger_counts(t),
     }
+
+
+def _trigger_counts(t: Tracked) -> list[dict[str, Any]] | None:
+    """Counters of the spec's triggers, in spec order (a renamed trigger starts at 0)."""
+    if not t.triggers:
+        return None
+    out = []
+    for trigger in t.triggers:
+        counts = t.trigger_counts.get(trigger.name, {})
+        entry: dict[str, Any] = {"name": trigger.name}
+        for field in ("received", "matched", "launched", "cancelled", "failed"):
+            entry[field] = counts.get(field, 0)
+        if counts.get("last_error"):
+            entry["lastError"] = counts["last_error"]
+        out.append(entry)
+    return out

@@ -12,13 +12,15 @@ from almanac.core.errors import AlmanacError
 from almanac.core.models import ScheduledJobSpec
 from almanac.core.plan import compile_spec
 from almanac.core.resource import parse_spec
+from almanac.core.runrequests import RunRequestSpec, RunRequestStatus
 from almanac.core.runs import JobObservation
 from almanac.core.schedule import CompiledSchedule
 from almanac.core.status import ScheduledJobStatus
+from almanac.core.triggers import CompiledTrigger, compile_triggers
 
 from .kube import ObjectRef
 
-__all__ = ["Tracked", "schedule_digest"]
+__all__ = ["StoredRequest", "Tracked", "schedule_digest"]
 
 ANNOTATION_RUN_NOW = "almanac.dev/run-now"
 ANNOTATION_RETRY = "almanac.dev/retry"
@@ -46,6 +48,23 @@ def _older(candidate: str, current: str) -> bool:
 
 
 @dataclass
+class StoredRequest:
+    """A RunRequest as the watch last showed it (status may be ahead: ours, not yet echoed)."""
+
+    name: str
+    spec: RunRequestSpec
+    status: RunRequestStatus
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> StoredRequest:
+        return cls(
+            name=body["metadata"]["name"],
+            spec=RunRequestSpec.model_validate(body.get("spec") or {}),
+            status=RunRequestStatus.model_validate(body.get("status") or {}),
+        )
+
+
+@dataclass
 class Tracked:
     """The latest body of a ScheduledJob plus what its Jobs say."""
 
@@ -64,18 +83,25 @@ class Tracked:
     written: dict[str, Any] | None = None
     pending: dict[str, Any] | None = None
     announced: set[str] = field(default_factory=set)
+    triggers: tuple[CompiledTrigger, ...] = ()
+    requests: dict[str, StoredRequest] = field(default_factory=dict)
+    #: Per trigger name: received, matched, launched, cancelled, failed (and last_error).
+    trigger_counts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> Tracked:
         meta = body["metadata"]
         spec: ScheduledJobSpec | None = None
         compiled: CompiledSchedule | None = None
+        triggers: tuple[CompiledTrigger, ...] = ()
         error: AlmanacError | None = None
         try:
             spec = parse_spec(body.get("spec") or {})
             compiled = compile_spec(spec)
+            triggers = compile_triggers(spec.triggers)
         except AlmanacError as exc:
             error = exc
+        status = ScheduledJobStatus.model_validate(body.get("status") or {})
         return cls(
             ref=ObjectRef(meta["namespace"], meta["name"], meta["uid"]),
             generation=int(meta.get("generation", 1)),
@@ -85,7 +111,12 @@ class Tracked:
             spec=spec,
             compiled=compiled,
             error=error,
-            status=ScheduledJobStatus.model_validate(body.get("status") or {}),
+            status=status,
+            triggers=triggers,
+            trigger_counts={
+                c.name: c.model_dump(by_alias=False, exclude={"name"}, exclude_none=True)
+                for c in status.triggers or []
+            },
         )
 
     def refresh(self, body: dict[str, Any]) -> None:
@@ -94,6 +125,7 @@ class Tracked:
         fresh.jobs, fresh.messages, fresh.buffered = self.jobs, self.messages, self.buffered
         fresh.written, fresh.announced = self.written, self.announced
         fresh.pending = self.pending
+        fresh.requests, fresh.trigger_counts = self.requests, self.trigger_counts
         if self.pending is not None or _older(fresh.resource_version, self.resource_version):
             # Our newer status is not written yet, or this event is older than our own
             # last patch: keep what we know.
@@ -122,3 +154,10 @@ class Tracked:
     def retry_request(self) -> str | None:
         """The run a user asked to retry (``almanac.dev/retry: <run name>``)."""
         return self.annotations.get(ANNOTATION_RETRY) or None
+
+    def count(self, trigger: str, outcome: str, error: str | None = None) -> None:
+        """Bump one of a trigger's counters (written with the next status)."""
+        counts = self.trigger_counts.setdefault(trigger, {})
+        counts[outcome] = counts.get(outcome, 0) + 1
+        if error is not None:
+            counts["last_error"] = error[:1024]

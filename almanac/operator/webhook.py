@@ -33,6 +33,7 @@ from almanac.core.errors import AlmanacError, InvalidInputError, InvalidSpecErro
 from almanac.core.plan import compile_spec
 from almanac.core.resource import format_location, parse_spec, validate_model
 from almanac.core.templates import JobTemplateSpec
+from almanac.core.triggers import compile_triggers, find_chain_cycle
 
 from .certs import (
     CA_CERT,
@@ -74,12 +75,33 @@ class MalformedReviewError(InvalidInputError):
 # --- the decision (pure) ------------------------------------------------------------
 
 
-def review(body: Any) -> dict[str, Any]:
+#: Upstream names per ScheduledJob of one namespace (``after`` triggers): the chain graph.
+ChainEdges = Mapping[str, list[str]]
+#: Reads the specs of a namespace's ScheduledJobs by name (the API server's view).
+ChainLookup = Callable[[str], Awaitable[Mapping[str, Any]]]
+
+
+def upstreams(spec: Any) -> list[str]:
+    """The ScheduledJobs a (raw) spec runs after."""
+    triggers = spec.get("triggers") if isinstance(spec, dict) else None
+    return [
+        str(t["after"]["scheduledJob"])
+        for t in triggers or []
+        if isinstance(t, dict)
+        and isinstance(t.get("after"), dict)
+        and t["after"].get("scheduledJob")
+    ]
+
+
+def review(body: Any, chains: ChainEdges | None = None) -> dict[str, Any]:
     """Answer one AdmissionReview: allow, or refuse naming every bad field and its fix.
 
     Only CREATE and UPDATE of the main resource are judged; an UPDATE that leaves ``spec``
     as it was is allowed (with a warning if it is invalid), so objects stored before the
     webhook existed can still be relabelled, finalised and deleted.
+
+    ``chains`` is the namespace's chain graph (other ScheduledJobs' ``after`` upstreams);
+    with it, a ScheduledJob that would close a cycle of ``after`` triggers is refused.
 
     Raises
     ------
@@ -90,7 +112,7 @@ def review(body: Any) -> dict[str, Any]:
     return {
         "apiVersion": REVIEW_API_VERSION,
         "kind": "AdmissionReview",
-        "response": {"uid": request["uid"], **_decide(request)},
+        "response": {"uid": request["uid"], **_decide(request, chains or {})},
     }
 
 
@@ -117,7 +139,7 @@ def _request(body: Any) -> dict[str, Any]:
     return request
 
 
-def _decide(request: dict[str, Any]) -> dict[str, Any]:
+def _decide(request: dict[str, Any], chains: ChainEdges) -> dict[str, Any]:
     if request.get("operation") not in ("CREATE", "UPDATE") or request.get("subResource"):
         return {"allowed": True}
     kind = request["kind"]
@@ -126,6 +148,8 @@ def _decide(request: dict[str, Any]) -> dict[str, Any]:
         return {"allowed": True, "warnings": [f"{kind.get('kind')} is not validated by Almanac"]}
     spec = request["object"].get("spec", {})
     problems = validate(spec)
+    if not problems and kind.get("kind") == "ScheduledJob":
+        problems = _chain_problems(request, spec, chains)
     if not problems:
         return {"allowed": True}
     old = request.get("oldObject")
@@ -158,12 +182,38 @@ def validate_scheduled_job(spec: Any) -> Problems:
     if not isinstance(spec, dict):
         return [InvalidInputError("must be an object", "spec")]
     try:
-        compile_spec(parse_spec(spec))
+        parsed = parse_spec(spec)
+        compile_spec(parsed)
+        compile_triggers(parsed.triggers)
     except InvalidSpecError as exc:
         return list(exc.problems)
     except AlmanacError as exc:
         return [exc]
     return []
+
+
+def _chain_problems(request: Mapping[str, Any], spec: Any, chains: ChainEdges) -> Problems:
+    """``after`` triggers may not form a cycle (a run would trigger itself for ever)."""
+    name = str(request.get("name") or request["object"].get("metadata", {}).get("name", ""))
+    mine = upstreams(spec)
+    if not mine:
+        return []
+    cycle = find_chain_cycle({**chains, name: mine}, name)
+    if cycle is None:
+        return []
+    index = next(
+        i
+        for i, t in enumerate(spec.get("triggers") or [])
+        if isinstance(t, dict)
+        and isinstance(t.get("after"), dict)
+        and t["after"].get("scheduledJob") == cycle[1]
+    )
+    return [
+        InvalidInputError(
+            f"after triggers would form a cycle ({' -> '.join(cycle)}); remove one of them",
+            f"spec.triggers[{index}].after.scheduledJob",
+        )
+    ]
 
 
 def validate_template(spec: Any) -> Problems:
@@ -198,14 +248,24 @@ _VALIDATORS: Final[dict[tuple[Any, Any], Callable[[Any], Problems]]] = {
 }
 
 
-def respond(raw: bytes) -> tuple[int, dict[str, Any]]:
-    """Map a raw request body to (HTTP status, JSON body); malformed input is a 400."""
+async def respond(raw: bytes, chains: ChainLookup | None = None) -> tuple[int, dict[str, Any]]:
+    """Map a raw request body to (HTTP status, JSON body); malformed input is a 400.
+
+    The chain graph is read (``chains``) only for ScheduledJobs with ``after`` triggers.
+    """
     try:
         body = json.loads(raw)
     except ValueError:
         return 400, _error(MalformedReviewError("body is not JSON; send an AdmissionReview", ""))
+    edges: ChainEdges = {}
+    request = body.get("request") if isinstance(body, dict) else None
+    obj = request.get("object") if isinstance(request, dict) else None
+    if chains is not None and isinstance(obj, dict) and upstreams(obj.get("spec")):
+        assert isinstance(request, dict)
+        specs = await chains(str(request.get("namespace") or ""))
+        edges = {name: found for name, spec in specs.items() if (found := upstreams(spec))}
     try:
-        return 200, review(body)
+        return 200, review(body, edges)
     except MalformedReviewError as exc:
         return 400, _error(exc)
 
@@ -219,7 +279,7 @@ def _error(exc: AlmanacError) -> dict[str, Any]:
 
 async def _validate(request: web.Request) -> web.Response:
     try:
-        status, body = respond(await request.read())
+        status, body = await respond(await request.read(), request.app.get(CHAINS))
     except Exception:  # the top of one request: log, refuse, go on serving
         log.exception("admission review failed", extra={"path": request.path})
         status, body = 500, _error(AlmanacError("internal error; see the operator's log"))
@@ -230,9 +290,14 @@ async def _healthz(_: web.Request) -> web.Response:
     return web.Response(text="ok\n")
 
 
-def create_app() -> web.Application:
+CHAINS: Final[web.AppKey[ChainLookup]] = web.AppKey("chains")
+
+
+def create_app(chains: ChainLookup | None = None) -> web.Application:
     """The webhook's routes (a function, so tests get a fresh app)."""
     app = web.Application(client_max_size=MAX_BODY)
+    if chains is not None:
+        app[CHAINS] = chains
     app.router.add_post(SCHEDULEDJOBS_PATH, _validate)
     app.router.add_post(TEMPLATES_PATH, _validate)
     app.router.add_get("/healthz", _healthz)
@@ -249,6 +314,7 @@ async def start_webhook_server(
     reuse_port: bool = False,
     refresh_interval: float = 60.0,
     on_ca_changed: Callable[[], Awaitable[None]] | None = None,
+    chains: ChainLookup | None = None,
 ) -> web.AppRunner:
     """Serve the webhook over HTTPS; stop it with ``await runner.cleanup()``.
 
@@ -269,7 +335,7 @@ async def start_webhook_server(
     if manage_certs:
         await asyncio.to_thread(ensure_certificates, cert_dir, hosts)
     context = create_ssl_context(cert_dir)
-    app = create_app()
+    app = create_app(chains)
     refresher = _refresher(
         context, cert_dir, hosts if manage_certs else None, refresh_interval, on_ca_changed
     )

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
+from almanac.core.runs import JobObservation
 from almanac.core.status import ScheduledJobStatus
 
 from .kube import Kube, ObjectRef, RunOutcome
@@ -37,8 +38,10 @@ class BackgroundWriter:
         started: datetime,
         concurrency: int = 8,
         recorder: RunRecorder | None = None,
+        on_finished: Callable[[Tracked, JobObservation, RunOutcome], None] | None = None,
     ) -> None:
         self._kube = kube
+        self._on_finished = on_finished
         self._recorder = recorder
         self._metrics = metrics
         self._started = started
@@ -145,6 +148,8 @@ class BackgroundWriter:
             if self._recorder:
                 template = t.spec.template if t.spec else ""
                 self._recorder.record(run_record(t.ref, template, job, outcome))
+            if self._on_finished is not None:
+                self._on_finished(t, job, outcome)
             if job.completion_time is not None and job.completion_time < self._started:
                 continue
             result = job.phase.value

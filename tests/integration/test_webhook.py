@@ -21,6 +21,7 @@ import pytest
 from kubernetes_asyncio import client, config
 
 from almanac.operator.certs import ca_bundle
+from almanac.operator.kube import Kube
 from almanac.operator.webhook import start_webhook_server
 from almanac.operator.webhookconfig import (
     apply_webhook_configuration,
@@ -78,8 +79,14 @@ async def api_client(kubeconfig: str) -> client.ApiClient:
 @pytest.fixture
 async def k(crds: Kubectl, namespace: str, tmp_path: Path) -> AsyncIterator[Kubectl]:
     """The test's namespace, guarded by a webhook served from this process."""
-    runner = await start_webhook_server(0, tmp_path / "certs", ["127.0.0.1"], bind="127.0.0.1")
     api = await api_client(crds.kubeconfig)
+    runner = await start_webhook_server(
+        0,
+        tmp_path / "certs",
+        ["127.0.0.1"],
+        bind="127.0.0.1",
+        chains=Kube(api, "almanac-test").scheduled_job_specs,
+    )
     name = f"almanac-test-{uuid.uuid4().hex[:8]}"
     try:
         port = runner.addresses[0][1]
@@ -158,3 +165,32 @@ async def test_template_params_schema_must_be_a_json_schema(k: Kubectl) -> None:
     assert 'The JobTemplate "broken" is invalid: ' in error
     assert "spec.paramsSchema.required: is not a valid JSON Schema (draft 2020-12)" in error
     await apply(k, job_template("fine", {"type": "object", "required": ["url"]}))
+
+
+def triggered(name: str, *triggers: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "almanac.dev/v1alpha1",
+        "kind": "ScheduledJob",
+        "metadata": {"name": name},
+        "spec": {"template": "http", "triggers": list(triggers)},
+    }
+
+
+async def test_bad_cel_expression_is_refused_naming_the_trigger_and_position(
+    k: Kubectl,
+) -> None:
+    error = await refusal(
+        k, triggered("bad-filter", {"kafka": {"topic": "tickets", "filter": "event.type == "}})
+    )
+    assert "spec.triggers[0].kafka.filter" in error
+    assert "1:" in error  # line:column of the mistake
+
+
+async def test_after_triggers_forming_a_cycle_are_refused(k: Kubectl) -> None:
+    await apply(k, triggered("a", {"after": {"scheduledJob": "b"}}))
+    await apply(k, triggered("c", {"after": {"scheduledJob": "a"}}))
+    error = await refusal(k, triggered("b", {"after": {"scheduledJob": "c"}}))
+    assert "spec.triggers[0].after.scheduledJob" in error
+    assert "b -> c -> a -> b" in error
+    error = await refusal(k, triggered("self", {"after": {"scheduledJob": "self"}}))
+    assert "self -> self" in error

@@ -283,7 +283,7 @@ def test_review_raises_on_a_malformed_review(body: Any, field: str) -> None:
     ],
 )
 def test_respond_maps_a_malformed_body_to_400_with_a_json_error(raw: bytes, message: str) -> None:
-    assert respond(raw) == (
+    assert asyncio.run(respond(raw)) == (
         400,
         {"code": "malformed_admission_review", "errors": [{"field": "", "message": message}]},
     )
@@ -291,7 +291,7 @@ def test_respond_maps_a_malformed_body_to_400_with_a_json_error(raw: bytes, mess
 
 def test_respond_answers_200_with_the_review() -> None:
     raw = json.dumps(admission_review(job(cron="* * * * *"))).encode()
-    assert respond(raw) == (200, review(json.loads(raw)))
+    assert asyncio.run(respond(raw)) == (200, review(json.loads(raw)))
 
 
 def test_webhook_configuration_with_a_url_scoped_to_a_namespace() -> None:

@@ -1,0 +1,496 @@
+"""Event triggers (leader only): Kafka events and finished upstream runs become RunRequests.
+
+The consumer commits a partition's offsets only after every event read from it has been
+turned into its RunRequests (or a recorded refusal), so a crash re-reads those events; the
+RunRequest names derive from the event identity, so the re-read meets AlreadyExists and no
+run doubles. Launching is the scheduler's: it watches RunRequests like Jobs and launches
+them at their due time. A malformed event, a filter that fails or a mapping the template
+refuses is counted as ``failed`` on the trigger with the reason, and the partition moves
+on: one bad event never stops a topic.
+
+Events carrying the ``almanac-namespace`` header (those the REST facade publishes for an
+organisation) reach only ScheduledJobs in that namespace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Literal
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+
+from almanac.core.durations import parse_duration
+from almanac.core.errors import AlmanacError
+from almanac.core.naming import LABEL_SCHEDULED_JOB_UID, rfc3339_utc
+from almanac.core.runrequests import (
+    LABEL_KEY,
+    LABEL_TRIGGER_NAME,
+    MAX_EVENT_BYTES,
+    EventSource,
+    RequestPhase,
+    RunRequestSpec,
+    key_label,
+    run_request_body,
+    status_patch,
+)
+from almanac.core.runs import JobObservation
+from almanac.core.triggers import (
+    CompiledTrigger,
+    EventError,
+    KafkaMatcher,
+    after_event,
+    after_matches,
+    event_identity,
+    event_key,
+    matches,
+    parse_event,
+    plan_runs,
+)
+
+from .kube import Kube, RunOutcome
+from .logs import log
+from .observability import Metrics
+from .scheduler import Scheduler
+from .tracked import StoredRequest, Tracked
+
+__all__ = ["TriggerService", "TriggerSettings"]
+
+NAMESPACE_HEADER: Final = "almanac-namespace"
+SWEEP_INTERVAL: Final = 60.0
+POLL_MS: Final = 200
+BATCH: Final = 500
+
+
+@dataclass(frozen=True)
+class TriggerSettings:
+    """``ALMANAC_KAFKA_BOOTSTRAP`` (triggers are off without it), ``ALMANAC_TRIGGER_GROUP``
+    (consumer group, default ``almanac-triggers``), ``ALMANAC_RUNREQUEST_RETENTION`` (how
+    long settled RunRequests stay: the dedup window of redelivered events, default 24h)."""
+
+    bootstrap: str | None = None
+    group: str = "almanac-triggers"
+    retention: timedelta = timedelta(hours=24)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> TriggerSettings:
+        env = os.environ if env is None else env
+        retention = env.get("ALMANAC_RUNREQUEST_RETENTION", "").strip() or "24h"
+        return cls(
+            bootstrap=env.get("ALMANAC_KAFKA_BOOTSTRAP", "").strip() or None,
+            group=env.get("ALMANAC_TRIGGER_GROUP", "").strip() or "almanac-triggers",
+            retention=parse_duration(retention, "ALMANAC_RUNREQUEST_RETENTION"),
+        )
+
+
+@dataclass(frozen=True)
+class _Route:
+    """One way an event on a topic can matter: start runs of a trigger, or cancel them."""
+
+    key: tuple[str, str]
+    trigger: str
+    role: Literal["start", "cancel"]
+    matcher: KafkaMatcher
+
+
+@dataclass
+class _Outcome:
+    """Counters and work one event produced (counted only once the work is done)."""
+
+    counts: list[tuple[tuple[str, str], str, str, str | None]] = field(default_factory=list)
+    creates: list[Awaitable[bool]] = field(default_factory=list)
+    cancels: list[Awaitable[None]] = field(default_factory=list)
+
+
+class TriggerService:
+    def __init__(
+        self,
+        kube: Kube,
+        scheduler: Scheduler,
+        metrics: Metrics,
+        settings: TriggerSettings,
+    ) -> None:
+        self._kube = kube
+        self._scheduler = scheduler
+        self._metrics = metrics
+        self.settings = settings
+        self._routes: dict[str, list[_Route]] = {}
+        self._routes_generation = -1
+        self._chained: set[str] = set()
+        self._positions: dict[TopicPartition, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        scheduler.on_run_finished = self.chain
+
+    async def run(self, stop: asyncio.Event) -> None:
+        work = [self._sweep(stop)]
+        if self.settings.bootstrap:
+            work.append(self._consume(stop, self.settings.bootstrap))
+        await asyncio.gather(*work)
+
+    # -- routing -------------------------------------------------------------------------
+
+    def routes(self) -> dict[str, list[_Route]]:
+        """Topic → routes, rebuilt when ScheduledJobs changed."""
+        if self._routes_generation != self._scheduler.generation:
+            routes: dict[str, list[_Route]] = {}
+            for t in self._scheduler.objects():
+                if t.error is not None:
+                    continue
+                for trigger in t.triggers:
+                    if trigger.source is not None:
+                        route = _Route(t.key, trigger.name, "start", trigger.source)
+                        routes.setdefault(trigger.source.topic, []).append(route)
+                    for cancel in trigger.cancel:
+                        route = _Route(t.key, trigger.name, "cancel", cancel)
+                        routes.setdefault(cancel.topic, []).append(route)
+            self._routes, self._routes_generation = routes, self._scheduler.generation
+        return self._routes
+
+    # -- Kafka ---------------------------------------------------------------------------
+
+    async def _consume(self, stop: asyncio.Event, bootstrap: str) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            group_id=self.settings.group,
+            enable_auto_commit=False,
+            # A new group reads what is on the topic; events older than the ScheduledJob
+            # they would trigger are ignored (see _decide), so history does not replay.
+            auto_offset_reset="earliest",
+            metadata_max_age_ms=5000,
+            max_poll_records=BATCH,
+        )
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                await consumer.start()
+                break
+            except Exception as exc:
+                log.warning("trigger consumer cannot reach Kafka", extra={"error": str(exc)})
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                delay = min(delay * 2, 30.0)
+        try:
+            await self._poll(stop, consumer)
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+
+    async def _poll(self, stop: asyncio.Event, consumer: AIOKafkaConsumer) -> None:
+        subscribed: frozenset[str] = frozenset()
+        while not stop.is_set():
+            topics = frozenset(self.routes())
+            if topics != subscribed:
+                if topics:
+                    consumer.subscribe(sorted(topics))
+                else:
+                    consumer.unsubscribe()
+                subscribed = topics
+                log.info("trigger topics", extra={"topics": sorted(topics)})
+            if not subscribed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+                continue
+            try:
+                batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=BATCH)
+            except Exception as exc:
+                log.warning("trigger poll failed", extra={"error": str(exc)})
+                await asyncio.sleep(1.0)
+                continue
+            done = await asyncio.gather(
+                *(self._partition(consumer, tp, records) for tp, records in batch.items())
+            )
+            offsets = {tp: OffsetAndMetadata(nxt, "") for tp, nxt in done if nxt is not None}
+            self._positions.update({tp: o.offset for tp, o in offsets.items()})
+            if offsets:
+                try:
+                    await consumer.commit(offsets)
+                except Exception as exc:  # rebalance: the next owner re-reads; dedup holds
+                    log.warning("trigger offsets not committed", extra={"error": str(exc)})
+            self._lag(consumer)
+
+    async def _partition(
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]
+    ) -> tuple[TopicPartition, int | None]:
+        """Handle one partition's records in order; on an API failure, seek back to the
+        first record not handled so the next poll retries it (offset not committed)."""
+        handled: int | None = None
+        try:
+            for record in records:
+                await self._handle(record)
+                handled = record.offset + 1
+        except Exception as exc:
+            failed_at = handled if handled is not None else records[0].offset
+            log.warning(
+                "trigger event not handled, will retry",
+                extra={
+                    "topic": tp.topic,
+                    "partition": tp.partition,
+                    "offset": failed_at,
+                    "error": str(exc),
+                },
+            )
+            consumer.seek(tp, failed_at)
+            await asyncio.sleep(1.0)
+        return tp, handled
+
+    def _lag(self, consumer: AIOKafkaConsumer) -> None:
+        """Events on the assigned partitions not handled yet (the consumer lag metric)."""
+        lag = 0
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            position = self._positions.get(tp)
+            if highwater is not None and position is not None:
+                lag += max(0, highwater - position)
+        self._metrics.trigger_lag.set(lag)
+
+    async def _handle(self, record: ConsumerRecord) -> None:
+        """Decide what one event does on every route of its topic, do it, then count."""
+        outcome = self._decide(record)
+        if outcome.creates:
+            await asyncio.gather(*outcome.creates)
+        for cancel in outcome.cancels:
+            await cancel
+        for key, trigger, what, error in outcome.counts:
+            t = self._scheduler.find(*key)
+            if t is not None:
+                self._scheduler.count_trigger(t, trigger, what, error)
+        if outcome.creates and record.timestamp:
+            latency = time.time() - record.timestamp / 1000
+            self._metrics.trigger_latency.observe(max(0.0, latency))
+
+    def _decide(self, record: ConsumerRecord) -> _Outcome:
+        outcome = _Outcome()
+        namespace = _header(record, NAMESPACE_HEADER)
+        produced = datetime.fromtimestamp(record.timestamp / 1000, UTC)
+        routes = [
+            r
+            for r in self.routes().get(record.topic, [])
+            if namespace is None or r.key[0] == namespace
+        ]
+        event: dict[str, Any] | None = None
+        problem: str | None = None
+        try:
+            event = parse_event(record.value or b"")
+            if len(record.value or b"") > MAX_EVENT_BYTES:
+                problem = f"event larger than {MAX_EVENT_BYTES // 1024} KiB"
+        except EventError as exc:
+            problem = str(exc)
+        event_id = event_identity(event or {}, record.topic, record.partition, record.offset)
+        for route in routes:
+            t = self._scheduler.find(*route.key)
+            if t is None or produced < t.created or t.spec is None:
+                continue  # gone, or an event from before this ScheduledJob existed
+            if route.role == "start":
+                outcome.counts.append((route.key, route.trigger, "received", None))
+            if problem is not None or event is None:
+                if route.role == "start":
+                    reason = f"event {event_id} refused: {problem}"
+                    outcome.counts.append((route.key, route.trigger, "failed", reason))
+                    log.warning(
+                        "trigger event refused", extra=_fields(t, event_id) | {"error": problem}
+                    )
+                continue
+            try:
+                if not matches(route.matcher, event):
+                    continue
+                key = event_key(route.matcher, event)
+                if route.role == "cancel":
+                    if key is not None:
+                        outcome.cancels.append(self._cancel(t, route.trigger, key, event_id))
+                    continue
+                trigger = _trigger(t, route.trigger)
+                planned = plan_runs(
+                    trigger,
+                    scheduled_job=t.ref.name,
+                    uid=t.ref.uid,
+                    event_id=event_id,
+                    event=event,
+                    received_at=produced,
+                )
+            except AlmanacError as exc:
+                reason = f"event {event_id}: {exc}"
+                outcome.counts.append((route.key, route.trigger, "failed", reason))
+                log.warning(
+                    "trigger event refused", extra=_fields(t, event_id) | {"error": str(exc)}
+                )
+                continue
+            outcome.counts.append((route.key, route.trigger, "matched", None))
+            source = EventSource(
+                id=event_id,
+                type=str(event.get("type"))[:256] if event.get("type") is not None else None,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+            )
+            for run in planned:
+                spec = RunRequestSpec(
+                    scheduled_job=t.ref.name,
+                    trigger=route.trigger,
+                    kind="event",
+                    due_time=run.due,
+                    step=run.step,
+                    key=run.key,
+                    params=run.params,
+                    source=source,
+                    event=event,
+                )
+                outcome.creates.append(self._store(t, run.name, spec))
+        return outcome
+
+    # -- requests --------------------------------------------------------------------------
+
+    async def _store(self, t: Tracked, name: str, spec: RunRequestSpec) -> bool:
+        """Create the RunRequest and hand it to the scheduler at once (the watch echo
+        follows); AlreadyExists means this event was accepted before."""
+        body = run_request_body(
+            name=name, namespace=t.ref.namespace, owner=t.ref.name, owner_uid=t.ref.uid, spec=spec
+        )
+        created = await self._kube.create_run_request(t.ref.namespace, body)
+        fields = _fields(t, spec.source.id) | {"request": name, "due": rfc3339_utc(spec.due_time)}
+        if not created:
+            log.info("event already accepted", extra=fields)
+            return False
+        log.info("event accepted", extra=fields)
+        self._scheduler.request_event(body, deleted=False)
+        if spec.due_time > datetime.now(UTC) + timedelta(seconds=1):
+            self._scheduler.post_event(
+                t,
+                "EventMatched",
+                f"event {spec.source.id} ({spec.trigger}): run due {rfc3339_utc(spec.due_time)}"
+                + (f", step {spec.step}" if spec.step else ""),
+            )
+        return True
+
+    async def _cancel(self, t: Tracked, trigger: str, key: str, event_id: str) -> None:
+        """Pending requests of this trigger with this key are cancelled (and say by what)."""
+        selector = ",".join(
+            [
+                f"{LABEL_SCHEDULED_JOB_UID}={t.ref.uid}",
+                f"{LABEL_TRIGGER_NAME}={trigger}",
+                f"{LABEL_KEY}={key_label(key)}",
+            ]
+        )
+        now = datetime.now(UTC)
+        for body in await self._kube.run_requests(t.ref.namespace, selector):
+            stored = t.requests.get(body["metadata"]["name"]) or StoredRequest.from_body(body)
+            if stored.status.phase is not RequestPhase.PENDING:
+                continue
+            message = f"cancelled by event {event_id}"
+            patch = status_patch(RequestPhase.CANCELLED, now, message=message)
+            await self._kube.patch_run_request_status(t.ref.namespace, stored.name, patch)
+            stored.status = stored.status.model_validate(patch)
+            self._scheduler.count_trigger(t, trigger, "cancelled")
+            log.info("run cancelled", extra=_fields(t, event_id) | {"request": stored.name})
+            self._scheduler.post_event(
+                t, "Cancelled", f"pending run {stored.name} (key {key}) {message}"
+            )
+
+    # -- chains ----------------------------------------------------------------------------
+
+    def chain(self, upstream: Tracked, job: JobObservation, outcome: RunOutcome) -> None:
+        """A run finished: ScheduledJobs that run ``after`` it get a RunRequest each."""
+        if job.name in self._chained or job.completion_time is None:
+            return
+        if datetime.now(UTC) - job.completion_time > self.settings.retention:
+            return  # older than the dedup window: its RunRequests may be gone already
+        self._chained.add(job.name)
+        for t in self._scheduler.objects():
+            if t.ref.namespace != upstream.ref.namespace or t.spec is None or t.error:
+                continue
+            for trigger in t.triggers:
+                if trigger.after is None or trigger.after[0] != upstream.ref.name:
+                    continue
+                if not after_matches(trigger.after[1], job.phase.value):
+                    continue
+                task = asyncio.create_task(self._after(t, trigger, upstream, job, outcome))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _after(
+        self,
+        t: Tracked,
+        trigger: CompiledTrigger,
+        upstream: Tracked,
+        job: JobObservation,
+        outcome: RunOutcome,
+    ) -> None:
+        from almanac.operator.recording import parse_result  # noqa: PLC0415
+
+        result, _ = parse_result(outcome.message)
+        event = after_event(upstream.ref.name, job.name, job.phase.value, result, outcome.exit_code)
+        event_id = f"{upstream.ref.uid}/{job.name}"
+        try:
+            planned = plan_runs(
+                trigger,
+                scheduled_job=t.ref.name,
+                uid=t.ref.uid,
+                event_id=event_id,
+                event=event,
+                received_at=job.completion_time or datetime.now(UTC),
+            )
+            created = False
+            for run in planned:
+                spec = RunRequestSpec(
+                    scheduled_job=t.ref.name,
+                    trigger=trigger.name,
+                    kind="after",
+                    due_time=run.due,
+                    step=run.step,
+                    key=run.key,
+                    params=run.params,
+                    source=EventSource(id=event_id, type=f"run.{job.phase.value.lower()}"),
+                    event=event,
+                )
+                created = await self._store(t, run.name, spec) or created
+            if created:  # a re-announced run (new leader) is not counted twice
+                self._scheduler.count_trigger(t, trigger.name, "received")
+                self._scheduler.count_trigger(t, trigger.name, "matched")
+        except AlmanacError as exc:
+            self._scheduler.count_trigger(t, trigger.name, "failed", f"after {job.name}: {exc}")
+        except Exception:
+            self._chained.discard(job.name)  # the next announcement retries
+            log.exception("after trigger failed", extra=_fields(t, event_id))
+
+    # -- retention -------------------------------------------------------------------------
+
+    async def _sweep(self, stop: asyncio.Event) -> None:
+        """Settled RunRequests older than the retention are deleted (Pending ones stay)."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), SWEEP_INTERVAL)
+            cutoff = datetime.now(UTC) - self.settings.retention
+            for t in self._scheduler.objects():
+                for stored in list(t.requests.values()):
+                    settled = stored.status.last_transition_time
+                    if stored.status.phase is RequestPhase.PENDING or settled is None:
+                        continue
+                    if settled < cutoff:
+                        try:
+                            await self._kube.delete_run_request(t.ref.namespace, stored.name)
+                        except Exception as exc:
+                            log.warning("RunRequest not deleted", extra={"error": str(exc)})
+
+
+def _header(record: ConsumerRecord, name: str) -> str | None:
+    for key, value in record.headers or ():
+        if key == name and value:
+            return bytes(value).decode("utf-8", "replace")
+    return None
+
+
+def _trigger(t: Tracked, name: str) -> CompiledTrigger:
+    return next(trigger for trigger in t.triggers if trigger.name == name)
+
+
+def _fields(t: Tracked, event_id: str) -> dict[str, Any]:
+    return {
+        "scheduledjob": f"{t.ref.namespace}/{t.ref.name}",
+        "uid": t.ref.uid,
+        "event_id": event_id,
+    }
