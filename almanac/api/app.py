@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from almanac.api.context import ProcessContext
 from almanac.api.errors import ApiError, BadRequestError, Problem, bad_request_from
 from almanac.api.metrics import ApiMetrics, MetricsMiddleware
-from almanac.api.routes import control, health, jobs, runs, templates
+from almanac.api.routes import control, events, health, jobs, runs, templates
 from almanac.api.settings import ApiSettings
 from almanac.core.errors import AlmanacError
 from almanac.core.resource import format_location
@@ -122,7 +122,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.metrics = metrics
-    for module in (jobs, control, runs, templates):
+    for module in (jobs, control, runs, templates, events):
         app.include_router(module.router, prefix=BASE_PATH)
     app.include_router(health.router)
     _install_handlers(app)

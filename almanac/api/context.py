@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from almanac.api.catalog import Catalog
+from almanac.api.events import TriggerPublisher
 from almanac.api.kube import KubeFacade
 from almanac.api.metrics import ApiMetrics
 from almanac.api.service import JobService
@@ -29,10 +30,12 @@ class ProcessContext:
     history: History
     service: JobService
     metrics: ApiMetrics
+    events: TriggerPublisher
 
     @classmethod
     async def from_settings(cls, settings: ApiSettings, metrics: ApiMetrics) -> ProcessContext:
-        """Connect to the API server (KUBECONFIG or in-cluster) and open the history."""
+        """Connect to the API server (KUBECONFIG or in-cluster) and open the history; Kafka
+        is connected by the first event, so an outage there does not hold start-up."""
         kube = KubeFacade(await load_api_client())
         try:
             history = await History.open(settings.database_url)
@@ -46,8 +49,10 @@ class ProcessContext:
             catalog=Catalog(kube, settings.image),
             audit_failures=metrics.audit_failures,
         )
-        return cls(settings, kube, history, service, metrics)
+        events = TriggerPublisher.from_settings(settings, metrics.events)
+        return cls(settings, kube, history, service, metrics, events)
 
     async def aclose(self) -> None:
+        await self.events.aclose()
         await self.kube.close()
         await self.history.aclose()

@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the caller's identity and the process's service."""
+"""FastAPI dependencies: the caller's identity, the process's service and event publisher."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from fastapi.security import APIKeyHeader
 
 from almanac.api.context import ProcessContext
 from almanac.api.errors import ApiError
+from almanac.api.events import TriggerPublisher
 from almanac.api.identity import HEADER, Identity, parse_identity
 from almanac.api.service import JobService
 
-__all__ = ["Caller", "Context", "Service"]
+__all__ = ["Caller", "Context", "Events", "Service"]
 
 _IDENTITY: Final = APIKeyHeader(
     name=HEADER,
@@ -37,6 +38,11 @@ def _service(context: Annotated[ProcessContext, Depends(_context)]) -> JobServic
     return context.service
 
 
+def _events(context: Annotated[ProcessContext, Depends(_context)]) -> TriggerPublisher:
+    return context.events
+
+
 Context = Annotated[ProcessContext, Depends(_context)]
 Caller = Annotated[Identity, Depends(_caller)]
 Service = Annotated[JobService, Depends(_service)]
+Events = Annotated[TriggerPublisher, Depends(_events)]

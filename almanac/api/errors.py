@@ -13,6 +13,7 @@ Hierarchy::
         ├── ForbiddenError            403, code: forbidden
         ├── NotFoundError             404, code: not_found
         ├── ConflictError             409, code: conflict
+        ├── PayloadTooLargeError      413, code: too_large
         └── UpstreamError             503, code: upstream_unavailable
 """
 
@@ -30,6 +31,7 @@ __all__ = [
     "ConflictError",
     "ForbiddenError",
     "NotFoundError",
+    "PayloadTooLargeError",
     "Problem",
     "UnauthenticatedError",
     "UpstreamError",
@@ -115,8 +117,16 @@ class ConflictError(ApiError):
     code: ClassVar[str] = "conflict"
 
 
+class PayloadTooLargeError(ApiError):
+    """The request body is over the route's limit (HTTP 413); refused before it is parsed."""
+
+    status: ClassVar[int] = 413
+    code: ClassVar[str] = "too_large"
+
+
 class UpstreamError(ApiError):
-    """Kubernetes or Postgres did not answer as expected (HTTP 503): not the caller's fault."""
+    """Kubernetes, Postgres or Kafka did not answer as expected (HTTP 503): not the caller's
+    fault."""
 
     status: ClassVar[int] = 503
     code: ClassVar[str] = "upstream_unavailable"

@@ -14,7 +14,7 @@ _BUCKETS: Final = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.
 
 
 class ApiMetrics:
-    """Requests by route template and status, and their latency."""
+    """Requests by route template and status, their latency, and trigger events."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -36,6 +36,15 @@ class ApiMetrics:
             "Audit rows that could not be written (the change itself was made).",
             registry=self.registry,
         )
+        self.events = Counter(
+            "almanac_api_events",
+            "Events posted to POST /events, by outcome: published (acknowledged by Kafka) "
+            "or failed (answered 503, not published).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        for outcome in ("published", "failed"):
+            self.events.labels(outcome)  # both series exist from the start, at 0
 
 
 class MetricsMiddleware:

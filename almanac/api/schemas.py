@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 __all__ = [
     "BackfillAccepted",
     "BackfillRequest",
     "ErrorBody",
     "ErrorItem",
+    "EventAccepted",
+    "EventInput",
     "Job",
     "JobInput",
     "JobList",
@@ -197,6 +199,51 @@ class BackfillAccepted(BaseModel):
     job_id: str
     runs: list[str] = Field(description="Run ids (Job names), one per slot.")
     created: int = Field(description="How many were new.")
+
+
+def _encodable(value: str) -> str:
+    """JSON allows lone surrogates (``"\\ud800"``); Kafka keys and replies need real UTF-8."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (it holds a lone surrogate)") from None
+    return value
+
+
+EventText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_encodable),
+]
+EventKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=1024), AfterValidator(_encodable)
+]
+
+
+class EventInput(_Input):
+    """An event for ScheduledJobs with Kafka triggers (POST /events), the seed's
+    ``triggerEvent(event, data)`` for callers without a Kafka client."""
+
+    id: EventText | None = Field(
+        None,
+        description="Event id; the operator runs each id at most once, so a retry after a "
+        "503 must reuse it. Generated (uuid4) when absent.",
+    )
+    type: EventText = Field(description="What happened, e.g. `ticket.opened`.")
+    data: dict[str, Any] = Field(
+        default_factory=dict, description="The event's fields, as trigger filters read them."
+    )
+    key: EventKey | None = Field(
+        None, description="Kafka message key (ordering per key); defaults to the id."
+    )
+
+
+class EventAccepted(BaseModel):
+    """The event is on the trigger topic (the broker acknowledged it to all replicas)."""
+
+    id: str = Field(description="The event id (the one generated when none was sent).")
+    topic: str = Field(description="The Kafka topic it was published to.")
+    namespace: str = Field(description="The organisation namespace whose jobs it can trigger.")
 
 
 class Template(BaseModel):

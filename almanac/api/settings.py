@@ -17,10 +17,13 @@ from almanac.core.errors import InvalidInputError
 from almanac.history.errors import DATABASE_URL_VARIABLE
 from almanac.operator.config import RUN_ENV_PASSED
 
-__all__ = ["ApiSettings", "namespace_for"]
+__all__ = ["BOOTSTRAP_VARIABLE", "TRIGGER_TOPIC_VARIABLE", "ApiSettings", "namespace_for"]
 
 _LABEL: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _FLAGS: Final = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+_TOPIC: Final = re.compile(r"[a-zA-Z0-9._-]{1,249}")
+BOOTSTRAP_VARIABLE: Final = "ALMANAC_KAFKA_BOOTSTRAP"
+TRIGGER_TOPIC_VARIABLE: Final = "ALMANAC_TRIGGER_TOPIC"
 
 
 def namespace_for(pattern: str, org_id: str) -> str:
@@ -65,6 +68,36 @@ def _pattern(env: Mapping[str, str], name: str) -> str:
     return pattern
 
 
+def _bootstrap(env: Mapping[str, str], name: str) -> str | None:
+    """``host:port[,host:port]`` or unset; a port the client would choke on is caught here
+    rather than as a 500 on every ``POST /events``."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    for entry in raw.split(","):
+        host, _, port = entry.strip().rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) <= 65535:
+            raise InvalidInputError(
+                f"{name}={raw!r} is not host:port[,host:port] with ports from 1 to 65535 "
+                "(e.g. kafka:9092); fix or unset it",
+                name,
+            )
+    return raw
+
+
+def _topic(env: Mapping[str, str], name: str, default: str) -> str:
+    """A Kafka topic name as the broker accepts it, so a typo fails at start-up instead of
+    turning every ``POST /events`` into a 503."""
+    topic = env.get(name, "").strip() or default
+    if _TOPIC.fullmatch(topic) is None or topic in (".", ".."):
+        raise InvalidInputError(
+            f"{name}={topic!r} is not a Kafka topic name: use 1 to 249 letters, digits, '.', "
+            "'_' or '-' (not '.' or '..'); fix or unset it",
+            name,
+        )
+    return topic
+
+
 @dataclass(frozen=True)
 class ApiSettings:
     """What one facade process needs; see the README for each variable."""
@@ -78,6 +111,8 @@ class ApiSettings:
     run_env: tuple[tuple[str, str], ...] = ()
     max_backfill: int = 100
     export_service_url: str | None = None
+    kafka_bootstrap: str | None = None
+    trigger_topic: str = "almanac.triggers"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
@@ -92,6 +127,8 @@ class ApiSettings:
             image=env.get("ALMANAC_IMAGE") or "localhost/almanac:dev",
             run_env=tuple((k, env[k]) for k in RUN_ENV_PASSED if env.get(k)),
             export_service_url=env.get("ALMANAC_EXPORT_SERVICE_URL") or None,
+            kafka_bootstrap=_bootstrap(env, BOOTSTRAP_VARIABLE),
+            trigger_topic=_topic(env, TRIGGER_TOPIC_VARIABLE, "almanac.triggers"),
         )
 
     def namespace(self, org_id: str) -> str:

@@ -1,5 +1,5 @@
-"""One router per resource: jobs, job control, runs, templates, and the probes."""
+"""One router per resource: jobs, job control, runs, templates, events, and the probes."""
 
-from almanac.api.routes import control, health, jobs, runs, templates
+from almanac.api.routes import control, events, health, jobs, runs, templates
 
-__all__ = ["control", "health", "jobs", "runs", "templates"]
+__all__ = ["control", "events", "health", "jobs", "runs", "templates"]

@@ -11,7 +11,11 @@ import pytest
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("ALMANAC_API_PORT", "http"), ("ALMANAC_API_CREATE_NAMESPACES", "perhaps")],
+    [
+        ("ALMANAC_API_PORT", "http"),
+        ("ALMANAC_API_CREATE_NAMESPACES", "perhaps"),
+        ("ALMANAC_TRIGGER_TOPIC", ".."),
+    ],
 )
 def test_bad_variable_exits_2_naming_it(name: str, value: str) -> None:
     result = subprocess.run(

@@ -14,6 +14,7 @@ def test_defaults_listen_on_8000_and_map_orgs_to_org_namespaces() -> None:
     assert (settings.host, settings.port, settings.create_namespaces) == ("0.0.0.0", 8000, True)
     assert settings.namespace("000101") == "org-000101"
     assert settings.database_url is None
+    assert (settings.kafka_bootstrap, settings.trigger_topic) == (None, "almanac.triggers")
 
 
 def test_variables_override_the_defaults() -> None:
@@ -25,6 +26,7 @@ def test_variables_override_the_defaults() -> None:
             "ALMANAC_API_CREATE_NAMESPACES": "false",
             "ALMANAC_DATABASE_URL": "postgresql://x/y",
             "ALMANAC_KAFKA_BOOTSTRAP": "10.244.0.1:9092",
+            "ALMANAC_TRIGGER_TOPIC": "Team_A.triggers-v2",
         }
     )
     assert settings.port == 9000
@@ -32,6 +34,22 @@ def test_variables_override_the_defaults() -> None:
     assert settings.create_namespaces is False
     assert settings.database_url == "postgresql://x/y"
     assert settings.run_env == (("ALMANAC_KAFKA_BOOTSTRAP", "10.244.0.1:9092"),)
+    assert settings.kafka_bootstrap == "10.244.0.1:9092"
+    assert settings.trigger_topic == "Team_A.triggers-v2"
+
+
+@pytest.mark.parametrize("bootstrap", ["kafka:9092", "a:1, b:2", "[::1]:9092", "10.244.0.1:65535"])
+def test_kafka_bootstrap_lists_of_host_and_port_are_accepted(bootstrap: str) -> None:
+    assert ApiSettings.from_env({"ALMANAC_KAFKA_BOOTSTRAP": bootstrap}).kafka_bootstrap == bootstrap
+
+
+@pytest.mark.parametrize(
+    "topic",
+    ["a", "x" * 249, "...", "a.b_c-D9"],
+    ids=["one-char", "249-chars", "three-dots", "all-allowed-kinds"],
+)
+def test_trigger_topic_within_kafka_rules_is_accepted(topic: str) -> None:
+    assert ApiSettings.from_env({"ALMANAC_TRIGGER_TOPIC": topic}).trigger_topic == topic
 
 
 @pytest.mark.parametrize(
@@ -42,6 +60,16 @@ def test_variables_override_the_defaults() -> None:
         ("ALMANAC_API_NAMESPACE_PATTERN", "org"),
         ("ALMANAC_API_NAMESPACE_PATTERN", "Org_{org_id}"),
         ("ALMANAC_API_CREATE_NAMESPACES", "maybe"),
+        ("ALMANAC_KAFKA_BOOTSTRAP", "kafka"),
+        ("ALMANAC_KAFKA_BOOTSTRAP", "127.0.0.1:abc"),
+        ("ALMANAC_KAFKA_BOOTSTRAP", "127.0.0.1:99999"),
+        ("ALMANAC_KAFKA_BOOTSTRAP", "a:9092,,b:9092"),
+        ("ALMANAC_TRIGGER_TOPIC", "."),
+        ("ALMANAC_TRIGGER_TOPIC", ".."),
+        ("ALMANAC_TRIGGER_TOPIC", "x" * 250),
+        ("ALMANAC_TRIGGER_TOPIC", "my topic"),
+        ("ALMANAC_TRIGGER_TOPIC", "triggers/a"),
+        ("ALMANAC_TRIGGER_TOPIC", "trigger\u00e9"),
     ],
 )
 def test_malformed_variable_is_refused_by_name(name: str, value: str) -> None:
