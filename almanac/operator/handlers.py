@@ -8,6 +8,7 @@ pool, and that hop per watch event was most of the operator's CPU at a thousand 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import kopf
@@ -40,6 +41,14 @@ async def scheduledjob_event(
 @kopf.on.event("batch", "v1", "jobs", labels={"almanac.dev/scheduledjob-uid": kopf.PRESENT})
 async def job_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     _scheduler(memo).job_event(dict(event["object"]), deleted=event["type"] == "DELETED")
+
+
+@kopf.on.cleanup()
+async def stopping(memo: kopf.Memo, **_: Any) -> None:
+    """Kopf took over SIGTERM: tell the tasks outside Kopf (the trigger consumer) to stop,
+    or Kopf would wait on the tasks they spawned for ever."""
+    stop: asyncio.Event = memo["stopping"]
+    stop.set()
 
 
 @kopf.on.event("almanac.dev", "v1alpha1", "runrequests")

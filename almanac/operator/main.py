@@ -102,7 +102,7 @@ async def run(config: OperatorConfig) -> None:
             standalone=True,
             clusterwide=not config.namespaces,
             namespaces=config.namespaces,
-            memo=kopf.Memo(scheduler=scheduler),
+            memo=kopf.Memo(scheduler=scheduler, stopping=stop),
             settings=_kopf_settings(config),
             stop_flag=stop,
         )

@@ -84,6 +84,7 @@ class Scheduler:
         self._seq = itertools.count()
         self._wake = asyncio.Event()
         self._limit = asyncio.Semaphore(concurrency)
+        self._request_limit = asyncio.Semaphore(concurrency)
         self.last_tick = time.monotonic()
         self._recorder = recorder
         self._writer = BackgroundWriter(
@@ -354,36 +355,55 @@ class Scheduler:
             self.poke(t.key, plan.wait.until)
 
     async def _launch_requests(self, t: Tracked, template: JobTemplateSpec, now: datetime) -> None:
-        """Pending RunRequests whose time has come become runs (or are skipped while the
-        ScheduledJob is suspended, or fail when the template refuses their params)."""
-        assert t.spec is not None
-        for stored in list(t.requests.values()):
+        """Pending RunRequests whose time has come become runs, launched concurrently (a
+        burst of events is one reconcile pass); the earliest later one sets the wake-up."""
+        due: list[StoredRequest] = []
+        later: datetime | None = None
+        for stored in t.requests.values():
             if stored.status.phase is not RequestPhase.PENDING:
                 continue
-            if stored.spec.due_time > now:
-                self.poke(t.key, stored.spec.due_time)
-                continue
-            run = launch_of(stored.name, stored.spec)
-            if t.spec.suspend:
-                await self._settle(
-                    t, stored, RequestPhase.SKIPPED, now, "suspended at the due time"
-                )
-                continue
-            try:
-                validate_params(run_params(t.spec, run), template.params_schema)
-            except AlmanacError as exc:
-                self.count_trigger(t, stored.spec.trigger, "failed", f"params refused: {exc}")
-                await self._settle(t, stored, RequestPhase.FAILED, now, f"params refused: {exc}")
-                self._event(t, "TriggerFailed", f"request {stored.name}: params refused: {exc}")
-                continue
-            if await self._launch(t, template, run, now, reason="Triggered"):
-                self.count_trigger(t, stored.spec.trigger, "launched")
-            job = run_name(
-                t.ref.name, t.ref.uid, run.slot, trigger=run.trigger, attempt=run.attempt, n=run.n
-            )
-            await self._settle(t, stored, RequestPhase.LAUNCHED, now, "", job=job)
+            if stored.spec.due_time <= now:
+                due.append(stored)
+            elif later is None or stored.spec.due_time < later:
+                later = stored.spec.due_time
+        if later is not None:
+            self.poke(t.key, later)
+        await asyncio.gather(*(self._launch_request(t, template, s, now) for s in due))
 
-    async def _settle(
+    async def _launch_request(
+        self, t: Tracked, template: JobTemplateSpec, stored: StoredRequest, now: datetime
+    ) -> None:
+        """One due request: skipped while suspended, failed when the template refuses its
+        params, else launched; its phase is settled in memory before any await."""
+        assert t.spec is not None
+        run = launch_of(stored.name, stored.spec)
+        if t.spec.suspend:
+            self._settle(t, stored, RequestPhase.SKIPPED, now, "suspended at the due time")
+            return
+        try:
+            validate_params(run_params(t.spec, run), template.params_schema)
+        except AlmanacError as exc:
+            self.count_trigger(t, stored.spec.trigger, "failed", f"params refused: {exc}")
+            self._settle(t, stored, RequestPhase.FAILED, now, f"params refused: {exc}")
+            self._event(t, "TriggerFailed", f"request {stored.name}: params refused: {exc}")
+            return
+        job = run_name(
+            t.ref.name, t.ref.uid, run.slot, trigger=run.trigger, attempt=run.attempt, n=run.n
+        )
+        pending = stored.status
+        # In flight: no other pass launches it; the API hears "Launched" only once it is.
+        stored.status = pending.model_copy(update={"phase": RequestPhase.LAUNCHED})
+        try:
+            async with self._request_limit:
+                created = await self._launch(t, template, run, now, reason="Triggered")
+        except Exception:
+            stored.status = pending
+            raise  # the reconcile is retried; the request is still pending
+        self._settle(t, stored, RequestPhase.LAUNCHED, now, "", job=job)
+        if created:
+            self.count_trigger(t, stored.spec.trigger, "launched")
+
+    def _settle(
         self,
         t: Tracked,
         stored: StoredRequest,
@@ -393,10 +413,14 @@ class Scheduler:
         *,
         job: str | None = None,
     ) -> None:
-        """Record a request's end in memory at once (no second launch), then in the API."""
+        """Record a request's end in memory at once (no second launch), then in the API,
+        off the launch path (a lost write only means a later AlreadyExists launch)."""
         patch = status_patch(phase, now, job=job, message=message)
         stored.status = stored.status.model_validate(patch)
-        await self._kube.patch_run_request_status(t.ref.namespace, stored.name, patch)
+        namespace = t.ref.namespace
+        self._writer.later(
+            lambda: self._kube.patch_run_request_status(namespace, stored.name, patch)
+        )
 
     def _finished(self, t: Tracked, job: JobObservation, outcome: RunOutcome) -> None:
         if self.on_run_finished is not None:
@@ -517,11 +541,15 @@ class Scheduler:
         self._metrics.launched.labels(trigger=run.trigger.value).inc()
         self._metrics.lag.observe(max(0.0, lag))
         log.info("run launched", extra=fields | {"lag_seconds": round(lag, 3)})
-        self._event(
-            t,
-            reason,
-            f"run {job} for slot {_iso(run.slot)} ({run.trigger.value}, attempt {run.attempt})",
-        )
+        if run.request is None or run.attempt > 1:
+            # An event's first run is recorded by its RunRequest (and the match by an
+            # EventMatched Event when delayed): one Event per event would double the API
+            # writes of an event burst.
+            self._event(
+                t,
+                reason,
+                f"run {job} for slot {_iso(run.slot)} ({run.trigger.value}, attempt {run.attempt})",
+            )
         return True
 
     async def _prune(self, t: Tracked, state: _PassState) -> None:
@@ -591,6 +619,10 @@ def _refuse_template_use(t: Tracked, template: JobTemplateSpec) -> AlmanacError 
             "use another template or ask its owner to allow this namespace",
             "spec.template",
         )
+    if t.spec.schedule is None:
+        # Trigger-only: the params are complete only once an event's mapping is merged
+        # in, and are checked then (a refused request is Failed with the reason).
+        return None
     try:
         validate_params(t.spec.params, template.params_schema)
     except AlmanacError as exc:

@@ -66,22 +66,24 @@ NAMESPACE_HEADER: Final = "almanac-namespace"
 SWEEP_INTERVAL: Final = 60.0
 POLL_MS: Final = 200
 BATCH: Final = 500
+CONCURRENCY: Final = 16  # RunRequest creations in flight
 
 
 @dataclass(frozen=True)
 class TriggerSettings:
     """``ALMANAC_KAFKA_BOOTSTRAP`` (triggers are off without it), ``ALMANAC_TRIGGER_GROUP``
     (consumer group, default ``almanac-triggers``), ``ALMANAC_RUNREQUEST_RETENTION`` (how
-    long settled RunRequests stay: the dedup window of redelivered events, default 24h)."""
+    long settled RunRequests stay: the dedup window of redelivered events, default 15m;
+    every RunRequest is an object in etcd, so a busy topic needs a short window)."""
 
     bootstrap: str | None = None
     group: str = "almanac-triggers"
-    retention: timedelta = timedelta(hours=24)
+    retention: timedelta = timedelta(minutes=15)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TriggerSettings:
         env = os.environ if env is None else env
-        retention = env.get("ALMANAC_RUNREQUEST_RETENTION", "").strip() or "24h"
+        retention = env.get("ALMANAC_RUNREQUEST_RETENTION", "").strip() or "15m"
         return cls(
             bootstrap=env.get("ALMANAC_KAFKA_BOOTSTRAP", "").strip() or None,
             group=env.get("ALMANAC_TRIGGER_GROUP", "").strip() or "almanac-triggers",
@@ -124,6 +126,7 @@ class TriggerService:
         self._routes_generation = -1
         self._chained: set[str] = set()
         self._positions: dict[TopicPartition, int] = {}
+        self._limit = asyncio.Semaphore(CONCURRENCY)
         self._tasks: set[asyncio.Task[None]] = set()
         scheduler.on_run_finished = self.chain
 
@@ -217,27 +220,25 @@ class TriggerService:
     async def _partition(
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]
     ) -> tuple[TopicPartition, int | None]:
-        """Handle one partition's records in order; on an API failure, seek back to the
-        first record not handled so the next poll retries it (offset not committed)."""
-        handled: int | None = None
+        """Handle one partition's batch; on an API failure, seek back to its first record so
+        the next poll retries the batch (its offsets are not committed; the RunRequests
+        already created meet AlreadyExists then)."""
         try:
-            for record in records:
-                await self._handle(record)
-                handled = record.offset + 1
+            await self._handle(records)
         except Exception as exc:
-            failed_at = handled if handled is not None else records[0].offset
             log.warning(
-                "trigger event not handled, will retry",
+                "trigger events not handled, will retry",
                 extra={
                     "topic": tp.topic,
                     "partition": tp.partition,
-                    "offset": failed_at,
+                    "offset": records[0].offset,
                     "error": str(exc),
                 },
             )
-            consumer.seek(tp, failed_at)
+            consumer.seek(tp, records[0].offset)
             await asyncio.sleep(1.0)
-        return tp, handled
+            return tp, None
+        return tp, records[-1].offset + 1
 
     def _lag(self, consumer: AIOKafkaConsumer) -> None:
         """Events on the assigned partitions not handled yet (the consumer lag metric)."""
@@ -249,20 +250,37 @@ class TriggerService:
                 lag += max(0, highwater - position)
         self._metrics.trigger_lag.set(lag)
 
-    async def _handle(self, record: ConsumerRecord) -> None:
-        """Decide what one event does on every route of its topic, do it, then count."""
-        outcome = self._decide(record)
-        if outcome.creates:
-            await asyncio.gather(*outcome.creates)
-        for cancel in outcome.cancels:
-            await cancel
-        for key, trigger, what, error in outcome.counts:
-            t = self._scheduler.find(*key)
-            if t is not None:
-                self._scheduler.count_trigger(t, trigger, what, error)
-        if outcome.creates and record.timestamp:
-            latency = time.time() - record.timestamp / 1000
-            self._metrics.trigger_latency.observe(max(0.0, latency))
+    async def _handle(self, records: list[ConsumerRecord]) -> None:
+        """Decide what each event does, do it, then count.
+
+        RunRequests are created concurrently, except that a cancel waits for the creates of
+        the events before it (a start and its cancel in one batch keep their order).
+        """
+        outcomes = [self._decide(record) for record in records]
+        creates: list[Awaitable[bool]] = []
+        for outcome in outcomes:
+            if outcome.cancels:
+                await self._bounded(creates)
+                creates = []
+                for cancel in outcome.cancels:
+                    await cancel
+            creates.extend(outcome.creates)
+        await self._bounded(creates)
+        now = time.time()
+        for record, outcome in zip(records, outcomes, strict=True):
+            for key, trigger, what, error in outcome.counts:
+                t = self._scheduler.find(*key)
+                if t is not None:
+                    self._scheduler.count_trigger(t, trigger, what, error)
+            if outcome.creates and record.timestamp:
+                self._metrics.trigger_latency.observe(max(0.0, now - record.timestamp / 1000))
+
+    async def _bounded(self, work: list[Awaitable[bool]]) -> None:
+        async def one(call: Awaitable[bool]) -> None:
+            async with self._limit:
+                await call
+
+        await asyncio.gather(*(one(call) for call in work))
 
     def _decide(self, record: ConsumerRecord) -> _Outcome:
         outcome = _Outcome()
@@ -351,8 +369,13 @@ class TriggerService:
         body = run_request_body(
             name=name, namespace=t.ref.namespace, owner=t.ref.name, owner_uid=t.ref.uid, spec=spec
         )
+        started = time.monotonic()
         created = await self._kube.create_run_request(t.ref.namespace, body)
-        fields = _fields(t, spec.source.id) | {"request": name, "due": rfc3339_utc(spec.due_time)}
+        fields = _fields(t, spec.source.id) | {
+            "request": name,
+            "due": rfc3339_utc(spec.due_time),
+            "took": round(time.monotonic() - started, 3),
+        }
         if not created:
             log.info("event already accepted", extra=fields)
             return False

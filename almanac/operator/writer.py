@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +48,7 @@ class BackgroundWriter:
         self._limit = asyncio.Semaphore(concurrency)
         self._dirty: dict[tuple[str, str], Tracked] = {}
         self._events: asyncio.Queue[tuple[ObjectRef, str, str]] = asyncio.Queue(EVENT_BACKLOG)
+        self._calls: list[Callable[[], Awaitable[None]]] = []
         self._wake = asyncio.Event()
         self._launching = 0
         self._quiet = asyncio.Event()
@@ -82,6 +83,11 @@ class BackgroundWriter:
         self._dirty.setdefault(t.key, t)
         self._wake.set()
 
+    def later(self, call: Callable[[], Awaitable[None]]) -> None:
+        """Make one more API write off the launch path (e.g. a RunRequest's new phase)."""
+        self._calls.append(call)
+        self._wake.set()
+
     def event(self, ref: ObjectRef, reason: str, message: str) -> None:
         try:
             self._events.put_nowait((ref, reason, message))
@@ -95,12 +101,14 @@ class BackgroundWriter:
             await self._quiet.wait()
             self._wake.clear()
             batch, self._dirty = self._dirty, {}
+            calls, self._calls = self._calls, []
             events = []
             while not self._events.empty():
                 events.append(self._events.get_nowait())
             await asyncio.gather(
                 *(self._guard(self._flush(t)) for t in batch.values()),
                 *(self._guard(self._post(*e)) for e in events),
+                *(self._guard(call()) for call in calls),
             )
 
     async def _guard(self, work: Any) -> None:

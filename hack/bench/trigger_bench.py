@@ -99,6 +99,7 @@ async def _produce(
     events: int,
     rate: float,
     duplicates: int,
+    prefix: str = "bench",
 ) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
     await producer.start()
@@ -108,7 +109,7 @@ async def _produce(
         for i in range(events):
             # Paced by the clock, not by sleeps that accumulate drift.
             await asyncio.sleep(max(0.0, started + i / rate - time.monotonic()))
-            event_id = f"bench-{i}"
+            event_id = f"{prefix}-{i}"
             value = json.dumps({"id": event_id, "type": "bench", "n": i}).encode()
             produced[event_id] = time.time()
             await producer.send_and_wait(topic, value)
@@ -144,7 +145,7 @@ class _Run:
 async def _measure(bootstrap: str, topic: str, run: _Run) -> dict[str, Any]:
     """Warm up with one event, then produce the burst and follow Jobs and consumer lag."""
     args = run.args
-    await _produce(bootstrap, topic, {}, events=1, rate=1.0, duplicates=0)
+    await _produce(bootstrap, topic, {}, events=1, rate=1.0, duplicates=0, prefix="warm-up")
     await asyncio.wait_for(run.first.wait(), 120)
     run.seen.clear()
     cpu0, _ = _proc_stats(run.operator.pid)
@@ -168,7 +169,6 @@ async def _measure(bootstrap: str, topic: str, run: _Run) -> dict[str, Any]:
             await asyncio.wait_for(asyncio.shield(producing), 0.25)
     await producing
     cpu1, rss = _proc_stats(run.operator.pid)
-    # bench-0 was the warm-up's id too: its first sighting was cleared above.
     lags = [times[0] - run.produced[i] for i, times in run.seen.items() if i in run.produced]
     return _summary(lags, args.events) | {
         "who": f"Almanac triggers @ {args.rate:g}/s",
@@ -203,9 +203,13 @@ async def bench(env: dict[str, str], args: argparse.Namespace) -> dict[str, Any]
             stop.set()
             watching.cancel()
             operator.terminate()
-            operator.wait(30)
+            try:
+                operator.wait(30)
+            except subprocess.TimeoutExpired:
+                print("the operator did not stop within 30 s of SIGTERM; killed")
+                operator.kill()
             print(f"operator log: {log}")
-        await _delete_namespace(core, ns)
+            await _delete_namespace(core, ns)  # its pods would load the next run
     return row
 
 

@@ -277,6 +277,7 @@ async def test_bad_events_and_refused_params_are_counted_and_the_partition_moves
                 "paramsSchema": {
                     "type": "object",
                     "properties": {"seconds": {"type": "integer"}, "say": {"type": "string"}},
+                    "required": ["say"],  # only the trigger's mapping provides it
                 },
             },
         }

@@ -1,0 +1,179 @@
+"""What one Kafka record does on the trigger routes of its topic (no Kafka, no API server:
+the decisions only; tests/integration/test_operator_triggers.py runs them for real)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiokafka.structs import ConsumerRecord
+
+from almanac.core.errors import InvalidInputError
+from almanac.operator.observability import Metrics
+from almanac.operator.tracked import Tracked
+from almanac.operator.triggers import NAMESPACE_HEADER, TriggerService, TriggerSettings
+
+CREATED = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def scheduled_job(namespace: str, name: str, **trigger: Any) -> Tracked:
+    body = {
+        "metadata": {
+            "namespace": namespace,
+            "name": name,
+            "uid": f"uid-{namespace}-{name}",
+            "creationTimestamp": CREATED.isoformat().replace("+00:00", "Z"),
+        },
+        "spec": {
+            "template": "http",
+            "triggers": [
+                {
+                    "name": "escalate",
+                    "kafka": {
+                        "topic": "tickets",
+                        "filter": 'event.type == "opened"',
+                        "key": "event.ticket",
+                    },
+                    "cancelOn": [
+                        {
+                            "kafka": {
+                                "topic": "tickets",
+                                "filter": 'event.type == "resolved"',
+                                "key": "event.ticket",
+                            }
+                        }
+                    ],
+                    "params": {"url": '"https://t.example/" + event.ticket'},
+                    **trigger,
+                }
+            ],
+        },
+    }
+    tracked = Tracked.from_body(body)
+    assert tracked.error is None, tracked.error
+    return tracked
+
+
+@dataclass
+class FakeScheduler:
+    tracked: list[Tracked]
+    generation: int = 1
+    on_run_finished: Any = None
+    counted: list[tuple[str, str, str, str | None]] = field(default_factory=list)
+
+    def objects(self) -> list[Tracked]:
+        return self.tracked
+
+    def find(self, namespace: str, name: str) -> Tracked | None:
+        return next((t for t in self.tracked if t.key == (namespace, name)), None)
+
+
+def service(*tracked: Tracked) -> TriggerService:
+    return TriggerService(None, FakeScheduler(list(tracked)), Metrics(), TriggerSettings())  # type: ignore[arg-type]
+
+
+def record(
+    value: bytes | dict[str, Any], *, at: datetime | None = None, headers: Any = ()
+) -> ConsumerRecord[bytes, bytes]:
+    raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+    stamp = int(((at or CREATED + timedelta(minutes=1)).timestamp()) * 1000)
+    return ConsumerRecord(
+        topic="tickets",
+        partition=0,
+        offset=7,
+        timestamp=stamp,
+        timestamp_type=0,
+        key=None,
+        value=raw,
+        checksum=None,
+        serialized_key_size=0,
+        serialized_value_size=len(raw),
+        headers=tuple(headers),
+    )
+
+
+def close(outcome: Any) -> None:
+    for work in [*outcome.creates, *outcome.cancels]:
+        work.close()  # coroutines not run here
+
+
+def test_matching_event_plans_one_request_per_sequence_step_and_counts_it() -> None:
+    svc = service(scheduled_job("team", "sla", sequence=["0s", "1d"]))
+    outcome = svc._decide(record({"id": "e1", "type": "opened", "ticket": "T-1"}))
+    assert len(outcome.creates) == 2
+    assert not outcome.cancels
+    assert [c[2] for c in outcome.counts] == ["received", "matched"]
+    close(outcome)
+
+
+def test_non_matching_event_is_received_only() -> None:
+    svc = service(scheduled_job("team", "sla"))
+    outcome = svc._decide(record({"id": "e2", "type": "commented", "ticket": "T-1"}))
+    assert not outcome.creates
+    assert [c[2] for c in outcome.counts] == ["received"]
+
+
+def test_cancel_event_cancels_by_key() -> None:
+    svc = service(scheduled_job("team", "sla", delay="48h"))
+    outcome = svc._decide(record({"id": "e3", "type": "resolved", "ticket": "T-1"}))
+    assert len(outcome.cancels) == 1
+    assert not outcome.creates
+    close(outcome)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", "not JSON"),
+        (b"[1, 2]", "object"),
+        (json.dumps({"id": "big", "type": "opened", "x": "y" * 40_000}).encode(), "32 KiB"),
+    ],
+)
+def test_malformed_event_is_counted_failed_with_the_reason(raw: bytes, reason: str) -> None:
+    svc = service(scheduled_job("team", "sla"))
+    outcome = svc._decide(record(raw))
+    assert not outcome.creates
+    (_, _, what, error) = outcome.counts[-1]
+    assert what == "failed"
+    assert error is not None
+    assert reason in error
+
+
+def test_mapping_that_fails_on_the_event_is_counted_failed_naming_the_param() -> None:
+    svc = service(scheduled_job("team", "sla"))
+    outcome = svc._decide(record({"id": "e4", "type": "opened"}))  # no ticket
+    (_, _, what, error) = outcome.counts[-1]
+    assert what == "failed"
+    assert error is not None
+    assert "e4" in error
+
+
+def test_namespace_header_reaches_only_that_namespace() -> None:
+    mine, theirs = scheduled_job("org-1", "sla"), scheduled_job("org-2", "sla")
+    svc = service(mine, theirs)
+    event = {"id": "e5", "type": "opened", "ticket": "T-1"}
+    outcome = svc._decide(record(event, headers=[(NAMESPACE_HEADER, b"org-1")]))
+    assert {c[0] for c in outcome.counts} == {("org-1", "sla")}
+    assert len(outcome.creates) == 1
+    close(outcome)
+
+
+def test_events_from_before_the_scheduled_job_existed_are_ignored() -> None:
+    svc = service(scheduled_job("team", "sla"))
+    event = {"id": "old", "type": "opened", "ticket": "T-1"}
+    outcome = svc._decide(record(event, at=CREATED - timedelta(hours=1)))
+    assert not outcome.counts
+    assert not outcome.creates
+
+
+def test_settings_defaults_and_a_bad_retention_names_the_variable() -> None:
+    settings = TriggerSettings.from_env({"ALMANAC_KAFKA_BOOTSTRAP": "127.0.0.1:9092"})
+    assert settings.bootstrap == "127.0.0.1:9092"
+    assert settings.group == "almanac-triggers"
+    assert settings.retention == timedelta(minutes=15)
+    with pytest.raises(InvalidInputError) as bad:
+        TriggerSettings.from_env({"ALMANAC_RUNREQUEST_RETENTION": "soon"})
+    assert bad.value.field == "ALMANAC_RUNREQUEST_RETENTION"
