@@ -24,7 +24,7 @@ __all__ = ["Kube", "ObjectRef", "RunOutcome", "load_api_client", "read_reply"]
 GROUP, VERSION = API_VERSION.split("/")
 PLURAL = "scheduledjobs"
 REQUESTS = "runrequests"
-POOL_SIZE = 64
+POOL_SIZE = 128
 
 
 async def load_api_client() -> client.ApiClient:

@@ -85,6 +85,7 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._limit = asyncio.Semaphore(concurrency)
         self._request_limit = asyncio.Semaphore(concurrency)
+        self._direct: set[asyncio.Task[None]] = set()
         self.last_tick = time.monotonic()
         self._recorder = recorder
         self._writer = BackgroundWriter(
@@ -146,6 +147,37 @@ class Scheduler:
             known.status = stored.status
         if owner and known.status.phase is RequestPhase.PENDING:
             self.poke(owner.key, max(self._clock(), known.spec.due_time))
+
+    def accepted(self, body: dict[str, Any]) -> None:
+        """A RunRequest this process just created: kept, and launched at once when it is
+        due (not on the next pass: a burst of events would wait for the pass before)."""
+        self.request_event(body, deleted=False)
+        owner = self._owner(body["metadata"]["labels"].get("almanac.dev/scheduledjob-uid", ""))
+        stored = owner.requests.get(body["metadata"]["name"]) if owner else None
+        now = self._clock()
+        if owner is None or stored is None or owner.spec is None or owner.error is not None:
+            return
+        template = self._template(owner)
+        if (
+            template is None
+            or stored.status.phase is not RequestPhase.PENDING
+            or stored.spec.due_time > now
+            or _refuse_template_use(owner, template) is not None
+        ):
+            return  # the reconcile pass decides, and says why in status
+        task = asyncio.create_task(self._launch_direct(owner, template, stored, now))
+        self._direct.add(task)
+        task.add_done_callback(self._direct.discard)
+
+    async def _launch_direct(
+        self, t: Tracked, template: JobTemplateSpec, stored: StoredRequest, now: datetime
+    ) -> None:
+        try:
+            await self._launch_request(t, template, stored, now)
+        except Exception:
+            self._metrics.reconcile_errors.inc()
+            log.exception("event run not launched; retrying", extra=_fields(t))
+            self.poke(t.key, self._clock() + timedelta(seconds=5))
 
     def count_trigger(
         self, t: Tracked, trigger: str, outcome: str, error: str | None = None

@@ -66,7 +66,7 @@ NAMESPACE_HEADER: Final = "almanac-namespace"
 SWEEP_INTERVAL: Final = 60.0
 POLL_MS: Final = 200
 BATCH: Final = 500
-CONCURRENCY: Final = 16  # RunRequest creations in flight
+CONCURRENCY: Final = 96  # RunRequest creations in flight
 
 
 @dataclass(frozen=True)
@@ -380,7 +380,7 @@ class TriggerService:
             log.info("event already accepted", extra=fields)
             return False
         log.info("event accepted", extra=fields)
-        self._scheduler.request_event(body, deleted=False)
+        self._scheduler.accepted(body)
         if spec.due_time > datetime.now(UTC) + timedelta(seconds=1):
             self._scheduler.post_event(
                 t,
