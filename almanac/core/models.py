@@ -131,6 +131,11 @@ class KafkaSource(SpecModel):
         max_length=249,
         pattern=r"^[a-zA-Z0-9._-]+$",
         description="Kafka topic name (letters, digits, '.', '_' and '-').",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {"rule": "self != '.' && self != '..'", "message": "Kafka refuses '.' and '..'"}
+            ]
+        },
     )
     filter: str | None = Field(
         None, max_length=4096, description="CEL over `event`; only matching events count."
@@ -174,7 +179,9 @@ class Trigger(SpecModel):
     )
 
     name: str | None = Field(
-        None, max_length=63, description="Name used for this trigger's counters in status."
+        None,
+        max_length=63,
+        description="Name used for this trigger's counters in status (a label value).",
     )
     kafka: KafkaSource | None = Field(None, description="Kafka events that start a run.")
     after: AfterTrigger | None = Field(None, description="Upstream job completion.")
