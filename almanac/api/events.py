@@ -27,6 +27,7 @@ from prometheus_client import Counter
 from almanac.api.errors import PayloadTooLargeError, UpstreamError
 from almanac.api.schemas import EventInput
 from almanac.api.settings import BOOTSTRAP_VARIABLE, ApiSettings
+from almanac.core.events import NAMESPACE_HEADER
 from almanac.core.naming import rfc3339_utc
 from almanac.core.runrequests import MAX_EVENT_BYTES as RUN_EVENT_LIMIT
 from almanac.notify.publisher import KafkaPublisher, Message, Publisher, encode_payload
@@ -43,7 +44,6 @@ __all__ = [
 
 log = logging.getLogger("almanac.api")
 
-NAMESPACE_HEADER: Final = "almanac-namespace"
 SOURCE: Final = "almanac-api"
 #: Seconds one event may take, producer start included: a caller hears back within 10 s.
 PUBLISH_TIMEOUT: Final = 8.0

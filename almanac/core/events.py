@@ -33,6 +33,7 @@ from almanac.core.naming import rfc3339_utc
 from almanac.core.status import RunPhase
 
 __all__ = [
+    "NAMESPACE_HEADER",
     "CompiledTrigger",
     "EventError",
     "KafkaMatcher",
@@ -45,6 +46,9 @@ __all__ = [
     "parse_event",
 ]
 
+#: Kafka header naming the one namespace an event may trigger jobs in (the REST facade
+#: sets it to the caller's organisation namespace; the operator routes by it).
+NAMESPACE_HEADER: Final = "almanac-namespace"
 #: Bounds of RunRequest ``spec.source.id`` and ``spec.key`` (kept in step with runrequests).
 _MAX_ID: Final = 1024
 _MAX_KEY: Final = 1024

@@ -31,6 +31,7 @@ import cel
 from almanac.core.durations import format_duration, parse_duration
 from almanac.core.errors import InvalidInputError, InvalidSpecError
 from almanac.core.events import (
+    NAMESPACE_HEADER,
     CompiledTrigger,
     EventError,
     KafkaMatcher,
@@ -48,6 +49,7 @@ from almanac.core.naming import MAX_RUN_NAME, validate_object_name
 from almanac.core.zones import require_aware
 
 __all__ = [
+    "NAMESPACE_HEADER",
     "VARIABLES",
     "CompiledTrigger",
     "EventError",

@@ -68,25 +68,17 @@ class Kube:
 
     async def create_job(self, namespace: str, body: dict[str, Any]) -> bool:
         """Create a run's Job; False when it already exists (already launched)."""
-        try:
-            # The reply is not deserialised: a V1Job costs more than the request.
-            await read_reply(
-                self._batch.create_namespaced_job(namespace, body, _preload_content=False)
-            )
-        except ApiException as exc:
-            if exc.status == 409:
-                return False
-            raise
-        return True
+        # The reply is not deserialised: a V1Job costs more than the request.
+        return await _created(
+            self._batch.create_namespaced_job(namespace, body, _preload_content=False)
+        )
 
     async def delete_job(self, namespace: str, name: str) -> None:
-        try:
-            await self._batch.delete_namespaced_job(
-                name, namespace, propagation_policy="Background"
+        await _unless_gone(
+            self._batch.delete_namespaced_job(
+                name, namespace, propagation_policy="Background", _preload_content=False
             )
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
+        )
 
     async def job_names(self, namespace: str, selector: str) -> list[str]:
         jobs = await self._batch.list_namespaced_job(namespace, label_selector=selector)
@@ -125,37 +117,27 @@ class Kube:
     async def create_run_request(self, namespace: str, body: dict[str, Any]) -> bool:
         """Create a RunRequest; False when it already exists (the event was accepted
         before: this is the dedup of redelivered events)."""
-        try:
-            await read_reply(
-                self._custom.create_namespaced_custom_object(
-                    GROUP, VERSION, namespace, REQUESTS, body, _preload_content=False
-                )
+        return await _created(
+            self._custom.create_namespaced_custom_object(
+                GROUP, VERSION, namespace, REQUESTS, body, _preload_content=False
             )
-        except ApiException as exc:
-            if exc.status == 409:
-                return False
-            raise
-        return True
+        )
 
     async def patch_run_request_status(
         self, namespace: str, name: str, status: Mapping[str, Any]
     ) -> None:
-        try:
-            await read_reply(
-                self._custom.patch_namespaced_custom_object_status(
-                    GROUP,
-                    VERSION,
-                    namespace,
-                    REQUESTS,
-                    name,
-                    {"status": dict(status)},
-                    _content_type="application/merge-patch+json",
-                    _preload_content=False,
-                )
+        await _unless_gone(
+            self._custom.patch_namespaced_custom_object_status(
+                GROUP,
+                VERSION,
+                namespace,
+                REQUESTS,
+                name,
+                {"status": dict(status)},
+                _content_type="application/merge-patch+json",
+                _preload_content=False,
             )
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
+        )
 
     async def run_requests(self, namespace: str, selector: str) -> list[dict[str, Any]]:
         """RunRequests matching a label selector (read from the API, not the watch: a
@@ -166,15 +148,11 @@ class Kube:
         return list(found.get("items", []))
 
     async def delete_run_request(self, namespace: str, name: str) -> None:
-        try:
-            await read_reply(
-                self._custom.delete_namespaced_custom_object(
-                    GROUP, VERSION, namespace, REQUESTS, name, _preload_content=False
-                )
+        await _unless_gone(
+            self._custom.delete_namespaced_custom_object(
+                GROUP, VERSION, namespace, REQUESTS, name, _preload_content=False
             )
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
+        )
 
     async def scheduled_job_specs(self, namespace: str) -> dict[str, Any]:
         """Name → spec of every ScheduledJob in ``namespace`` (admission's chain check)."""
@@ -214,6 +192,26 @@ class Kube:
         await read_reply(
             self._core.create_namespaced_event(ref.namespace, event, _preload_content=False)
         )
+
+
+async def _created(call: Awaitable[Any]) -> bool:
+    """Await a create; False on AlreadyExists (idempotent creation, invariant 1)."""
+    try:
+        await read_reply(call)
+    except ApiException as exc:
+        if exc.status == 409:
+            return False
+        raise
+    return True
+
+
+async def _unless_gone(call: Awaitable[Any]) -> None:
+    """Await a patch or delete; NotFound means the object is already gone."""
+    try:
+        await read_reply(call)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
 
 
 async def read_reply(call: Awaitable[Any]) -> bytes:

@@ -75,6 +75,8 @@ class Scheduler:
         self._objects: dict[Key, Tracked] = {}
         self._orphans: dict[str, dict[str, JobObservation]] = {}
         self._orphan_requests: dict[str, dict[str, StoredRequest]] = {}
+        #: Jobs and RunRequests name their owner by uid: found without a scan per event.
+        self._by_uid: dict[str, Tracked] = {}
         #: Called once per finished run this process announces (``after`` triggers).
         self.on_run_finished: Callable[[Tracked, JobObservation, RunOutcome], None] | None = None
         #: Bumped whenever the set of ScheduledJobs or their triggers may have changed.
@@ -98,10 +100,13 @@ class Scheduler:
         key = (body["metadata"]["namespace"], body["metadata"]["name"])
         tracked = self._objects.get(key)
         if tracked is None or tracked.ref.uid != body["metadata"]["uid"]:
+            if tracked is not None:  # deleted and made again under the same name
+                self._by_uid.pop(tracked.ref.uid, None)
             tracked = Tracked.from_body(body)
             tracked.jobs = self._orphans.pop(tracked.ref.uid, {})
             tracked.requests = self._orphan_requests.pop(tracked.ref.uid, {})
             self._objects[key] = tracked
+            self._by_uid[tracked.ref.uid] = tracked
         elif tracked.only_status_changed(body):
             # Our own status write coming back: nothing to plan (and no spec to re-parse).
             tracked.resource_version = str(body["metadata"].get("resourceVersion", ""))
@@ -113,7 +118,9 @@ class Scheduler:
         self.poke(key)
 
     def forget(self, namespace: str, name: str) -> None:
-        self._objects.pop((namespace, name), None)
+        gone = self._objects.pop((namespace, name), None)
+        if gone is not None:
+            self._by_uid.pop(gone.ref.uid, None)
         self.generation += 1
         self._metrics.scheduled_jobs.set(len(self._objects))
 
@@ -188,7 +195,7 @@ class Scheduler:
         self.poke(t.key)
 
     def _owner(self, uid: str) -> Tracked | None:
-        return next((t for t in self._objects.values() if t.ref.uid == uid), None)
+        return self._by_uid.get(uid)
 
     def job_event(self, body: dict[str, Any], deleted: bool) -> None:
         seen = observe_job(body)

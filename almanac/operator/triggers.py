@@ -42,9 +42,11 @@ from almanac.core.runrequests import (
 )
 from almanac.core.runs import JobObservation
 from almanac.core.triggers import (
+    NAMESPACE_HEADER,
     CompiledTrigger,
     EventError,
     KafkaMatcher,
+    PlannedRun,
     after_event,
     after_matches,
     event_identity,
@@ -57,12 +59,12 @@ from almanac.core.triggers import (
 from .kube import Kube, RunOutcome
 from .logs import log
 from .observability import Metrics
+from .recording import parse_result
 from .scheduler import Scheduler
 from .tracked import StoredRequest, Tracked
 
 __all__ = ["TriggerService", "TriggerSettings"]
 
-NAMESPACE_HEADER: Final = "almanac-namespace"
 SWEEP_INTERVAL: Final = 60.0
 POLL_MS: Final = 200
 BATCH: Final = 500
@@ -317,9 +319,8 @@ class TriggerService:
             try:
                 if not matches(route.matcher, event):
                     continue
-                key = event_key(route.matcher, event)
                 if route.role == "cancel":
-                    if key is not None:
+                    if (key := event_key(route.matcher, event)) is not None:
                         outcome.cancels.append(self._cancel(t, route.trigger, key, event_id))
                     continue
                 trigger = _trigger(t, route.trigger)
@@ -346,19 +347,10 @@ class TriggerService:
                 partition=record.partition,
                 offset=record.offset,
             )
-            for run in planned:
-                spec = RunRequestSpec(
-                    scheduled_job=t.ref.name,
-                    trigger=route.trigger,
-                    kind="event",
-                    due_time=run.due,
-                    step=run.step,
-                    key=run.key,
-                    params=run.params,
-                    source=source,
-                    event=event,
-                )
-                outcome.creates.append(self._store(t, run.name, spec))
+            for name, spec in _specs(
+                t, trigger=route.trigger, kind="event", planned=planned, source=source, event=event
+            ):
+                outcome.creates.append(self._store(t, name, spec))
         return outcome
 
     # -- requests --------------------------------------------------------------------------
@@ -443,8 +435,6 @@ class TriggerService:
         job: JobObservation,
         outcome: RunOutcome,
     ) -> None:
-        from almanac.operator.recording import parse_result  # noqa: PLC0415
-
         result, _ = parse_result(outcome.message)
         event = after_event(upstream.ref.name, job.name, job.phase.value, result, outcome.exit_code)
         event_id = f"{upstream.ref.uid}/{job.name}"
@@ -457,20 +447,12 @@ class TriggerService:
                 event=event,
                 received_at=job.completion_time or datetime.now(UTC),
             )
+            source = EventSource(id=event_id, type=f"run.{job.phase.value.lower()}")
             created = False
-            for run in planned:
-                spec = RunRequestSpec(
-                    scheduled_job=t.ref.name,
-                    trigger=trigger.name,
-                    kind="after",
-                    due_time=run.due,
-                    step=run.step,
-                    key=run.key,
-                    params=run.params,
-                    source=EventSource(id=event_id, type=f"run.{job.phase.value.lower()}"),
-                    event=event,
-                )
-                created = await self._store(t, run.name, spec) or created
+            for name, spec in _specs(
+                t, trigger=trigger.name, kind="after", planned=planned, source=source, event=event
+            ):
+                created = await self._store(t, name, spec) or created
             if created:  # a re-announced run (new leader) is not counted twice
                 self._scheduler.count_trigger(t, trigger.name, "received")
                 self._scheduler.count_trigger(t, trigger.name, "matched")
@@ -505,6 +487,35 @@ def _header(record: ConsumerRecord, name: str) -> str | None:
         if key == name and value:
             return bytes(value).decode("utf-8", "replace")
     return None
+
+
+def _specs(
+    t: Tracked,
+    *,
+    trigger: str,
+    kind: Literal["event", "after"],
+    planned: list[PlannedRun],
+    source: EventSource,
+    event: dict[str, Any],
+) -> list[tuple[str, RunRequestSpec]]:
+    """The RunRequests (name, spec) of the runs one event plans for ``t``."""
+    return [
+        (
+            run.name,
+            RunRequestSpec(
+                scheduled_job=t.ref.name,
+                trigger=trigger,
+                kind=kind,
+                due_time=run.due,
+                step=run.step,
+                key=run.key,
+                params=run.params,
+                source=source,
+                event=event,
+            ),
+        )
+        for run in planned
+    ]
 
 
 def _trigger(t: Tracked, name: str) -> CompiledTrigger:

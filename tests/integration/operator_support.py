@@ -34,6 +34,13 @@ def script_template() -> dict[str, Any]:
     }
 
 
+def with_script_template(crds: Kubectl, namespace: str) -> Kubectl:
+    """The test's namespace with the script template in it (operator suites' ``k``)."""
+    scoped = crds.in_namespace(namespace)
+    scoped.apply(script_template())
+    return scoped
+
+
 def scheduled_job(name: str, **spec: Any) -> dict[str, Any]:
     return {
         "apiVersion": "almanac.dev/v1alpha1",

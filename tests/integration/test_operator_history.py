@@ -20,8 +20,8 @@ from tests.integration.operator_support import (
     condition,
     module_operator,
     scheduled_job,
-    script_template,
     status,
+    with_script_template,
 )
 from tests.support import Kubectl, eventually
 from tests.support.kafka import reading
@@ -49,9 +49,7 @@ def operator(
 
 @pytest.fixture
 def k(crds: Kubectl, operator: OperatorProcess, namespace: str) -> Kubectl:
-    scoped = crds.in_namespace(namespace)
-    scoped.apply(script_template())
-    return scoped
+    return with_script_template(crds, namespace)
 
 
 @pytest.fixture

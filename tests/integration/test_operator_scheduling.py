@@ -18,9 +18,9 @@ from tests.integration.operator_support import (
     module_operator,
     patch_spec,
     scheduled_job,
-    script_template,
     slots,
     status,
+    with_script_template,
 )
 from tests.support import Kubectl, consistently, eventually
 from tests.support.operator import OperatorProcess
@@ -34,9 +34,7 @@ def operator(crds: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 @pytest.fixture
 def k(crds: Kubectl, operator: OperatorProcess, namespace: str) -> Kubectl:
-    scoped = crds.in_namespace(namespace)
-    scoped.apply(script_template())
-    return scoped
+    return with_script_template(crds, namespace)
 
 
 async def test_every_slot_runs_once_as_a_restricted_job_and_status_follows(k: Kubectl) -> None:

@@ -22,6 +22,7 @@ from tests.integration.operator_support import (
     scheduled_job,
     script_template,
     status,
+    with_script_template,
 )
 from tests.support import Kubectl, KubectlError, eventually
 from tests.support.operator import OperatorProcess
@@ -40,9 +41,7 @@ def operator(crds: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 @pytest.fixture
 def k(crds: Kubectl, operator: OperatorProcess, namespace: str) -> Kubectl:
-    scoped = crds.in_namespace(namespace)
-    scoped.apply(script_template())
-    return scoped
+    return with_script_template(crds, namespace)
 
 
 @pytest.fixture

@@ -12,9 +12,10 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 
 from almanac.core.errors import InvalidInputError
+from almanac.core.events import NAMESPACE_HEADER
 from almanac.operator.observability import Metrics
 from almanac.operator.tracked import Tracked
-from almanac.operator.triggers import NAMESPACE_HEADER, TriggerService, TriggerSettings
+from almanac.operator.triggers import TriggerService, TriggerSettings
 
 CREATED = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
