@@ -415,6 +415,8 @@ class Scheduler:
         """One due request: skipped while suspended, failed when the template refuses its
         params, else launched; its phase is settled in memory before any await."""
         assert t.spec is not None
+        if stored.status.phase is not RequestPhase.PENDING:
+            return  # the other path (a reconcile pass, or the launch on acceptance) had it
         run = launch_of(stored.name, stored.spec)
         if t.spec.suspend:
             self._settle(t, stored, RequestPhase.SKIPPED, now, "suspended at the due time")
