@@ -216,10 +216,17 @@ class Scheduler:
             self.poke(owner.key)
 
     def template_event(self, namespace: str, name: str, spec: JobTemplateSpec | None) -> None:
+        """A template ("" namespace: cluster-wide) appeared, changed or went: the
+        ScheduledJobs naming it are reconciled again. Watches deliver in no set order, so a
+        ScheduledJob seen before its template waits for this (TemplateNotFound until then)."""
         if spec is None:
             self._templates.pop((namespace, name), None)
         else:
             self._templates[(namespace, name)] = spec
+        for key, tracked in self._objects.items():
+            if tracked.spec is not None and tracked.spec.template == name:
+                if not namespace or tracked.ref.namespace == namespace:
+                    self.poke(key)
 
     def poke_all(self) -> None:
         """Reconcile every ScheduledJob soon (e.g. history health changed: conditions follow)."""

@@ -18,6 +18,7 @@ from tests.integration.operator_support import (
     module_operator,
     patch_spec,
     scheduled_job,
+    script_template,
     slots,
     status,
     with_script_template,
@@ -228,6 +229,9 @@ async def test_spec_that_cannot_run_is_reported_not_run(k: Kubectl) -> None:
         what="TemplateNotFound",
     )
     assert "nope" in ready["message"]
+    # The template arriving later (watches keep no order between kinds) starts it.
+    k.apply(script_template() | {"metadata": {"name": "nope"}})
+    await jobs_at_least(k, "no-template", 1, timeout=30)
 
 
 async def test_buffer_one_queues_a_slot_until_the_active_run_ends(k: Kubectl) -> None:
