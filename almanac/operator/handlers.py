@@ -1,4 +1,5 @@
-"""Kopf handlers: low-level ``on.event`` feeds into the scheduler, nothing else.
+"""Kopf handlers: low-level ``on.event`` feeds into the scheduler, nothing else (Jobs come
+through the operator's own watch, ``jobwatch``).
 
 ``on.event`` writes no annotations, progress or finalizers onto user objects (GitOps sees
 no drift, invariant 4) and returns ``None`` (a return value would land in status). The
@@ -36,11 +37,6 @@ async def scheduledjob_event(
         scheduler.forget(body["metadata"]["namespace"], body["metadata"]["name"])
     else:
         scheduler.upsert(dict(event["object"]))
-
-
-@kopf.on.event("batch", "v1", "jobs", labels={"almanac.dev/scheduledjob-uid": kopf.PRESENT})
-async def job_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
-    _scheduler(memo).job_event(dict(event["object"]), deleted=event["type"] == "DELETED")
 
 
 @kopf.on.cleanup()

@@ -208,12 +208,20 @@ class Scheduler:
             jobs.pop(seen.name, None)
             if self._recorder:
                 self._recorder.forget(uid, seen.name)
+        elif jobs.get(seen.name) == seen:
+            # Most of a Job's updates (ready counts, pod bookkeeping) change nothing the
+            # schedule or the status reads: no reconcile for them.
+            return
         else:
             jobs[seen.name] = seen
         if owner:
             if self._recorder and seen.phase is RunPhase.RUNNING and not deleted:
                 self._recorder.record(run_record(owner.ref, _template_name(owner), seen))
             self.poke(owner.key)
+
+    async def launches_done(self) -> None:
+        """Return once no launch burst is in progress (Job events wait for it)."""
+        await self._writer.launches_done()
 
     def template_event(self, namespace: str, name: str, spec: JobTemplateSpec | None) -> None:
         """A template ("" namespace: cluster-wide) appeared, changed or went: the

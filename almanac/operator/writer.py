@@ -68,6 +68,10 @@ class BackgroundWriter:
             if not self._launching:
                 self._quiet.set()
 
+    async def launches_done(self) -> None:
+        """Return once no launch burst is in progress."""
+        await self._quiet.wait()
+
     def status(self, t: Tracked, status: dict[str, Any]) -> None:
         """Take a newly computed status; it is written soon (unless nothing changed)."""
         if status == (t.pending if t.pending is not None else t.written):

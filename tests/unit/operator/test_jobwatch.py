@@ -1,0 +1,121 @@
+"""The operator's Job watch: what reaches the scheduler, in which order, and when (no API
+server: the stream and the listing are fed by hand; the integration suites run it for real)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from kubernetes_asyncio import client
+
+from almanac.operator.jobwatch import JobWatch, _Expired, _lines, _Listed, _raise_for
+
+
+def job(namespace: str, name: str, phase: str = "") -> dict[str, Any]:
+    return {
+        "metadata": {"namespace": namespace, "name": name, "labels": {"a": "b"}},
+        "status": {"phase": phase},
+    }
+
+
+def line(kind: str, obj: dict[str, Any]) -> bytes:
+    return json.dumps({"type": kind, "object": obj}).encode()
+
+
+class Seen:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, bool]] = []
+        self.third = asyncio.Event()
+
+    def __call__(self, body: dict[str, Any], deleted: bool) -> None:
+        meta = body["metadata"]
+        self.calls.append((meta["namespace"], meta["name"], deleted))
+        if len(self.calls) == 3:
+            self.third.set()
+
+
+async def open_gate() -> None:
+    return None
+
+
+def watch(seen: Seen, gate: Any = open_gate) -> JobWatch:
+    return JobWatch(client.ApiClient(), "x", [], seen, gate)
+
+
+class Chunks:
+    def __init__(self, *chunks: bytes) -> None:
+        self._chunks = chunks
+
+    async def iter_any(self) -> AsyncIterator[bytes]:
+        for chunk in self._chunks:
+            yield chunk
+
+
+async def test_lines_are_split_across_chunks_and_may_exceed_aiohttps_limit() -> None:
+    big = b"x" * 300_000
+    chunks = Chunks(b'{"a":1}\n{"b"', b":2}\n\n" + big[:100_000], big[100_000:] + b"\n", b'{"c":3}')
+    got = [line async for line in _lines(chunks)]
+    assert got == [b'{"a":1}', b'{"b":2}', big, b'{"c":3}']
+
+
+async def test_a_relist_reports_the_jobs_gone_meanwhile_as_deleted_only_in_its_namespace() -> None:
+    seen = Seen()
+    w = watch(seen)
+    for item in (
+        (job("a", "j1"), False),
+        (job("a", "j2"), False),
+        (job("b", "j3"), False),
+        _Listed("", frozenset({("a", "j1"), ("a", "j2"), ("b", "j3")})),
+    ):
+        w._dispatch(item)
+    seen.calls.clear()
+    w._dispatch((job("a", "j1"), False))
+    w._dispatch(_Listed("a", frozenset({("a", "j1")})))
+    assert seen.calls == [("a", "j1", False), ("a", "j2", True)]
+    seen.calls.clear()
+    w._dispatch(_Listed("", frozenset({("a", "j1")})))
+    assert seen.calls == [("b", "j3", True)]
+
+
+async def test_watch_lines_deliver_changes_and_deletions_and_bookmarks_change_nothing() -> None:
+    seen = Seen()
+    w = watch(seen)
+    w._dispatch(line("ADDED", job("a", "j1")))
+    w._dispatch(line("BOOKMARK", {"metadata": {"resourceVersion": "9"}}))
+    w._dispatch(line("MODIFIED", job("a", "j1", "x")))
+    w._dispatch(line("DELETED", job("a", "j1")))
+    w._dispatch(_Listed("", frozenset()))
+    assert seen.calls == [("a", "j1", False), ("a", "j1", False), ("a", "j1", True)]
+
+
+async def test_events_wait_while_a_launch_burst_runs_and_keep_their_order() -> None:
+    seen = Seen()
+    burst_over = asyncio.Event()
+
+    async def gate() -> None:
+        await burst_over.wait()
+
+    w = watch(seen, gate)
+    handling = asyncio.create_task(w._handle_forever())
+    w._put(line("ADDED", job("a", "j1")))
+    w._put((job("a", "j2"), False))
+    w._put(line("DELETED", job("a", "j1")))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert seen.calls == []
+    burst_over.set()
+    async with asyncio.timeout(2):
+        await seen.third.wait()
+    handling.cancel()
+    assert seen.calls == [("a", "j1", False), ("a", "j2", False), ("a", "j1", True)]
+
+
+def test_an_expired_watch_means_list_again_and_other_errors_fail() -> None:
+    with pytest.raises(_Expired):
+        _raise_for({"code": 410, "message": "too old resource version"})
+    with pytest.raises(client.ApiException) as caught:
+        _raise_for({"code": 500, "message": "boom"})
+    assert caught.value.status == 500
