@@ -149,14 +149,30 @@ def check_params_schema(schema: Mapping[str, Any], field: str = "spec.paramsSche
     _checked_validator(schema, field)
 
 
+# The same schema object (a template's, held until the template changes) is checked
+# thousands of times in a launch burst: it is found by identity before it is serialised.
+# Each entry keeps its schema alive, so an id is never reused while it is cached.
+_BY_IDENTITY: dict[int, tuple[Mapping[str, Any], Validator]] = {}
+_BY_IDENTITY_MAX = 512
+
+
 def _checked_validator(schema: Mapping[str, Any], field: str = "spec.paramsSchema") -> Validator:
+    known = _BY_IDENTITY.get(id(schema))
+    if known is not None and known[0] is schema:
+        return known[1]
     try:
-        return _validator(json.dumps(schema, sort_keys=True, separators=(",", ":"), default=str))
+        validator = _validator(
+            json.dumps(schema, sort_keys=True, separators=(",", ":"), default=str)
+        )
     except schema_errors.SchemaError as exc:
         where = _path(exc.absolute_path, field)
         raise InvalidSpecError(
             [InvalidInputError(f"is not a valid JSON Schema: {exc.message}", where)]
         ) from None
+    if len(_BY_IDENTITY) >= _BY_IDENTITY_MAX:
+        _BY_IDENTITY.clear()
+    _BY_IDENTITY[id(schema)] = (schema, validator)
+    return validator
 
 
 @functools.lru_cache(maxsize=512)

@@ -74,6 +74,9 @@ class BufferedRecorder:
         self._wake = asyncio.Event()
         self._retry = asyncio.Event()
         self._lock = asyncio.Lock()
+        # Awaited before each flush: the operator holds history writes while a burst of
+        # due runs launches (the rows are queued meanwhile, nothing is lost).
+        self.hold: Callable[[], Awaitable[None]] | None = None
         self.failures = 0
         self.dropped = 0
         self.written = 0
@@ -194,6 +197,8 @@ class BufferedRecorder:
                 await _wait_any(self._wake, stop)
                 self._wake.clear()
                 continue
+            if self.hold is not None:
+                await self.hold()
             try:
                 await self.flush()
             except Exception:  # top of a loop iteration (style rule 11)

@@ -109,6 +109,7 @@ async def run(config: OperatorConfig) -> None:
         recorder=history.recorder,
     )
     history.on_health_change = scheduler.poke_all
+    history.recorder.buffer.hold = scheduler.launches_done
     triggers = TriggerService(kube, scheduler, metrics, trigger_settings)
     probes = Probes(metrics, lambda: elector.is_leader, lambda: scheduler.last_tick)
     runner = await start_probe_server(probes, config.metrics_port)

@@ -74,6 +74,7 @@ class Scheduler:
         self._clock = clock
         self._objects: dict[Key, Tracked] = {}
         self._orphans: dict[str, dict[str, JobObservation]] = {}
+        self._builtins: dict[str, JobTemplateSpec] = {}
         self._orphan_requests: dict[str, dict[str, StoredRequest]] = {}
         #: Jobs and RunRequests name their owner by uid: found without a scan per event.
         self._by_uid: dict[str, Tracked] = {}
@@ -232,9 +233,9 @@ class Scheduler:
         else:
             self._templates[(namespace, name)] = spec
         for key, tracked in self._objects.items():
-            if tracked.spec is not None and tracked.spec.template == name:
-                if not namespace or tracked.ref.namespace == namespace:
-                    self.poke(key)
+            uses = tracked.spec is not None and tracked.spec.template == name
+            if uses and (not namespace or tracked.ref.namespace == namespace):
+                self.poke(key)
 
     def poke_all(self) -> None:
         """Reconcile every ScheduledJob soon (e.g. history health changed: conditions follow)."""
@@ -300,7 +301,9 @@ class Scheduler:
             ("", name)
         )
         if found is None and name in BUILTIN_TEMPLATES:
-            return builtin_template(name, self._image)
+            if name not in self._builtins:
+                self._builtins[name] = builtin_template(name, self._image)
+            return self._builtins[name]
         return found
 
     async def reconcile(self, t: Tracked) -> None:
@@ -666,7 +669,19 @@ class _PassState:
 
 def _refuse_template_use(t: Tracked, template: JobTemplateSpec) -> AlmanacError | None:
     """Params must satisfy the template's schema, and the template must allow the
-    namespace: checked at admission too, and again here because templates change."""
+    namespace: checked at admission too, and again here because templates change (once
+    per spec and template: schema validation was a tenth of a launch burst's CPU)."""
+    assert t.spec is not None
+    if t.template_check is not None:
+        checked_template, checked_spec, verdict = t.template_check
+        if checked_template is template and checked_spec is t.spec:
+            return verdict
+    verdict = _template_refusal(t, template)
+    t.template_check = (template, t.spec, verdict)
+    return verdict
+
+
+def _template_refusal(t: Tracked, template: JobTemplateSpec) -> AlmanacError | None:
     assert t.spec is not None
     allowed = template.allowed_namespaces
     if allowed and t.ref.namespace not in allowed:

@@ -87,6 +87,9 @@ class Tracked:
     requests: dict[str, StoredRequest] = field(default_factory=dict)
     #: Per trigger name: received, matched, launched, cancelled, failed (and last_error).
     trigger_counts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The last template check: (template, spec, refusal); valid while both are the same
+    #: objects (a new spec or template object means an edit).
+    template_check: tuple[object, object, AlmanacError | None] | None = None
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> Tracked:

@@ -135,3 +135,12 @@ def test_find_secret_refs_lists_every_reference_with_its_path() -> None:
         SecretUse("db", "pw", "spec.params.targets[0].password"),
         SecretUse("hook", "token", "spec.params.headers.Authorization"),
     ]
+
+
+def test_a_template_schema_replaced_by_an_edited_one_is_checked_against_the_new_one() -> None:
+    first: dict[str, Any] = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    params_problems({"n": 1}, first)  # cached by identity from now on
+    assert params_problems({"n": 1}, first) == []
+    edited: dict[str, Any] = {"type": "object", "properties": {"n": {"type": "string"}}}
+    assert [p.field for p in params_problems({"n": 1}, edited)] == ["spec.params.n"]
+    assert params_problems({"n": 1}, first) == []
