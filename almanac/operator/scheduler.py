@@ -41,6 +41,7 @@ from almanac.core.schedule import summarize_schedule
 from almanac.core.status import ActiveRun, RunPhase, TriggerKind
 from almanac.core.templates import JobTemplateSpec
 
+from .bounded import each_bounded
 from .kube import Kube, RunOutcome
 from .logs import log
 from .observability import Metrics
@@ -86,7 +87,7 @@ class Scheduler:
         self._heap: list[tuple[datetime, int, Key]] = []
         self._seq = itertools.count()
         self._wake = asyncio.Event()
-        self._limit = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
         self._request_limit = asyncio.Semaphore(concurrency)
         self._direct: set[asyncio.Task[None]] = set()
         self.last_tick = time.monotonic()
@@ -268,7 +269,7 @@ class Scheduler:
             self._metrics.heap_size.set(len(self._heap))
             if due:
                 with self._writer.launching():
-                    await asyncio.gather(*(self._guarded(key) for key in due))
+                    await each_bounded(due, self._concurrency, self._guarded)
                 self._metrics.active.set(
                     sum(not j.finished for o in self._objects.values() for j in o.jobs.values())
                 )
@@ -284,13 +285,12 @@ class Scheduler:
         tracked = self._objects.get(key)
         if tracked is None:
             return
-        async with self._limit:
-            try:
-                await self.reconcile(tracked)
-            except Exception:
-                self._metrics.reconcile_errors.inc()
-                log.exception("reconcile failed", extra=_fields(tracked))
-                self.poke(key, self._clock() + timedelta(seconds=5))
+        try:
+            await self.reconcile(tracked)
+        except Exception:
+            self._metrics.reconcile_errors.inc()
+            log.exception("reconcile failed", extra=_fields(tracked))
+            self.poke(key, self._clock() + timedelta(seconds=5))
 
     # -- one ScheduledJob --------------------------------------------------------------------
 

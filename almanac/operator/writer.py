@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from almanac.core.runs import JobObservation
 from almanac.core.status import ScheduledJobStatus
 
+from .bounded import each_bounded
 from .kube import Kube, ObjectRef, RunOutcome
 from .logs import log
 from .observability import Metrics
@@ -45,7 +47,7 @@ class BackgroundWriter:
         self._recorder = recorder
         self._metrics = metrics
         self._started = started
-        self._limit = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
         self._dirty: dict[tuple[str, str], Tracked] = {}
         self._events: asyncio.Queue[tuple[ObjectRef, str, str]] = asyncio.Queue(EVENT_BACKLOG)
         self._calls: list[Callable[[], Awaitable[None]]] = []
@@ -109,19 +111,19 @@ class BackgroundWriter:
             events = []
             while not self._events.empty():
                 events.append(self._events.get_nowait())
-            await asyncio.gather(
-                *(self._guard(self._flush(t)) for t in batch.values()),
-                *(self._guard(self._post(*e)) for e in events),
-                *(self._guard(call()) for call in calls),
-            )
+            writes: list[Callable[[], Awaitable[None]]] = [
+                *(functools.partial(self._flush, t) for t in batch.values()),
+                *(functools.partial(self._post, *e) for e in events),
+                *calls,
+            ]
+            await each_bounded(writes, self._concurrency, self._guard)
 
-    async def _guard(self, work: Any) -> None:
-        async with self._limit:
-            try:
-                await work
-            except Exception:
-                self._metrics.reconcile_errors.inc()
-                log.exception("background write failed")
+    async def _guard(self, write: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await write()
+        except Exception:
+            self._metrics.reconcile_errors.inc()
+            log.exception("background write failed")
 
     async def _post(self, ref: ObjectRef, reason: str, message: str) -> None:
         await self._kube.post_event(ref, reason, message, warning=reason in ("Failed", "Skipped"))
