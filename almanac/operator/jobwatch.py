@@ -21,7 +21,7 @@ import aiohttp
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from .kube import read_reply
+from .kube import raise_for_status, read_reply
 from .logs import log
 
 __all__ = ["JobWatch"]
@@ -160,10 +160,7 @@ class JobWatch:
         try:
             if reply.status == 410:
                 raise _Expired
-            if not 200 <= reply.status <= 299:
-                exc = ApiException(status=reply.status, reason=reply.reason)
-                exc.body = await reply.read()
-                raise exc
+            await raise_for_status(reply)
             with contextlib.suppress(TimeoutError):  # silent too long: resume below
                 async for line in _lines(reply.content):
                     if b'"type":"ERROR"' in line[:32]:

@@ -19,7 +19,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from almanac.core.naming import rfc3339_utc
 from almanac.core.runs import API_VERSION
 
-__all__ = ["Kube", "ObjectRef", "RunOutcome", "load_api_client", "read_reply"]
+__all__ = ["Kube", "ObjectRef", "RunOutcome", "load_api_client", "raise_for_status", "read_reply"]
 
 GROUP, VERSION = API_VERSION.split("/")
 PLURAL = "scheduledjobs"
@@ -218,12 +218,18 @@ async def read_reply(call: Awaitable[Any]) -> bytes:
     """Await a ``_preload_content=False`` call and return its body; raise ApiException on
     an error status (kubernetes_asyncio raises on no status when the reply is unread)."""
     reply = await call
+    await raise_for_status(reply)
     body: bytes = await reply.read()
+    return body
+
+
+async def raise_for_status(reply: Any) -> None:
+    """Raise ApiException (with the server's body) for an unread reply's error status; a
+    success leaves the body unread (a watch's stream is read as it arrives)."""
     if not 200 <= reply.status <= 299:
         exc = ApiException(status=reply.status, reason=reply.reason)
-        exc.body = body
+        exc.body = await reply.read()
         raise exc
-    return body
 
 
 @dataclass(frozen=True)

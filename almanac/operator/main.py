@@ -62,10 +62,9 @@ def _kopf_settings(config: OperatorConfig) -> kopf.OperatorSettings:
     settings.persistence.diffbase_storage = NoDiffBase()
     settings.scanning.disabled = True
     settings.posting.enabled = False
-    # Bounded waits: a watch or request that hangs (seen after a CRD update, while the API
+    # Bounded waits: a watch or request that hangs (e.g. after a CRD update, while the API
     # server rebuilds that resource's storage) is retried within seconds, not after
-    # Kopf's defaults (70 s of inactivity per attempt, 300 s per request), which left a new
-    # operator silent for two minutes.
+    # Kopf's defaults (70 s of inactivity per attempt, 300 s per request).
     settings.watching.server_timeout = 60
     settings.watching.client_timeout = 90
     settings.watching.inactivity_timeout = 20
