@@ -3,7 +3,7 @@
 Run by hand on a quiet stack (``make stack``, not ``make dev``: no other operator may
 watch the benchmark's namespaces)::
 
-    .venv/bin/python hack/bench/lag.py --sizes 100 1000 --idle 10000
+    .venv/bin/python -m hack.bench.lag --sizes 100 1000 --idle 10000
 
 For each N it makes N schedules that are all due in the same minute, first as CronJobs
 (the stack's kube-controller-manager, default settings), then as ScheduledJobs (one
@@ -31,11 +31,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kubernetes_asyncio import client, config, watch
+from kubernetes_asyncio import client, config
+
+from hack.bench.jobseen import FirstSeen, watch_first_seen
 
 REPO = Path(__file__).resolve().parents[2]
 CONCURRENCY = 32
 WINDOW = 60.0
+SETTLE = 30.0
 PAUSE = {"image": "localhost/pause:busybox-1"}
 
 
@@ -84,32 +87,23 @@ async def _delete_namespace(core: client.CoreV1Api, name: str) -> None:
         await asyncio.sleep(1)
 
 
-async def _watch_jobs(
-    api: client.ApiClient,
-    namespace: str,
-    seen: dict[str, float],
-    stop: asyncio.Event,
-    boundary: float,
-) -> None:
-    """Record when each Job of the ``boundary`` slot first appears in a watch."""
-    batch = client.BatchV1Api(api)
-    async with watch.Watch() as stream:
-        async for event in stream.stream(
-            batch.list_namespaced_job, namespace, timeout_seconds=int(WINDOW + 90)
-        ):
-            job = event["object"]
-            if event["type"] == "ADDED" and _scheduled_at(job) == int(boundary):
-                seen.setdefault(job.metadata.name, time.time())
-            if stop.is_set():
-                return
+def _boundary_jobs(seen: dict[str, float], boundary: float) -> FirstSeen:
+    """Record when each Job of the ``boundary`` slot first appears in the watch."""
+
+    def record(job: dict[str, Any], at: float) -> None:
+        if _scheduled_at(job) == int(boundary):
+            seen.setdefault(job["metadata"]["name"], at)
+
+    return record
 
 
-def _scheduled_at(job: Any) -> int | None:
+def _scheduled_at(job: dict[str, Any]) -> int | None:
     """The slot a Job runs: Almanac's slot label or the CronJob controller's annotation."""
-    labels = job.metadata.labels or {}
+    meta = job.get("metadata") or {}
+    labels = meta.get("labels") or {}
     if "almanac.dev/slot" in labels:
         return int(labels["almanac.dev/slot"])
-    stamp = (job.metadata.annotations or {}).get("batch.kubernetes.io/cronjob-scheduled-timestamp")
+    stamp = (meta.get("annotations") or {}).get("batch.kubernetes.io/cronjob-scheduled-timestamp")
     if stamp:
         return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
     return None
@@ -163,10 +157,8 @@ async def bench_cronjobs(api: client.ApiClient, n: int) -> dict[str, Any]:
             n,
         )
         seen: dict[str, float] = {}
-        stop = asyncio.Event()
-        watcher = asyncio.create_task(_watch_jobs(api, ns, seen, stop, boundary))
+        watcher = asyncio.create_task(watch_first_seen(api, ns, _boundary_jobs(seen, boundary)))
         await asyncio.sleep(max(0.0, boundary + WINDOW - time.time()))
-        stop.set()
         watcher.cancel()
         lags = [t - boundary for t in seen.values()]
         return _summary(lags, n) | {"who": "CronJob (default)"}
@@ -273,10 +265,8 @@ async def bench_almanac(
         await _create_scheduled_jobs(api, ns, n, _cron_for(boundary))
         cpu_before, _ = _proc_stats(operator.pid)
         seen: dict[str, float] = {}
-        stop = asyncio.Event()
-        watcher = asyncio.create_task(_watch_jobs(api, ns, seen, stop, boundary))
+        watcher = asyncio.create_task(watch_first_seen(api, ns, _boundary_jobs(seen, boundary)))
         await asyncio.sleep(max(0.0, boundary + WINDOW - time.time()))
-        stop.set()
         watcher.cancel()
         cpu_after, rss = _proc_stats(operator.pid)
         lags = [t - boundary for t in seen.values()]
@@ -330,7 +320,14 @@ async def bench_idle(
                 await asyncio.sleep(1)
             took = time.monotonic() - began
             _, rss = _proc_stats(operator.pid)
-            return {"who": f"{n} idle ScheduledJobs", "startup_s": took, "rss_mb": rss}
+            await asyncio.sleep(SETTLE)  # and once the first pass's garbage is collected
+            _, settled = _proc_stats(operator.pid)
+            return {
+                "who": f"{n} idle ScheduledJobs",
+                "startup_s": took,
+                "rss_mb": rss,
+                "rss_settled_mb": settled,
+            }
         finally:
             operator.terminate()
             operator.wait(30)
@@ -349,7 +346,7 @@ def _kubectl(env: dict[str, str], *args: str) -> None:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[100, 1000])
     parser.add_argument("--idle", type=int, default=10000)
     parser.add_argument("--skip-cron", action="store_true", help="skip the default CronJob run")
     parser.add_argument(
@@ -405,7 +402,10 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         if "rate" in row:
             print(f"ceiling N={row['n']}: {row['seconds']:.2f} s ({row['rate']:.0f} Jobs/s)")
         if "startup_s" in row:
-            print(f"{row['who']}: start-up {row['startup_s']:.1f} s, RSS {row['rss_mb']:.0f} MB")
+            print(
+                f"{row['who']}: start-up {row['startup_s']:.1f} s, RSS {row['rss_mb']:.0f} MB "
+                f"at the end of the first pass, {row['rss_settled_mb']:.0f} MB {SETTLE:.0f} s later"
+            )
     by_n: dict[int, dict[str, dict[str, Any]]] = {}
     for row in rows:
         if "n" in row:

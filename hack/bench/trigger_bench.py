@@ -2,7 +2,7 @@
 
 Run by hand on a quiet stack (``make stack``, not ``make dev``)::
 
-    .venv/bin/python hack/bench/trigger_bench.py --events 1000 --rate 100
+    .venv/bin/python -m hack.bench.trigger_bench --events 1000 --rate 100
 
 One operator (default settings, its own consumer group) watches a fresh namespace with one
 trigger-only ScheduledJob on a fresh topic. The benchmark produces ``--events`` events at
@@ -31,8 +31,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from kubernetes_asyncio import client, config, watch
+from kubernetes_asyncio import client, config
 
+from hack.bench.jobseen import FirstSeen, watch_first_seen
 from hack.bench.lag import (
     REPO,
     _delete_namespace,
@@ -68,27 +69,17 @@ def _scheduled_job(topic: str) -> dict[str, Any]:
     }
 
 
-async def _watch(
-    api: client.ApiClient,
-    ns: str,
-    seen: dict[str, list[float]],
-    stop: asyncio.Event,
-    first: asyncio.Event,
-) -> None:
-    """Event id → the times a Job for it was first seen (two entries = a doubled run)."""
-    batch = client.BatchV1Api(api)
-    async with watch.Watch() as stream:
-        async for event in stream.stream(
-            batch.list_namespaced_job, ns, timeout_seconds=int(WINDOW * 4)
-        ):
-            job = event["object"]
-            if event["type"] == "ADDED":
-                event_id = (job.metadata.annotations or {}).get("almanac.dev/event-id")
-                if event_id:
-                    seen.setdefault(event_id, []).append(time.time())
-                    first.set()
-            if stop.is_set():
-                return
+def _event_jobs(seen: dict[str, dict[str, float]], first: asyncio.Event) -> FirstSeen:
+    """Event id → its Jobs and when each was first seen (two Jobs = a doubled run)."""
+
+    def record(job: dict[str, Any], at: float) -> None:
+        meta = job.get("metadata") or {}
+        event_id = (meta.get("annotations") or {}).get("almanac.dev/event-id")
+        if event_id:
+            seen.setdefault(event_id, {})[meta["name"]] = at
+            first.set()
+
+    return record
 
 
 async def _produce(
@@ -137,7 +128,7 @@ class _Run:
     args: argparse.Namespace
     operator: subprocess.Popen[bytes]
     port: int
-    seen: dict[str, list[float]] = field(default_factory=dict)
+    seen: dict[str, dict[str, float]] = field(default_factory=dict)
     produced: dict[str, float] = field(default_factory=dict)
     first: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -169,10 +160,12 @@ async def _measure(bootstrap: str, topic: str, run: _Run) -> dict[str, Any]:
             await asyncio.wait_for(asyncio.shield(producing), 0.25)
     await producing
     cpu1, rss = _proc_stats(run.operator.pid)
-    lags = [times[0] - run.produced[i] for i, times in run.seen.items() if i in run.produced]
+    lags = [
+        min(jobs.values()) - run.produced[i] for i, jobs in run.seen.items() if i in run.produced
+    ]
     return _summary(lags, args.events) | {
         "who": f"Almanac triggers @ {args.rate:g}/s",
-        "doubled": sum(len(t) > 1 for t in run.seen.values()),
+        "doubled": sum(len(jobs) > 1 for jobs in run.seen.values()),
         "duplicates_sent": args.duplicates,
         "lag_peak": lag_peak,
         "cpu": round(cpu1 - cpu0, 1),
@@ -192,15 +185,13 @@ async def bench(env: dict[str, str], args: argparse.Namespace) -> dict[str, Any]
         log = Path(tempfile.mkdtemp()) / "operator.log"
         operator = _start_operator(env | {"ALMANAC_TRIGGER_GROUP": f"bench-{topic}"}, ns, log, port)
         run = _Run(args, operator, port)
-        stop = asyncio.Event()
-        watching = asyncio.create_task(_watch(api, ns, run.seen, stop, run.first))
+        watching = asyncio.create_task(watch_first_seen(api, ns, _event_jobs(run.seen, run.first)))
         try:
             await client.CustomObjectsApi(api).create_namespaced_custom_object(
                 "almanac.dev", "v1alpha1", ns, "scheduledjobs", _scheduled_job(topic)
             )
             row = await _measure(bootstrap, topic, run)
         finally:
-            stop.set()
             watching.cancel()
             operator.terminate()
             try:
