@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import kopf
+import uvloop
 from aiohttp import web
 
 from almanac.core.errors import AlmanacError
@@ -205,7 +206,8 @@ def main() -> int:
     try:
         config = OperatorConfig.from_env()
         logging.getLogger().setLevel(config.log_level.upper())
-        asyncio.run(run(config))
+        # libuv's loop: the launch bursts and the Job watch are mostly loop and socket work.
+        uvloop.run(run(config))
     except AlmanacError as exc:
         log.error("cannot start: %s", exc, extra={"field": exc.field})
         print(f"almanac operator: {exc}", file=sys.stderr)
