@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
@@ -59,6 +60,7 @@ from almanac.core.triggers import (
 from .kube import Kube, RunOutcome
 from .logs import log
 from .observability import Metrics
+from .ordered import OrderedWork
 from .recording import parse_result
 from .scheduler import Scheduler
 from .tracked import StoredRequest, Tracked
@@ -69,6 +71,9 @@ SWEEP_INTERVAL: Final = 60.0
 POLL_MS: Final = 200
 BATCH: Final = 500
 CONCURRENCY: Final = 96  # RunRequest creations in flight
+MAX_IN_FLIGHT: Final = 2_000  # records read and not finished, per partition
+COMMIT_INTERVAL: Final = 0.5  # seconds between offset commits while events flow
+DRAIN_SECONDS: Final = 10.0  # on shutdown, for the records in flight
 
 
 @dataclass(frozen=True)
@@ -108,8 +113,8 @@ class _Outcome:
     """Counters and work one event produced (counted only once the work is done)."""
 
     counts: list[tuple[tuple[str, str], str, str, str | None]] = field(default_factory=list)
-    creates: list[Awaitable[bool]] = field(default_factory=list)
-    cancels: list[Awaitable[None]] = field(default_factory=list)
+    creates: list[Callable[[], Awaitable[bool]]] = field(default_factory=list)
+    cancels: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 class TriggerService:
@@ -188,59 +193,93 @@ class TriggerService:
 
     async def _poll(self, stop: asyncio.Event, consumer: AIOKafkaConsumer) -> None:
         subscribed: frozenset[str] = frozenset()
-        while not stop.is_set():
-            topics = frozenset(self.routes())
-            if topics != subscribed:
-                if topics:
-                    consumer.subscribe(sorted(topics))
-                else:
-                    consumer.unsubscribe()
-                subscribed = topics
-                log.info("trigger topics", extra={"topics": sorted(topics)})
-            if not subscribed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), 1.0)
-                continue
-            try:
-                batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=BATCH)
-            except Exception as exc:
-                log.warning("trigger poll failed", extra={"error": str(exc)})
-                await asyncio.sleep(1.0)
-                continue
-            done = await asyncio.gather(
-                *(self._partition(consumer, tp, records) for tp, records in batch.items())
-            )
-            offsets = {tp: OffsetAndMetadata(nxt, "") for tp, nxt in done if nxt is not None}
-            self._positions.update({tp: o.offset for tp, o in offsets.items()})
-            if offsets:
-                try:
-                    await consumer.commit(offsets)
-                except Exception as exc:  # rebalance: the next owner re-reads; dedup holds
-                    log.warning("trigger offsets not committed", extra={"error": str(exc)})
-            self._lag(consumer)
-
-    async def _partition(
-        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]
-    ) -> tuple[TopicPartition, int | None]:
-        """Handle one partition's batch; on an API failure, seek back to its first record so
-        the next poll retries the batch (its offsets are not committed; the RunRequests
-        already created meet AlreadyExists then)."""
+        flights: dict[TopicPartition, OrderedWork] = {}
+        committed = time.monotonic()
         try:
-            await self._handle(records)
-        except Exception as exc:
+            while not stop.is_set():
+                topics = frozenset(self.routes())
+                if topics != subscribed:
+                    if topics:
+                        consumer.subscribe(sorted(topics))
+                    else:
+                        consumer.unsubscribe()
+                    subscribed = topics
+                    log.info("trigger topics", extra={"topics": sorted(topics)})
+                if not subscribed:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), 1.0)
+                    continue
+                await self._backpressure(flights)
+                try:
+                    batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=BATCH)
+                except Exception as exc:
+                    log.warning("trigger poll failed", extra={"error": str(exc)})
+                    await asyncio.sleep(1.0)
+                    continue
+                for tp, records in batch.items():
+                    flight = flights.setdefault(tp, OrderedWork())
+                    for record in records:
+                        outcome = self._decide(record)
+                        flight.add(
+                            record.offset,
+                            functools.partial(self._complete, record, outcome),
+                            barrier=bool(outcome.cancels),
+                        )
+                await self._rewind_failed(consumer, flights)
+                if time.monotonic() - committed >= COMMIT_INTERVAL:
+                    await self._commit(consumer, flights)
+                    committed = time.monotonic()
+        finally:
+            for flight in flights.values():
+                await flight.drain(DRAIN_SECONDS)
+            await self._commit(consumer, flights)
+
+    async def _backpressure(self, flights: dict[TopicPartition, OrderedWork]) -> None:
+        """Read no more while too many records are in flight (the API server is slow)."""
+        for flight in flights.values():
+            while len(flight) >= MAX_IN_FLIGHT:
+                await flight.wait_any()
+                flight.committable()
+
+    async def _rewind_failed(
+        self, consumer: AIOKafkaConsumer, flights: dict[TopicPartition, OrderedWork]
+    ) -> None:
+        """A record whose RunRequests could not be created (API failure): its partition is
+        re-read from it after a pause; what ran after it meets AlreadyExists then."""
+        for tp, flight in list(flights.items()):
+            failure = flight.failed()
+            if failure is None:
+                continue
             log.warning(
                 "trigger events not handled, will retry",
                 extra={
                     "topic": tp.topic,
                     "partition": tp.partition,
-                    "offset": records[0].offset,
-                    "error": str(exc),
+                    "offset": failure.offset,
+                    "error": str(failure.error),
                 },
             )
-            consumer.seek(tp, records[0].offset)
+            await flight.abandon()
+            del flights[tp]
+            consumer.seek(tp, failure.offset)
             await asyncio.sleep(1.0)
-            return tp, None
-        return tp, records[-1].offset + 1
+
+    async def _commit(
+        self, consumer: AIOKafkaConsumer, flights: dict[TopicPartition, OrderedWork]
+    ) -> None:
+        """Commit each partition up to its finished prefix (a crash re-reads the rest)."""
+        offsets = {}
+        for tp, flight in flights.items():
+            done = flight.committable()
+            if done is not None:
+                offsets[tp] = OffsetAndMetadata(done, "")
+        self._positions.update({tp: o.offset for tp, o in offsets.items()})
+        if offsets:
+            try:
+                await consumer.commit(offsets)
+            except Exception as exc:  # rebalance: the next owner re-reads; dedup holds
+                log.warning("trigger offsets not committed", extra={"error": str(exc)})
+        self._lag(consumer)
 
     def _lag(self, consumer: AIOKafkaConsumer) -> None:
         """Events on the assigned partitions not handled yet (the consumer lag metric)."""
@@ -252,37 +291,22 @@ class TriggerService:
                 lag += max(0, highwater - position)
         self._metrics.trigger_lag.set(lag)
 
-    async def _handle(self, records: list[ConsumerRecord]) -> None:
-        """Decide what each event does, do it, then count.
+    async def _complete(self, record: ConsumerRecord, outcome: _Outcome) -> None:
+        """Do what one event decided (cancels first: they run only once every earlier
+        record of the partition is done), then count it."""
+        for cancel in outcome.cancels:
+            await cancel()
+        await asyncio.gather(*(self._bounded(create) for create in outcome.creates))
+        for key, trigger, what, error in outcome.counts:
+            t = self._scheduler.find(*key)
+            if t is not None:
+                self._scheduler.count_trigger(t, trigger, what, error)
+        if outcome.creates and record.timestamp:
+            self._metrics.trigger_latency.observe(max(0.0, time.time() - record.timestamp / 1000))
 
-        RunRequests are created concurrently, except that a cancel waits for the creates of
-        the events before it (a start and its cancel in one batch keep their order).
-        """
-        outcomes = [self._decide(record) for record in records]
-        creates: list[Awaitable[bool]] = []
-        for outcome in outcomes:
-            if outcome.cancels:
-                await self._bounded(creates)
-                creates = []
-                for cancel in outcome.cancels:
-                    await cancel
-            creates.extend(outcome.creates)
-        await self._bounded(creates)
-        now = time.time()
-        for record, outcome in zip(records, outcomes, strict=True):
-            for key, trigger, what, error in outcome.counts:
-                t = self._scheduler.find(*key)
-                if t is not None:
-                    self._scheduler.count_trigger(t, trigger, what, error)
-            if outcome.creates and record.timestamp:
-                self._metrics.trigger_latency.observe(max(0.0, now - record.timestamp / 1000))
-
-    async def _bounded(self, work: list[Awaitable[bool]]) -> None:
-        async def one(call: Awaitable[bool]) -> None:
-            async with self._limit:
-                await call
-
-        await asyncio.gather(*(one(call) for call in work))
+    async def _bounded(self, create: Callable[[], Awaitable[bool]]) -> None:
+        async with self._limit:
+            await create()
 
     def _decide(self, record: ConsumerRecord) -> _Outcome:
         outcome = _Outcome()
@@ -321,7 +345,9 @@ class TriggerService:
                     continue
                 if route.role == "cancel":
                     if (key := event_key(route.matcher, event)) is not None:
-                        outcome.cancels.append(self._cancel(t, route.trigger, key, event_id))
+                        outcome.cancels.append(
+                            functools.partial(self._cancel, t, route.trigger, key, event_id)
+                        )
                     continue
                 trigger = _trigger(t, route.trigger)
                 planned = plan_runs(
@@ -350,7 +376,7 @@ class TriggerService:
             for name, spec in _specs(
                 t, trigger=route.trigger, kind="event", planned=planned, source=source, event=event
             ):
-                outcome.creates.append(self._store(t, name, spec))
+                outcome.creates.append(functools.partial(self._store, t, name, spec))
         return outcome
 
     # -- requests --------------------------------------------------------------------------

@@ -96,18 +96,12 @@ def record(
     )
 
 
-def close(outcome: Any) -> None:
-    for work in [*outcome.creates, *outcome.cancels]:
-        work.close()  # coroutines not run here
-
-
 def test_matching_event_plans_one_request_per_sequence_step_and_counts_it() -> None:
     svc = service(scheduled_job("team", "sla", sequence=["0s", "1d"]))
     outcome = svc._decide(record({"id": "e1", "type": "opened", "ticket": "T-1"}))
     assert len(outcome.creates) == 2
     assert not outcome.cancels
     assert [c[2] for c in outcome.counts] == ["received", "matched"]
-    close(outcome)
 
 
 def test_non_matching_event_is_received_only() -> None:
@@ -122,7 +116,6 @@ def test_cancel_event_cancels_by_key() -> None:
     outcome = svc._decide(record({"id": "e3", "type": "resolved", "ticket": "T-1"}))
     assert len(outcome.cancels) == 1
     assert not outcome.creates
-    close(outcome)
 
 
 @pytest.mark.parametrize(
@@ -159,7 +152,6 @@ def test_namespace_header_reaches_only_that_namespace() -> None:
     outcome = svc._decide(record(event, headers=[(NAMESPACE_HEADER, b"org-1")]))
     assert {c[0] for c in outcome.counts} == {("org-1", "sla")}
     assert len(outcome.creates) == 1
-    close(outcome)
 
 
 def test_events_from_before_the_scheduled_job_existed_are_ignored() -> None:
