@@ -8,6 +8,7 @@ pruning) is carried over.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,12 +19,18 @@ from almanac.core.retry import decide_retry
 from almanac.core.runs import JobObservation, RunRequest
 from almanac.core.status import ActiveRun, LastRun, RunCounts, RunPhase
 
-__all__ = ["RunSummary", "due_retries", "jobs_to_prune", "summarize_runs"]
+__all__ = ["LISTED_ACTIVE", "RunSummary", "due_retries", "jobs_to_prune", "summarize_runs"]
+
+#: Active runs named in status (the oldest); ``activeCount`` counts them all. A job with
+#: hundreds of runs in flight (an event burst, pods Pending) would otherwise rewrite all
+#: of them on every status patch.
+LISTED_ACTIVE = 20
 
 
 @dataclass(frozen=True)
 class RunSummary:
-    active: tuple[ActiveRun, ...]
+    active: tuple[ActiveRun, ...]  # the oldest LISTED_ACTIVE
+    active_count: int
     last_run: LastRun | None
     last_successful_time: datetime | None
     counts: RunCounts
@@ -42,12 +49,12 @@ def summarize_runs(
 ) -> RunSummary:
     """Active runs, the latest finished run and totals from the Jobs that exist now."""
     jobs = list(jobs)
+    running = [j for j in jobs if not j.finished]
     active = tuple(
         ActiveRun(
             job=j.name, slot=j.slot, attempt=j.attempt, start_time=j.start_time, trigger=j.trigger
         )
-        for j in sorted(jobs, key=lambda j: (j.slot, j.name))
-        if not j.finished
+        for j in heapq.nsmallest(LISTED_ACTIVE, running, key=lambda j: (j.slot, j.name))
     )
     finished = sorted((j for j in jobs if j.finished), key=_finish_key)
     last = finished[-1] if finished else None
@@ -77,7 +84,7 @@ def summarize_runs(
             + sum(j.phase is RunPhase.FAILED for j in finished),
         }
     )
-    return RunSummary(active, last_run, max(successes, default=None), counts)
+    return RunSummary(active, len(running), last_run, max(successes, default=None), counts)
 
 
 def jobs_to_prune(

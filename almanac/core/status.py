@@ -147,8 +147,10 @@ class ScheduledJobStatus(StatusModel):
     last_successful_time: AwareDatetime | None = Field(
         None, description="Completion time of the latest successful run."
     )
-    active: list[ActiveRun] | None = Field(None, description="Runs in progress.")
-    active_count: int | None = Field(None, ge=0, description="len(active) (ACTIVE column).")
+    active: list[ActiveRun] | None = Field(
+        None, description="Runs in progress, the oldest 20 (activeCount counts all)."
+    )
+    active_count: int | None = Field(None, ge=0, description="Runs in progress (ACTIVE column).")
     last_run: LastRun | None = Field(None, description="The latest finished run.")
     counts: RunCounts | None = Field(None, description="Run totals.")
     schedule_anchor: AwareDatetime | None = Field(

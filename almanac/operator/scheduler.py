@@ -13,7 +13,7 @@ import contextlib
 import heapq
 import itertools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -347,7 +347,6 @@ class Scheduler:
                 ),
             )
             return
-        active = self._active(t)
         # 3. Run-now and manual retry: each key acts once (acknowledged in status).
         acknowledged = t.status.run_now_keys or []
         if t.run_now_key and t.run_now_key not in acknowledged:
@@ -377,12 +376,13 @@ class Scheduler:
             self._event(t, "Skipped", f"{plan.skipped} slot(s) skipped: suspended")
         elif plan.skipped:
             self._event(t, "Skipped", f"{plan.skipped} missed slot(s) skipped (catch-up)")
+        active = _active_runs(state.running) if plan.launches else []
         for launch in plan.launches:
             await self._apply_overlap(t, template, launch, active=active, state=state, now=now)
         if plan.last_schedule_time is not None:
             state.last_schedule_time = plan.last_schedule_time
         # 6. BufferOne: the queued slot starts when nothing is active.
-        released = release_buffered(t.buffered, self._active(t))
+        released = release_buffered(t.buffered, _active_runs(t.jobs.values()) if t.buffered else [])
         if released is not None:
             t.buffered = None
             await self._launch(t, template, RunRequest(released.slot, released.trigger), now)
@@ -484,13 +484,6 @@ class Scheduler:
     def _finished(self, t: Tracked, job: JobObservation, outcome: RunOutcome) -> None:
         if self.on_run_finished is not None:
             self.on_run_finished(t, job, outcome)
-
-    def _active(self, t: Tracked) -> list[ActiveRun]:
-        return [
-            ActiveRun(job=j.name, slot=j.slot, attempt=j.attempt, trigger=j.trigger)
-            for j in t.jobs.values()
-            if not j.finished
-        ]
 
     async def _apply_overlap(
         self,
@@ -650,6 +643,8 @@ class _PassState:
         self.pruned_failed = counts.pruned_failed if counts else 0
         self.last_schedule_time = t.status.last_schedule_time
         self.run_now_keys = t.status.run_now_keys
+        #: Runs in flight as the pass began: the overlap policies judge slots against them.
+        self.running = [j for j in t.jobs.values() if not j.finished]
 
     def acknowledge(self, key: str) -> None:
         self.run_now_keys = [*(self.run_now_keys or []), key][-20:]
@@ -710,3 +705,13 @@ def _template_name(t: Tracked) -> str:
 
 def _fields(t: Tracked) -> dict[str, Any]:
     return {"scheduledjob": f"{t.ref.namespace}/{t.ref.name}", "uid": t.ref.uid}
+
+
+def _active_runs(jobs: Iterable[JobObservation]) -> list[ActiveRun]:
+    """The unfinished runs as the overlap policies see them (built only when a slot is due
+    or one is buffered: a job with many runs in flight reconciles often)."""
+    return [
+        ActiveRun(job=j.name, slot=j.slot, attempt=j.attempt, trigger=j.trigger)
+        for j in jobs
+        if not j.finished
+    ]

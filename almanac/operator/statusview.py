@@ -122,7 +122,7 @@ def compose_status(
         "lastSuccessfulTime": _iso(runs.last_successful_time),
         "active": [a.model_dump(mode="json", by_alias=True, exclude_none=True) for a in runs.active]
         or None,
-        "activeCount": len(runs.active),
+        "activeCount": runs.active_count,
         "lastRun": runs.last_run.model_dump(mode="json", by_alias=True, exclude_none=True)
         if runs.last_run
         else None,

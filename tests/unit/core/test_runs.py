@@ -18,7 +18,7 @@ from almanac.core.runs import (
     builtin_template,
     observe_job,
 )
-from almanac.core.runstatus import due_retries, jobs_to_prune, summarize_runs
+from almanac.core.runstatus import LISTED_ACTIVE, due_retries, jobs_to_prune, summarize_runs
 from almanac.core.status import RunCounts, RunPhase, TriggerKind
 
 SLOT = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
@@ -132,6 +132,13 @@ def test_status_summary_counts_pruned_and_live_runs() -> None:
     assert (summary.last_run.job, summary.last_run.message) == ("b", "boom")
     assert (summary.counts.succeeded, summary.counts.failed) == (5, 1)
     assert summary.last_successful_time == SLOT + timedelta(seconds=30)
+
+
+def test_status_names_the_oldest_active_runs_and_counts_them_all() -> None:
+    jobs = [run(f"r{i:03}", RunPhase.PENDING, i) for i in reversed(range(LISTED_ACTIVE + 30))]
+    summary = summarize_runs(jobs, previous_counts=RunCounts(), previous_success=None, messages={})
+    assert summary.active_count == LISTED_ACTIVE + 30
+    assert [a.job for a in summary.active] == [f"r{i:03}" for i in range(LISTED_ACTIVE)]
 
 
 def test_history_limits_prune_oldest_finished_jobs_only_once_recorded() -> None:
