@@ -76,7 +76,9 @@ class Tracked:
     spec: ScheduledJobSpec | None
     compiled: CompiledSchedule | None
     error: AlmanacError | None
-    status: ScheduledJobStatus
+    #: The status as last seen or computed (a plain dict: parsed only while a reconcile
+    #: reads it; ten thousand idle objects would otherwise each keep a model too).
+    status_doc: dict[str, Any]
     jobs: dict[str, JobObservation] = field(default_factory=dict)
     messages: dict[str, str] = field(default_factory=dict)
     buffered: datetime | None = None
@@ -90,6 +92,7 @@ class Tracked:
     #: The last template check: (template, spec, refusal); valid while both are the same
     #: objects (a new spec or template object means an edit).
     template_check: tuple[object, object, AlmanacError | None] | None = None
+    _status: ScheduledJobStatus | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> Tracked:
@@ -104,7 +107,8 @@ class Tracked:
             triggers = compile_triggers(spec.triggers)
         except AlmanacError as exc:
             error = exc
-        status = ScheduledJobStatus.model_validate(body.get("status") or {})
+        status_doc = body.get("status") or {}
+        status = ScheduledJobStatus.model_validate(status_doc)
         return cls(
             ref=ObjectRef(meta["namespace"], meta["name"], meta["uid"]),
             generation=int(meta.get("generation", 1)),
@@ -114,7 +118,7 @@ class Tracked:
             spec=spec,
             compiled=compiled,
             error=error,
-            status=status,
+            status_doc=status_doc,
             triggers=triggers,
             trigger_counts={
                 c.name: c.model_dump(by_alias=False, exclude={"name"}, exclude_none=True)
@@ -132,7 +136,8 @@ class Tracked:
         if self.pending is not None or _older(fresh.resource_version, self.resource_version):
             # Our newer status is not written yet, or this event is older than our own
             # last patch: keep what we know.
-            fresh.status, fresh.resource_version = self.status, self.resource_version
+            fresh.status_doc, fresh._status = self.status_doc, self._status
+            fresh.resource_version = self.resource_version
         self.__dict__.update(fresh.__dict__)
 
     def only_status_changed(self, body: dict[str, Any]) -> bool:
@@ -144,6 +149,17 @@ class Tracked:
             and dict(meta.get("annotations") or {}) == self.annotations
             and not _older(str(meta.get("resourceVersion", "")), self.resource_version)
         )
+
+    @property
+    def status(self) -> ScheduledJobStatus:
+        """The status as a model, parsed on first use after each change."""
+        if self._status is None:
+            self._status = ScheduledJobStatus.model_validate(self.status_doc)
+        return self._status
+
+    def set_status(self, status: dict[str, Any]) -> None:
+        """A newly computed status (the model is parsed again when next read)."""
+        self.status_doc, self._status = status, None
 
     @property
     def key(self) -> tuple[str, str]:

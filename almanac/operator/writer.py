@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Any
 
 from almanac.core.runs import JobObservation
-from almanac.core.status import ScheduledJobStatus
 
 from .bounded import each_bounded
 from .kube import Kube, ObjectRef, RunOutcome
@@ -79,7 +78,7 @@ class BackgroundWriter:
         if status == (t.pending if t.pending is not None else t.written):
             return
         t.pending = status
-        t.status = ScheduledJobStatus.model_validate(status)
+        t.set_status(status)
         self._dirty[t.key] = t
         self._wake.set()
 
