@@ -53,6 +53,7 @@ class ProcessContext:
         return cls(settings, kube, history, service, metrics, events)
 
     async def aclose(self) -> None:
+        await self.service.aclose()  # queued audit rows, while the history is open
         await self.events.aclose()
         await self.kube.close()
         await self.history.aclose()

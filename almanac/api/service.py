@@ -1,5 +1,6 @@
 """What the routes do, one method per endpoint: resolve the caller's namespace, call the
-API server or the history, map the result, write the audit row.
+API server or the history, map the result, queue the audit row (written after the
+response by :class:`~almanac.api.audit.AuditWriter`).
 
 Org isolation rests on one rule applied everywhere: every lookup is scoped to the caller's
 namespace (:meth:`JobService.namespace`), and a uid or run that is not there is a 404, the
@@ -8,7 +9,6 @@ same answer as for one that does not exist at all, so probing leaks nothing.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from prometheus_client import Counter
 
+from almanac.api.audit import AuditWriter
 from almanac.api.catalog import Catalog
 from almanac.api.errors import ConflictError, ForbiddenError, NotFoundError, bad_request_from
 from almanac.api.identity import Identity
@@ -45,8 +46,6 @@ from almanac.history.store import RunPage, RunStore
 
 __all__ = ["ANNOTATION_RETRY", "ANNOTATION_RUN_NOW", "JobService"]
 
-log = logging.getLogger("almanac.api")
-
 ANNOTATION_RUN_NOW: Final = "almanac.dev/run-now"
 ANNOTATION_RETRY: Final = "almanac.dev/retry"
 _NAME_ATTEMPTS: Final = 3
@@ -68,6 +67,14 @@ class JobService:
     audit_failures: Counter | None = None
     clock: Callable[[], datetime] = _now
     _known: set[str] = field(default_factory=set)
+    audit: AuditWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.audit = AuditWriter(self.store, self.audit_failures)
+
+    async def aclose(self) -> None:
+        """Write the queued audit rows (call before the history closes)."""
+        await self.audit.aclose()
 
     # --- tenancy -------------------------------------------------------------------------
 
@@ -113,12 +120,7 @@ class JobService:
             org_id=who.org_id,
             details={"uid": obj["metadata"].get("uid"), **details},
         )
-        try:
-            await self.store.record_audit(entry)
-        except Exception:  # the change is made; a lost audit row must not hide it
-            log.exception("audit write failed", extra={"action": action, "namespace": namespace})
-            if self.audit_failures is not None:
-                self.audit_failures.inc()
+        await self.audit.submit(entry)
 
     # --- jobs ----------------------------------------------------------------------------
 

@@ -9,12 +9,20 @@ It starts its own facade process (``python -m almanac api``, as ``make dev`` doe
 in a fresh organisation namespace and deletes it at the end. Targets: GET /jobs p99 ≤ 25 ms
 with 100 jobs; POST /jobs ≤ 1.3x a direct create of the same CR.
 
-1. POST: ``--jobs`` jobs through the facade, one at a time (identity, template check,
-   create, audit row), each followed by an identical ScheduledJob created directly with
+1. POST: ``--jobs`` jobs through the facade, one at a time (identity, validation, template
+   check, create, audit row), each followed by the same ScheduledJob (the labels,
+   annotations and spec of the facade's first object) created directly with
    kubernetes_asyncio (one request) in a namespace of its own, so both see the same
-   apiserver and etcd state and the organisation holds exactly ``--jobs`` jobs;
-2. GET: ``--gets`` sequential ``GET /jobs`` (after 20 warm-up calls) on a keep-alive
-   connection, the page holding all 100 jobs. Latencies are the client's wall time.
+   apiserver and etcd state and the organisation holds exactly ``--jobs`` jobs. The facade
+   writes its audit row just after answering: before each direct create the benchmark
+   waits (untimed) until that row is in Postgres (``ALMANAC_DATABASE_URL``), which checks
+   that every POST wrote it and keeps the write out of the direct create's time;
+2. GET: ``--gets`` sequential ``GET /jobs`` (after 20 warm-up calls), the page holding all
+   100 jobs.
+
+Both sides use the same HTTP library (aiohttp: kubernetes_asyncio runs on it) on
+keep-alive connections, from one asyncio loop. Latencies are the client's wall time, up
+to the parsed JSON reply.
 """
 
 from __future__ import annotations
@@ -34,17 +42,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
+import psycopg
 from kubernetes_asyncio import client
 
 from almanac.api import BASE_PATH, encode_identity
 from almanac.operator.kube import load_api_client
 
-SPEC: dict[str, Any] = {
-    "template": "command",
-    "params": {"command": ["echo", "benchmark"]},
-    "schedule": {"cron": "0 0 1 1 *"},
-}
+AUDIT_WAIT_SECONDS = 10.0
 BODY: dict[str, Any] = {
     "name": "Benchmark job",
     "schedule": "0 0 1 1 *",
@@ -89,18 +95,55 @@ def _row(what: str, samples: list[float]) -> str:
     return f"| {what} | {len(samples)} | {p50:.1f} ms | {p99:.1f} ms | {top:.1f} ms |"
 
 
-async def _direct_create(api: client.CustomObjectsApi, namespace: str) -> float:
+async def _direct_create(
+    api: client.CustomObjectsApi, namespace: str, like: dict[str, Any]
+) -> float:
+    """Create a copy of ``like`` (labels, annotations, spec) under a fresh name."""
+    meta = like["metadata"]
     body = {
         "apiVersion": "almanac.dev/v1alpha1",
         "kind": "ScheduledJob",
-        "metadata": {"name": f"direct-{uuid.uuid4().hex[:8]}", "namespace": namespace},
-        "spec": SPEC,
+        "metadata": {
+            "name": f"direct-{uuid.uuid4().hex[:8]}",
+            "namespace": namespace,
+            "labels": meta.get("labels") or {},
+            "annotations": meta.get("annotations") or {},
+        },
+        "spec": like["spec"],
     }
     started = time.perf_counter()
     await api.create_namespaced_custom_object(
         "almanac.dev", "v1alpha1", namespace, "scheduledjobs", body
     )
     return time.perf_counter() - started
+
+
+async def _timed(
+    session: aiohttp.ClientSession, method: str, url: str, **kw: Any
+) -> tuple[float, Any]:
+    """One facade call, timed from sending the request to having parsed the JSON reply."""
+    started = time.perf_counter()
+    async with session.request(method, url, **kw) as reply:
+        body = await reply.json()
+        elapsed = time.perf_counter() - started
+        assert reply.status in (200, 201), body
+    return elapsed, body
+
+
+async def _audited(db: psycopg.AsyncConnection[Any], namespace: str, rows: int) -> None:
+    """Wait (untimed) for the facade's ``rows``-th audit row of ``namespace``: proof that
+    each POST did write it, and the next direct create never shares the CPU with it."""
+    deadline = time.monotonic() + AUDIT_WAIT_SECONDS
+    while True:
+        cursor = await db.execute(
+            "SELECT count(*) FROM audit_log WHERE namespace = %s", (namespace,)
+        )
+        found = (await cursor.fetchone() or (0,))[0]
+        if found >= rows:
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{namespace}: {found} audit rows after {AUDIT_WAIT_SECONDS} s")
+        await asyncio.sleep(0.001)
 
 
 async def run(url: str, jobs: int, gets: int) -> None:
@@ -113,29 +156,32 @@ async def run(url: str, jobs: int, gets: int) -> None:
     core = client.CoreV1Api(api_client)
     posts: list[float] = []
     direct: list[float] = []
+    jobs_url = url + BASE_PATH + "/jobs"
     try:
-        async with httpx.AsyncClient(base_url=url + BASE_PATH, headers=headers) as http:
-            reply = await http.post("/jobs", json=BODY)  # creates the namespace: not timed
-            reply.raise_for_status()
+        async with (
+            aiohttp.ClientSession(headers=headers) as http,
+            await psycopg.AsyncConnection.connect(
+                os.environ["ALMANAC_DATABASE_URL"], autocommit=True
+            ) as db,
+        ):
+            # Not timed: creates the namespace, and gives the object the direct side copies.
+            _, first = await _timed(http, "POST", jobs_url, json=BODY)
+            like = await custom.get_namespaced_custom_object(
+                "almanac.dev", "v1alpha1", namespace, "scheduledjobs", first["resource_name"]
+            )
             await core.create_namespace({"metadata": {"name": elsewhere}})
-            await _direct_create(custom, elsewhere)  # warms the direct client likewise
-            for start in range(0, jobs - 1, 10):
-                for _ in range(min(10, jobs - 1 - start)):
-                    started = time.perf_counter()
-                    reply = await http.post("/jobs", json=BODY)
-                    posts.append(time.perf_counter() - started)
-                    assert reply.status_code == 201, reply.text
-                    direct.append(await _direct_create(custom, elsewhere))
-            listing = (await http.get("/jobs", params={"limit": 500})).json()
+            await _direct_create(custom, elsewhere, like)  # warms the direct client likewise
+            for made in range(2, jobs + 1):
+                posts.append((await _timed(http, "POST", jobs_url, json=BODY))[0])
+                await _audited(db, namespace, made)
+                direct.append(await _direct_create(custom, elsewhere, like))
+            _, listing = await _timed(http, "GET", jobs_url, params={"limit": 500})
             count = listing["meta"]["count"]
             for _ in range(20):
-                await http.get("/jobs")
-            samples = []
-            for _ in range(gets):
-                started = time.perf_counter()
-                reply = await http.get("/jobs", params={"limit": 100})
-                samples.append(time.perf_counter() - started)
-                assert reply.status_code == 200
+                await _timed(http, "GET", jobs_url)
+            samples = [
+                (await _timed(http, "GET", jobs_url, params={"limit": 100}))[0] for _ in range(gets)
+            ]
         print(f"organisation {org}: {count} jobs through REST; {len(direct) + 1} created directly")
         print("| what | n | p50 | p99 | max |")
         print("|---|---|---|---|---|")

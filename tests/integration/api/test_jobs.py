@@ -35,7 +35,18 @@ def _audit(namespace: str) -> list[tuple[str, str, str]]:
     return [(str(a), str(b), str(c)) for a, b, c in rows]
 
 
-def test_seed_create_example_is_a_scheduled_job_in_the_org_namespace(org: Org) -> None:
+async def _audited(namespace: str, expected: list[tuple[str, str, str]]) -> None:
+    """The facade writes audit rows just after answering: wait for exactly these."""
+
+    def check() -> bool:
+        rows = _audit(namespace)
+        assert rows == expected, rows
+        return True
+
+    await eventually(check, timeout=10, interval=0.05, what="the audit rows")
+
+
+async def test_seed_create_example_is_a_scheduled_job_in_the_org_namespace(org: Org) -> None:
     reply = org.request("POST", "/jobs", json=SEED_EXPORT)
     assert reply.status_code == 201, reply.text
     job = reply.json()
@@ -57,7 +68,7 @@ def test_seed_create_example_is_a_scheduled_job_in_the_org_namespace(org: Org) -
     assert obj["spec"]["schedule"] == {"cron": "0 0 * * *", "timeZone": "UTC"}
     namespace = org.kubectl.get("namespace", org.namespace)
     assert namespace["metadata"]["labels"]["almanac.dev/org-id"] == org.org_id
-    assert _audit(org.namespace) == [("create", "jdoe", org.org_id)]
+    await _audited(org.namespace, [("create", "jdoe", org.org_id)])
 
 
 def test_list_filters_by_status_and_name_and_pages(org: Org) -> None:
@@ -78,7 +89,7 @@ def test_list_filters_by_status_and_name_and_pages(org: Org) -> None:
     assert page["meta"] == {"count": 3, "limit": 1, "offset": 1}
 
 
-def test_put_patch_and_delete_change_the_scheduled_job(org: Org) -> None:
+async def test_put_patch_and_delete_change_the_scheduled_job(org: Org) -> None:
     job = org.create(name="nightly", schedule="30 2 * * *")
     put = org.request(
         "PUT",
@@ -104,7 +115,8 @@ def test_put_patch_and_delete_change_the_scheduled_job(org: Org) -> None:
     assert org.request("DELETE", f"/jobs/{job['id']}").status_code == 204
     assert org.request("GET", f"/jobs/{job['id']}").status_code == 404
     assert org.request("DELETE", f"/jobs/{job['id']}").status_code == 404
-    assert [a for a, _, _ in _audit(org.namespace)] == ["create", "update", "update", "delete"]
+    actions = ["create", "update", "update", "delete"]
+    await _audited(org.namespace, [(a, "jdoe", org.org_id) for a in actions])
 
 
 async def test_kubectl_job_is_visible_and_manageable_through_rest(org: Org) -> None:
