@@ -19,7 +19,13 @@ from prometheus_client import Counter
 
 from almanac.api.audit import AuditWriter
 from almanac.api.catalog import Catalog
-from almanac.api.errors import ConflictError, ForbiddenError, NotFoundError, bad_request_from
+from almanac.api.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    UpstreamError,
+    bad_request_from,
+)
 from almanac.api.identity import Identity
 from almanac.api.kube import KubeFacade
 from almanac.api.mapping import (
@@ -168,8 +174,15 @@ class JobService:
                 obj = await self.kube.create_job(namespace, body)
             except ConflictError:
                 continue  # the random suffix collided: draw another
-            except NotFoundError:  # the namespace went away since we cached it
-                self._known.discard(namespace)
+            except NotFoundError:
+                if await self.kube.namespace_labels(namespace) is not None:
+                    # The namespace is there, so the resource type is not: no CRDs.
+                    raise UpstreamError(
+                        "the API server has no ScheduledJob resource; an administrator "
+                        "must install Almanac's CRDs (the Helm chart or crds/)",
+                        "",
+                    ) from None
+                self._known.discard(namespace)  # it went away since we cached it
                 namespace = await self.namespace(who, create=True)
                 continue
             await self._audit(who, namespace, obj, "create", name=changes.get("name"))
