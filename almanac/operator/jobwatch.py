@@ -96,6 +96,7 @@ class JobWatch:
             except _Expired:
                 continue
             except (ApiException, aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+                _raise_if_cancelled()
                 delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
                 failures += 1
                 log.warning(
@@ -167,6 +168,7 @@ class JobWatch:
                         _raise_for(json.loads(line).get("object") or {})
                     self._put(line)
                     last = line
+            _raise_if_cancelled()
         finally:
             reply.release()
         if last is None:
@@ -206,6 +208,14 @@ class JobWatch:
         else:
             self._known[key] = _identity(meta)
         self._handle(job, deleted)
+
+
+def _raise_if_cancelled() -> None:
+    """On Python 3.11 a cancel that lands as a read timeout expires surfaces as
+    TimeoutError; the watch must stop then, not resume (a shutdown would wait for ever)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _raise_for(status: dict[str, Any]) -> None:

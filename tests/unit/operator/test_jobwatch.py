@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from kubernetes_asyncio import client
 
+from almanac.operator import jobwatch
 from almanac.operator.jobwatch import JobWatch, _Expired, _lines, _Listed, _raise_for
 
 
@@ -119,3 +120,21 @@ def test_an_expired_watch_means_list_again_and_other_errors_fail() -> None:
     with pytest.raises(client.ApiException) as caught:
         _raise_for({"code": 500, "message": "boom"})
     assert caught.value.status == 500
+
+
+async def test_a_cancel_reported_as_a_read_timeout_still_stops_the_watch() -> None:
+    resumed: list[bool] = []
+
+    async def watching() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()  # the shutdown's cancel, pending as the read timeout fires
+        try:
+            raise TimeoutError
+        except TimeoutError:
+            jobwatch._raise_if_cancelled()
+        resumed.append(True)
+
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.create_task(watching())
+    assert resumed == []
