@@ -91,6 +91,9 @@ class Scheduler:
         self._heap: list[tuple[datetime, int, Key]] = []
         #: The earliest queued wake-up per object: a later poke adds nothing to it.
         self._wakes: dict[Key, datetime] = {}
+        #: activeCount of each object's latest status, and their sum (the gauge).
+        self._active_counts: dict[Key, int] = {}
+        self._active_total = 0
         self._seq = itertools.count()
         self._wake = asyncio.Event()
         self._concurrency = concurrency
@@ -129,6 +132,7 @@ class Scheduler:
         gone = self._objects.pop((namespace, name), None)
         if gone is not None:
             self._by_uid.pop(gone.ref.uid, None)
+        self._count_active((namespace, name), 0)
         self.generation += 1
         self._metrics.scheduled_jobs.set(len(self._objects))
 
@@ -291,9 +295,6 @@ class Scheduler:
             if due:
                 with self._writer.launching():
                     await each_bounded(due, self._concurrency, self._guarded)
-                self._metrics.active.set(
-                    sum(not j.finished for o in self._objects.values() for j in o.jobs.values())
-                )
                 continue
             delay = IDLE_TICK
             if self._heap:
@@ -647,7 +648,16 @@ class Scheduler:
     _event = post_event
 
     def _write_status(self, t: Tracked, status: dict[str, Any]) -> None:
+        self._count_active(t.key, int(status.get("activeCount") or 0))
         self._writer.status(t, status)
+
+    def _count_active(self, key: Key, count: int) -> None:
+        """The active-runs gauge as a running total of each object's last count (summing
+        every Job of every object after each tick was O(all runs) on the loop)."""
+        self._active_total += count - self._active_counts.pop(key, 0)
+        if count:
+            self._active_counts[key] = count
+        self._metrics.active.set(self._active_total)
 
 
 class _PassState:

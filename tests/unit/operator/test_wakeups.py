@@ -1,5 +1,6 @@
-"""The scheduler's wake-up queue: a pass already queued for a time covers later pokes,
-and observations (Job phases, trigger counters) wait briefly for more."""
+"""The scheduler's bookkeeping: a pass already queued for a time covers later pokes,
+and observations (Job phases, trigger counters) wait briefly for more; the active-runs
+gauge is a running total of each object's latest count."""
 
 from __future__ import annotations
 
@@ -40,3 +41,14 @@ def test_observations_are_coalesced_into_one_pass_shortly_after() -> None:
     for _ in range(100):
         s._observed(("ns", "a"))
     assert queued(s) == [(NOW + COALESCE, ("ns", "a"))]
+
+
+def test_the_active_runs_gauge_follows_each_objects_latest_count() -> None:
+    metrics = Metrics()
+    s = Scheduler(None, metrics, image="img", clock=lambda: NOW)  # type: ignore[arg-type]
+    s._count_active(("ns", "a"), 3)
+    s._count_active(("ns", "b"), 2)
+    s._count_active(("ns", "a"), 1)
+    assert metrics.active._value.get() == 3
+    s.forget("ns", "b")
+    assert metrics.active._value.get() == 1
