@@ -1,5 +1,5 @@
-"""Kopf handlers: low-level ``on.event`` feeds into the scheduler, nothing else (Jobs come
-through the operator's own watch, ``jobwatch``).
+"""Kopf handlers: low-level ``on.event`` feeds into the scheduler, nothing else (Jobs and
+RunRequests come through the operator's own watch, ``watch``).
 
 ``on.event`` writes no annotations, progress or finalizers onto user objects (GitOps sees
 no drift, invariant 4) and returns ``None`` (a return value would land in status). The
@@ -45,11 +45,6 @@ async def stopping(memo: kopf.Memo, **_: Any) -> None:
     or Kopf would wait on the tasks they spawned for ever."""
     stop: asyncio.Event = memo["stopping"]
     stop.set()
-
-
-@kopf.on.event("almanac.dev", "v1alpha1", "runrequests")
-async def runrequest_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
-    _scheduler(memo).request_event(dict(event["object"]), deleted=event["type"] == "DELETED")
 
 
 def _template(event: kopf.RawEvent, memo: kopf.Memo, namespace: str) -> None:

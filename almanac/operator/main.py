@@ -25,13 +25,13 @@ from . import handlers  # noqa: F401 - registers the Kopf handlers
 from .certs import ca_bundle
 from .config import OperatorConfig
 from .history import HistoryService
-from .jobwatch import JobWatch
 from .kube import Kube, load_api_client
 from .leader import LeaseElector
 from .logs import configure_logging, log
 from .observability import Metrics, Probes, start_probe_server
 from .scheduler import Scheduler
 from .triggers import TriggerService, TriggerSettings
+from .watch import ResourceWatch, job_lister, run_request_lister
 from .webhook import start_webhook_server
 from .webhookconfig import apply_webhook_configuration, webhook_configuration
 
@@ -137,15 +137,23 @@ async def run(config: OperatorConfig) -> None:
     keeper = asyncio.create_task(elector.keep(on_lost=_lost))
     ticking = asyncio.create_task(scheduler.run())
     triggering = asyncio.create_task(triggers.run(stop))
-    watching = asyncio.create_task(
-        JobWatch(
-            kube.api,
-            LABEL_SELECTOR,
-            list(config.namespaces),
-            scheduler.job_event,
-            scheduler.launches_done,
-        ).run()
-    )
+    namespaces = list(config.namespaces)
+    watching = [
+        asyncio.create_task(
+            ResourceWatch(
+                lister(kube.api),
+                LABEL_SELECTOR,
+                namespaces,
+                handle,
+                scheduler.launches_done,
+                kind=kind,
+            ).run()
+        )
+        for kind, lister, handle in (
+            ("job", job_lister, scheduler.job_event),
+            ("runrequest", run_request_lister, scheduler.request_event),
+        )
+    ]
     try:
         await kopf.operator(
             standalone=True,
@@ -156,7 +164,7 @@ async def run(config: OperatorConfig) -> None:
             stop_flag=stop,
         )
     finally:
-        for task in (ticking, keeper, triggering, watching):
+        for task in (ticking, keeper, triggering, *watching):
             task.cancel()
         await history.aclose()
         await elector.release()

@@ -14,6 +14,7 @@ import heapq
 import itertools
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -145,24 +146,24 @@ class Scheduler:
     def request_event(self, body: dict[str, Any], deleted: bool) -> None:
         """A RunRequest changed: keep it with its ScheduledJob; wake that at the due time."""
         uid = (body["metadata"].get("labels") or {}).get("almanac.dev/scheduledjob-uid", "")
-        try:
-            stored = StoredRequest.from_body(body)
-        except ValueError as exc:
-            log.warning(
-                "RunRequest ignored", extra={"request": body["metadata"]["name"], "error": str(exc)}
-            )
-            return
+        name = body["metadata"]["name"]
         owner = self._owner(uid)
         requests = owner.requests if owner else self._orphan_requests.setdefault(uid, {})
         if deleted:
-            requests.pop(stored.name, None)
+            requests.pop(name, None)
             return
-        known = requests.get(stored.name)
+        known = requests.get(name)
+        if known is not None and known.status.phase is not RequestPhase.PENDING:
+            return  # settled: a phase of ours is newer than any echo (and nothing to parse)
+        try:
+            stored = StoredRequest.from_body(body)
+        except ValueError as exc:
+            log.warning("RunRequest ignored", extra={"request": name, "error": str(exc)})
+            return
         if known is None:
-            requests[stored.name] = known = stored
-        elif known.status.phase is RequestPhase.PENDING:
-            # Updated in place: a launch in progress holds this object. A settled phase
-            # of ours is newer than any echo, so it stays.
+            requests[name] = known = stored
+        else:
+            # Updated in place: a launch in progress holds this object.
             known.status = stored.status
         if owner and known.status.phase is RequestPhase.PENDING:
             self.poke(owner.key, max(self._clock(), known.spec.due_time))
@@ -192,7 +193,8 @@ class Scheduler:
         self, t: Tracked, template: JobTemplateSpec, stored: StoredRequest, now: datetime
     ) -> None:
         try:
-            await self._launch_request(t, template, stored, now)
+            with self._writer.launching():
+                await self._launch_request(t, template, stored, now)
         except Exception:
             self._metrics.reconcile_errors.inc()
             log.exception("event run not launched; retrying", extra=_fields(t))
@@ -234,6 +236,11 @@ class Scheduler:
     async def launches_done(self) -> None:
         """Return once no launch burst is in progress (Job events wait for it)."""
         await self._writer.launches_done()
+
+    def launching(self) -> AbstractContextManager[None]:
+        """Mark a launch in progress (an event's RunRequest and Job too): background
+        writes, Job events and history rows yield to it, for a few seconds at most."""
+        return self._writer.launching()
 
     def template_event(self, namespace: str, name: str, spec: JobTemplateSpec | None) -> None:
         """A template ("" namespace: cluster-wide) appeared, changed or went: the

@@ -306,7 +306,8 @@ class TriggerService:
 
     async def _bounded(self, create: Callable[[], Awaitable[bool]]) -> None:
         async with self._limit:
-            await create()
+            with self._scheduler.launching():
+                await create()
 
     def _decide(self, record: ConsumerRecord) -> _Outcome:
         outcome = _Outcome()

@@ -28,6 +28,9 @@ from .tracked import Tracked
 __all__ = ["BackgroundWriter"]
 
 EVENT_BACKLOG = 10_000
+#: The longest a launch burst holds the writes back: a steady stream of event-triggered
+#: launches is one endless burst, and status, Events and history must still follow it.
+MAX_HOLD_SECONDS = 5.0
 
 
 class BackgroundWriter:
@@ -70,8 +73,9 @@ class BackgroundWriter:
                 self._quiet.set()
 
     async def launches_done(self) -> None:
-        """Return once no launch burst is in progress."""
-        await self._quiet.wait()
+        """Return once no launch burst is in progress, or after ``MAX_HOLD_SECONDS``."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._quiet.wait(), MAX_HOLD_SECONDS)
 
     def status(self, t: Tracked, status: dict[str, Any]) -> None:
         """Take a newly computed status; it is written soon (unless nothing changed)."""
@@ -103,7 +107,7 @@ class BackgroundWriter:
     async def run(self) -> None:
         while True:
             await self._wake.wait()
-            await self._quiet.wait()
+            await self.launches_done()
             self._wake.clear()
             batch, self._dirty = self._dirty, {}
             calls, self._calls = self._calls, []

@@ -5,7 +5,7 @@ kubernetes_asyncio models (as ``watch.Watch`` does) costs the benchmark process 
 fraction of a millisecond per event, and a launch burst brings several events per Job,
 so on two cores that watcher fell behind the stream and its lag was counted as the
 operator's. This one reads the raw lines with the operator's own Job watch
-(:class:`almanac.operator.jobwatch.JobWatch`): one ``json.loads`` per event.
+(:class:`almanac.operator.watch.ResourceWatch`): one ``json.loads`` per event.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from kubernetes_asyncio import client
 
-from almanac.operator.jobwatch import JobWatch
+from almanac.operator.watch import ResourceWatch, job_lister
 
 __all__ = ["watch_first_seen"]
 
@@ -39,4 +39,4 @@ async def watch_first_seen(api: client.ApiClient, namespace: str, seen: FirstSee
             reported.add(name)
             seen(job, time.time())
 
-    await JobWatch(api, "", [namespace], handle, _never_busy).run()
+    await ResourceWatch(job_lister(api), "", [namespace], handle, _never_busy).run()

@@ -1,11 +1,23 @@
 """The scheduler's bookkeeping: a pass already queued for a time covers later pokes,
 and observations (Job phases, trigger counters) wait briefly for more; the active-runs
-gauge is a running total of each object's latest count."""
+gauge is a running total of each object's latest count; RunRequest echoes of a phase
+settled here change nothing; launch bursts hold background writes, but not for ever."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
+
+from almanac.core.runrequests import (
+    EventSource,
+    RequestPhase,
+    RunRequestSpec,
+    run_request_body,
+)
+from almanac.operator import writer
 from almanac.operator.observability import Metrics
 from almanac.operator.scheduler import COALESCE, Scheduler
 
@@ -52,3 +64,56 @@ def test_the_active_runs_gauge_follows_each_objects_latest_count() -> None:
     assert metrics.active._value.get() == 3
     s.forget("ns", "b")
     assert metrics.active._value.get() == 1
+
+
+def request(name: str, *, phase: str = "Pending", due: datetime = NOW) -> dict[str, Any]:
+    spec = RunRequestSpec(
+        scheduled_job="a",
+        trigger="t",
+        kind="event",
+        due_time=due,
+        source=EventSource(id="e1", topic="events", partition=0, offset=1),
+    )
+    body = run_request_body(name=name, namespace="ns", owner="a", owner_uid="u1", spec=spec)
+    return body | {"status": {"phase": phase}}
+
+
+def test_a_request_settled_here_ignores_its_echoes_even_malformed_ones() -> None:
+    s = scheduler()
+    s.request_event(request("r1"), deleted=False)
+    (stored,) = s._orphan_requests["u1"].values()
+    stored.status = stored.status.model_copy(update={"phase": RequestPhase.LAUNCHED})
+    s.request_event(request("r1", phase="Pending"), deleted=False)  # the creation's echo
+    broken = request("r1") | {"spec": {"due_time": "not a time"}}
+    s.request_event(broken, deleted=False)
+    assert s._orphan_requests["u1"]["r1"].status.phase is RequestPhase.LAUNCHED
+    s.request_event(broken, deleted=True)  # a deletion needs no valid body
+    assert s._orphan_requests["u1"] == {}
+
+
+def test_a_pending_request_takes_the_phase_the_api_shows() -> None:
+    s = scheduler()
+    s.request_event(request("r1"), deleted=False)
+    s.request_event(request("r1", phase="Cancelled"), deleted=False)
+    assert s._orphan_requests["u1"]["r1"].status.phase is RequestPhase.CANCELLED
+
+
+async def test_a_launch_burst_holds_background_writes_for_a_bounded_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(writer, "MAX_HOLD_SECONDS", 0.05)
+    s = scheduler()
+    with s.launching():  # an endless stream of event launches
+        await asyncio.wait_for(s.launches_done(), timeout=5)
+    released = asyncio.Event()
+
+    async def wait_quiet() -> None:
+        await s.launches_done()
+        released.set()
+
+    monkeypatch.setattr(writer, "MAX_HOLD_SECONDS", 60.0)
+    with s.launching():
+        waiting = asyncio.create_task(wait_quiet())
+        await asyncio.sleep(0.01)
+        assert not released.is_set()
+    await asyncio.wait_for(waiting, timeout=5)  # the burst ended: released at once

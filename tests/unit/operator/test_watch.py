@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from kubernetes_asyncio import client
 
-from almanac.operator import jobwatch
-from almanac.operator.jobwatch import JobWatch, _Expired, _lines, _Listed, _raise_for
+from almanac.operator import watch as resource_watch
+from almanac.operator.watch import ResourceWatch, _Expired, _lines, _Listed, _raise_for, job_lister
 
 
 def job(namespace: str, name: str, phase: str = "") -> dict[str, Any]:
@@ -42,8 +42,8 @@ async def open_gate() -> None:
     return None
 
 
-def watch(seen: Seen, gate: Any = open_gate) -> JobWatch:
-    return JobWatch(client.ApiClient(), "x", [], seen, gate)
+def watch(seen: Seen, gate: Any = open_gate) -> ResourceWatch:
+    return ResourceWatch(job_lister(client.ApiClient()), "x", [], seen, gate)
 
 
 class Chunks:
@@ -132,7 +132,7 @@ async def test_a_cancel_reported_as_a_read_timeout_still_stops_the_watch() -> No
         try:
             raise TimeoutError
         except TimeoutError:
-            jobwatch._raise_if_cancelled()
+            resource_watch._raise_if_cancelled()
         resumed.append(True)
 
     with pytest.raises(asyncio.CancelledError):

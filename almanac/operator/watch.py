@@ -1,11 +1,12 @@
-"""The operator's own list-and-watch of its Jobs (server-side label selector).
+"""The operator's own list-and-watch of its busiest resources: Jobs and RunRequests.
 
-Jobs are the busiest resource by far: a launch burst brings several watch events per Job.
-Through Kopf each event cost a per-object worker task, a body wrapper and handler
-dispatch (about half a millisecond, on the loop that is launching); here one task splits
-the stream into lines and a second one parses them, and it waits while due runs launch
-(the lines queue in memory, so the API server never sees a slow watcher). A full relist
-reports Jobs that vanished meanwhile as deleted, as an informer does.
+A launch burst brings several watch events per Job, and an event trigger two per
+RunRequest (its creation and its phase). Through Kopf each event cost a per-object worker
+task, a body wrapper and handler dispatch (about half a millisecond, on the loop that is
+launching); here one task splits the stream into lines and a second one parses them, and
+it waits while due runs launch (the lines queue in memory, so the API server never sees a
+slow watcher). A full relist reports objects that vanished meanwhile as deleted, as an
+informer does.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ import aiohttp
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from .kube import raise_for_status, read_reply
+from .kube import GROUP, REQUESTS, VERSION, raise_for_status, read_reply
 from .logs import log
 
-__all__ = ["JobWatch"]
+__all__ = ["ResourceWatch", "job_lister", "run_request_lister"]
 
 PAGE = 500
 # Short watches: the server ends each with a bookmark (a fresh resourceVersion); a stream
@@ -33,8 +34,35 @@ SERVER_TIMEOUT = 30
 READ_TIMEOUT = 45
 RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
 
-JobHandler = Callable[[dict[str, Any], bool], None]
+Handler = Callable[[dict[str, Any], bool], None]
 Key = tuple[str, str]
+#: Lists (or, with ``watch=True``, watches) one namespace, "" meaning all of them; called
+#: with kubernetes_asyncio's list options and ``_preload_content=False``.
+Lister = Callable[..., Awaitable[Any]]
+
+
+def job_lister(api: client.ApiClient) -> Lister:
+    batch = client.BatchV1Api(api)
+
+    def call(namespace: str, **options: Any) -> Any:
+        if namespace:
+            return batch.list_namespaced_job(namespace, **options)
+        return batch.list_job_for_all_namespaces(**options)
+
+    return call
+
+
+def run_request_lister(api: client.ApiClient) -> Lister:
+    custom = client.CustomObjectsApi(api)
+
+    def call(namespace: str, **options: Any) -> Any:
+        if namespace:
+            return custom.list_namespaced_custom_object(
+                GROUP, VERSION, namespace, REQUESTS, **options
+            )
+        return custom.list_cluster_custom_object(GROUP, VERSION, REQUESTS, **options)
+
+    return call
 
 
 class _Expired(Exception):
@@ -43,7 +71,7 @@ class _Expired(Exception):
 
 @dataclass(frozen=True)
 class _Listed:
-    """A relist's end: Jobs of ``namespace`` ("" = all) not in ``keys`` are gone."""
+    """A relist's end: objects of ``namespace`` ("" = all) not in ``keys`` are gone."""
 
     namespace: str
     keys: frozenset[Key]
@@ -52,21 +80,24 @@ class _Listed:
 _Item = bytes | tuple[dict[str, Any], bool] | _Listed
 
 
-class JobWatch:
+class ResourceWatch:
     def __init__(
         self,
-        api: client.ApiClient,
+        lister: Lister,
         selector: str,
         namespaces: list[str],
-        handle: JobHandler,
+        handle: Handler,
         launches_done: Callable[[], Awaitable[None]],
+        *,
+        kind: str = "job",
     ) -> None:
-        self._batch = client.BatchV1Api(api)
+        self._lister = lister
+        self._kind = kind
         self._selector = selector
         self._namespaces = namespaces or [""]
         self._handle = handle
         self._launches_done = launches_done
-        # Listed Jobs and watch lines are handled in arrival order, one queue for all.
+        # Listed objects and watch lines are handled in arrival order, one queue for all.
         self._queue: list[_Item] = []
         self._arrived = asyncio.Event()
         self._known: dict[Key, dict[str, Any]] = {}
@@ -100,13 +131,13 @@ class JobWatch:
                 delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
                 failures += 1
                 log.warning(
-                    "job watch failed, listing again",
+                    f"{self._kind} watch failed, listing again",
                     extra={"namespace": namespace or "*", "error": str(exc), "retry_in": delay},
                 )
                 await asyncio.sleep(delay)
 
     async def _relist(self, namespace: str) -> str:
-        """List every Job in scope (paged); the ones gone since are reported deleted."""
+        """List every object in scope (paged); the ones gone since are reported deleted."""
         keys: set[Key] = set()
         token: str | None = None
         while True:
@@ -126,11 +157,8 @@ class JobWatch:
         options: dict[str, Any] = {"label_selector": self._selector, "limit": PAGE}
         if token:
             options["_continue"] = token
-        if namespace:
-            call = self._batch.list_namespaced_job(namespace, _preload_content=False, **options)
-        else:
-            call = self._batch.list_job_for_all_namespaces(_preload_content=False, **options)
         try:
+            call = self._lister(namespace, _preload_content=False, **options)
             reply: dict[str, Any] = json.loads(await read_reply(call))
         except ApiException as exc:
             if exc.status == 410:  # the continue token expired: start the listing again
@@ -152,11 +180,7 @@ class JobWatch:
             ),
             "_preload_content": False,
         }
-        if namespace:
-            call = self._batch.list_namespaced_job(namespace, **options)
-        else:
-            call = self._batch.list_job_for_all_namespaces(**options)
-        reply = await call
+        reply = await self._lister(namespace, **options)
         last: bytes | None = None
         try:
             if reply.status == 410:
@@ -186,7 +210,7 @@ class JobWatch:
                 try:
                     self._dispatch(item)
                 except Exception:
-                    log.exception("job event not handled")
+                    log.exception(f"{self._kind} event not handled")
 
     def _dispatch(self, item: _Item) -> None:
         if isinstance(item, _Listed):
@@ -198,16 +222,16 @@ class JobWatch:
             event = json.loads(item)
             if event.get("type") not in ("ADDED", "MODIFIED", "DELETED"):
                 return  # BOOKMARK: only its resourceVersion mattered
-            job, deleted = event.get("object") or {}, event["type"] == "DELETED"
+            obj, deleted = event.get("object") or {}, event["type"] == "DELETED"
         else:
-            job, deleted = item
-        meta = job.get("metadata") or {}
+            obj, deleted = item
+        meta = obj.get("metadata") or {}
         key = (meta.get("namespace", ""), meta.get("name", ""))
         if deleted:
             self._known.pop(key, None)
         else:
             self._known[key] = _identity(meta)
-        self._handle(job, deleted)
+        self._handle(obj, deleted)
 
 
 def _raise_if_cancelled() -> None:
@@ -226,7 +250,7 @@ def _raise_for(status: dict[str, Any]) -> None:
 
 
 def _identity(meta: dict[str, Any]) -> dict[str, Any]:
-    """Enough of a Job to report its deletion after a relist (labels carry its owner)."""
+    """Enough of an object to report its deletion after a relist (labels carry its owner)."""
     return {"metadata": {k: meta[k] for k in ("name", "namespace", "labels") if k in meta}}
 
 
