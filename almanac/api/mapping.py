@@ -137,7 +137,11 @@ def apply_changes(obj: dict[str, Any], changes: Mapping[str, Any], actor: str) -
     Keys of ``changes`` are those of :class:`~almanac.api.schemas.JobPatch`; absent keys
     keep their value. Raises the 400 naming the first bad field.
     """
-    new = copy.deepcopy(obj)
+    return _applied(copy.deepcopy(obj), changes, actor)
+
+
+def _applied(new: dict[str, Any], changes: Mapping[str, Any], actor: str) -> dict[str, Any]:
+    """``new`` itself, changed (apply_changes without the copy)."""
     meta = new.setdefault("metadata", {})
     annotations = meta.get("annotations") or {}
     spec = new.setdefault("spec", {})
@@ -176,7 +180,7 @@ def new_manifest(
     }
     if not _LABEL_VALUE.fullmatch(org_id):  # label values are stricter than org ids
         del base["metadata"]["labels"]
-    return apply_changes(base, changes, actor)
+    return _applied(base, changes, actor)  # nothing shared with the caller: no copy
 
 
 def display_name(obj: Mapping[str, Any]) -> str:

@@ -164,8 +164,14 @@ def _advance(t: datetime, allowed: tuple[int, ...], unit: str) -> datetime:
     return t.replace(second=0) + timedelta(minutes=1)
 
 
+#: Lines parsed before (a CronLine is immutable): ten thousand ScheduledJobs share a few
+#: dozen lines, and every facade write and admission review parses its line again.
+_PARSED: dict[str, CronLine] = {}
+_PARSED_MAX: Final = 4096
+
+
 def parse_cron(text: str, field: str = "") -> CronLine:
-    """Parse one cron line.
+    """Parse one cron line (refusals are not remembered: each names its own ``field``).
 
     Parameters
     ----------
@@ -183,6 +189,17 @@ def parse_cron(text: str, field: str = "") -> CronLine:
     """
     if not isinstance(text, str):
         raise InvalidCronError(f"expected a cron string, got {text!r}", field)
+    known = _PARSED.get(text)
+    if known is not None:
+        return known
+    line = _parse(text, field)
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[text] = line
+    return line
+
+
+def _parse(text: str, field: str) -> CronLine:
     stripped = " ".join(text.split())
     if stripped.startswith("@"):
         macro = stripped.lower()

@@ -169,3 +169,11 @@ def test_next_match_finds_next_local_time(text: str, start: datetime, expected: 
 
 def test_next_match_gives_up_beyond_search_horizon() -> None:
     assert parse_cron("0 0 29 2 *").next_match(datetime(9996, 3, 1), inclusive=True) is None
+
+
+def test_a_line_parsed_before_is_the_same_object_and_a_refusal_names_each_callers_field() -> None:
+    assert parse_cron("17 3 * * 1-5") is parse_cron("17 3 * * 1-5")
+    for field in ("spec.schedule.cron", "spec.schedule.cron[2]"):
+        with pytest.raises(InvalidCronError) as refused:
+            parse_cron("61 * * * *", field)
+        assert refused.value.field == field
