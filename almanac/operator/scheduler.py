@@ -69,6 +69,7 @@ class Scheduler:
         *,
         image: str,
         concurrency: int = 32,
+        request_concurrency: int = 96,
         run_env: Mapping[str, str] | None = None,
         recorder: RunRecorder | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -98,7 +99,10 @@ class Scheduler:
         self._seq = itertools.count()
         self._wake = asyncio.Event()
         self._concurrency = concurrency
-        self._request_limit = asyncio.Semaphore(concurrency)
+        # Event runs are launched right after their RunRequests are created, so the launch
+        # stage is as wide as the creation stage; at 32 it was the queue of an event burst
+        # (Job creations taking 300 ms on a busy API server cap it at ~100 a second).
+        self._request_limit = asyncio.Semaphore(request_concurrency)
         self._direct: set[asyncio.Task[None]] = set()
         self.last_tick = time.monotonic()
         self._recorder = recorder

@@ -1,7 +1,8 @@
 """The scheduler's bookkeeping: a pass already queued for a time covers later pokes,
 and observations (Job phases, trigger counters) wait briefly for more; the active-runs
 gauge is a running total of each object's latest count; RunRequest echoes of a phase
-settled here change nothing; launch bursts hold background writes, but not for ever."""
+settled here change nothing; launch bursts hold background writes, but not for ever; event
+runs launch as many at once as their RunRequests are created."""
 
 from __future__ import annotations
 
@@ -117,3 +118,56 @@ async def test_a_launch_burst_holds_background_writes_for_a_bounded_time(
         await asyncio.sleep(0.01)
         assert not released.is_set()
     await asyncio.wait_for(waiting, timeout=5)  # the burst ended: released at once
+
+
+class BlockedApi:
+    """Job creations that wait until released, counting how many are in flight."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.peak = 0
+        self.release = asyncio.Event()
+
+    async def create_job(self, namespace: str, body: dict[str, Any]) -> bool:
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        await self.release.wait()
+        self.in_flight -= 1
+        return True
+
+
+async def test_event_runs_launch_as_wide_as_their_requests_are_created_not_the_slot_width() -> None:
+    api = BlockedApi()
+    s = Scheduler(
+        api,  # type: ignore[arg-type]
+        Metrics(),
+        image="img",
+        concurrency=1,
+        request_concurrency=4,
+        clock=lambda: NOW,
+    )
+    s.upsert(
+        {
+            "metadata": {
+                "namespace": "ns",
+                "name": "a",
+                "uid": "u1",
+                "creationTimestamp": "2026-12-01T11:00:00Z",
+            },
+            "spec": {
+                "template": "command",
+                "params": {"command": ["true"]},
+                "triggers": [{"name": "t", "kafka": {"topic": "events"}}],
+            },
+        }
+    )
+    for i in range(6):
+        s.accepted(request(f"r{i}"))
+    for _ in range(50):  # every launch task runs until it blocks: in the API or the queue
+        await asyncio.sleep(0)
+    assert api.peak == 4
+    api.release.set()
+    await asyncio.wait_for(asyncio.gather(*s._direct), timeout=5)
+    tracked = s.find("ns", "a")
+    assert tracked is not None
+    assert all(r.status.phase is RequestPhase.LAUNCHED for r in tracked.requests.values())
