@@ -30,7 +30,6 @@ from .leader import LeaseElector
 from .logs import configure_logging, log
 from .observability import Metrics, Probes, start_probe_server
 from .scheduler import Scheduler
-from .triggers import CONCURRENCY as TRIGGER_CONCURRENCY
 from .triggers import TriggerService, TriggerSettings
 from .watch import ResourceWatch, job_lister, run_request_lister
 from .webhook import start_webhook_server
@@ -106,7 +105,6 @@ async def run(config: OperatorConfig) -> None:
         metrics,
         image=config.image,
         concurrency=config.launch_concurrency,
-        request_concurrency=TRIGGER_CONCURRENCY,
         run_env=dict(config.run_env),
         recorder=history.recorder,
     )

@@ -59,6 +59,9 @@ IDLE_TICK = 5.0  # the loop wakes at least this often so liveness sees it alive
 #: more: at a hundred events a second a job with a thousand runs in flight was
 #: reconciled hundreds of times a second, each pass O(runs).
 COALESCE = timedelta(milliseconds=200)
+#: RunRequest creations (the trigger consumer) and event-run launches in flight: the launch
+#: stage is as wide as the creation stage before it.
+EVENT_CONCURRENCY = 96
 
 
 class Scheduler:
@@ -69,7 +72,7 @@ class Scheduler:
         *,
         image: str,
         concurrency: int = 32,
-        request_concurrency: int = 96,
+        request_concurrency: int = EVENT_CONCURRENCY,
         run_env: Mapping[str, str] | None = None,
         recorder: RunRecorder | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -99,9 +102,8 @@ class Scheduler:
         self._seq = itertools.count()
         self._wake = asyncio.Event()
         self._concurrency = concurrency
-        # Event runs are launched right after their RunRequests are created, so the launch
-        # stage is as wide as the creation stage; at 32 it was the queue of an event burst
-        # (Job creations taking 300 ms on a busy API server cap it at ~100 a second).
+        # At the slot launch width (32) this was the queue of an event burst: Job creations
+        # taking 300 ms on a busy API server capped launches near 100 a second.
         self._request_limit = asyncio.Semaphore(request_concurrency)
         self._direct: set[asyncio.Task[None]] = set()
         self.last_tick = time.monotonic()

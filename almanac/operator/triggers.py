@@ -62,7 +62,7 @@ from .logs import log
 from .observability import Metrics
 from .ordered import OrderedWork
 from .recording import parse_result
-from .scheduler import Scheduler
+from .scheduler import EVENT_CONCURRENCY, Scheduler
 from .tracked import StoredRequest, Tracked
 
 __all__ = ["TriggerService", "TriggerSettings"]
@@ -70,7 +70,7 @@ __all__ = ["TriggerService", "TriggerSettings"]
 SWEEP_INTERVAL: Final = 60.0
 POLL_MS: Final = 200
 BATCH: Final = 500
-CONCURRENCY: Final = 96  # RunRequest creations in flight (and event-run launches)
+CONCURRENCY: Final = EVENT_CONCURRENCY  # RunRequest creations in flight
 MAX_IN_FLIGHT: Final = 2_000  # records read and not finished, per partition
 COMMIT_INTERVAL: Final = 0.5  # seconds between offset commits while events flow
 DRAIN_SECONDS: Final = 10.0  # on shutdown, for the records in flight
