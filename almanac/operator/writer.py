@@ -74,6 +74,8 @@ class BackgroundWriter:
 
     async def launches_done(self) -> None:
         """Return once no launch burst is in progress, or after ``MAX_HOLD_SECONDS``."""
+        if self._quiet.is_set():
+            return  # the common case: no timer task for the watch's every batch
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._quiet.wait(), MAX_HOLD_SECONDS)
 
