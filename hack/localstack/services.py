@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import uuid
+from pathlib import Path
 
 from .host import require_tool
 from .processes import State, spawn, wait_for
@@ -203,10 +204,16 @@ def start_kafka(dirs: Dirs, state: State) -> None:
     if not (home / "data" / "meta.properties").exists():
         run_logged(
             "kafka storage format",
-            [*java, "kafka.tools.StorageTool", "format", "-t", _kafka_cluster_id(), "-c", config],
+            [*java, "kafka.tools.StorageTool", *storage_format_args(_kafka_cluster_id(), config)],
             log,
         )
     spawn(state, "kafka", [shutil.which("java") or "java", *java[1:], "kafka.Kafka", config], log)
+
+
+def storage_format_args(cluster_id: str, config: Path) -> list[str]:
+    """``kafka-storage format`` arguments. The id is joined with ``=``: a random id may
+    start with ``-``, which a separate argument would turn into an unknown option."""
+    return ["format", f"--cluster-id={cluster_id}", f"--config={config}"]
 
 
 def _kafka_cluster_id() -> str:
