@@ -8,6 +8,7 @@ Lease ends the process at once with exit status 1 (invariant 2); a clean stop re
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -107,6 +108,7 @@ async def run(config: OperatorConfig) -> None:
         concurrency=config.launch_concurrency,
         run_env=dict(config.run_env),
         recorder=history.recorder,
+        event_record_window=trigger_settings.retention,
     )
     history.on_health_change = scheduler.poke_all
     history.recorder.buffer.hold = scheduler.launches_done
@@ -147,6 +149,7 @@ async def run(config: OperatorConfig) -> None:
                 handle,
                 scheduler.launches_done,
                 kind=kind,
+                on_listed=functools.partial(scheduler.listed, kind),
             ).run()
         )
         for kind, lister, handle in (

@@ -25,7 +25,7 @@ from almanac.core.naming import rfc3339_utc, run_name
 from almanac.core.overlap import decide_overlap, release_buffered
 from almanac.core.params import validate_params
 from almanac.core.plan import next_run_time, plan_tick, schedule_anchor
-from almanac.core.runrequests import RequestPhase, launch_of, status_patch
+from almanac.core.runrequests import RequestPhase, RunRequestSpec, launch_of, status_patch
 from almanac.core.runs import (
     BUILTIN_TEMPLATES,
     LABEL_RUN_NOW_KEY,
@@ -62,6 +62,9 @@ COALESCE = timedelta(milliseconds=200)
 #: RunRequest creations (the trigger consumer) and event-run launches in flight: the launch
 #: stage is as wide as the creation stage before it.
 EVENT_CONCURRENCY = 96
+#: How long an event run's Job is kept when it is the event's only record (no RunRequest):
+#: the dedup window of redelivered events, as long as settled RunRequests are kept.
+EVENT_RECORD_WINDOW = timedelta(minutes=15)
 
 
 class Scheduler:
@@ -75,6 +78,7 @@ class Scheduler:
         request_concurrency: int = EVENT_CONCURRENCY,
         run_env: Mapping[str, str] | None = None,
         recorder: RunRecorder | None = None,
+        event_record_window: timedelta = EVENT_RECORD_WINDOW,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._kube = kube
@@ -106,6 +110,16 @@ class Scheduler:
         # taking 300 ms on a busy API server capped launches near 100 a second.
         self._request_limit = asyncio.Semaphore(request_concurrency)
         self._direct: set[asyncio.Task[None]] = set()
+        self._event_record_window = event_record_window
+        #: (ScheduledJob uid, request name) of every Job a RunRequest or an event asked
+        #: for, and of those being created: an event id met again is a duplicate even
+        #: when its copy was produced later (a later instant gives a new Job name).
+        self._requested_jobs: dict[tuple[str, str], str] = {}
+        self._creating: set[tuple[str, str]] = set()
+        #: Set once the Job and RunRequest watches have listed everything: only then is
+        #: "this event was accepted before" answered from memory (the consumer waits).
+        self.synced = asyncio.Event()
+        self._listed: set[str] = set()
         self.last_tick = time.monotonic()
         self._recorder = recorder
         self._writer = BackgroundWriter(
@@ -195,6 +209,59 @@ class Scheduler:
         self._direct.add(task)
         task.add_done_callback(self._direct.discard)
 
+    def listed(self, kind: str) -> None:
+        """A watch ("job", "runrequest") has listed every namespace in scope once."""
+        self._listed.add(kind)
+        if {"job", "runrequest"} <= self._listed:
+            self.synced.set()
+
+    def already_accepted(self, t: Tracked, name: str) -> bool:
+        """The event behind request ``name`` has its record already: a RunRequest, or a
+        Job made from it (one being created included). Exact once :attr:`synced` is set."""
+        key = (t.ref.uid, name)
+        return name in t.requests or key in self._requested_jobs or key in self._creating
+
+    async def launch_event_now(self, t: Tracked, name: str, spec: RunRequestSpec) -> bool | None:
+        """An event's run that is due now and can start now becomes its Job at once, named
+        as its RunRequest's Job would be: that Job is the event's durable record (a
+        redelivered event meets AlreadyExists), and the event costs one API write instead
+        of three. True: created; False: the event has a record already. None: the run
+        needs its RunRequest (delayed, a chain, suspended, retried, a template missing or
+        refusing it, the create failed, or the watches have not listed yet), which records
+        why and launches it later."""
+        now = self._clock()
+        if not self.synced.is_set():
+            return None  # the RunRequest's name settles it
+        if self.already_accepted(t, name):
+            return False
+        if spec.kind != "event" or spec.due_time > now or t.spec is None or t.error is not None:
+            return None
+        if t.spec.suspend or t.spec.retry.max_attempts > 1:
+            return None  # a skip is recorded, and a retry re-reads the request
+        template = self._template(t)
+        if template is None or _refuse_template_use(t, template) is not None:
+            return None
+        run = launch_of(name, spec)
+        try:
+            validate_params(run_params(t.spec, run), template.params_schema)
+        except AlmanacError:
+            return None  # the request is kept as Failed with the reason
+        key = (t.ref.uid, name)
+        self._creating.add(key)
+        try:
+            async with self._request_limit:
+                created = await self._launch(t, template, run, now, reason="Triggered")
+        except Exception as exc:
+            fields = _fields(t) | {"event_id": spec.source.id, "request": name}
+            log.warning("event run not created at once", extra=fields | {"error": str(exc)})
+            return None
+        finally:
+            self._creating.discard(key)
+        self._requested_jobs.setdefault(key, _job_name(t, run))
+        if created:
+            self.count_trigger(t, spec.trigger, "launched")
+        return created
+
     async def _launch_direct(
         self, t: Tracked, template: JobTemplateSpec, stored: StoredRequest, now: datetime
     ) -> None:
@@ -224,6 +291,12 @@ class Scheduler:
         uid = body["metadata"]["labels"]["almanac.dev/scheduledjob-uid"]
         owner = self._owner(uid)
         jobs = owner.jobs if owner else self._orphans.setdefault(uid, {})
+        if seen.request is not None:
+            if deleted:
+                if self._requested_jobs.get((uid, seen.request)) == seen.name:
+                    del self._requested_jobs[(uid, seen.request)]
+            else:
+                self._requested_jobs[(uid, seen.request)] = seen.name
         if deleted:
             jobs.pop(seen.name, None)
             if self._recorder:
@@ -481,9 +554,7 @@ class Scheduler:
             self._settle(t, stored, RequestPhase.FAILED, now, f"params refused: {exc}")
             self._event(t, "TriggerFailed", f"request {stored.name}: params refused: {exc}")
             return
-        job = run_name(
-            t.ref.name, t.ref.uid, run.slot, trigger=run.trigger, attempt=run.attempt, n=run.n
-        )
+        job = _job_name(t, run)
         pending = stored.status
         # In flight: no other pass launches it; the API hears "Launched" only once it is.
         stored.status = pending.model_copy(update={"phase": RequestPhase.LAUNCHED})
@@ -629,9 +700,9 @@ class Scheduler:
         self._metrics.lag.observe(max(0.0, lag))
         log.info("run launched", extra=fields | {"lag_seconds": round(lag, 3)})
         if run.request is None or run.attempt > 1:
-            # An event's first run is recorded by its RunRequest (and the match by an
-            # EventMatched Event when delayed): one Event per event would double the API
-            # writes of an event burst.
+            # An event's first run is recorded by its Job or RunRequest, and by the
+            # trigger's counters (and the match by an EventMatched Event when delayed): one
+            # Event per event would double the API writes of an event burst.
             self._event(
                 t,
                 reason,
@@ -641,7 +712,11 @@ class Scheduler:
 
     async def _prune(self, t: Tracked, state: _PassState) -> None:
         assert t.spec is not None
-        for job in jobs_to_prune(t.jobs.values(), t.spec.history):
+        window = self._event_record_window
+        prunable = (
+            j for j in t.jobs.values() if not _event_record(t, j, now=self._clock(), window=window)
+        )
+        for job in jobs_to_prune(prunable, t.spec.history):
             if self._recorder and not await self._recorder.may_delete(t.ref.uid, job.name):
                 # Its final history row is not stored yet: the Job is the record. Make
                 # sure it is queued (a previous leader's buffer may have died with it).
@@ -741,6 +816,24 @@ def _template_refusal(t: Tracked, template: JobTemplateSpec) -> AlmanacError | N
 
 
 _iso = rfc3339_utc
+
+
+def _event_record(t: Tracked, job: JobObservation, *, now: datetime, window: timedelta) -> bool:
+    """An event run launched without a RunRequest: its Job is the event's dedup record, so
+    history limits leave it alone for the window (an event re-read after a crash or a
+    rebalance must still meet it)."""
+    return (
+        job.trigger is TriggerKind.EVENT
+        and job.request is not None
+        and job.request not in t.requests
+        and (job.completion_time is None or now - job.completion_time < window)
+    )
+
+
+def _job_name(t: Tracked, run: RunRequest) -> str:
+    return run_name(
+        t.ref.name, t.ref.uid, run.slot, trigger=run.trigger, attempt=run.attempt, n=run.n
+    )
 
 
 def _template_name(t: Tracked) -> str:

@@ -1,12 +1,13 @@
-"""Event triggers (leader only): Kafka events and finished upstream runs become RunRequests.
+"""Event triggers (leader only): Kafka events and finished upstream runs become runs.
 
-The consumer commits a partition's offsets only after every event read from it has been
-turned into its RunRequests (or a recorded refusal), so a crash re-reads those events; the
-RunRequest names derive from the event identity, so the re-read meets AlreadyExists and no
-run doubles. Launching is the scheduler's: it watches RunRequests like Jobs and launches
-them at their due time. A malformed event, a filter that fails or a mapping the template
-refuses is counted as ``failed`` on the trigger with the reason, and the partition moves
-on: one bad event never stops a topic.
+Each run an event plans gets a durable record in the API before the event's offset is
+committed: its Job, when the run is due now and can start now (one API write per event),
+else a RunRequest, which the scheduler watches like Jobs and launches at its due time. The
+consumer commits a partition's offsets only after every event read from it has its records
+(or a recorded refusal), so a crash re-reads those events; the names derive from the event
+identity, so the re-read meets AlreadyExists and no run doubles. A malformed event, a
+filter that fails or a mapping the template refuses is counted as ``failed`` on the
+trigger with the reason, and the partition moves on: one bad event never stops a topic.
 
 Events carrying the ``almanac-namespace`` header (those the REST facade publishes for an
 organisation) reach only ScheduledJobs in that namespace.
@@ -70,7 +71,7 @@ __all__ = ["TriggerService", "TriggerSettings"]
 SWEEP_INTERVAL: Final = 60.0
 POLL_MS: Final = 200
 BATCH: Final = 500
-CONCURRENCY: Final = EVENT_CONCURRENCY  # RunRequest creations in flight
+CONCURRENCY: Final = EVENT_CONCURRENCY  # Job or RunRequest creations in flight
 MAX_IN_FLIGHT: Final = 2_000  # records read and not finished, per partition
 COMMIT_INTERVAL: Final = 0.5  # seconds between offset commits while events flow
 DRAIN_SECONDS: Final = 10.0  # on shutdown, for the records in flight
@@ -175,6 +176,13 @@ class TriggerService:
             metadata_max_age_ms=5000,
             max_poll_records=BATCH,
         )
+        # Whether an event was accepted before is answered from the Jobs and RunRequests
+        # the watches listed: nothing is read before they have.
+        synced = asyncio.create_task(self._scheduler.synced.wait())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({synced, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        synced.cancel()
+        stopping.cancel()
         delay = 1.0
         while not stop.is_set():
             try:
@@ -383,12 +391,19 @@ class TriggerService:
     # -- requests --------------------------------------------------------------------------
 
     async def _store(self, t: Tracked, name: str, spec: RunRequestSpec) -> bool:
-        """Create the RunRequest and hand it to the scheduler at once (the watch echo
-        follows); AlreadyExists means this event was accepted before."""
+        """Record one planned run: as its Job when it can start now, else as a RunRequest
+        handed to the scheduler at once (the watch echo follows). False: the event was
+        accepted before (a record in the operator's view, or AlreadyExists)."""
+        started = time.monotonic()
+        if self._scheduler.already_accepted(t, name):
+            log.info("event already accepted", extra=_fields(t, spec.source.id) | {"request": name})
+            return False
+        launched = await self._scheduler.launch_event_now(t, name, spec)
+        if launched is not None:
+            return launched
         body = run_request_body(
             name=name, namespace=t.ref.namespace, owner=t.ref.name, owner_uid=t.ref.uid, spec=spec
         )
-        started = time.monotonic()
         created = await self._kube.create_run_request(t.ref.namespace, body)
         fields = _fields(t, spec.source.id) | {
             "request": name,

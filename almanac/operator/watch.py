@@ -90,8 +90,12 @@ class ResourceWatch:
         launches_done: Callable[[], Awaitable[None]],
         *,
         kind: str = "job",
+        on_listed: Callable[[], None] | None = None,
     ) -> None:
         self._lister = lister
+        #: Called once, when every namespace in scope has been listed and handled.
+        self._on_listed = on_listed
+        self._listed: set[str] = set()
         self._kind = kind
         self._selector = selector
         self._namespaces = namespaces or [""]
@@ -217,6 +221,10 @@ class ResourceWatch:
             for key in [k for k in self._known if not item.namespace or k[0] == item.namespace]:
                 if key not in item.keys:
                     self._handle(self._known.pop(key), True)
+            self._listed.add(item.namespace)
+            if self._on_listed is not None and self._listed >= set(self._namespaces):
+                self._on_listed()
+                self._on_listed = None
             return
         if isinstance(item, bytes):
             event = json.loads(item)

@@ -22,6 +22,8 @@ from almanac.operator import writer
 from almanac.operator.observability import Metrics
 from almanac.operator.scheduler import COALESCE, Scheduler
 
+from .objects import trigger_job
+
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
@@ -146,21 +148,7 @@ async def test_event_runs_launch_as_wide_as_their_requests_are_created_not_the_s
         request_concurrency=4,
         clock=lambda: NOW,
     )
-    s.upsert(
-        {
-            "metadata": {
-                "namespace": "ns",
-                "name": "a",
-                "uid": "u1",
-                "creationTimestamp": "2026-12-01T11:00:00Z",
-            },
-            "spec": {
-                "template": "command",
-                "params": {"command": ["true"]},
-                "triggers": [{"name": "t", "kafka": {"topic": "events"}}],
-            },
-        }
-    )
+    s.upsert(trigger_job())
     for i in range(6):
         s.accepted(request(f"r{i}"))
     for _ in range(50):  # every launch task runs until it blocks: in the API or the queue

@@ -138,3 +138,21 @@ async def test_a_cancel_reported_as_a_read_timeout_still_stops_the_watch() -> No
     with pytest.raises(asyncio.CancelledError):
         await asyncio.create_task(watching())
     assert resumed == []
+
+
+async def test_listed_is_announced_once_every_namespace_in_scope_was_listed() -> None:
+    announced: list[str] = []
+    w = ResourceWatch(
+        job_lister(client.ApiClient()),
+        "x",
+        ["a", "b"],
+        Seen(),
+        open_gate,
+        on_listed=lambda: announced.append("listed"),
+    )
+    w._dispatch((job("a", "j1"), False))
+    w._dispatch(_Listed("a", frozenset({("a", "j1")})))
+    assert announced == []  # "b" not listed yet
+    w._dispatch(_Listed("b", frozenset()))
+    w._dispatch(_Listed("a", frozenset({("a", "j1")})))  # a relist later: no second call
+    assert announced == ["listed"]
