@@ -79,8 +79,9 @@ class RunRequest:
     attempt: int = 1
     n: int = 1
     run_now_key: str | None = None
-    #: Event-driven runs: the RunRequest behind the run, its mapped params (merged over
-    #: ``spec.params``), the event as JSON, its identity and the sequence step.
+    #: Event-driven runs: the RunRequest behind the run (only its name when the run was
+    #: created at once), its mapped params (merged over ``spec.params``), the event as
+    #: JSON, its identity and the sequence step.
     request: str | None = None
     params: Mapping[str, Any] | None = None
     event: Mapping[str, Any] | None = None

@@ -76,7 +76,7 @@ class Metrics:
         )
         self.trigger_latency = Histogram(
             "almanac_trigger_latency_seconds",
-            "From an event's Kafka timestamp to its RunRequest being stored.",
+            "From an event's Kafka timestamp to its record (Job or RunRequest) being stored.",
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
             registry=r,
         )
