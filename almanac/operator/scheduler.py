@@ -712,10 +712,8 @@ class Scheduler:
 
     async def _prune(self, t: Tracked, state: _PassState) -> None:
         assert t.spec is not None
-        window = self._event_record_window
-        prunable = (
-            j for j in t.jobs.values() if not _event_record(t, j, now=self._clock(), window=window)
-        )
+        now, window = self._clock(), self._event_record_window
+        prunable = (j for j in t.jobs.values() if not _event_record(t, j, now=now, window=window))
         for job in jobs_to_prune(prunable, t.spec.history):
             if self._recorder and not await self._recorder.may_delete(t.ref.uid, job.name):
                 # Its final history row is not stored yet: the Job is the record. Make
