@@ -41,6 +41,16 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
 
+def _usernames(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of Kubernetes usernames (printable text)."""
+    found = _list(env, name)
+    if not all(user.isprintable() for user in found):
+        raise InvalidInputError(
+            f"{name} holds a non-printable character; list usernames separated by commas", name
+        )
+    return found
+
+
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
     """The value of ``name`` (default: the first allowed one), refused if not allowed."""
     value = env.get(name) or allowed[0]
@@ -70,6 +80,8 @@ class OperatorConfig:
     webhook_url: str | None = None
     webhook_bind: str = "0.0.0.0"
     webhook_failure_policy: Literal["Fail", "Ignore"] = "Fail"
+    #: Users whose ScheduledJob writes skip the webhook (they check first: the facade).
+    webhook_trusted_users: tuple[str, ...] = ()
     log_level: str = "info"
 
     @classmethod
@@ -105,5 +117,6 @@ class OperatorConfig:
             webhook_failure_policy="Ignore"
             if _choice(env, "ALMANAC_WEBHOOK_FAILURE_POLICY", ("Fail", "Ignore")) == "Ignore"
             else "Fail",
+            webhook_trusted_users=_usernames(env, "ALMANAC_WEBHOOK_TRUSTED_USERS"),
             log_level=_choice(env, "ALMANAC_LOG_LEVEL", ("info", "debug", "warning", "error")),
         )

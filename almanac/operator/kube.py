@@ -27,13 +27,14 @@ REQUESTS = "runrequests"
 POOL_SIZE = 128
 
 
-async def load_api_client() -> client.ApiClient:
-    """In-cluster credentials in a pod, else ``KUBECONFIG`` (as kubectl does)."""
+async def load_api_client(kubeconfig: str | None = None) -> client.ApiClient:
+    """In-cluster credentials in a pod, else ``KUBECONFIG`` (as kubectl does); an explicit
+    ``kubeconfig`` file wins over both."""
     configuration = client.Configuration()
-    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+    if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
         config.load_incluster_config(client_configuration=configuration)
     else:
-        await config.load_kube_config(client_configuration=configuration)
+        await config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
     # Enough connections for the scheduler's concurrent launches plus the writer.
     configuration.connection_pool_maxsize = POOL_SIZE
     api = client.ApiClient(configuration)

@@ -187,6 +187,7 @@ async def _start_webhook(config: OperatorConfig, kube: Kube) -> web.AppRunner | 
                 ca_bundle(config.webhook_cert_dir),
                 url=config.webhook_url,
                 failure_policy=config.webhook_failure_policy,
+                trusted_users=config.webhook_trusted_users,
             )
             await apply_webhook_configuration(kube.api, body)
 

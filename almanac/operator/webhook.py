@@ -3,7 +3,7 @@
 The CRD's CEL rules cannot see what only the engine knows (``spec.schedule.cron`` is a
 string or a list, so its schema preserves unknown fields; time zones; cron ranges;
 schedules that never fire). This webhook runs the engine's own boundary
-(:func:`~almanac.core.resource.parse_spec` then :func:`~almanac.core.plan.compile_spec`)
+(:func:`~almanac.core.specs.check_spec`, which the REST facade also runs before it writes)
 on every CREATE and UPDATE and refuses with the engine's field-named messages. Invariant
 protected: bad input is refused at ``kubectl apply``; nothing bad reaches a pod.
 
@@ -30,10 +30,10 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from almanac.core.errors import AlmanacError, InvalidInputError, InvalidSpecError
-from almanac.core.plan import compile_spec
-from almanac.core.resource import format_location, parse_spec, validate_model
+from almanac.core.resource import format_location, validate_model
+from almanac.core.specs import check_spec
 from almanac.core.templates import JobTemplateSpec
-from almanac.core.triggers import compile_triggers, find_chain_cycle
+from almanac.core.triggers import find_chain_cycle
 
 from .certs import (
     CA_CERT,
@@ -182,9 +182,7 @@ def validate_scheduled_job(spec: Any) -> Problems:
     if not isinstance(spec, dict):
         return [InvalidInputError("must be an object", "spec")]
     try:
-        parsed = parse_spec(spec)
-        compile_spec(parsed)
-        compile_triggers(parsed.triggers)
+        check_spec(spec)
     except InvalidSpecError as exc:
         return list(exc.problems)
     except AlmanacError as exc:

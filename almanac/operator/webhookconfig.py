@@ -2,10 +2,16 @@
 
 A ``url:`` reference serves the local stack (the API server dials 127.0.0.1); the chart
 uses a ``service:`` reference. Replicas apply it with server-side apply, so they may race.
+
+``trusted_users`` are writers that run the webhook's own check before they write (the REST
+facade's identity): a ``matchCondition`` on the requesting user keeps the API server from
+calling the webhook for their ScheduledJob writes, one HTTPS round trip less per create.
+The condition reads the authenticated user, which a client cannot choose, unlike a label.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -21,6 +27,7 @@ __all__ = [
     "ServiceReference",
     "apply_webhook_configuration",
     "delete_webhook_configuration",
+    "skip_users_condition",
     "webhook_configuration",
 ]
 
@@ -47,6 +54,7 @@ def webhook_configuration(
     failure_policy: Literal["Fail", "Ignore"] = "Fail",
     namespace_selector: Mapping[str, Any] | None = None,
     resources: Sequence[str] = ALL_RESOURCES,
+    trusted_users: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The ``ValidatingWebhookConfiguration`` as a plain dict (one webhook per resource).
 
@@ -59,6 +67,9 @@ def webhook_configuration(
     namespace_selector
         Limits namespaced resources (tests scope to their own namespace); cluster-scoped
         ClusterJobTemplates are always sent.
+    trusted_users
+        Usernames whose ScheduledJob writes are not sent (they run
+        :func:`~almanac.core.specs.check_spec` themselves: the facade).
     """
     if (url is None) == (service is None):
         raise ValueError("give exactly one of url and service")
@@ -96,12 +107,26 @@ def webhook_configuration(
         }
         if namespace_selector is not None:
             hook["namespaceSelector"] = dict(namespace_selector)
+        if trusted_users and resource == "scheduledjobs":
+            hook["matchConditions"] = [skip_users_condition(trusted_users)]
         webhooks.append(hook)
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingWebhookConfiguration",
         "metadata": {"name": name, "labels": {"app.kubernetes.io/name": "almanac"}},
         "webhooks": webhooks,
+    }
+
+
+def skip_users_condition(users: Sequence[str]) -> dict[str, str]:
+    """A ``matchCondition`` true for every requester but ``users`` (a CEL list of strings;
+    JSON string literals are valid CEL ones)."""
+    if not users or any(not u or not u.isprintable() for u in users):
+        raise ValueError("trusted users must be non-empty printable usernames")
+    names = ", ".join(json.dumps(u) for u in users)
+    return {
+        "name": "not-a-trusted-writer",
+        "expression": f"!(request.userInfo.username in [{names}])",
     }
 
 

@@ -16,7 +16,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .settings import GATEWAY, SERVICE_IP
 
-__all__ = ["Pki", "make_pki", "write_kubeconfig"]
+__all__ = ["Pki", "issue_client_cert", "make_pki", "write_kubeconfig"]
 
 VALIDITY = dt.timedelta(days=365)
 API_SERVER_NAMES = (
@@ -124,20 +124,6 @@ def make_pki(folder: Path) -> Pki:
     _write_key(pki.path("apiserver.key"), server_key)
     pki.path("apiserver.crt").write_bytes(_pem(server_cert))
 
-    admin_key = ec.generate_private_key(ec.SECP256R1())
-    admin_cert = _issue(
-        x509.Name(
-            [
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
-                x509.NameAttribute(NameOID.COMMON_NAME, "admin"),
-            ]
-        ),
-        admin_key,
-        (ca_name, ca_key),
-        usages=[ExtendedKeyUsageOID.CLIENT_AUTH],
-    )
-    _write_key(pki.admin_key, admin_key)
-
     sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     _write_key(pki.path("sa.key"), sa_key)
     pki.path("sa.pub").write_bytes(
@@ -146,12 +132,38 @@ def make_pki(folder: Path) -> Pki:
         )
     )
     # Written last: its presence means the set is complete.
-    pki.admin_cert.write_bytes(_pem(admin_cert))
+    issue_client_cert(pki, "admin", "admin", "system:masters")
     return pki
 
 
-def write_kubeconfig(path: Path, pki: Pki, server: str) -> None:
-    """One admin kubeconfig, used by the components and by people."""
+def issue_client_cert(pki: Pki, stem: str, user: str, group: str) -> None:
+    """``<stem>.crt``/``<stem>.key``: a client certificate for ``user`` in ``group``, signed
+    by the stack's CA, unless it exists (the key is written first, the certificate last)."""
+    if pki.path(f"{stem}.crt").exists():
+        return
+    ca_key = serialization.load_pem_private_key(pki.path("ca.key").read_bytes(), None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError(f"{pki.path('ca.key')} is not the stack's EC key; run make down")
+    ca_name = x509.load_pem_x509_certificate(pki.ca_cert.read_bytes()).subject
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _issue(
+        x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, group),
+                x509.NameAttribute(NameOID.COMMON_NAME, user),
+            ]
+        ),
+        key,
+        (ca_name, ca_key),
+        usages=[ExtendedKeyUsageOID.CLIENT_AUTH],
+    )
+    _write_key(pki.path(f"{stem}.key"), key)
+    pki.path(f"{stem}.crt").write_bytes(_pem(cert))
+
+
+def write_kubeconfig(path: Path, pki: Pki, server: str, stem: str = "admin") -> None:
+    """A kubeconfig with the client certificate ``stem`` (the admin's: the components and
+    people; ``make dev``'s facade has one of its own)."""
     path.write_text(
         f"""apiVersion: v1
 kind: Config
@@ -161,13 +173,13 @@ clusters:
     server: {server}
     certificate-authority: {pki.ca_cert}
 users:
-- name: admin
+- name: {stem}
   user:
-    client-certificate: {pki.admin_cert}
-    client-key: {pki.admin_key}
+    client-certificate: {pki.path(f"{stem}.crt")}
+    client-key: {pki.path(f"{stem}.key")}
 contexts:
 - name: almanac
-  context: {{cluster: almanac, user: admin}}
+  context: {{cluster: almanac, user: {stem}}}
 current-context: almanac
 """
     )

@@ -43,6 +43,10 @@ class Release:
     def operator(self) -> str:
         return f"{self.name}-almanac-operator"
 
+    @property
+    def facade(self) -> str:
+        return f"{self.name}-almanac-facade"
+
     def operator_pods(self) -> list[dict[str, Any]]:
         pods = self.kubectl.list(
             "pods", f"app.kubernetes.io/instance={self.name},app.kubernetes.io/component=operator"

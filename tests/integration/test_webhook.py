@@ -32,6 +32,8 @@ from tests.support import Kubectl, KubectlError, eventually
 
 #: How long the API server may take to see a new webhook configuration.
 CONFIG_PROPAGATION = 30.0
+#: A user whose ScheduledJob writes the webhook skips (as the facade's is in an install).
+TRUSTED_WRITER = "almanac-test-facade"
 #: kubectl renders a 422 Invalid refusal like the API server's own validation errors.
 PROBE_REFUSED = "spec.schedule.cron: '61 * * * *': minute value 61 is out of range 0-59"
 
@@ -54,16 +56,21 @@ def job_template(name: str, params_schema: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def apply(k: Kubectl, manifest: dict[str, Any], *, dry_run: bool = False) -> str:
-    """``kubectl apply`` off the event loop (the webhook shares the loop)."""
+async def apply(
+    k: Kubectl, manifest: dict[str, Any], *, dry_run: bool = False, user: str | None = None
+) -> str:
+    """``kubectl apply`` off the event loop (the webhook shares the loop); ``user``
+    impersonates that user (with the admin's group, so RBAC allows the write)."""
     args = ["apply", "-f", "-"] + (["--dry-run=server"] if dry_run else [])
+    if user is not None:
+        args += [f"--as={user}", "--as-group=system:masters"]
     return await asyncio.to_thread(k.run, *args, stdin=json.dumps(manifest))
 
 
-async def refusal(k: Kubectl, manifest: dict[str, Any]) -> str:
+async def refusal(k: Kubectl, manifest: dict[str, Any], *, user: str | None = None) -> str:
     """The error kubectl prints when ``manifest`` is refused; fails if it is accepted."""
     try:
-        out = await apply(k, manifest)
+        out = await apply(k, manifest, user=user)
     except KubectlError as exc:
         return exc.stderr
     raise AssertionError(f"accepted: {out.strip()}")
@@ -96,6 +103,7 @@ async def k(crds: Kubectl, namespace: str, tmp_path: Path) -> AsyncIterator[Kube
             url=f"https://127.0.0.1:{port}",
             namespace_selector={"matchLabels": {"kubernetes.io/metadata.name": namespace}},
             resources=["scheduledjobs", "jobtemplates"],
+            trusted_users=[TRUSTED_WRITER],
         )
         await apply_webhook_configuration(api, config)
         scoped = crds.in_namespace(namespace)
@@ -158,6 +166,17 @@ async def test_edit_to_a_bad_schedule_is_refused_and_the_old_one_kept(k: Kubectl
     assert "spec.schedule.cron" in error
     stored = await asyncio.to_thread(k.get, "scheduledjob", "hourly")
     assert stored["spec"]["schedule"]["cron"] == "0 * * * *"
+
+
+async def test_the_trusted_writer_skips_the_webhook_and_nobody_else_does(k: Kubectl) -> None:
+    """The facade runs the same check itself; the matchCondition reads the authenticated
+    user, so the admin and every other user are still reviewed."""
+    assert PROBE_REFUSED in await refusal(k, scheduled_job("as-admin", cron="61 * * * *"))
+    await apply(k, scheduled_job("as-facade", cron="61 * * * *"), user=TRUSTED_WRITER)
+    stored = await asyncio.to_thread(k.get, "scheduledjob", "as-facade")
+    assert stored["spec"]["schedule"]["cron"] == "61 * * * *"  # not reviewed: stored as sent
+    other = await refusal(k, scheduled_job("as-other", cron="61 * * * *"), user="someone-else")
+    assert PROBE_REFUSED in other
 
 
 async def test_template_params_schema_must_be_a_json_schema(k: Kubectl) -> None:

@@ -15,6 +15,7 @@ import yaml
 from cryptography import x509
 
 from almanac.operator.observability import Metrics
+from almanac.operator.webhookconfig import skip_users_condition
 from hack.chart.sync import drift
 from tests.unit.gitops.chart import CHART, REPO, helm, render
 
@@ -203,6 +204,20 @@ def test_webhook_is_reached_through_the_service_with_a_certificate_it_trusts() -
         ca = x509.load_pem_x509_certificate(base64.b64decode(client["caBundle"]))
         serving.verify_directly_issued_by(ca)
         assert hook["failurePolicy"] == "Fail"
+
+
+def test_facade_writes_skip_the_scheduledjob_webhook_and_only_those() -> None:
+    objects = render(namespace="ops")
+    (config,) = by_kind(objects, "ValidatingWebhookConfiguration")
+    (account,) = [
+        a for a in by_kind(objects, "ServiceAccount") if a["metadata"]["name"].endswith("facade")
+    ]
+    user = f"system:serviceaccount:ops:{account['metadata']['name']}"
+    scheduled_jobs, *templates = config["webhooks"]
+    assert scheduled_jobs["matchConditions"] == [skip_users_condition([user])]
+    assert all("matchConditions" not in h for h in templates)
+    (config,) = by_kind(render({"facade.enabled": "false"}), "ValidatingWebhookConfiguration")
+    assert all("matchConditions" not in h for h in config["webhooks"])
 
 
 def test_webhook_validates_only_the_watched_namespaces() -> None:

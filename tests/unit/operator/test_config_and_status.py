@@ -22,6 +22,16 @@ def test_settings_come_from_the_environment_with_defaults() -> None:
     assert config.metrics_port == 8080
     assert config.log_level == "info"
     assert dict(config.run_env) == {"ALMANAC_KAFKA_BOOTSTRAP": "", "ALMANAC_HTTP_ALLOW_CIDRS": ""}
+    assert config.webhook_trusted_users == ()
+
+
+def test_trusted_webhook_users_are_a_comma_separated_list_of_printable_names() -> None:
+    env = {"ALMANAC_WEBHOOK_TRUSTED_USERS": "system:serviceaccount:a:api, almanac-facade,"}
+    config = OperatorConfig.from_env(env)
+    assert config.webhook_trusted_users == ("system:serviceaccount:a:api", "almanac-facade")
+    with pytest.raises(InvalidInputError) as refused:
+        OperatorConfig.from_env({"ALMANAC_WEBHOOK_TRUSTED_USERS": "api,bad\x07name"})
+    assert refused.value.field == "ALMANAC_WEBHOOK_TRUSTED_USERS"
 
 
 def test_an_unknown_log_level_names_the_variable_and_the_choices() -> None:

@@ -346,6 +346,30 @@ def test_webhook_configuration_with_a_service_covers_all_three_resources() -> No
     }
     assert all(h["failurePolicy"] == "Ignore" for h in hooks)
     assert all("namespaceSelector" not in h for h in hooks)
+    assert all("matchConditions" not in h for h in hooks)
+
+
+def test_trusted_users_skip_only_the_scheduledjob_hook() -> None:
+    body = webhook_configuration(
+        "Q0E=",
+        service=ServiceReference("almanac", "almanac-webhook"),
+        trusted_users=["system:serviceaccount:almanac:almanac-api", 'odd"name'],
+    )
+    scheduled_jobs, *templates = body["webhooks"]
+    assert scheduled_jobs["matchConditions"] == [
+        {
+            "name": "not-a-trusted-writer",
+            "expression": "!(request.userInfo.username in "
+            '["system:serviceaccount:almanac:almanac-api", "odd\\"name"])',
+        }
+    ]
+    assert all("matchConditions" not in h for h in templates)
+
+
+@pytest.mark.parametrize("users", [[""], ["bad\nname"]])
+def test_trusted_users_must_be_printable_names(users: list[str]) -> None:
+    with pytest.raises(ValueError, match="non-empty printable usernames"):
+        webhook_configuration("Q0E=", url="https://a", trusted_users=users)
 
 
 @pytest.mark.parametrize(
