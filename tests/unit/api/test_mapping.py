@@ -139,6 +139,21 @@ def test_edit_of_a_kubectl_job_keeps_what_the_job_json_does_not_carry() -> None:
     assert stored["spec"]["schedule"]["every"] == "1h", "the input is not modified"
 
 
+def test_an_edit_is_checked_as_the_webhook_checks_since_facade_writes_skip_it() -> None:
+    """Triggers are not in the job JSON, yet a stored bad one (written before the webhook
+    existed) is refused on any REST edit: the facade runs the webhook's whole check."""
+    stored: dict[str, Any] = {
+        "metadata": {"name": "on-ticket", "uid": "u-4", "annotations": {}},
+        "spec": {
+            "template": "command",
+            "triggers": [{"kafka": {"topic": "tickets", "filter": "event.type == "}}],
+        },
+    }
+    with pytest.raises(BadRequestError) as refused:
+        apply_changes(stored, {"status": "paused"}, "ana")
+    assert refused.value.field == "triggers[0].kafka.filter"
+
+
 def test_kubectl_job_without_display_name_is_named_by_its_object_name() -> None:
     job = job_view(
         {
