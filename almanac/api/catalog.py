@@ -3,13 +3,18 @@
 The lookup order is the operator's (a namespaced JobTemplate first, then a
 ClusterJobTemplate, then the built-in executor types), so a payload accepted here is one
 the operator will run. Templates change rarely and every POST checks one, so lookups are
-cached for a few seconds; the operator checks again before each launch anyway.
+cached: after ``CACHE_SECONDS`` a lookup still answers from the cache and refreshes it in
+the background (no request waits for the API server's two reads), and only an entry older
+than ``MAX_STALE_SECONDS`` (no traffic, or refreshes failing) is read again in line. The
+operator checks the template again before each launch anyway.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from almanac.api.errors import BadRequestError, NotFoundError, bad_request_from
@@ -25,6 +30,10 @@ from almanac.core.templates import JobTemplateSpec
 __all__ = ["Catalog"]
 
 CACHE_SECONDS: Final = 5.0
+MAX_STALE_SECONDS: Final = 60.0
+log = logging.getLogger("almanac.api")
+
+Key = tuple[str, str]
 
 
 def _allows(obj: Mapping[str, Any], namespace: str) -> bool:
@@ -57,10 +66,21 @@ def _builtin(name: str) -> Template:
 class Catalog:
     """Template lookups for one facade process (a short-lived cache in front of the API)."""
 
-    def __init__(self, kube: KubeFacade, image: str) -> None:
+    def __init__(
+        self, kube: KubeFacade, image: str, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._kube = kube
         self._image = image
-        self._cache: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
+        self._clock = clock
+        self._cache: dict[Key, tuple[float, dict[str, Any] | None]] = {}
+        self._refreshing: dict[Key, asyncio.Task[None]] = {}
+
+    async def aclose(self) -> None:
+        """Cancel the refreshes in flight (shutdown)."""
+        tasks = list(self._refreshing.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def list(self, namespace: str) -> list[Template]:
         """Every type usable in ``namespace``; a namespaced template hides a cluster one."""
@@ -76,11 +96,33 @@ class Catalog:
     async def _lookup(self, namespace: str, name: str) -> dict[str, Any] | None:
         key = (namespace, name)
         cached = self._cache.get(key)
-        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-            return cached[1]
-        obj = await self._kube.get_template(namespace, name)
-        self._cache[key] = (time.monotonic(), obj)
+        if cached is None:
+            return await self._fetch(key)
+        fetched, obj = cached
+        age = self._clock() - fetched
+        if age >= MAX_STALE_SECONDS:
+            return await self._fetch(key)
+        if age >= CACHE_SECONDS and key not in self._refreshing:
+            self._refreshing[key] = asyncio.create_task(self._refresh(key))
         return obj
+
+    async def _fetch(self, key: Key) -> dict[str, Any] | None:
+        obj = await self._kube.get_template(*key)
+        self._cache[key] = (self._clock(), obj)
+        return obj
+
+    async def _refresh(self, key: Key) -> None:
+        """One background read; on any failure (a refusal, the API server unreachable) the
+        entry stays as it was and ages towards an in-line read."""
+        try:
+            await self._fetch(key)
+        except Exception as exc:  # a background task: log, never raise
+            log.warning(
+                "template refresh failed; the cached answer stays in use",
+                extra={"namespace": key[0], "template": key[1], "error": str(exc)},
+            )
+        finally:
+            self._refreshing.pop(key, None)
 
     async def get(self, namespace: str, kind: str) -> Template:
         """One type by its name (or ``type`` alias), 404 when the namespace cannot use it."""

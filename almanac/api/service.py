@@ -79,7 +79,9 @@ class JobService:
         self.audit = AuditWriter(self.store, self.audit_failures)
 
     async def aclose(self) -> None:
-        """Write the queued audit rows (call before the history closes)."""
+        """Write the queued audit rows (call before the history closes); stop template
+        refreshes."""
+        await self.catalog.aclose()
         await self.audit.aclose()
 
     # --- tenancy -------------------------------------------------------------------------
