@@ -395,10 +395,9 @@ class TriggerService:
         handed to the scheduler at once (the watch echo follows). False: the event was
         accepted before (a record in the operator's view, or AlreadyExists)."""
         started = time.monotonic()
-        if self._scheduler.already_accepted(t, name):
-            log.info("event already accepted", extra=_fields(t, spec.source.id) | {"request": name})
-            return False
         launched = await self._scheduler.launch_event_now(t, name, spec)
+        if launched is False:
+            log.info("event already accepted", extra=_fields(t, spec.source.id) | {"request": name})
         if launched is not None:
             return launched
         body = run_request_body(

@@ -74,7 +74,7 @@ def _free_port() -> int:
 def _facade_kubeconfig() -> str | None:
     """``make dev``'s facade credentials (the user its webhook trusts), if this stack has
     them; else the facade runs with ``KUBECONFIG`` like everything else."""
-    path = Dirs.from_env().state / "facade.kubeconfig"
+    path = Dirs.from_env().facade_kubeconfig
     return str(path) if path.is_file() else None
 
 
@@ -171,11 +171,9 @@ async def _webhook(api_client: client.ApiClient) -> str:
         return "no admission webhook registered (make stack)"
     hook = next(h for h in config.webhooks if "scheduledjobs" in h.rules[0].resources)
     trusted = [c.expression for c in hook.match_conditions or []]
-    return (
-        f"admission webhook registered; skipped when {trusted}"
-        if trusted
-        else ("admission webhook registered for every user")
-    )
+    if not trusted:
+        return "admission webhook registered for every user"
+    return f"admission webhook registered; skipped when {trusted}"
 
 
 async def run(url: str, jobs: int, gets: int) -> None:

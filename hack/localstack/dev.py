@@ -26,7 +26,7 @@ from .processes import State, free_port, is_alive, spawn, wait_for, wait_http
 from .progress import run_logged, say, step
 from .settings import REPO, Dirs
 
-__all__ = ["FACADE_PATH", "FACADE_USER", "REPLICAS", "facade_kubeconfig", "start_dev"]
+__all__ = ["FACADE_PATH", "FACADE_USER", "REPLICAS", "start_dev"]
 
 FACADE_PATH = "/api/scheduler/v1"
 #: A header for organisation 000101, user jdoe, to try the facade by hand.
@@ -48,13 +48,13 @@ def _kubectl(dirs: Dirs, name: str, *args: str) -> None:
     )
 
 
-def facade_kubeconfig(dirs: Dirs, state: State) -> str:
-    """``facade.kubeconfig`` in the stack folder: the API server as ``FACADE_USER``."""
+def _facade_kubeconfig(dirs: Dirs, state: State) -> str:
+    """Write ``dirs.facade_kubeconfig``: the API server as ``FACADE_USER``."""
     pki = make_pki(dirs.pki)
     issue_client_cert(pki, "facade", FACADE_USER, "system:masters")
-    path = dirs.state / "facade.kubeconfig"
-    write_kubeconfig(path, pki, f"https://127.0.0.1:{state.ports['apiserver']}", "facade")
-    return str(path)
+    server = f"https://127.0.0.1:{state.ports['apiserver']}"
+    write_kubeconfig(dirs.facade_kubeconfig, pki, server, "facade")
+    return str(dirs.facade_kubeconfig)
 
 
 def _start_facade(dirs: Dirs, state: State) -> int:
@@ -65,7 +65,7 @@ def _start_facade(dirs: Dirs, state: State) -> int:
         if record is None or not is_alive(record):
             env = dict(
                 os.environ,
-                KUBECONFIG=facade_kubeconfig(dirs, state),
+                KUBECONFIG=_facade_kubeconfig(dirs, state),
                 ALMANAC_API_HOST="127.0.0.1",
                 ALMANAC_API_PORT=str(port),
                 ALMANAC_DATABASE_URL=services.database_url(state),

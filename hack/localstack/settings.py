@@ -76,6 +76,11 @@ class Dirs:
         return self.state / "kubeconfig"
 
     @property
+    def facade_kubeconfig(self) -> Path:
+        """``make dev``'s facade as a user of its own (the one its webhook trusts)."""
+        return self.state / "facade.kubeconfig"
+
+    @property
     def state_file(self) -> Path:
         return self.state / "state.json"
 
