@@ -29,7 +29,7 @@ kubectl create namespace almanac-system --dry-run=client -o yaml | kubectl apply
 kubectl label namespace almanac-system pod-security.kubernetes.io/enforce=restricted --overwrite
 # shellcheck disable=SC2086
 helm upgrade --install almanac charts/almanac -n almanac-system --wait --timeout 5m \
-  --set image.repository="${IMAGE%:*}" --set image.tag="${IMAGE##*:}" ${EXTRA_HELM_ARGS:-}
+  --set image.repository="${IMAGE%:*}" --set-string image.tag="${IMAGE##*:}" ${EXTRA_HELM_ARGS:-}
 helm test almanac -n almanac-system --logs
 
 # The e2e suite installs its own releases; it reads the cluster from these variables.

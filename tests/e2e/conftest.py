@@ -102,7 +102,11 @@ def remove_release(kubectl: Kubectl, kubeconfig: str, name: str, namespace: str)
     selector = f"app.kubernetes.io/instance={name}"
     for kind in ("validatingwebhookconfiguration", "clusterrolebinding", "clusterrole"):
         kubectl.run("delete", kind, "-l", selector, "--ignore-not-found")
-    templates = json.loads(kubectl.run("get", "clusterjobtemplates", "-o", "json"))["items"]
+    # A failed first install leaves no CRDs behind (the integration suite deletes its own).
+    crd = kubectl.run("get", "crd", "clusterjobtemplates.almanac.dev", "--ignore-not-found")
+    templates = (
+        json.loads(kubectl.run("get", "clusterjobtemplates", "-o", "json"))["items"] if crd else []
+    )
     for template in templates:
         owner = (template["metadata"].get("annotations") or {}).get("almanac.dev/release")
         if owner == f"{namespace}/{name}":

@@ -53,8 +53,18 @@ def helm(*args: str, kubeconfig: str | None = None, timeout: float = 120) -> str
     return result.stdout
 
 
+# Keys the chart takes as text whatever they look like: ``--set`` would read the image tag
+# ``548740017674`` (a content hash that happens to be all digits) as a number.
+TEXT_KEYS = frozenset({"image.tag"})
+
+
 def set_args(values: dict[str, str]) -> list[str]:
-    return [arg for key, value in values.items() for arg in ("--set", f"{key}={value}")]
+    """``--set key=value`` per value; ``--set-string`` for the keys in ``TEXT_KEYS``."""
+    return [
+        arg
+        for key, value in values.items()
+        for arg in ("--set-string" if key in TEXT_KEYS else "--set", f"{key}={value}")
+    ]
 
 
 def render(

@@ -82,6 +82,17 @@ def test_builtin_templates_use_the_release_image_and_install_after_the_crds() ->
         assert hook == "post-install,post-upgrade", name
 
 
+def test_an_all_digit_image_tag_is_installed_as_text() -> None:
+    """A content-hash tag can be all digits; the tests' values pass it with --set-string."""
+    objects = render({"image.tag": "548740017674"})
+    images = {
+        d["metadata"]["name"]: d["spec"]["template"]["spec"]["containers"][0]["image"]
+        for d in by_kind(objects, "Deployment")
+    }
+    assert images
+    assert all(image == "localhost/almanac:548740017674" for image in images.values()), images
+
+
 def operator_rules() -> list[dict[str, Any]]:
     docs = yaml.safe_load_all((REPO / "config" / "rbac" / "operator.yaml").read_text())
     role = next(d for d in docs if d["kind"] == "ClusterRole")
