@@ -161,7 +161,9 @@ def open_pool(
     a fast error the buffer can absorb rather than a stall; the pool keeps reconnecting in
     the background.
     """
-    kwargs: dict[str, Any] = {"connect_timeout": max(1, int(connect_timeout))}
+    # Autocommit: a lone statement is one round trip, not BEGIN, statement, COMMIT. Every
+    # write of several statements that must land together opens ``conn.transaction()``.
+    kwargs: dict[str, Any] = {"connect_timeout": max(1, int(connect_timeout)), "autocommit": True}
     kwargs.update(_connect_kwargs(schema))
     return AsyncConnectionPool(
         dsn,

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from almanac.core.status import RunPhase
@@ -83,6 +84,21 @@ async def test_run_and_its_messages_commit_together(store: PostgresRunStore) -> 
     await store.record_run(finished(), [message])
 
     assert await _count(store.pool, "outbox") == 1
+
+
+async def test_a_run_whose_message_is_refused_is_not_stored_either(
+    store: PostgresRunStore,
+) -> None:
+    """The pool's connections autocommit; a run and its messages still land together."""
+    refused = OutboxMessage("ev-1", "topic", UID, {"text": "\x00"})  # jsonb refuses NUL
+
+    with pytest.raises(psycopg.Error):
+        await store.record_run(finished(), [refused])
+
+    assert await _count(store.pool, "job_runs") == 0
+    assert await _count(store.pool, "outbox") == 0
+    await store.record_audit(AuditEntry("ns", "sj", "jdoe", "create", datetime.now(UTC)))
+    assert await _count(store.pool, "audit_log") == 1, "a lone statement commits by itself"
 
 
 async def test_oversized_result_is_truncated_and_marked(store: PostgresRunStore) -> None:
