@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any, cast
 
+import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from almanac.api import BASE_PATH, ApiSettings, create_app, encode_identity
 from almanac.api.errors import UpstreamError
@@ -29,6 +29,7 @@ from almanac.api.metrics import ApiMetrics
 from almanac.api.schemas import EventInput
 from almanac.api.service import JobService
 from almanac.notify.publisher import FakePublisher, KafkaPublisher, Message
+from tests.unit.api.client import in_process
 
 NOW = datetime(2026, 12, 1, 10, 0, 0, tzinfo=UTC)
 TOPIC = "almanac.triggers"
@@ -259,7 +260,7 @@ class FakeKube:
 class Facade:
     """An app whose context holds fakes instead of clients."""
 
-    client: TestClient
+    client: httpx.AsyncClient
     kafka: FakePublisher
     kube: FakeKube
     metrics: ApiMetrics
@@ -287,13 +288,13 @@ def _facade(
         kafka if kafka_configured else None, settings.trigger_topic, outcomes=metrics.events
     )
     app.state.context = SimpleNamespace(service=service, events=events)
-    return Facade(TestClient(app), kafka, kube, metrics)
+    return Facade(in_process(app), kafka, kube, metrics)
 
 
-def test_post_event_is_202_and_publishes_for_the_callers_namespace() -> None:
+async def test_post_event_is_202_and_publishes_for_the_callers_namespace() -> None:
     facade = _facade()
 
-    reply = facade.client.post(
+    reply = await facade.client.post(
         EVENTS,
         json={"id": "e-1", "type": "ticket.opened", "data": {"ticket": "T-9"}, "key": "T-9"},
         headers=IDENTITY,
@@ -318,10 +319,10 @@ def test_post_event_is_202_and_publishes_for_the_callers_namespace() -> None:
     assert _counts(facade.metrics) == {"published": 1.0, "failed": 0.0}
 
 
-def test_post_event_without_id_answers_the_generated_one() -> None:
+async def test_post_event_without_id_answers_the_generated_one() -> None:
     facade = _facade()
 
-    reply = facade.client.post(EVENTS, json={"type": "ticket.opened"}, headers=IDENTITY)
+    reply = await facade.client.post(EVENTS, json={"type": "ticket.opened"}, headers=IDENTITY)
 
     assert reply.status_code == 202, reply.text
     generated = reply.json()["id"]
@@ -374,10 +375,11 @@ def test_post_event_without_id_answers_the_generated_one() -> None:
         "empty-key",
     ],
 )
-def test_invalid_event_is_400_naming_the_field(body: dict[str, Any], field: str) -> None:
+async def test_invalid_event_is_400_naming_the_field(body: dict[str, Any], field: str) -> None:
     facade = _facade()
 
-    reply = facade.client.post(  # json.dumps escapes lone surrogates, which httpx cannot encode
+    # json.dumps escapes lone surrogates, which httpx cannot encode
+    reply = await facade.client.post(
         EVENTS,
         content=json.dumps(body).encode(),
         headers=IDENTITY | {"content-type": "application/json"},
@@ -388,10 +390,10 @@ def test_invalid_event_is_400_naming_the_field(body: dict[str, Any], field: str)
     assert facade.kafka.sent == []
 
 
-def test_event_data_with_a_lone_surrogate_is_published_as_escaped_json() -> None:
+async def test_event_data_with_a_lone_surrogate_is_published_as_escaped_json() -> None:
     facade = _facade()
 
-    reply = facade.client.post(
+    reply = await facade.client.post(
         EVENTS,
         content=b'{"type": "t", "data": {"s": "\\ud800"}}',
         headers=IDENTITY | {"content-type": "application/json"},
@@ -401,22 +403,22 @@ def test_event_data_with_a_lone_surrogate_is_published_as_escaped_json() -> None
     assert b'"s":"\\ud800"' in facade.kafka.sent[0].value
 
 
-def test_event_body_that_is_not_a_json_object_is_400() -> None:
+async def test_event_body_that_is_not_a_json_object_is_400() -> None:
     facade = _facade()
 
     for content in (b"{not json", b"[]", b'"ticket.opened"'):
-        reply = facade.client.post(
+        reply = await facade.client.post(
             EVENTS, content=content, headers=IDENTITY | {"content-type": "application/json"}
         )
         assert reply.status_code == 400, (content, reply.text)
     assert facade.kafka.sent == []
 
 
-def test_event_body_over_the_limit_is_413_naming_it() -> None:
+async def test_event_body_over_the_limit_is_413_naming_it() -> None:
     facade = _facade()
     body = {"type": "t", "data": {"blob": "x" * MAX_EVENT_BYTES}}
 
-    reply = facade.client.post(EVENTS, json=body, headers=IDENTITY)
+    reply = await facade.client.post(EVENTS, json=body, headers=IDENTITY)
 
     assert reply.status_code == 413
     [error] = reply.json()["errors"]
@@ -425,15 +427,15 @@ def test_event_body_over_the_limit_is_413_naming_it() -> None:
     assert facade.kafka.sent == []
 
 
-def test_streamed_event_body_over_the_limit_is_413_without_content_length() -> None:
+async def test_streamed_event_body_over_the_limit_is_413_without_content_length() -> None:
     facade = _facade()
 
-    def chunks() -> Any:
+    async def chunks() -> Any:
         yield b'{"type": "t", "data": {"blob": "'
         yield b"x" * MAX_EVENT_BYTES
         yield b'"}}'
 
-    reply = facade.client.post(
+    reply = await facade.client.post(
         EVENTS, content=chunks(), headers=IDENTITY | {"content-type": "application/json"}
     )
 
@@ -444,23 +446,25 @@ def test_streamed_event_body_over_the_limit_is_413_without_content_length() -> N
 @pytest.mark.parametrize(
     ("size", "status"), [(MAX_EVENT_BYTES - 512, 202), (MAX_EVENT_BYTES + 1, 413)]
 )
-def test_event_body_just_under_the_limit_is_published(size: int, status: int) -> None:
+async def test_event_body_just_under_the_limit_is_published(size: int, status: int) -> None:
     facade = _facade()
     envelope = b'{"type":"t","data":{"blob":""}}'
     content = envelope[:-3] + b"x" * (size - len(envelope)) + envelope[-3:]
 
-    reply = facade.client.post(
+    reply = await facade.client.post(
         EVENTS, content=content, headers=IDENTITY | {"content-type": "application/json"}
     )
 
     assert reply.status_code == status, reply.text[:200]
 
 
-def test_event_without_identity_is_401_and_malformed_identity_is_400() -> None:
+async def test_event_without_identity_is_401_and_malformed_identity_is_400() -> None:
     facade = _facade()
 
-    missing = facade.client.post(EVENTS, json={"type": "t"})
-    malformed = facade.client.post(EVENTS, json={"type": "t"}, headers={"x-rh-identity": "%%"})
+    missing = await facade.client.post(EVENTS, json={"type": "t"})
+    malformed = await facade.client.post(
+        EVENTS, json={"type": "t"}, headers={"x-rh-identity": "%%"}
+    )
 
     assert missing.status_code == 401
     assert missing.json()["errors"][0]["field"] == "x-rh-identity"
@@ -469,19 +473,19 @@ def test_event_without_identity_is_401_and_malformed_identity_is_400() -> None:
     assert facade.kafka.sent == []
 
 
-def test_event_does_not_create_the_organisation_namespace() -> None:
+async def test_event_does_not_create_the_organisation_namespace() -> None:
     facade = _facade()
 
-    reply = facade.client.post(EVENTS, json={"type": "t"}, headers=IDENTITY)
+    reply = await facade.client.post(EVENTS, json={"type": "t"}, headers=IDENTITY)
 
     assert reply.status_code == 202
     assert facade.kube.created == []
 
 
-def test_event_into_a_namespace_of_another_organisation_is_403() -> None:
+async def test_event_into_a_namespace_of_another_organisation_is_403() -> None:
     facade = _facade(kube=FakeKube({"org-101": {LABEL_ORG_ID: "999"}}))
 
-    reply = facade.client.post(EVENTS, json={"type": "t"}, headers=IDENTITY)
+    reply = await facade.client.post(EVENTS, json={"type": "t"}, headers=IDENTITY)
 
     assert reply.status_code == 403
     assert facade.kafka.sent == []
@@ -492,21 +496,21 @@ def test_event_into_a_namespace_of_another_organisation_is_403() -> None:
     [({}, 403), ({"org-101": {LABEL_ORG_ID: "101"}}, 202)],
     ids=["namespace-missing", "namespace-exists"],
 )
-def test_event_with_namespace_creation_off_needs_an_existing_namespace(
+async def test_event_with_namespace_creation_off_needs_an_existing_namespace(
     namespaces: dict[str, dict[str, str]], status: int
 ) -> None:
     facade = _facade(kube=FakeKube(namespaces), create_namespaces=False)
 
-    reply = facade.client.post(EVENTS, json={"type": "t"}, headers=IDENTITY)
+    reply = await facade.client.post(EVENTS, json={"type": "t"}, headers=IDENTITY)
 
     assert reply.status_code == status, reply.text
     assert len(facade.kafka.sent) == (1 if status == 202 else 0)
 
 
-def test_event_kafka_outage_is_503_saying_retry_with_the_same_id() -> None:
+async def test_event_kafka_outage_is_503_saying_retry_with_the_same_id() -> None:
     facade = _facade(FakePublisher(fail_start=1))
 
-    reply = facade.client.post(EVENTS, json={"id": "e-1", "type": "t"}, headers=IDENTITY)
+    reply = await facade.client.post(EVENTS, json={"id": "e-1", "type": "t"}, headers=IDENTITY)
 
     assert reply.status_code == 503
     [error] = reply.json()["errors"]
@@ -516,18 +520,18 @@ def test_event_kafka_outage_is_503_saying_retry_with_the_same_id() -> None:
     assert _counts(facade.metrics) == {"published": 0.0, "failed": 1.0}
 
 
-def test_event_without_kafka_configured_is_503_naming_the_bootstrap_variable() -> None:
+async def test_event_without_kafka_configured_is_503_naming_the_bootstrap_variable() -> None:
     facade = _facade(kafka_configured=False)
 
-    reply = facade.client.post(EVENTS, json={"type": "t"}, headers=IDENTITY)
+    reply = await facade.client.post(EVENTS, json={"type": "t"}, headers=IDENTITY)
 
     assert reply.status_code == 503
     assert "ALMANAC_KAFKA_BOOTSTRAP" in reply.json()["errors"][0]["message"]
     assert _counts(facade.metrics) == {"published": 0.0, "failed": 1.0}
 
 
-def test_openapi_documents_the_event_route_with_its_models() -> None:
-    document = _facade().client.get(f"{BASE_PATH}/openapi.json").json()
+async def test_openapi_documents_the_event_route_with_its_models() -> None:
+    document = (await _facade().client.get(f"{BASE_PATH}/openapi.json")).json()
 
     operation = document["paths"][EVENTS]["post"]
     body = operation["requestBody"]["content"]["application/json"]["schema"]
@@ -542,11 +546,11 @@ def test_openapi_documents_the_event_route_with_its_models() -> None:
     assert set(schemas["EventAccepted"]["required"]) == {"id", "topic", "namespace"}
 
 
-def test_event_that_grows_over_the_limit_when_published_is_413_naming_data() -> None:
+async def test_event_that_grows_over_the_limit_when_published_is_413_naming_data() -> None:
     facade = _facade()
     body = {"type": "t", "data": {"text": "\u00e9" * (MAX_EVENT_BYTES // 4)}}  # escaped: 6 bytes
 
-    reply = facade.client.post(EVENTS, json=body, headers=IDENTITY)
+    reply = await facade.client.post(EVENTS, json=body, headers=IDENTITY)
 
     assert reply.status_code == 413
     [error] = reply.json()["errors"]
