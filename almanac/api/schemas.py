@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "BackfillAccepted",
@@ -73,8 +82,31 @@ class JobInput(_Input):
     )
 
 
+def _absent_not_null(schema: dict[str, Any]) -> None:
+    """Document the fields as optional, not nullable: a PATCH leaves a field out to keep it."""
+    for prop in schema.get("properties", {}).values():
+        prop.pop("default", None)
+        kept = [o for o in prop.pop("anyOf", []) if o.get("type") != "null"]
+        if len(kept) == 1:
+            prop.update(kept[0])
+        elif kept:
+            prop["anyOf"] = kept
+
+
 class JobPatch(_Input):
-    """Any subset of a job's fields (PATCH /jobs/{id})."""
+    """Any subset of a job's fields (PATCH /jobs/{id}); a field left out keeps its value."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_absent_not_null)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        """An explicit null would otherwise read as "keep it", hiding a caller's mistake."""
+        if value is None:
+            raise PydanticCustomError(
+                "null", "may not be null; leave the field out to keep its current value"
+            )
+        return value
 
     name: Text | None = Field(None, description="Display name.")
     schedule: Schedule | None = Field(None, description=_SCHEDULE)

@@ -52,7 +52,7 @@ async def replace_job(job_id: JobId, body: JobInput, who: Caller, service: Servi
 
 @router.patch("/jobs/{job_id}", summary="Change some fields of a job")
 async def patch_job(job_id: JobId, body: JobPatch, who: Caller, service: Service) -> Job:
-    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    changes = body.model_dump(exclude_unset=True)
     if not changes:
         raise BadRequestError("give at least one field to change", "body")
     return await service.update_job(who, job_id, changes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
@@ -64,6 +65,21 @@ async def test_body_that_is_not_json_is_400(client: httpx.AsyncClient) -> None:
     )
     assert reply.status_code == 400
     assert reply.json()["errors"]
+
+
+@pytest.mark.parametrize("field", ["name", "schedule", "type", "payload", "timezone", "status"])
+async def test_patch_with_a_null_field_is_400_saying_leave_it_out(
+    client: httpx.AsyncClient, field: str
+) -> None:
+    body = {"name": "renamed", field: None}
+    reply = await client.patch(f"{BASE_PATH}/jobs/some-id", json=body, headers=IDENTITY)
+    assert reply.status_code == 400
+    [error] = reply.json()["errors"]
+    assert error["field"] == field
+    assert "leave the field out" in error["message"]
+    document = (await client.get(f"{BASE_PATH}/openapi.json")).json()
+    patch = document["components"]["schemas"]["JobPatch"]["properties"][field]
+    assert "null" not in json.dumps(patch), "the document says the field is not nullable"
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=501", "offset=-1", "status=sleeping"])
