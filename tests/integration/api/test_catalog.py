@@ -40,8 +40,10 @@ def template(description: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def kube(crds: Kubectl) -> AsyncIterator[KubeFacade]:
-    api = await load_api_client()
+async def kube(stack: dict[str, str], crds: Kubectl) -> AsyncIterator[KubeFacade]:
+    # Named explicitly: kubernetes_asyncio reads KUBECONFIG when it is imported, which may
+    # be before the stack fixture sets it.
+    api = await load_api_client(stack["KUBECONFIG"])
     try:
         yield KubeFacade(api)
     finally:
