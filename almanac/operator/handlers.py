@@ -10,6 +10,7 @@ pool, and that hop per watch event was most of the operator's CPU at a thousand 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import kopf
@@ -42,9 +43,11 @@ async def scheduledjob_event(
 @kopf.on.cleanup()
 async def stopping(memo: kopf.Memo, **_: Any) -> None:
     """Kopf took over SIGTERM: tell the tasks outside Kopf (the trigger consumer) to stop,
-    or Kopf would wait on the tasks they spawned for ever."""
+    or Kopf would wait on the tasks they spawned for ever, and wind them down now."""
     stop: asyncio.Event = memo["stopping"]
     stop.set()
+    wind_down: Callable[[], Awaitable[None]] = memo["wind_down"]
+    await wind_down()
 
 
 def _template(event: kopf.RawEvent, memo: kopf.Memo, namespace: str) -> None:

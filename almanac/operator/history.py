@@ -29,6 +29,7 @@ from .recording import RunRecorder
 __all__ = ["HistoryService", "HistorySettings"]
 
 GAUGE_INTERVAL = 1.0  # seconds between metric/health samples
+STOP_SECONDS = 5.0  # how long a stop waits for tasks to end (they watch a stop event)
 
 
 def _duration(env: Mapping[str, str], name: str, default: str) -> timedelta:
@@ -196,8 +197,13 @@ class HistoryService:
                 "runs whose Jobs still exist)",
                 extra={"backlog": left},
             )
-        for task in self._tasks:
+        # The tasks end by themselves on ``_stop``; cancelling at once would cut the relay's
+        # producer stop short and leave aiokafka's tasks running (Kopf then waits 5 s).
+        hanging: set[asyncio.Task[None]] = set()
+        if self._tasks:
+            _, hanging = await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
+        for task in hanging:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*hanging, return_exceptions=True)
         if self.history is not None:
             await self.history.aclose()

@@ -25,7 +25,7 @@ from almanac.core.errors import AlmanacError
 from . import handlers  # noqa: F401 - registers the Kopf handlers
 from .certs import ca_bundle
 from .config import OperatorConfig
-from .history import HistoryService
+from .history import STOP_SECONDS, HistoryService
 from .kube import Kube, load_api_client
 from .leader import LeaseElector
 from .logs import configure_logging, log
@@ -80,14 +80,96 @@ def _kopf_settings(config: OperatorConfig) -> kopf.OperatorSettings:
 def _dump_tasks() -> None:
     """``kill -USR1``: log where every task of the loop waits (a stuck await shows)."""
     for task in asyncio.all_tasks():
-        stack = task.get_stack(limit=12)
-        where = " <- ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in reversed(stack))
-        log.warning("task", extra={"task": task.get_name(), "where": where})
+        log.warning("task", extra={"task": task.get_name(), "where": _awaiting(task.get_coro())})
+
+
+def _awaiting(coro: Any) -> str:
+    """The chain of awaits of a suspended coroutine, outermost first (the task's stack
+    shows only the innermost frame)."""
+    chain: list[str] = []
+    while coro is not None and len(chain) < 16:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        name = getattr(coro, "__qualname__", type(coro).__name__)
+        chain.append(f"{name}:{frame.f_lineno}" if frame else name)
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return " -> ".join(chain)
 
 
 def _lost() -> None:
     log.error("stopping: lease lost, another replica schedules now")
     os._exit(1)
+
+
+class Leading:
+    """What runs while this replica holds the Lease: scheduling, the watches, the trigger
+    consumer, the Lease renewal and the history tasks."""
+
+    def __init__(
+        self,
+        tasks: tuple[asyncio.Task[Any], ...],
+        history: HistoryService,
+        elector: LeaseElector,
+        metrics: Metrics,
+    ) -> None:
+        self._tasks = tasks
+        self._history = history
+        self._elector = elector
+        self._metrics = metrics
+        self._wound_down = False
+
+    @classmethod
+    def start(
+        cls,
+        config: OperatorConfig,
+        kube: Kube,
+        *,
+        scheduler: Scheduler,
+        triggers: TriggerService,
+        history: HistoryService,
+        elector: LeaseElector,
+        metrics: Metrics,
+        stop: asyncio.Event,
+    ) -> Leading:
+        metrics.is_leader.set(1)
+        history.start()
+        watching = [
+            asyncio.create_task(
+                ResourceWatch(
+                    lister(kube.api),
+                    LABEL_SELECTOR,
+                    list(config.namespaces),
+                    handle,
+                    scheduler.launches_done,
+                    kind=kind,
+                    on_listed=functools.partial(scheduler.listed, kind),
+                ).run()
+            )
+            for kind, lister, handle in (
+                ("job", job_lister, scheduler.job_event),
+                ("runrequest", run_request_lister, scheduler.request_event),
+            )
+        ]
+        tasks = (
+            asyncio.create_task(elector.keep(on_lost=_lost)),
+            asyncio.create_task(scheduler.run()),
+            asyncio.create_task(triggers.run(stop)),
+            *watching,
+        )
+        return cls(tasks, history, elector, metrics)
+
+    async def wind_down(self) -> None:
+        """Stop scheduling, flush the history and give the Lease back, once. Kopf's cleanup
+        handler calls it: Kopf then waits up to 5 s for the tasks started while it ran,
+        and after this none of ours are left, so a stop takes well under a second."""
+        if self._wound_down:
+            return
+        self._wound_down = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
+        await self._history.aclose()
+        await self._elector.release()
+        self._metrics.is_leader.set(0)
 
 
 async def run(config: OperatorConfig) -> None:
@@ -134,44 +216,27 @@ async def run(config: OperatorConfig) -> None:
         await history.aclose()
         await kube.close()
         return
-    metrics.is_leader.set(1)
-    history.start()
-    keeper = asyncio.create_task(elector.keep(on_lost=_lost))
-    ticking = asyncio.create_task(scheduler.run())
-    triggering = asyncio.create_task(triggers.run(stop))
-    namespaces = list(config.namespaces)
-    watching = [
-        asyncio.create_task(
-            ResourceWatch(
-                lister(kube.api),
-                LABEL_SELECTOR,
-                namespaces,
-                handle,
-                scheduler.launches_done,
-                kind=kind,
-                on_listed=functools.partial(scheduler.listed, kind),
-            ).run()
-        )
-        for kind, lister, handle in (
-            ("job", job_lister, scheduler.job_event),
-            ("runrequest", run_request_lister, scheduler.request_event),
-        )
-    ]
+    leading = Leading.start(
+        config,
+        kube,
+        scheduler=scheduler,
+        triggers=triggers,
+        history=history,
+        elector=elector,
+        metrics=metrics,
+        stop=stop,
+    )
     try:
         await kopf.operator(
             standalone=True,
             clusterwide=not config.namespaces,
             namespaces=config.namespaces,
-            memo=kopf.Memo(scheduler=scheduler, stopping=stop),
+            memo=kopf.Memo(scheduler=scheduler, stopping=stop, wind_down=leading.wind_down),
             settings=_kopf_settings(config),
             stop_flag=stop,
         )
     finally:
-        for task in (ticking, keeper, triggering, *watching):
-            task.cancel()
-        await history.aclose()
-        await elector.release()
-        metrics.is_leader.set(0)
+        await leading.wind_down()
         await _cleanup(runner, webhook)
         await kube.close()
 
