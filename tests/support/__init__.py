@@ -1,4 +1,4 @@
-"""Helpers shared by the integration and e2e suites."""
+"""Helpers shared by the test suites (mostly integration and e2e: kubectl, waiting)."""
 
 from .kube import Kubectl, KubectlError
 from .waiting import consistently, eventually

@@ -14,16 +14,7 @@ from almanac.api.errors import NotFoundError
 from almanac.api.kube import KubeFacade
 from almanac.operator.kube import load_api_client
 from tests.support import Kubectl, eventually
-
-
-class Clock:
-    """The catalog's clock, moved by the test; the API server's answers stay real."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import ManualClock
 
 
 def template(description: str) -> dict[str, Any]:
@@ -55,7 +46,7 @@ async def test_kubectl_changes_reach_lookups_through_the_background_refresh(
 ) -> None:
     k = kubectl.in_namespace(namespace)
     k.apply(template("first"))
-    clock = Clock()
+    clock = ManualClock()  # the catalog's clock moves by hand; the API server stays real
     catalog = Catalog(kube, "localhost/almanac:dev", clock)
     try:
 

@@ -11,6 +11,7 @@ import pytest
 from almanac.api.catalog import CACHE_SECONDS, MAX_STALE_SECONDS, Catalog
 from almanac.api.errors import BadRequestError, UpstreamError
 from almanac.api.kube import KubeFacade
+from tests.support.clock import ManualClock
 
 
 def template(version: str) -> dict[str, Any]:
@@ -44,26 +45,18 @@ class Templates:
         return self.current
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def kube() -> Templates:
     return Templates()
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
-def catalog(kube: Templates, clock: Clock) -> Catalog:
+def catalog(kube: Templates, clock: ManualClock) -> Catalog:
     return Catalog(cast(KubeFacade, kube), "img", clock=clock)
 
 
@@ -78,7 +71,7 @@ async def version(catalog: Catalog) -> str:
 
 
 async def test_a_fresh_entry_is_answered_without_reading(
-    catalog: Catalog, kube: Templates, clock: Clock
+    catalog: Catalog, kube: Templates, clock: ManualClock
 ) -> None:
     assert await version(catalog) == "1"
     clock.now += CACHE_SECONDS - 0.1
@@ -88,7 +81,7 @@ async def test_a_fresh_entry_is_answered_without_reading(
 
 
 async def test_a_stale_entry_answers_at_once_and_is_refreshed_once_in_the_background(
-    catalog: Catalog, kube: Templates, clock: Clock
+    catalog: Catalog, kube: Templates, clock: ManualClock
 ) -> None:
     await version(catalog)
     clock.now += CACHE_SECONDS
@@ -105,7 +98,7 @@ async def test_a_stale_entry_answers_at_once_and_is_refreshed_once_in_the_backgr
 
 
 async def test_a_failed_refresh_keeps_the_answer_and_an_old_one_is_read_in_line(
-    catalog: Catalog, kube: Templates, clock: Clock, caplog: pytest.LogCaptureFixture
+    catalog: Catalog, kube: Templates, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     await version(catalog)
     clock.now += CACHE_SECONDS
@@ -125,7 +118,7 @@ async def test_a_failed_refresh_keeps_the_answer_and_an_old_one_is_read_in_line(
 
 
 async def test_a_deleted_template_is_refused_after_the_refresh(
-    catalog: Catalog, kube: Templates, clock: Clock
+    catalog: Catalog, kube: Templates, clock: ManualClock
 ) -> None:
     await version(catalog)
     kube.current = None
@@ -137,7 +130,7 @@ async def test_a_deleted_template_is_refused_after_the_refresh(
 
 
 async def test_closing_cancels_a_refresh_in_flight(
-    catalog: Catalog, kube: Templates, clock: Clock
+    catalog: Catalog, kube: Templates, clock: ManualClock
 ) -> None:
     await version(catalog)
     clock.now += CACHE_SECONDS
