@@ -20,7 +20,8 @@ from starlette.exceptions import HTTPException
 
 from almanac.api.context import ProcessContext
 from almanac.api.errors import ApiError, BadRequestError, Problem, bad_request_from
-from almanac.api.metrics import ApiMetrics, MetricsMiddleware
+from almanac.api.metrics import ApiMetrics
+from almanac.api.observe import ObservedRequests
 from almanac.api.routes import control, events, health, jobs, runs, templates
 from almanac.api.settings import ApiSettings
 from almanac.core.errors import AlmanacError
@@ -68,7 +69,7 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         problems = _validation_problems(exc)
-        return _error(BadRequestError(problems[0].message, problems[0].field, problems))
+        return _error(BadRequestError(problems[0].message, problems[0].field or "", problems))
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
@@ -122,10 +123,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.metrics = metrics
+    app.state.settings = settings
     for module in (jobs, control, runs, templates, events):
         app.include_router(module.router, prefix=BASE_PATH)
     app.include_router(health.router)
     _install_handlers(app)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(ObservedRequests, metrics=metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

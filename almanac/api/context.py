@@ -13,6 +13,7 @@ from almanac.api.catalog import Catalog
 from almanac.api.events import TriggerPublisher
 from almanac.api.kube import KubeFacade
 from almanac.api.metrics import ApiMetrics
+from almanac.api.roles import RolePolicy
 from almanac.api.service import JobService
 from almanac.api.settings import ApiSettings
 from almanac.history.context import History
@@ -48,6 +49,7 @@ class ProcessContext:
             store=history.store,
             catalog=Catalog(kube, settings.image),
             audit_failures=metrics.audit_failures,
+            roles=RolePolicy.of(settings.admin_users, settings.readonly_users),
         )
         events = TriggerPublisher.from_settings(settings, metrics.events)
         return cls(settings, kube, history, service, metrics, events)

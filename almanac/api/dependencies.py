@@ -1,5 +1,8 @@
 """FastAPI dependencies: the caller's identity, the process's service and event publisher.
 
+The identity is believed only from the gateway: with ``ALMANAC_API_GATEWAY_SECRET`` set, a
+request without the gateway's secret is a 401 before its identity header is read.
+
 They are ``async def`` although none awaits: FastAPI runs a plain ``def`` dependency in a
 worker thread, and three thread hand-offs per request cost more than the work itself.
 """
@@ -14,8 +17,10 @@ from fastapi.security import APIKeyHeader
 from almanac.api.context import ProcessContext
 from almanac.api.errors import ApiError
 from almanac.api.events import TriggerPublisher
-from almanac.api.identity import HEADER, Identity, parse_identity
+from almanac.api.gateway import GATEWAY_HEADER, check_gateway
+from almanac.api.identity import HEADER, Identity, parse_identity, single_header
 from almanac.api.service import JobService
+from almanac.api.settings import ApiSettings
 
 __all__ = ["Caller", "Context", "Events", "Service"]
 
@@ -34,8 +39,14 @@ async def _context(request: Request) -> ProcessContext:
     return context
 
 
-async def _caller(header: Annotated[str | None, Security(_IDENTITY)]) -> Identity:
-    return parse_identity(header)
+async def _caller(request: Request, _: Annotated[str | None, Security(_IDENTITY)]) -> Identity:
+    """The gateway's proof first (when configured), then exactly one identity header; the
+    identity is kept on the request for the access log."""
+    settings: ApiSettings = request.app.state.settings
+    check_gateway(settings.gateway_secret, request.headers.get(GATEWAY_HEADER))
+    who = parse_identity(single_header(request.headers.getlist(HEADER)))
+    request.state.identity = who
+    return who
 
 
 async def _service(context: Annotated[ProcessContext, Depends(_context)]) -> JobService:

@@ -54,9 +54,10 @@ _FIELD_NAMES: Final = (
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a request: where and how to fix it."""
+    """One thing wrong with a request: where (``None``: the caller, not a field) and how
+    to fix it."""
 
-    field: str
+    field: str | None
     message: str
     code: str
 
@@ -148,4 +149,4 @@ def _problems_of(error: AlmanacError) -> Iterable[InvalidInputError | AlmanacErr
 def bad_request_from(error: AlmanacError) -> BadRequestError:
     """A core validation error (one or many problems) as a 400 in the job JSON's terms."""
     problems = [Problem(rest_field(p.field), p.message, p.code) for p in _problems_of(error)]
-    return BadRequestError(error.message, problems[0].field, problems)
+    return BadRequestError(error.message, problems[0].field or "", problems)

@@ -1,9 +1,12 @@
 """The ``x-rh-identity`` header: base64 JSON naming the caller's organisation and user.
 
-The platform's gateway sets the header; the facade trusts its content (as the seed's
-identity middleware does) but refuses anything it cannot read, so a caller always learns
-which part of the header is wrong: missing → 401, unreadable → 400, two different org ids
-in one header → 403.
+The platform's gateway sets the header and the facade trusts its content (as the seed's
+identity middleware does): the trust boundary is the gateway (see docs/security-model.md),
+which the chart's NetworkPolicy and the optional gateway secret enforce. Anything the
+facade cannot read unambiguously is refused, so a caller always learns which part of the
+header is wrong: missing → 401; unreadable, over 8 KiB, or sent twice → 400 (with two
+headers, proxies and frameworks disagree on which one wins, so neither may); two different
+org ids in one header → 403.
 """
 
 from __future__ import annotations
@@ -16,10 +19,17 @@ from typing import Any, Final
 
 from almanac.api.errors import BadRequestError, ForbiddenError, UnauthenticatedError
 
-__all__ = ["HEADER", "Identity", "encode_identity", "parse_identity"]
+__all__ = [
+    "HEADER",
+    "MAX_HEADER_BYTES",
+    "Identity",
+    "encode_identity",
+    "parse_identity",
+    "single_header",
+]
 
 HEADER: Final = "x-rh-identity"
-_MAX_HEADER: Final = 16 * 1024
+MAX_HEADER_BYTES: Final = 8 * 1024
 _MAX_TEXT: Final = 256
 
 
@@ -31,6 +41,7 @@ class Identity:
     type: str = "User"
     user_id: str | None = None
     username: str | None = None
+    is_org_admin: bool = False
 
     @property
     def actor(self) -> str:
@@ -51,9 +62,28 @@ def _text(value: Any, field: str, *, required: bool) -> str | None:
     return value.strip()
 
 
+def single_header(values: list[str]) -> str | None:
+    """The one identity header of a request; a second one is a 400, never a choice."""
+    if len(values) > 1:
+        raise BadRequestError(
+            f"was sent {len(values)} times; send exactly one identity header", HEADER
+        )
+    return values[0] if values else None
+
+
+def _flag(value: Any, field: str) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise BadRequestError("must be true or false", f"{HEADER}.{field}")
+    return value
+
+
 def _decode(header: str) -> dict[str, Any]:
-    if len(header) > _MAX_HEADER:
-        raise BadRequestError(f"is longer than {_MAX_HEADER} characters", HEADER)
+    if len(header.encode()) > MAX_HEADER_BYTES:
+        raise BadRequestError(
+            f"is longer than {MAX_HEADER_BYTES // 1024} KiB; send the identity alone", HEADER
+        )
     try:
         raw = base64.b64decode(header.strip(), validate=True)
         document = json.loads(raw)
@@ -93,17 +123,20 @@ def parse_identity(header: str | None) -> Identity:
         type=kind,
         user_id=_text(user.get("user_id"), "identity.user.user_id", required=False),
         username=_text(user.get("username"), "identity.user.username", required=False),
+        is_org_admin=_flag(user.get("is_org_admin"), "identity.user.is_org_admin"),
     )
 
 
-def encode_identity(org_id: str, username: str = "jdoe", user_id: str = "user-1") -> str:
+def encode_identity(
+    org_id: str, username: str = "jdoe", user_id: str = "user-1", *, is_org_admin: bool = False
+) -> str:
     """A header value as the platform gateway sends it (for tests, examples and benchmarks)."""
     document = {
         "identity": {
             "org_id": org_id,
             "type": "User",
             "auth_type": "jwt-auth",
-            "user": {"username": username, "user_id": user_id},
+            "user": {"username": username, "user_id": user_id, "is_org_admin": is_org_admin},
             "internal": {"org_id": org_id},
         }
     }

@@ -64,7 +64,7 @@ def translate(exc: ApiException, what: str) -> ApiError:
         return ConflictError(f"{what} changed or exists already; retry", "id")
     if exc.status in (400, 422):
         problems = _causes(exc)
-        return BadRequestError(problems[0].message, problems[0].field, problems)
+        return BadRequestError(problems[0].message, problems[0].field or "", problems)
     return UpstreamError(f"the Kubernetes API answered {exc.status} {exc.reason}", "")
 
 
@@ -162,9 +162,14 @@ class KubeFacade:
             return obj
         raise ConflictError("the job kept changing while it was updated; retry", "id")
 
-    async def delete_job(self, namespace: str, uid: str) -> dict[str, Any]:
-        """Delete by name with a uid precondition, so a same-named newer object survives."""
+    async def delete_job(
+        self, namespace: str, uid: str, check: Callable[[dict[str, Any]], None] | None = None
+    ) -> dict[str, Any]:
+        """Delete by name with a uid precondition, so a same-named newer object survives;
+        ``check`` sees the object first and may refuse by raising."""
         current = await self.get_job(namespace, uid)
+        if check is not None:
+            check(current)
         body = {"preconditions": {"uid": uid}, "propagationPolicy": "Background"}
         async with _translated("job"):
             await self._custom.delete_namespaced_custom_object(

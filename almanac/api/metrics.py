@@ -1,14 +1,13 @@
-"""Prometheus metrics of one facade process (own registry, so tests get fresh apps)."""
+"""Prometheus metrics of one facade process (own registry, so tests get fresh apps); the
+middleware that feeds them is :mod:`almanac.api.observe`."""
 
 from __future__ import annotations
 
-import time
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["ApiMetrics", "MetricsMiddleware"]
+__all__ = ["ApiMetrics"]
 
 _BUCKETS: Final = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -45,33 +44,3 @@ class ApiMetrics:
         )
         for outcome in ("published", "failed"):
             self.events.labels(outcome)  # both series exist from the start, at 0
-
-
-class MetricsMiddleware:
-    """Times every HTTP request; the route label is the template below the base path
-    (``/jobs/{job_id}``), never the raw path, so label cardinality stays bounded."""
-
-    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            method = str(scope["method"])
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)

@@ -298,7 +298,10 @@ class TemplateList(BaseModel):
 class ErrorItem(BaseModel):
     """One problem with a request."""
 
-    field: str = Field(description="Body key, query parameter or header at fault.")
+    field: str | None = Field(
+        description="Body key, query parameter or header at fault; null when the refusal is "
+        "about the caller (a role), not a field."
+    )
     message: str = Field(description="What is wrong and how to fix it.")
     code: str = Field(description="Stable machine-readable code.")
 

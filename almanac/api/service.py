@@ -38,6 +38,7 @@ from almanac.api.mapping import (
     job_view,
     new_manifest,
 )
+from almanac.api.roles import RolePolicy
 from almanac.api.schemas import Job, JobStatus
 from almanac.api.settings import ApiSettings
 from almanac.core.errors import AlmanacError
@@ -71,6 +72,7 @@ class JobService:
     store: RunStore
     catalog: Catalog
     audit_failures: Counter | None = None
+    roles: RolePolicy = field(default_factory=RolePolicy)
     clock: Callable[[], datetime] = _now
     _known: set[str] = field(default_factory=set)
     audit: AuditWriter = field(init=False)
@@ -161,6 +163,7 @@ class JobService:
         return changes
 
     async def create_job(self, who: Identity, changes: dict[str, Any]) -> Job:
+        self.roles.check_create(who)
         namespace = await self.namespace(who, create=True)
         changes = self._with_defaults(changes)
         for _ in range(_NAME_ATTEMPTS):
@@ -196,6 +199,7 @@ class JobService:
         changes = self._with_defaults(changes)
 
         def mutate(obj: dict[str, Any]) -> dict[str, Any]:
+            self.roles.check_change(who, obj, "change")
             return apply_changes(obj, changes, who.actor)
 
         # The template check needs I/O, so it runs on the current object before the
@@ -208,7 +212,9 @@ class JobService:
 
     async def delete_job(self, who: Identity, job_id: str) -> None:
         namespace = await self.namespace(who)
-        obj = await self.kube.delete_job(namespace, job_id)
+        obj = await self.kube.delete_job(
+            namespace, job_id, check=lambda job: self.roles.check_change(who, job, "delete")
+        )
         await self._audit(who, namespace, obj, "delete")
 
     async def _annotate(
@@ -222,6 +228,7 @@ class JobService:
         namespace = await self.namespace(who)
 
         def mutate(obj: dict[str, Any]) -> dict[str, Any]:
+            self.roles.check_change(who, obj, action)
             change(obj)
             annotations = obj["metadata"].setdefault("annotations", {})
             annotations[ANNOTATION_UPDATED_BY] = who.actor
@@ -322,6 +329,7 @@ class JobService:
             raise bad_request_from(AlmanacError("end must not be before start", "end"))
         namespace = await self.namespace(who)
         obj = await self.kube.get_job(namespace, job_id)
+        self.roles.check_change(who, obj, "backfill")
         try:
             spec = parse_spec(obj.get("spec") or {})
             compiled = compile_spec(spec)

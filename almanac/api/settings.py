@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from almanac.api.errors import BadRequestError
@@ -17,13 +17,20 @@ from almanac.core.errors import InvalidInputError
 from almanac.history.errors import DATABASE_URL_VARIABLE
 from almanac.operator.config import RUN_ENV_PASSED
 
-__all__ = ["BOOTSTRAP_VARIABLE", "TRIGGER_TOPIC_VARIABLE", "ApiSettings", "namespace_for"]
+__all__ = [
+    "BOOTSTRAP_VARIABLE",
+    "GATEWAY_SECRET_VARIABLE",
+    "TRIGGER_TOPIC_VARIABLE",
+    "ApiSettings",
+    "namespace_for",
+]
 
 _LABEL: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _FLAGS: Final = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 _TOPIC: Final = re.compile(r"[a-zA-Z0-9._-]{1,249}")
 BOOTSTRAP_VARIABLE: Final = "ALMANAC_KAFKA_BOOTSTRAP"
 TRIGGER_TOPIC_VARIABLE: Final = "ALMANAC_TRIGGER_TOPIC"
+GATEWAY_SECRET_VARIABLE: Final = "ALMANAC_API_GATEWAY_SECRET"
 
 
 def namespace_for(pattern: str, org_id: str) -> str:
@@ -66,6 +73,25 @@ def _pattern(env: Mapping[str, str], name: str) -> str:
             name,
         )
     return pattern
+
+
+def _names(env: Mapping[str, str], name: str) -> frozenset[str]:
+    """A comma-separated list of usernames (blank entries ignored)."""
+    return frozenset(n.strip() for n in env.get(name, "").split(",") if n.strip())
+
+
+def _secret(env: Mapping[str, str], name: str) -> str | None:
+    """A shared secret long enough not to be guessed; unset means no check."""
+    raw = env.get(name, "")
+    if not raw:
+        return None
+    if len(raw) < 16 or raw != raw.strip():
+        raise InvalidInputError(
+            f"{name} must be at least 16 characters without surrounding spaces (e.g. from "
+            "`openssl rand -hex 32`); fix or unset it",
+            name,
+        )
+    return raw
 
 
 def _bootstrap(env: Mapping[str, str], name: str) -> str | None:
@@ -113,6 +139,9 @@ class ApiSettings:
     export_service_url: str | None = None
     kafka_bootstrap: str | None = None
     trigger_topic: str = "almanac.triggers"
+    gateway_secret: str | None = field(default=None, repr=False)
+    admin_users: frozenset[str] = frozenset()
+    readonly_users: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
@@ -129,6 +158,9 @@ class ApiSettings:
             export_service_url=env.get("ALMANAC_EXPORT_SERVICE_URL") or None,
             kafka_bootstrap=_bootstrap(env, BOOTSTRAP_VARIABLE),
             trigger_topic=_topic(env, TRIGGER_TOPIC_VARIABLE, "almanac.triggers"),
+            gateway_secret=_secret(env, GATEWAY_SECRET_VARIABLE),
+            admin_users=_names(env, "ALMANAC_API_ADMIN_USERS"),
+            readonly_users=_names(env, "ALMANAC_API_READONLY_USERS"),
         )
 
     def namespace(self, org_id: str) -> str:

@@ -93,3 +93,17 @@ def test_every_identity_error_is_an_api_error_with_a_json_body() -> None:
             }
         ]
     }
+
+
+def test_org_admin_flag_is_read_from_the_user() -> None:
+    assert parse_identity(encode_identity("1", is_org_admin=True)).is_org_admin
+    assert not parse_identity(encode_identity("1")).is_org_admin
+
+
+def test_org_admin_flag_that_is_not_a_boolean_is_400_naming_it() -> None:
+    header = _header(
+        {"identity": {"org_id": "1", "user": {"username": "x", "is_org_admin": "yes"}}}
+    )
+    with pytest.raises(BadRequestError) as caught:
+        parse_identity(header)
+    assert caught.value.field == "x-rh-identity.identity.user.is_org_admin"
