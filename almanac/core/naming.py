@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from almanac.core.errors import InvalidNameError
+from almanac.core.models import API_VERSION
 from almanac.core.status import TriggerKind
 
 __all__ = [
@@ -33,6 +34,8 @@ __all__ = [
     "LABEL_SLOT",
     "LABEL_TRIGGER",
     "MAX_RUN_NAME",
+    "claimed_owner",
+    "controller_reference",
     "rfc3339_utc",
     "run_annotations",
     "run_labels",
@@ -48,6 +51,7 @@ LABEL_TRIGGER: Final = "almanac.dev/trigger"
 LABEL_ATTEMPT: Final = "almanac.dev/attempt"
 ANNOTATION_SCHEDULED_TIME: Final = "almanac.dev/scheduled-time"
 
+_OWNER_KIND: Final = "ScheduledJob"
 _SUBDOMAIN: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _HASH_LEN: Final = 8
 _MAX_COUNTER: Final = 999_999  # keeps the suffix ≤ 31 characters
@@ -159,3 +163,42 @@ def rfc3339_utc(instant: datetime) -> str:
 def run_annotations(slot: datetime) -> Mapping[str, str]:
     """Annotations of a run's Job: the slot as RFC 3339 UTC."""
     return {ANNOTATION_SCHEDULED_TIME: rfc3339_utc(slot)}
+
+
+def controller_reference(name: str, uid: str) -> dict[str, object]:
+    """The owner reference a run's Job or RunRequest carries: its ScheduledJob controls it
+    (garbage collection deletes it with the ScheduledJob; see :func:`claimed_owner`)."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": _OWNER_KIND,
+        "name": name,
+        "uid": uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def claimed_owner(meta: Mapping[str, object]) -> tuple[str, str] | None:
+    """``(namespace, uid)`` of the ScheduledJob a Job or RunRequest belongs to, or ``None``.
+
+    Ownership is checked, not assumed from a label anyone can write: the object's
+    ``almanac.dev/scheduledjob-uid`` label must name the uid of its controller owner
+    reference of kind ScheduledJob. The namespace goes with it because an owner reference
+    only means something inside one namespace: the caller matches both, so a RunRequest
+    forged in another tenant's namespace with a victim's uid belongs to nothing.
+    """
+    labels = meta.get("labels")
+    refs = meta.get("ownerReferences")
+    namespace = meta.get("namespace")
+    if not isinstance(labels, Mapping) or not isinstance(refs, list) or not namespace:
+        return None
+    uid = labels.get(LABEL_SCHEDULED_JOB_UID)
+    controllers = [r for r in refs if isinstance(r, Mapping) and r.get("controller") is True]
+    if (
+        not uid
+        or len(controllers) != 1
+        or controllers[0].get("kind") != _OWNER_KIND
+        or controllers[0].get("uid") != uid
+    ):
+        return None
+    return str(namespace), str(uid)

@@ -24,7 +24,12 @@ from typing import Any, Final, Literal
 from pydantic import AwareDatetime, Field
 
 from almanac.core.base import ObjectName, SpecModel, StatusModel
-from almanac.core.naming import LABEL_SCHEDULED_JOB, LABEL_SCHEDULED_JOB_UID, rfc3339_utc
+from almanac.core.naming import (
+    LABEL_SCHEDULED_JOB,
+    LABEL_SCHEDULED_JOB_UID,
+    controller_reference,
+    rfc3339_utc,
+)
 from almanac.core.runs import API_VERSION, RunRequest
 from almanac.core.status import TriggerKind
 
@@ -125,16 +130,7 @@ def run_request_body(
             "name": name,
             "namespace": namespace,
             "labels": labels,
-            "ownerReferences": [
-                {
-                    "apiVersion": API_VERSION,
-                    "kind": "ScheduledJob",
-                    "name": owner,
-                    "uid": owner_uid,
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
-            ],
+            "ownerReferences": [controller_reference(owner, owner_uid)],
         },
         "spec": spec.model_dump(mode="json", by_alias=True, exclude_none=True),
     }

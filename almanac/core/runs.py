@@ -15,12 +15,13 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from almanac.core.durations import parse_duration
-from almanac.core.models import ScheduledJobSpec
+from almanac.core.models import API_VERSION, ScheduledJobSpec
 from almanac.core.naming import (
     LABEL_ATTEMPT,
     LABEL_SCHEDULED_JOB_UID,
     LABEL_SLOT,
     LABEL_TRIGGER,
+    controller_reference,
     rfc3339_utc,
     run_annotations,
     run_labels,
@@ -46,7 +47,6 @@ __all__ = [
     "run_params",
 ]
 
-API_VERSION: Final = "almanac.dev/v1alpha1"
 RUN_USER: Final = 10001
 #: Label on a manual run's Job: a digest of its run-now key, so a key runs once even
 #: across operator restarts (the label is looked up before launching).
@@ -274,16 +274,7 @@ def build_job(
             "namespace": namespace,
             "labels": labels,
             "annotations": annotations | {"argocd.argoproj.io/ignore-resource-updates": "true"},
-            "ownerReferences": [
-                {
-                    "apiVersion": API_VERSION,
-                    "kind": "ScheduledJob",
-                    "name": name,
-                    "uid": uid,
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
-            ],
+            "ownerReferences": [controller_reference(name, uid)],
         },
         "spec": job_spec,
     }

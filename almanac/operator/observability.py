@@ -53,6 +53,13 @@ class Metrics:
         self.reconcile_errors = Counter(
             "almanac_reconcile_errors_total", "Reconcile passes that raised.", registry=r
         )
+        self.foreign_objects = Counter(
+            "almanac_foreign_objects_total",
+            "Jobs and RunRequests ignored because their scheduledjob-uid label does not name "
+            "their controller owner (made by someone other than Almanac).",
+            ["kind"],
+            registry=r,
+        )
         self.status_writes = Counter(
             "almanac_status_writes_total", "Status patches written.", registry=r
         )

@@ -21,7 +21,7 @@ from typing import Any
 
 from almanac.core.decisions import Buffer, Launch, Skip
 from almanac.core.errors import AlmanacError, InvalidInputError
-from almanac.core.naming import rfc3339_utc, run_name
+from almanac.core.naming import claimed_owner, rfc3339_utc, run_name
 from almanac.core.overlap import decide_overlap, release_buffered
 from almanac.core.params import validate_params
 from almanac.core.plan import next_run_time, plan_tick, schedule_anchor
@@ -87,9 +87,9 @@ class Scheduler:
         self._run_env = dict(run_env or {})
         self._clock = clock
         self._objects: dict[Key, Tracked] = {}
-        self._orphans: dict[str, dict[str, JobObservation]] = {}
+        self._orphans: dict[tuple[str, str], dict[str, JobObservation]] = {}
         self._builtins: dict[str, JobTemplateSpec] = {}
-        self._orphan_requests: dict[str, dict[str, StoredRequest]] = {}
+        self._orphan_requests: dict[tuple[str, str], dict[str, StoredRequest]] = {}
         #: Jobs and RunRequests name their owner by uid: found without a scan per event.
         self._by_uid: dict[str, Tracked] = {}
         #: Called once per finished run this process announces (``after`` triggers).
@@ -135,8 +135,9 @@ class Scheduler:
             if tracked is not None:  # deleted and made again under the same name
                 self._by_uid.pop(tracked.ref.uid, None)
             tracked = Tracked.from_body(body)
-            tracked.jobs = self._orphans.pop(tracked.ref.uid, {})
-            tracked.requests = self._orphan_requests.pop(tracked.ref.uid, {})
+            owner_key = (tracked.ref.namespace, tracked.ref.uid)
+            tracked.jobs = self._orphans.pop(owner_key, {})
+            tracked.requests = self._orphan_requests.pop(owner_key, {})
             self._objects[key] = tracked
             self._by_uid[tracked.ref.uid] = tracked
         elif tracked.only_status_changed(body):
@@ -165,10 +166,12 @@ class Scheduler:
 
     def request_event(self, body: dict[str, Any], deleted: bool) -> None:
         """A RunRequest changed: keep it with its ScheduledJob; wake that at the due time."""
-        uid = (body["metadata"].get("labels") or {}).get("almanac.dev/scheduledjob-uid", "")
         name = body["metadata"]["name"]
-        owner = self._owner(uid)
-        requests = owner.requests if owner else self._orphan_requests.setdefault(uid, {})
+        claimed = self._claimed(body, "RunRequest")
+        if claimed is None:
+            return
+        owner = self._owner(claimed)
+        requests = owner.requests if owner else self._orphan_requests.setdefault(claimed, {})
         if deleted:
             requests.pop(name, None)
             return
@@ -192,7 +195,8 @@ class Scheduler:
         """A RunRequest this process just created: kept, and launched at once when it is
         due (not on the next pass: a burst of events would wait for the pass before)."""
         self.request_event(body, deleted=False)
-        owner = self._owner(body["metadata"]["labels"].get("almanac.dev/scheduledjob-uid", ""))
+        claimed = claimed_owner(body["metadata"])
+        owner = self._owner(claimed) if claimed else None
         stored = owner.requests.get(body["metadata"]["name"]) if owner else None
         now = self._clock()
         if owner is None or stored is None or owner.spec is None or owner.error is not None:
@@ -281,16 +285,37 @@ class Scheduler:
         self._metrics.trigger_events.labels(t.ref.namespace, t.ref.name, trigger, outcome).inc()
         self._observed(t.key)
 
-    def _owner(self, uid: str) -> Tracked | None:
-        return self._by_uid.get(uid)
+    def _owner(self, claimed: tuple[str, str]) -> Tracked | None:
+        """The tracked ScheduledJob of ``(namespace, uid)``: same uid and same namespace."""
+        namespace, uid = claimed
+        owner = self._by_uid.get(uid)
+        return owner if owner is not None and owner.ref.namespace == namespace else None
+
+    def _claimed(self, body: dict[str, Any], kind: str) -> tuple[str, str] | None:
+        """Whose run ``body`` is, by label and controller reference together; an object
+        whose label and owner disagree is somebody's forgery and is ignored."""
+        claimed = claimed_owner(body["metadata"])
+        if claimed is None:
+            self._metrics.foreign_objects.labels(kind).inc()
+            log.warning(
+                "object ignored: its scheduledjob-uid label names no controller owner",
+                extra={
+                    "kind": kind,
+                    "object": f"{body['metadata'].get('namespace')}/{body['metadata'].get('name')}",
+                },
+            )
+        return claimed
 
     def job_event(self, body: dict[str, Any], deleted: bool) -> None:
         seen = observe_job(body)
         if seen is None:
             return
-        uid = body["metadata"]["labels"]["almanac.dev/scheduledjob-uid"]
-        owner = self._owner(uid)
-        jobs = owner.jobs if owner else self._orphans.setdefault(uid, {})
+        claimed = self._claimed(body, "Job")
+        if claimed is None:
+            return
+        uid = claimed[1]
+        owner = self._owner(claimed)
+        jobs = owner.jobs if owner else self._orphans.setdefault(claimed, {})
         if seen.request is not None:
             if deleted:
                 if self._requested_jobs.get((uid, seen.request)) == seen.name:

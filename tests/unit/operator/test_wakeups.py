@@ -84,21 +84,21 @@ def request(name: str, *, phase: str = "Pending", due: datetime = NOW) -> dict[s
 def test_a_request_settled_here_ignores_its_echoes_even_malformed_ones() -> None:
     s = scheduler()
     s.request_event(request("r1"), deleted=False)
-    (stored,) = s._orphan_requests["u1"].values()
+    (stored,) = s._orphan_requests[("ns", "u1")].values()
     stored.status = stored.status.model_copy(update={"phase": RequestPhase.LAUNCHED})
     s.request_event(request("r1", phase="Pending"), deleted=False)  # the creation's echo
     broken = request("r1") | {"spec": {"due_time": "not a time"}}
     s.request_event(broken, deleted=False)
-    assert s._orphan_requests["u1"]["r1"].status.phase is RequestPhase.LAUNCHED
+    assert s._orphan_requests[("ns", "u1")]["r1"].status.phase is RequestPhase.LAUNCHED
     s.request_event(broken, deleted=True)  # a deletion needs no valid body
-    assert s._orphan_requests["u1"] == {}
+    assert s._orphan_requests[("ns", "u1")] == {}
 
 
 def test_a_pending_request_takes_the_phase_the_api_shows() -> None:
     s = scheduler()
     s.request_event(request("r1"), deleted=False)
     s.request_event(request("r1", phase="Cancelled"), deleted=False)
-    assert s._orphan_requests["u1"]["r1"].status.phase is RequestPhase.CANCELLED
+    assert s._orphan_requests[("ns", "u1")]["r1"].status.phase is RequestPhase.CANCELLED
 
 
 async def test_a_launch_burst_holds_background_writes_for_a_bounded_time(
