@@ -42,7 +42,7 @@ from almanac.api.roles import RolePolicy
 from almanac.api.schemas import Job, JobStatus
 from almanac.api.settings import ApiSettings
 from almanac.core.errors import AlmanacError
-from almanac.core.naming import LABEL_SCHEDULED_JOB_UID
+from almanac.core.naming import claimed_owner
 from almanac.core.plan import compile_spec, slots_due
 from almanac.core.preview import preview_slots
 from almanac.core.resource import parse_spec
@@ -268,8 +268,9 @@ class JobService:
         """Ask for one more attempt of a finished run; returns the job id."""
         namespace = await self.namespace(who)
         job = await self.kube.get_run_job(namespace, run_id)
-        uid = ((job or {}).get("metadata", {}).get("labels") or {}).get(LABEL_SCHEDULED_JOB_UID)
-        if job is None or not uid:
+        owner = claimed_owner(job["metadata"]) if job is not None else None
+        uid = owner[1] if owner is not None else None
+        if job is None or uid is None:
             raise NotFoundError(f"no run {run_id!r}", "id")
         conditions = (job.get("status") or {}).get("conditions") or []
         if not any(c.get("type") in _FINISHED and c.get("status") == "True" for c in conditions):

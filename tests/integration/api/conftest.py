@@ -104,6 +104,14 @@ class Org:
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return self.http.request(method, f"{BASE_PATH}{path}", **kwargs)
 
+    def as_user(self, username: str, *, admin: bool = False) -> Org:
+        """Another caller of the same organisation (close its ``http`` after use)."""
+        identity = encode_identity(self.org_id, username=username, is_org_admin=admin)
+        http = httpx.Client(
+            base_url=self.http.base_url, headers={"x-rh-identity": identity}, timeout=30
+        )
+        return Org(self.org_id, http, self.kubectl)
+
     def create(self, **body: Any) -> dict[str, Any]:
         job = {"name": "Job", "schedule": "0 0 * * *", "type": "command"} | body
         job.setdefault("payload", {"command": ["true"]})

@@ -84,3 +84,24 @@ def test_org_id_that_cannot_name_a_namespace_is_a_bad_identity(org_id: str) -> N
     with pytest.raises(BadRequestError) as caught:
         namespace_for("org-{org_id}", org_id)
     assert caught.value.field == "x-rh-identity.identity.org_id"
+
+
+def test_role_lists_and_gateway_secret_are_read_from_the_environment() -> None:
+    settings = ApiSettings.from_env(
+        {
+            "ALMANAC_API_ADMIN_USERS": " ann, ,bob ",
+            "ALMANAC_API_READONLY_USERS": "auditor",
+            "ALMANAC_API_GATEWAY_SECRET": "0123456789abcdef",
+        }
+    )
+    assert settings.admin_users == {"ann", "bob"}
+    assert settings.readonly_users == {"auditor"}
+    assert settings.gateway_secret == "0123456789abcdef"
+    assert "0123456789abcdef" not in repr(settings)
+
+
+@pytest.mark.parametrize("secret", ["short", " padded-secret-value-x "], ids=["short", "spaces"])
+def test_a_weak_or_padded_gateway_secret_stops_start_up_naming_the_variable(secret: str) -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        ApiSettings.from_env({"ALMANAC_API_GATEWAY_SECRET": secret})
+    assert refused.value.field == "ALMANAC_API_GATEWAY_SECRET"

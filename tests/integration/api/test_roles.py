@@ -1,0 +1,136 @@
+"""Roles through the real facade: a member changes only the jobs they created, an admin any
+job of the organisation; the creator's own changes are the control. Also the edge a
+gateway relies on: two identity headers, the request id, the access log, the secret."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from almanac.api import BASE_PATH, encode_identity
+from tests.integration.api.conftest import FacadeProcess, Org
+from tests.support import eventually
+
+SECRET = "gateway-secret-for-tests-0123456789"
+
+
+@contextmanager
+def _caller(org: Org, username: str, *, admin: bool = False) -> Iterator[Org]:
+    other = org.as_user(username, admin=admin)
+    try:
+        yield other
+    finally:
+        other.http.close()
+
+
+def _forbidden(reply: httpx.Response) -> str:
+    assert reply.status_code == 403, reply.text
+    [error] = reply.json()["errors"]
+    assert error["field"] is None
+    assert error["code"] == "forbidden"
+    return str(error["message"])
+
+
+def test_a_member_cannot_delete_pause_run_or_edit_another_members_job(org: Org) -> None:
+    job = org.create(name="Ann's nightly")  # created by org's default user, jdoe
+    path = f"/jobs/{job['id']}"
+    with _caller(org, "mallory") as mallory:
+        assert "created by 'jdoe'" in _forbidden(mallory.request("DELETE", path))
+        _forbidden(mallory.request("POST", f"{path}/pause", json={"reason": "mine now"}))
+        _forbidden(mallory.request("POST", f"{path}/run"))
+        _forbidden(mallory.request("PATCH", path, json={"schedule": "* * * * *"}))
+        # Reading the organisation's jobs is allowed.
+        assert mallory.request("GET", path).status_code == 200
+    after = org.request("GET", path).json()
+    assert (after["status"], after["schedule"]) == ("scheduled", "0 0 * * *")
+    assert org.kubectl.get("scheduledjob", job["resource_name"])["metadata"]["uid"] == job["id"]
+
+
+def test_the_creator_and_an_admin_may_change_the_job(org: Org) -> None:
+    job = org.create(name="Nightly")
+    path = f"/jobs/{job['id']}"
+    assert org.request("POST", f"{path}/pause").status_code == 200  # the creator
+    with _caller(org, "carol", admin=True) as admin:
+        assert admin.request("POST", f"{path}/resume").status_code == 200
+        assert admin.request("DELETE", path).status_code == 204
+    assert org.request("GET", path).status_code == 404
+
+
+def test_a_kubectl_made_job_is_changed_through_rest_by_admins_only(org: Org) -> None:
+    job = org.create(name="Made by kubectl")
+    # As if written with kubectl: no creator annotation.
+    org.kubectl.run("annotate", "scheduledjob", job["resource_name"], "almanac.dev/created-by-")
+    path = f"/jobs/{job['id']}"
+    assert "not created through this API" in _forbidden(org.request("POST", f"{path}/pause"))
+    with _caller(org, "carol", admin=True) as admin:
+        assert admin.request("POST", f"{path}/pause").status_code == 200
+
+
+def test_two_identity_headers_are_refused_even_when_the_first_is_the_victims(
+    facade: FacadeProcess, make_org: Any
+) -> None:
+    victim, attacker = make_org(), make_org()
+    victim.create(name="Victim's job")
+    headers = [
+        ("x-rh-identity", encode_identity(victim.org_id)),
+        ("x-rh-identity", encode_identity(attacker.org_id)),
+    ]
+    reply = httpx.get(f"{facade.url}{BASE_PATH}/jobs", headers=headers, timeout=30)
+    assert reply.status_code == 400
+    assert reply.json()["errors"][0]["field"] == "x-rh-identity"
+    assert len(victim.request("GET", "/jobs").json()["data"]) == 1  # control
+
+
+async def test_the_request_id_comes_back_and_the_access_log_names_org_user_and_route(
+    facade: FacadeProcess, org: Org
+) -> None:
+    reply = org.request("GET", "/jobs", headers={"x-insights-request-id": "trace-me-1"})
+    assert reply.status_code == 200
+    assert reply.headers["x-insights-request-id"] == "trace-me-1"
+
+    def logged() -> dict[str, Any]:
+        for line in Path(facade.log).read_text().splitlines():
+            entry = json.loads(line) if line.startswith("{") else {}
+            if entry.get("request_id") == "trace-me-1":
+                return dict(entry)
+        raise AssertionError("no access-log line for the request yet")
+
+    entry = await eventually(logged, timeout=10, what="the request's access-log line")
+    assert {k: entry[k] for k in ("msg", "org_id", "user", "route", "status")} == {
+        "msg": "request",
+        "org_id": org.org_id,
+        "user": "jdoe",
+        "route": "/api/scheduler/v1/jobs",
+        "status": 200,
+    }
+
+
+@pytest.fixture(scope="module")
+def gated_facade(crds: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FacadeProcess]:
+    process = FacadeProcess(
+        tmp_path_factory.mktemp("gated") / "facade.log",
+        env={"ALMANAC_API_GATEWAY_SECRET": SECRET},
+    )
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def test_with_a_gateway_secret_only_requests_carrying_it_are_believed(
+    gated_facade: FacadeProcess,
+) -> None:
+    url = f"{gated_facade.url}{BASE_PATH}/templates"
+    identity = {"x-rh-identity": encode_identity("gated-org")}
+    refused = httpx.get(url, headers=identity, timeout=30)
+    assert refused.status_code == 401
+    assert refused.json()["errors"][0]["field"] == "x-almanac-gateway-secret"
+    accepted = httpx.get(url, headers=identity | {"x-almanac-gateway-secret": SECRET}, timeout=30)
+    assert accepted.status_code == 200, accepted.text
