@@ -20,6 +20,7 @@ from prometheus_client import Counter
 from almanac.api.audit import AuditWriter
 from almanac.api.catalog import Catalog
 from almanac.api.errors import (
+    BadRequestError,
     ConflictError,
     ForbiddenError,
     NotFoundError,
@@ -61,6 +62,19 @@ _FINISHED: Final = frozenset({"Complete", "Failed", "SuccessCriteriaMet", "Failu
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _refuse_foreign_org(spec: dict[str, Any], who: Identity) -> None:
+    """An export runs as the caller's organisation: ``payload.orgId`` naming another one
+    would export that organisation's data through the Export Service."""
+    params = spec.get("params") or {}
+    named = params.get("orgId") if spec.get("template") == "export" else None
+    if named is not None and named != who.org_id:
+        raise BadRequestError(
+            f"names organisation {named!r}, but an export runs as the caller's organisation "
+            f"{who.org_id!r}; leave payload.orgId out",
+            "payload.orgId",
+        )
 
 
 @dataclass
@@ -153,19 +167,21 @@ class JobService:
     async def get_job(self, who: Identity, job_id: str) -> dict[str, Any]:
         return await self.kube.get_job(await self.namespace(who), job_id)
 
-    def _with_defaults(self, changes: dict[str, Any]) -> dict[str, Any]:
+    def _with_defaults(self, changes: dict[str, Any], who: Identity) -> dict[str, Any]:
         """The seed's export payload has no service URL (the seed configured it server-side
-        as EXPORT_SERVICE_URL): fill ``baseUrl`` from ``ALMANAC_EXPORT_SERVICE_URL``."""
+        as EXPORT_SERVICE_URL): fill ``baseUrl`` from ``ALMANAC_EXPORT_SERVICE_URL``, and
+        ``orgId`` from the caller, whatever the namespace pattern."""
         payload = changes.get("payload")
+        if changes.get("type") != "export" or not isinstance(payload, dict):
+            return changes
         url = self.settings.export_service_url
-        if url and changes.get("type") == "export" and isinstance(payload, dict):
-            return changes | {"payload": {"baseUrl": url} | payload}
-        return changes
+        defaults = {"orgId": who.org_id} | ({"baseUrl": url} if url else {})
+        return changes | {"payload": defaults | payload}
 
     async def create_job(self, who: Identity, changes: dict[str, Any]) -> Job:
         self.roles.check_create(who)
         namespace = await self.namespace(who, create=True)
-        changes = self._with_defaults(changes)
+        changes = self._with_defaults(changes, who)
         for _ in range(_NAME_ATTEMPTS):
             body = new_manifest(
                 changes,
@@ -174,6 +190,7 @@ class JobService:
                 actor=who.actor,
                 suffix=uuid.uuid4().hex[:5],
             )
+            _refuse_foreign_org(body["spec"], who)
             await self.catalog.check_payload(namespace, body["spec"])
             try:
                 obj = await self.kube.create_job(namespace, body)
@@ -196,11 +213,13 @@ class JobService:
 
     async def update_job(self, who: Identity, job_id: str, changes: dict[str, Any]) -> Job:
         namespace = await self.namespace(who)
-        changes = self._with_defaults(changes)
+        changes = self._with_defaults(changes, who)
 
         def mutate(obj: dict[str, Any]) -> dict[str, Any]:
             self.roles.check_change(who, obj, "change")
-            return apply_changes(obj, changes, who.actor)
+            changed = apply_changes(obj, changes, who.actor)
+            _refuse_foreign_org(changed["spec"], who)
+            return changed
 
         # The template check needs I/O, so it runs on the current object before the
         # guarded write; a conflicting writer in between only changes what it checked.

@@ -134,3 +134,28 @@ def test_with_a_gateway_secret_only_requests_carrying_it_are_believed(
     assert refused.json()["errors"][0]["field"] == "x-almanac-gateway-secret"
     accepted = httpx.get(url, headers=identity | {"x-almanac-gateway-secret": SECRET}, timeout=30)
     assert accepted.status_code == 200, accepted.text
+
+
+def test_an_export_naming_another_organisation_is_refused(make_org: Any) -> None:
+    mallory, victim = make_org(), make_org()
+    export: dict[str, Any] = {
+        "name": "Their hosts",
+        "schedule": "0 0 * * *",
+        "type": "export",
+        "payload": {
+            "name": "hosts",
+            "format": "csv",
+            "sources": [{"application": "inventory", "resource": "hosts"}],
+        },
+    }
+    stolen = export | {"payload": export["payload"] | {"orgId": victim.org_id}}
+    refused = mallory.request("POST", "/jobs", json=stolen)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["errors"][0]["field"] == "payload.orgId"
+    assert mallory.kubectl.list("scheduledjobs") == []  # nothing half-done
+
+    own = mallory.create(**export)  # control: the same export for its own organisation
+    assert own["payload"]["orgId"] == mallory.org_id
+    sneaky = mallory.request("PATCH", f"/jobs/{own['id']}", json={"payload": stolen["payload"]})
+    assert sneaky.status_code == 400
+    assert sneaky.json()["errors"][0]["field"] == "payload.orgId"
