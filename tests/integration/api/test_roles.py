@@ -106,7 +106,7 @@ async def test_the_request_id_comes_back_and_the_access_log_names_org_user_and_r
         "msg": "request",
         "org_id": org.org_id,
         "user": "jdoe",
-        "route": "/api/scheduler/v1/jobs",
+        "route": "/jobs",
         "status": 200,
     }
 
