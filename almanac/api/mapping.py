@@ -22,6 +22,7 @@ from typing import Any, Final, cast
 from almanac.api.errors import bad_request_from
 from almanac.api.schemas import Job, JobStatus, Run, RunStatus
 from almanac.core.errors import AlmanacError
+from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames
 from almanac.core.models import API_VERSION
 from almanac.core.naming import validate_object_name
 from almanac.core.specs import check_spec
@@ -123,25 +124,33 @@ def _merge_schedule(
     return merged
 
 
-def _validated(spec: dict[str, Any]) -> dict[str, Any]:
+def _validated(spec: dict[str, Any], kafka_names: KafkaNames) -> dict[str, Any]:
     """The webhook's own check (the facade's writes skip the webhook), as a 400."""
     try:
-        check_spec(spec)
+        check_spec(spec, kafka_names=kafka_names)
     except AlmanacError as exc:
         raise bad_request_from(exc) from None
     return spec
 
 
-def apply_changes(obj: dict[str, Any], changes: Mapping[str, Any], actor: str) -> dict[str, Any]:
+def apply_changes(
+    obj: dict[str, Any],
+    changes: Mapping[str, Any],
+    actor: str,
+    kafka_names: KafkaNames = DEFAULT_NAMES,
+) -> dict[str, Any]:
     """A copy of ``obj`` with the job JSON fields in ``changes`` applied, validated.
 
     Keys of ``changes`` are those of :class:`~almanac.api.schemas.JobPatch`; absent keys
-    keep their value. Raises the 400 naming the first bad field.
+    keep their value. Raises the 400 naming the first bad field. ``kafka_names`` must be
+    the webhook's (this installation's Kafka topics).
     """
-    return _applied(copy.deepcopy(obj), changes, actor)
+    return _applied(copy.deepcopy(obj), changes, actor, kafka_names)
 
 
-def _applied(new: dict[str, Any], changes: Mapping[str, Any], actor: str) -> dict[str, Any]:
+def _applied(
+    new: dict[str, Any], changes: Mapping[str, Any], actor: str, kafka_names: KafkaNames
+) -> dict[str, Any]:
     """``new`` itself, changed (apply_changes without the copy)."""
     meta = new.setdefault("metadata", {})
     annotations = meta.get("annotations") or {}
@@ -160,12 +169,18 @@ def _applied(new: dict[str, Any], changes: Mapping[str, Any], actor: str) -> dic
         spec["suspend"] = changes["status"] == "paused"
     annotations[ANNOTATION_UPDATED_BY] = actor
     meta["annotations"] = annotations
-    _validated(spec)
+    _validated(spec, kafka_names)
     return new
 
 
 def new_manifest(
-    changes: Mapping[str, Any], *, namespace: str, org_id: str, actor: str, suffix: str
+    changes: Mapping[str, Any],
+    *,
+    namespace: str,
+    org_id: str,
+    actor: str,
+    suffix: str,
+    kafka_names: KafkaNames = DEFAULT_NAMES,
 ) -> dict[str, Any]:
     """A new ScheduledJob from a POST body (validated, 400 on a bad field)."""
     base: dict[str, Any] = {
@@ -181,7 +196,7 @@ def new_manifest(
     }
     if not _LABEL_VALUE.fullmatch(org_id):  # label values are stricter than org ids
         del base["metadata"]["labels"]
-    return _applied(base, changes, actor)  # nothing shared with the caller: no copy
+    return _applied(base, changes, actor, kafka_names)  # nothing shared: no copy
 
 
 def display_name(obj: Mapping[str, Any]) -> str:

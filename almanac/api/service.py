@@ -189,6 +189,7 @@ class JobService:
                 org_id=who.org_id,
                 actor=who.actor,
                 suffix=uuid.uuid4().hex[:5],
+                kafka_names=self.settings.kafka_names,
             )
             _refuse_foreign_org(body["spec"], who)
             await self.catalog.check_payload(namespace, body["spec"])
@@ -217,7 +218,7 @@ class JobService:
 
         def mutate(obj: dict[str, Any]) -> dict[str, Any]:
             self.roles.check_change(who, obj, "change")
-            changed = apply_changes(obj, changes, who.actor)
+            changed = apply_changes(obj, changes, who.actor, self.settings.kafka_names)
             _refuse_foreign_org(changed["spec"], who)
             return changed
 

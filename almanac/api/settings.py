@@ -14,6 +14,7 @@ from typing import Final
 
 from almanac.api.errors import BadRequestError
 from almanac.core.errors import InvalidInputError
+from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames
 from almanac.history.errors import DATABASE_URL_VARIABLE
 from almanac.operator.config import RUN_ENV_PASSED
 
@@ -142,6 +143,8 @@ class ApiSettings:
     gateway_secret: str | None = field(default=None, repr=False)
     admin_users: frozenset[str] = frozenset()
     readonly_users: frozenset[str] = frozenset()
+    #: Almanac's own Kafka topics (the webhook's, from the same variables).
+    kafka_names: KafkaNames = DEFAULT_NAMES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
@@ -161,6 +164,7 @@ class ApiSettings:
             gateway_secret=_secret(env, GATEWAY_SECRET_VARIABLE),
             admin_users=_names(env, "ALMANAC_API_ADMIN_USERS"),
             readonly_users=_names(env, "ALMANAC_API_READONLY_USERS"),
+            kafka_names=KafkaNames.from_env(env),
         )
 
     def namespace(self, org_id: str) -> str:

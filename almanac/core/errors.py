@@ -16,6 +16,7 @@ Hierarchy::
         ├── InvalidNameError          code: invalid_name
         ├── InvalidScheduleError      code: invalid_schedule
         │   └── ScheduleNeverFiresError   code: schedule_never_fires
+        ├── ReservedKafkaNameError    code: reserved_kafka_name
         └── InvalidSpecError          code: invalid_spec  (aggregates ``problems``)
 
 ``InvalidInputError`` subclasses ``ValueError`` so that pydantic validators can raise it and
@@ -37,6 +38,7 @@ __all__ = [
     "InvalidScheduleError",
     "InvalidSpecError",
     "NaiveDatetimeError",
+    "ReservedKafkaNameError",
     "ScheduleNeverFiresError",
     "UnknownTimeZoneError",
 ]
@@ -115,6 +117,12 @@ class ScheduleNeverFiresError(InvalidScheduleError):
     """A schedule that parses but has no slot at all (``0 0 30 2 *``)."""
 
     code: ClassVar[str] = "schedule_never_fires"
+
+
+class ReservedKafkaNameError(InvalidInputError):
+    """A Kafka topic or header that is Almanac's own (see :mod:`almanac.core.kafkanames`)."""
+
+    code: ClassVar[str] = "reserved_kafka_name"
 
 
 class InvalidSpecError(InvalidInputError):

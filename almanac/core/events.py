@@ -10,6 +10,10 @@ consumer.
 :func:`~almanac.core.triggers.compile_triggers` produces, are defined here beside the
 functions that evaluate them: :mod:`almanac.core.triggers` imports this module (to plan runs
 and to re-export its names), so the dependency runs one way and there is no import cycle.
+
+``NAMESPACE_HEADER`` (defined with Almanac's other reserved names in
+:mod:`almanac.core.kafkanames`) is re-exported here; who a record may reach is
+:func:`almanac.core.kafkanames.reaches`.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import cel
 from almanac.core.durations import format_duration
 from almanac.core.errors import InvalidDurationError, InvalidInputError
 from almanac.core.expressions import FILTER_EXAMPLE
+from almanac.core.kafkanames import NAMESPACE_HEADER
 from almanac.core.naming import rfc3339_utc
 from almanac.core.status import RunPhase
 
@@ -46,9 +51,6 @@ __all__ = [
     "parse_event",
 ]
 
-#: Kafka header naming the one namespace an event may trigger jobs in (the REST facade
-#: sets it to the caller's organisation namespace; the operator routes by it).
-NAMESPACE_HEADER: Final = "almanac-namespace"
 #: Bounds of RunRequest ``spec.source.id`` and ``spec.key`` (kept in step with runrequests).
 _MAX_ID: Final = 1024
 _MAX_KEY: Final = 1024

@@ -44,6 +44,7 @@ from almanac.core.events import (
     parse_event,
 )
 from almanac.core.expressions import EVENT_ONLY, VARIABLES, compile_expression
+from almanac.core.kafkanames import KafkaNames, check_subscription
 from almanac.core.models import KafkaSource, Trigger
 from almanac.core.naming import MAX_RUN_NAME, validate_object_name
 from almanac.core.zones import require_aware
@@ -114,8 +115,11 @@ def _expression(
     return _attempt(problems, compile_expression, source, field, variables=variables)
 
 
-def _matcher(problems: list[InvalidInputError], kafka: KafkaSource, field: str) -> KafkaMatcher:
-    _attempt(problems, validate_topic, kafka.topic, f"{field}.topic")
+def _matcher(
+    problems: list[InvalidInputError], kafka: KafkaSource, field: str, names: KafkaNames | None
+) -> KafkaMatcher:
+    if _attempt(problems, validate_topic, kafka.topic, f"{field}.topic") and names is not None:
+        _attempt(problems, check_subscription, kafka.topic, f"{field}.topic", names)
     return KafkaMatcher(
         topic=kafka.topic,
         filter=_expression(problems, kafka.filter, f"{field}.filter", EVENT_ONLY),
@@ -188,7 +192,11 @@ def _cancel_problems(trigger: Trigger, field: str) -> list[InvalidInputError]:
 
 
 def _compile_trigger(
-    problems: list[InvalidInputError], index: int, trigger: Trigger, field: str
+    problems: list[InvalidInputError],
+    index: int,
+    trigger: Trigger,
+    field: str,
+    names: KafkaNames | None,
 ) -> CompiledTrigger:
     name = trigger.name if trigger.name is not None else f"trigger-{index}"
     if _LABEL_VALUE.fullmatch(name) is None:
@@ -201,10 +209,10 @@ def _compile_trigger(
             )
         )
     # Problems are collected in the order the fields appear in the spec.
-    source = _matcher(problems, trigger.kafka, f"{field}.kafka") if trigger.kafka else None
+    source = _matcher(problems, trigger.kafka, f"{field}.kafka", names) if trigger.kafka else None
     delays = _delays(problems, trigger, field)
     cancel = tuple(
-        _matcher(problems, c.kafka, f"{field}.cancelOn[{i}].kafka")
+        _matcher(problems, c.kafka, f"{field}.cancelOn[{i}].kafka", names)
         for i, c in enumerate(trigger.cancel_on or ())
     )
     problems.extend(_cancel_problems(trigger, field))
@@ -225,22 +233,29 @@ def _compile_trigger(
 
 
 def compile_triggers(
-    triggers: Sequence[Trigger] | None, field: str = "spec.triggers"
+    triggers: Sequence[Trigger] | None,
+    field: str = "spec.triggers",
+    *,
+    names: KafkaNames | None = None,
 ) -> tuple[CompiledTrigger, ...]:
     """Compile ``spec.triggers`` once per spec generation, reporting every problem at once.
 
     ``after`` cycles need the other ScheduledJobs and are found by
-    :func:`find_chain_cycle`.
+    :func:`find_chain_cycle`. With ``names``, Kafka sources on Almanac's own topics
+    (except the trigger topic) are refused, as admission does; the operator compiles
+    without them (objects admitted earlier keep compiling) and stops reading those topics
+    at run time instead.
 
     Raises
     ------
     InvalidSpecError
         Each problem names its field (``spec.triggers[0].kafka.filter``,
-        ``spec.triggers[1].params.ticket``, ``spec.triggers[0].cancelOn[0].kafka.key``).
+        ``spec.triggers[1].params.ticket``, ``spec.triggers[0].cancelOn[0].kafka.key``,
+        ``spec.triggers[0].kafka.topic`` for a reserved topic).
     """
     problems: list[InvalidInputError] = []
     compiled = tuple(
-        _compile_trigger(problems, index, trigger, f"{field}[{index}]")
+        _compile_trigger(problems, index, trigger, f"{field}[{index}]", names)
         for index, trigger in enumerate(triggers or ())
     )
     first: dict[str, int] = {}

@@ -1,22 +1,45 @@
 """The executor's composition root: everything a payload may use, built once in ``main``.
 
 Payloads receive a :class:`PayloadContext` instead of reading the environment or creating
-module-level clients, so tests can hand them a fake resolver or a temporary secrets
-directory without patching anything.
+module-level clients, so tests can hand them a fake resolver, a fake Kafka producer or a
+temporary secrets directory without patching anything.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from aiokafka import AIOKafkaProducer
 
 from almanac.executor.environment import RunInfo, Settings
 from almanac.executor.netguard import Resolver, SystemResolver
 from almanac.executor.result import Result
 from almanac.executor.secrets import SecretStore
 
-__all__ = ["Payload", "PayloadContext"]
+__all__ = ["KafkaProducer", "Payload", "PayloadContext", "ProducerFactory"]
+
+
+class KafkaProducer(Protocol):
+    """The part of :class:`aiokafka.AIOKafkaProducer` the ``message`` payload uses."""
+
+    async def start(self) -> None: ...
+
+    async def send_and_wait(
+        self,
+        topic: str,
+        value: bytes | None = None,
+        key: bytes | None = None,
+        *,
+        headers: Sequence[tuple[str, bytes]] | None = None,
+    ) -> Any: ...
+
+    async def stop(self) -> None: ...
+
+
+#: Makes a producer from aiokafka's keyword arguments (``bootstrap_servers``, ``acks`` ...).
+ProducerFactory = Callable[..., KafkaProducer]
 
 
 @dataclass(frozen=True)
@@ -27,12 +50,23 @@ class PayloadContext:
     settings: Settings
     secrets: SecretStore
     resolver: Resolver
+    producers: ProducerFactory = AIOKafkaProducer
 
     @classmethod
     def create(
-        cls, run: RunInfo, settings: Settings, resolver: Resolver | None = None
+        cls,
+        run: RunInfo,
+        settings: Settings,
+        resolver: Resolver | None = None,
+        producers: ProducerFactory | None = None,
     ) -> PayloadContext:
-        return cls(run, settings, SecretStore(settings.secrets_dir), resolver or SystemResolver())
+        return cls(
+            run,
+            settings,
+            SecretStore(settings.secrets_dir),
+            resolver or SystemResolver(),
+            producers or AIOKafkaProducer,
+        )
 
 
 class Payload(Protocol):

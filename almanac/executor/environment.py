@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from almanac.core.durations import parse_duration
 from almanac.core.errors import InvalidDurationError
+from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames
 from almanac.core.params import SECRETS_ROOT
 from almanac.core.status import TriggerKind
 from almanac.executor.errors import ExecutorError, InvalidEnvironmentError
@@ -80,6 +81,9 @@ class Settings:
     #: Internal networks ``http``/``export`` may reach: the template's and the operator's.
     allow_cidrs: tuple[IPNetwork, ...] = ()
     kafka_bootstrap: str | None = None
+    #: Almanac's own topics (``ALMANAC_*_TOPIC``, passed on by the operator): ``message``
+    #: refuses to publish there.
+    kafka_names: KafkaNames = DEFAULT_NAMES
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -214,4 +218,5 @@ def parse_settings(env: Mapping[str, str], template_allow: tuple[IPNetwork, ...]
             )
         ),
         kafka_bootstrap=env.get("ALMANAC_KAFKA_BOOTSTRAP", "").strip() or None,
+        kafka_names=KafkaNames.from_env(env),
     )

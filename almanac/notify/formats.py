@@ -14,12 +14,17 @@ Two kinds of message, both enqueued in the outbox with the run that caused them:
 Every id is a UUIDv5 of (kind, ScheduledJob uid, run or revision, phase or action): a
 replay produces the same id, so the outbox stores it once and a consumer drops duplicates.
 Payloads use only the record's own times, so a redelivery is byte-for-byte identical.
+
+Both carry the ScheduledJob's namespace (``data.namespace``, ``events[0].payload.namespace``);
+:func:`namespace_of` reads it back so the relay can send it as the ``almanac-namespace``
+header: the events topic holds every organisation's records.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
@@ -35,6 +40,7 @@ __all__ = [
     "job_event",
     "messages_for_job",
     "messages_for_run",
+    "namespace_of",
     "org_id_of",
     "platform_notification",
     "run_event",
@@ -87,6 +93,18 @@ def org_id_of(namespace: str) -> str | None:
     """The organisation of an ``org-{org_id}`` namespace, else ``None``."""
     match = _ORG_NAMESPACE.fullmatch(namespace)
     return match.group(1) if match else None
+
+
+def namespace_of(payload: Mapping[str, Any]) -> str | None:
+    """The namespace a published payload is about: a lifecycle event's ``data.namespace``,
+    a notification's first ``events[].payload.namespace``; ``None`` if it names none."""
+    data = payload.get("data")
+    if not isinstance(data, Mapping):
+        events = payload.get("events")
+        first = events[0] if isinstance(events, list) and events else None
+        data = first.get("payload") if isinstance(first, Mapping) else None
+    namespace = data.get("namespace") if isinstance(data, Mapping) else None
+    return namespace if isinstance(namespace, str) and namespace else None
 
 
 def _iso(value: datetime | None) -> str | None:

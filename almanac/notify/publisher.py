@@ -16,7 +16,16 @@ from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 
-__all__ = ["FakePublisher", "KafkaPublisher", "Message", "Publisher", "encode_payload"]
+from almanac.core.kafkanames import NAMESPACE_HEADER
+
+__all__ = [
+    "FakePublisher",
+    "KafkaPublisher",
+    "Message",
+    "NamespacedMessage",
+    "Publisher",
+    "encode_payload",
+]
 
 
 def encode_payload(payload: dict[str, Any]) -> bytes:
@@ -37,6 +46,18 @@ class Message:
     def headers(self) -> list[tuple[str, bytes]]:
         """Kafka headers: the event id, for deduplication without parsing the value."""
         return [("event-id", self.event_id.encode())]
+
+
+@dataclass(frozen=True)
+class NamespacedMessage(Message):
+    """A record about one namespace: it also carries the ``almanac-namespace`` header."""
+
+    namespace: str
+
+    @property
+    def headers(self) -> list[tuple[str, bytes]]:
+        """``event-id`` and ``almanac-namespace``."""
+        return [*super().headers, (NAMESPACE_HEADER, self.namespace.encode())]
 
 
 class Publisher(Protocol):

@@ -20,7 +20,8 @@ from typing import Any, Final
 from psycopg_pool import AsyncConnectionPool
 
 from almanac.history.backoff import Backoff
-from almanac.notify.publisher import Message, Publisher, encode_payload
+from almanac.notify.formats import namespace_of
+from almanac.notify.publisher import Message, NamespacedMessage, Publisher, encode_payload
 
 __all__ = ["OutboxRelay"]
 
@@ -195,5 +196,13 @@ class OutboxRelay:
 
 
 def _message(row: Sequence[Any]) -> Message:
+    """An outbox row as a record; one about a namespace carries the ``almanac-namespace``
+    header (derived from the payload, so rows stored before it get it too)."""
     _, event_id, topic, key, payload, _ = row
-    return Message(topic=topic, key=key, value=encode_payload(payload), event_id=event_id)
+    value = encode_payload(payload)
+    namespace = namespace_of(payload)
+    if namespace is None:
+        return Message(topic=topic, key=key, value=value, event_id=event_id)
+    return NamespacedMessage(
+        topic=topic, key=key, value=value, event_id=event_id, namespace=namespace
+    )

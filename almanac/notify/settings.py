@@ -16,6 +16,7 @@ from typing import Final
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from almanac.core.errors import InvalidInputError
+from almanac.core.kafkanames import DEFAULT_NAMES
 
 __all__ = ["NotifySettings"]
 
@@ -38,9 +39,11 @@ class NotifySettings(BaseModel):
     enabled: bool = Field(False, description="Publish at all; off: nothing is enqueued.")
     bootstrap: str | None = Field(None, description="Kafka bootstrap servers, host:port,...")
     notify_topic: str = Field(
-        "platform.notifications.ingress", pattern=_TOPIC, description="Completion notices."
+        DEFAULT_NAMES.notify_topic, pattern=_TOPIC, description="Completion notices."
     )
-    events_topic: str = Field("almanac.events", pattern=_TOPIC, description="Lifecycle events.")
+    events_topic: str = Field(
+        DEFAULT_NAMES.events_topic, pattern=_TOPIC, description="Lifecycle events."
+    )
     bundle: str = Field("rhel", min_length=1, description="Platform format ``bundle``.")
     application: str = Field(
         "insights-scheduler", min_length=1, description="Platform format ``application``."

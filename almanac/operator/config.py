@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from almanac.core.errors import InvalidInputError
+from almanac.core.kafkanames import DEFAULT_NAMES, TOPIC_VARIABLES, KafkaNames
 
 __all__ = ["OperatorConfig"]
 
@@ -35,6 +36,8 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
 
 #: Operator settings handed on to every run pod (the executor reads them).
 RUN_ENV_PASSED = ("ALMANAC_KAFKA_BOOTSTRAP", "ALMANAC_HTTP_ALLOW_CIDRS")
+#: Where Almanac's own topics are, handed on too: ``message`` refuses to publish there.
+RUN_TOPICS_PASSED = tuple(TOPIC_VARIABLES.values())
 
 
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
@@ -82,6 +85,8 @@ class OperatorConfig:
     webhook_failure_policy: Literal["Fail", "Ignore"] = "Fail"
     #: Users whose ScheduledJob writes skip the webhook (they check first: the facade).
     webhook_trusted_users: tuple[str, ...] = ()
+    #: Almanac's own Kafka topics here; admission refuses them to tenants.
+    kafka_names: KafkaNames = DEFAULT_NAMES
     log_level: str = "info"
 
     @classmethod
@@ -91,6 +96,7 @@ class OperatorConfig:
             n.strip() for n in env.get("ALMANAC_WATCH_NAMESPACES", "").split(",") if n.strip()
         )
         return cls(
+            kafka_names=KafkaNames.from_env(env),
             image=env.get("ALMANAC_IMAGE", "localhost/almanac:dev"),
             lease_namespace=env.get("ALMANAC_LEASE_NAMESPACE")
             or env.get("POD_NAMESPACE")
@@ -103,8 +109,9 @@ class OperatorConfig:
             metrics_port=_int(env, "ALMANAC_METRICS_PORT", 8080, 0, 65535),
             launch_concurrency=_int(env, "ALMANAC_LAUNCH_CONCURRENCY", 32, 1, 256),
             # Always set, even empty: an explicit variable beats one a pod imports with
-            # envFrom, so a Secret cannot widen the run's HTTP allow-list.
-            run_env=tuple((k, env.get(k, "")) for k in RUN_ENV_PASSED),
+            # envFrom, so a Secret cannot widen the run's HTTP allow-list or move the
+            # reserved topics (empty means the default).
+            run_env=tuple((k, env.get(k, "")) for k in RUN_ENV_PASSED + RUN_TOPICS_PASSED),
             webhook_port=_int(env, "ALMANAC_WEBHOOK_PORT", 0, 0, 65535) or None,
             webhook_cert_dir=Path(
                 env.get("ALMANAC_WEBHOOK_CERT_DIR", "/tmp/almanac-webhook-certs")

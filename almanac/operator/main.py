@@ -265,6 +265,7 @@ async def _start_webhook(config: OperatorConfig, kube: Kube) -> web.AppRunner | 
         reuse_port=True,
         on_ca_changed=register,
         chains=kube.scheduled_job_specs,
+        kafka_names=config.kafka_names,
     )
     await register()
     log.info("admission webhook serving", extra={"port": config.webhook_port})

@@ -10,7 +10,10 @@ filter that fails or a mapping the template refuses is counted as ``failed`` on 
 trigger with the reason, and the partition moves on: one bad event never stops a topic.
 
 Events carrying the ``almanac-namespace`` header (those the REST facade publishes for an
-organisation) reach only ScheduledJobs in that namespace.
+organisation) reach only ScheduledJobs in that namespace; on the trigger topic
+(``ALMANAC_TRIGGER_TOPIC``) an event without it reaches nobody, and Almanac's other topics
+(``almanac.*``, notifications) are never read, even for an object admitted before they were
+refused (:func:`almanac.core.kafkanames.reaches`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from almanac.core.durations import parse_duration
 from almanac.core.errors import AlmanacError
+from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames, reaches
 from almanac.core.naming import LABEL_SCHEDULED_JOB_UID, rfc3339_utc
 from almanac.core.runrequests import (
     LABEL_KEY,
@@ -82,11 +86,14 @@ class TriggerSettings:
     """``ALMANAC_KAFKA_BOOTSTRAP`` (triggers are off without it), ``ALMANAC_TRIGGER_GROUP``
     (consumer group, default ``almanac-triggers``), ``ALMANAC_RUNREQUEST_RETENTION`` (how
     long settled RunRequests stay: the dedup window of redelivered events, default 15m;
-    every RunRequest is an object in etcd, so a busy topic needs a short window)."""
+    every RunRequest is an object in etcd, so a busy topic needs a short window), and
+    Almanac's own topics (``ALMANAC_TRIGGER_TOPIC``, ``ALMANAC_EVENTS_TOPIC``,
+    ``ALMANAC_NOTIFY_TOPIC``; the facade's and the webhook's must match)."""
 
     bootstrap: str | None = None
     group: str = "almanac-triggers"
     retention: timedelta = timedelta(minutes=15)
+    names: KafkaNames = DEFAULT_NAMES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TriggerSettings:
@@ -96,6 +103,7 @@ class TriggerSettings:
             bootstrap=env.get("ALMANAC_KAFKA_BOOTSTRAP", "").strip() or None,
             group=env.get("ALMANAC_TRIGGER_GROUP", "").strip() or "almanac-triggers",
             retention=parse_duration(retention, "ALMANAC_RUNREQUEST_RETENTION"),
+            names=KafkaNames.from_env(env),
         )
 
 
@@ -147,21 +155,39 @@ class TriggerService:
     # -- routing -------------------------------------------------------------------------
 
     def routes(self) -> dict[str, list[_Route]]:
-        """Topic → routes, rebuilt when ScheduledJobs changed."""
+        """Topic → routes, rebuilt when ScheduledJobs changed; Almanac's own topics other
+        than the trigger topic are left out (admission refuses them; an object admitted
+        before is logged, not served)."""
         if self._routes_generation != self._scheduler.generation:
             routes: dict[str, list[_Route]] = {}
             for t in self._scheduler.objects():
                 if t.error is not None:
                     continue
                 for trigger in t.triggers:
+                    found: list[tuple[KafkaMatcher, Literal["start", "cancel"]]] = []
                     if trigger.source is not None:
-                        route = _Route(t.key, trigger.name, "start", trigger.source)
-                        routes.setdefault(trigger.source.topic, []).append(route)
-                    for cancel in trigger.cancel:
-                        route = _Route(t.key, trigger.name, "cancel", cancel)
-                        routes.setdefault(cancel.topic, []).append(route)
+                        found.append((trigger.source, "start"))
+                    found += [(cancel, "cancel") for cancel in trigger.cancel]
+                    for matcher, role in found:
+                        if self._readable(t, matcher):
+                            route = _Route(t.key, trigger.name, role, matcher)
+                            routes.setdefault(matcher.topic, []).append(route)
             self._routes, self._routes_generation = routes, self._scheduler.generation
         return self._routes
+
+    def _readable(self, t: Tracked, matcher: KafkaMatcher) -> bool:
+        names = self.settings.names
+        if matcher.topic == names.trigger_topic or not names.is_reserved_topic(matcher.topic):
+            return True
+        log.warning(
+            "trigger on a reserved topic not served",
+            extra={
+                "scheduledjob": f"{t.ref.namespace}/{t.ref.name}",
+                "topic": matcher.topic,
+                "field": f"{matcher.field}.topic",
+            },
+        )
+        return False
 
     # -- Kafka ---------------------------------------------------------------------------
 
@@ -319,12 +345,12 @@ class TriggerService:
 
     def _decide(self, record: ConsumerRecord) -> _Outcome:
         outcome = _Outcome()
-        namespace = _header(record, NAMESPACE_HEADER)
+        namespaces = _headers(record, NAMESPACE_HEADER)
         produced = datetime.fromtimestamp(record.timestamp / 1000, UTC)
         routes = [
             r
             for r in self.routes().get(record.topic, [])
-            if namespace is None or r.key[0] == namespace
+            if reaches(record.topic, namespaces, r.key[0], self.settings.names)
         ]
         event: dict[str, Any] | None = None
         problem: str | None = None
@@ -523,11 +549,13 @@ class TriggerService:
                             log.warning("RunRequest not deleted", extra={"error": str(exc)})
 
 
-def _header(record: ConsumerRecord, name: str) -> str | None:
-    for key, value in record.headers or ():
-        if key == name and value:
-            return bytes(value).decode("utf-8", "replace")
-    return None
+def _headers(record: ConsumerRecord, name: str) -> list[str]:
+    """Every non-empty value of header ``name`` (a record may repeat a header)."""
+    return [
+        bytes(value).decode("utf-8", "replace")
+        for key, value in record.headers or ()
+        if key == name and value
+    ]
 
 
 def _specs(

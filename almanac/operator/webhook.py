@@ -30,6 +30,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from almanac.core.errors import AlmanacError, InvalidInputError, InvalidSpecError
+from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames
 from almanac.core.resource import format_location, validate_model
 from almanac.core.specs import check_spec
 from almanac.core.templates import JobTemplateSpec
@@ -93,7 +94,9 @@ def upstreams(spec: Any) -> list[str]:
     ]
 
 
-def review(body: Any, chains: ChainEdges | None = None) -> dict[str, Any]:
+def review(
+    body: Any, chains: ChainEdges | None = None, kafka_names: KafkaNames = DEFAULT_NAMES
+) -> dict[str, Any]:
     """Answer one AdmissionReview: allow, or refuse naming every bad field and its fix.
 
     Only CREATE and UPDATE of the main resource are judged; an UPDATE that leaves ``spec``
@@ -112,7 +115,7 @@ def review(body: Any, chains: ChainEdges | None = None) -> dict[str, Any]:
     return {
         "apiVersion": REVIEW_API_VERSION,
         "kind": "AdmissionReview",
-        "response": {"uid": request["uid"], **_decide(request, chains or {})},
+        "response": {"uid": request["uid"], **_decide(request, chains or {}, kafka_names)},
     }
 
 
@@ -139,7 +142,7 @@ def _request(body: Any) -> dict[str, Any]:
     return request
 
 
-def _decide(request: dict[str, Any], chains: ChainEdges) -> dict[str, Any]:
+def _decide(request: dict[str, Any], chains: ChainEdges, kafka_names: KafkaNames) -> dict[str, Any]:
     if request.get("operation") not in ("CREATE", "UPDATE") or request.get("subResource"):
         return {"allowed": True}
     kind = request["kind"]
@@ -147,7 +150,7 @@ def _decide(request: dict[str, Any], chains: ChainEdges) -> dict[str, Any]:
     if validate is None:
         return {"allowed": True, "warnings": [f"{kind.get('kind')} is not validated by Almanac"]}
     spec = request["object"].get("spec", {})
-    problems = validate(spec)
+    problems = validate(spec, kafka_names)
     if not problems and kind.get("kind") == "ScheduledJob":
         problems = _chain_problems(request, spec, chains)
     if not problems:
@@ -177,12 +180,13 @@ def _refusal(request: Mapping[str, Any], problems: Problems) -> dict[str, Any]:
     }
 
 
-def validate_scheduled_job(spec: Any) -> Problems:
-    """The engine's verdict on a ScheduledJob ``spec``: parse, then compile the schedule."""
+def validate_scheduled_job(spec: Any, kafka_names: KafkaNames = DEFAULT_NAMES) -> Problems:
+    """The engine's verdict on a ScheduledJob ``spec``: parse, then compile the schedule;
+    Almanac's Kafka names are this installation's (the facade checks with the same)."""
     if not isinstance(spec, dict):
         return [InvalidInputError("must be an object", "spec")]
     try:
-        check_spec(spec)
+        check_spec(spec, kafka_names=kafka_names)
     except InvalidSpecError as exc:
         return list(exc.problems)
     except AlmanacError as exc:
@@ -214,8 +218,9 @@ def _chain_problems(request: Mapping[str, Any], spec: Any, chains: ChainEdges) -
     ]
 
 
-def validate_template(spec: Any) -> Problems:
-    """A JobTemplate or ClusterJobTemplate ``spec``; ``paramsSchema`` must be a JSON Schema."""
+def validate_template(spec: Any, _: KafkaNames = DEFAULT_NAMES) -> Problems:
+    """A JobTemplate or ClusterJobTemplate ``spec``; ``paramsSchema`` must be a JSON Schema
+    (Kafka names do not apply to templates)."""
     if not isinstance(spec, dict):
         return [InvalidInputError("must be an object", "spec")]
     problems: Problems = []
@@ -239,14 +244,16 @@ def validate_template(spec: Any) -> Problems:
     return problems
 
 
-_VALIDATORS: Final[dict[tuple[Any, Any], Callable[[Any], Problems]]] = {
+_VALIDATORS: Final[dict[tuple[Any, Any], Callable[[Any, KafkaNames], Problems]]] = {
     (GROUP, "ScheduledJob"): validate_scheduled_job,
     (GROUP, "JobTemplate"): validate_template,
     (GROUP, "ClusterJobTemplate"): validate_template,
 }
 
 
-async def respond(raw: bytes, chains: ChainLookup | None = None) -> tuple[int, dict[str, Any]]:
+async def respond(
+    raw: bytes, chains: ChainLookup | None = None, kafka_names: KafkaNames = DEFAULT_NAMES
+) -> tuple[int, dict[str, Any]]:
     """Map a raw request body to (HTTP status, JSON body); malformed input is a 400.
 
     The chain graph is read (``chains``) only for ScheduledJobs with ``after`` triggers.
@@ -263,7 +270,7 @@ async def respond(raw: bytes, chains: ChainLookup | None = None) -> tuple[int, d
         specs = await chains(str(request.get("namespace") or ""))
         edges = {name: found for name, spec in specs.items() if (found := upstreams(spec))}
     try:
-        return 200, review(body, edges)
+        return 200, review(body, edges, kafka_names)
     except MalformedReviewError as exc:
         return 400, _error(exc)
 
@@ -277,7 +284,9 @@ def _error(exc: AlmanacError) -> dict[str, Any]:
 
 async def _validate(request: web.Request) -> web.Response:
     try:
-        status, body = await respond(await request.read(), request.app.get(CHAINS))
+        status, body = await respond(
+            await request.read(), request.app.get(CHAINS), request.app[KAFKA_NAMES]
+        )
     except Exception:  # the top of one request: log, refuse, go on serving
         log.exception("admission review failed", extra={"path": request.path})
         status, body = 500, _error(AlmanacError("internal error; see the operator's log"))
@@ -289,11 +298,15 @@ async def _healthz(_: web.Request) -> web.Response:
 
 
 CHAINS: Final[web.AppKey[ChainLookup]] = web.AppKey("chains")
+KAFKA_NAMES: Final[web.AppKey[KafkaNames]] = web.AppKey("kafka_names")
 
 
-def create_app(chains: ChainLookup | None = None) -> web.Application:
+def create_app(
+    chains: ChainLookup | None = None, kafka_names: KafkaNames = DEFAULT_NAMES
+) -> web.Application:
     """The webhook's routes (a function, so tests get a fresh app)."""
     app = web.Application(client_max_size=MAX_BODY)
+    app[KAFKA_NAMES] = kafka_names
     if chains is not None:
         app[CHAINS] = chains
     app.router.add_post(SCHEDULEDJOBS_PATH, _validate)
@@ -313,6 +326,7 @@ async def start_webhook_server(
     refresh_interval: float = 60.0,
     on_ca_changed: Callable[[], Awaitable[None]] | None = None,
     chains: ChainLookup | None = None,
+    kafka_names: KafkaNames = DEFAULT_NAMES,
 ) -> web.AppRunner:
     """Serve the webhook over HTTPS; stop it with ``await runner.cleanup()``.
 
@@ -333,7 +347,7 @@ async def start_webhook_server(
     if manage_certs:
         await asyncio.to_thread(ensure_certificates, cert_dir, hosts)
     context = create_ssl_context(cert_dir)
-    app = create_app(chains)
+    app = create_app(chains, kafka_names)
     refresher = _refresher(
         context, cert_dir, hosts if manage_certs else None, refresh_interval, on_ca_changed
     )

@@ -2,7 +2,7 @@
 
 Params (camelCase)::
 
-    topic: almanac.reports        (required)
+    topic: reports.daily          (required; not one of Almanac's own, see below)
     key: "customer-42"            (optional; same key, same partition)
     value: "text" | {any JSON}    (required; JSON is serialised compactly)
     headers: {name: value}
@@ -11,6 +11,11 @@ Params (camelCase)::
 
 ``acks=all``: the result reports partition and offset only once every in-sync replica has
 the record, so a succeeded run means the message is durable.
+
+Almanac's own topics (``almanac.*``, the notification topic) and ``almanac-*`` headers are
+refused before any connection (:mod:`almanac.core.kafkanames`): admission refuses them for
+the built-in ``message`` template, and this check also covers other templates running this
+payload and params computed per event by triggers.
 """
 
 from __future__ import annotations
@@ -21,11 +26,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pydantic import Field
 
 from almanac.core.base import Duration
+from almanac.core.kafkanames import KafkaNames, publish_problems
 from almanac.executor.context import PayloadContext
 from almanac.executor.errors import PayloadFailedError
 from almanac.executor.paramsmodel import ParamsModel, parse_params
@@ -50,6 +55,17 @@ class MessageParams(ParamsModel):
     timeout: Duration = Field("30s", description="Deadline for connect + send + ack.")
 
 
+def _refuse_reserved(params: MessageParams, names: KafkaNames) -> None:
+    """Almanac's own topics and headers route and notify other tenants: never publish there."""
+    problems = publish_problems(params.topic, params.headers, names)
+    if problems:
+        raise PayloadFailedError(
+            "; ".join(str(p) for p in problems) if len(problems) > 1 else problems[0].message,
+            problems[0].field,
+            {"problems": [{"field": p.field, "message": p.message} for p in problems]},
+        )
+
+
 def _value_bytes(value: JsonValue) -> bytes:
     return value.encode() if isinstance(value, str) else json.dumps(value).encode()
 
@@ -57,6 +73,7 @@ def _value_bytes(value: JsonValue) -> bytes:
 async def execute(raw: Mapping[str, Any], ctx: PayloadContext) -> Result:
     """Publish the record; succeed once it is acknowledged by all in-sync replicas."""
     params = parse_params(MessageParams, raw)
+    _refuse_reserved(params, ctx.settings.kafka_names)
     if params.value is None:
         raise PayloadFailedError("value is null; give a text or JSON value", "params.value")
     bootstrap = params.bootstrap or ctx.settings.kafka_bootstrap
@@ -68,7 +85,7 @@ async def execute(raw: Mapping[str, Any], ctx: PayloadContext) -> Result:
         )
     timeout = seconds(params.timeout, "params.timeout")
     millis = int(timeout * 1000)
-    producer = AIOKafkaProducer(
+    producer = ctx.producers(
         bootstrap_servers=bootstrap,
         acks="all",
         enable_idempotence=True,

@@ -25,6 +25,7 @@ from almanac.api.mapping import (
     template_for,
     type_for,
 )
+from almanac.core.kafkanames import KafkaNames
 from almanac.core.status import RunPhase
 from almanac.history.records import RunRecord
 
@@ -257,3 +258,42 @@ def test_run_row_becomes_the_seed_run_json() -> None:
     )
     assert phases_for("running") == (RunPhase.PENDING, RunPhase.RUNNING)
     assert phases_for(None) == ()
+
+
+MESSAGE_JOB = {"name": "Forge", "schedule": "0 3 * * *", "type": "message"}
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"topic": "almanac.triggers", "value": "x"}, "payload.topic"),
+        ({"topic": "team.notices", "value": "x"}, "payload.topic"),
+        (
+            {"topic": "reports", "value": "x", "headers": {"almanac-namespace": "org-b"}},
+            "payload.headers.almanac-namespace",
+        ),
+    ],
+    ids=["trigger-topic", "moved-notification-topic", "namespace-header"],
+)
+def test_a_message_job_may_not_publish_to_almanacs_own_names(
+    payload: dict[str, object], field: str
+) -> None:
+    names = KafkaNames(notify_topic="team.notices")
+    with pytest.raises(BadRequestError) as refused:
+        new_manifest(
+            MESSAGE_JOB | {"payload": payload},
+            namespace="org-a",
+            org_id="a",
+            actor="ann",
+            suffix="x1",
+            kafka_names=names,
+        )
+    assert field in [p.field for p in refused.value.problems]
+
+
+def test_a_message_job_to_its_own_topic_with_its_own_headers_is_accepted() -> None:
+    payload = {"topic": "reports.daily", "value": "x", "headers": {"trace-id": "1"}}
+    body = new_manifest(
+        MESSAGE_JOB | {"payload": payload}, namespace="org-a", org_id="a", actor="ann", suffix="x1"
+    )
+    assert body["spec"]["params"] == payload

@@ -1,15 +1,17 @@
-"""Fakes of the executor's I/O seams (resolver, HTTP peer) for unit tests."""
+"""Fakes of the executor's I/O seams (resolver, HTTP peer, Kafka producer) for unit tests."""
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
 from almanac.executor.netguard import IPAddress
 
-__all__ = ["FakeResolver", "RecordingPeer"]
+__all__ = ["FakeProducer", "FakeResolver", "RecordingPeer", "RecordingProducers", "SentRecord"]
 
 
 class FakeResolver:
@@ -41,3 +43,53 @@ class RecordingPeer:
 
     def client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(transport=httpx.MockTransport(self.handle), trust_env=False)
+
+
+@dataclass(frozen=True)
+class SentRecord:
+    """One record a fake producer was asked to send (its ack is partition 0, offset n)."""
+
+    topic: str
+    value: bytes | None
+    key: bytes | None
+    headers: list[tuple[str, bytes]]
+    partition: int = 0
+    offset: int = 0
+
+
+@dataclass
+class RecordingProducers:
+    """A ``ProducerFactory``: records every producer made (its aiokafka keyword arguments,
+    i.e. every would-be connection) and every record sent; never touches the network."""
+
+    made: list[dict[str, Any]] = field(default_factory=list)
+    sent: list[SentRecord] = field(default_factory=list)
+
+    def __call__(self, **options: Any) -> FakeProducer:
+        self.made.append(options)
+        return FakeProducer(self.sent)
+
+
+@dataclass
+class FakeProducer:
+    """Acknowledges every send at once, appending it to ``sent`` (offsets count from 0)."""
+
+    sent: list[SentRecord]
+
+    async def start(self) -> None:
+        pass
+
+    async def send_and_wait(
+        self,
+        topic: str,
+        value: bytes | None = None,
+        key: bytes | None = None,
+        *,
+        headers: Sequence[tuple[str, bytes]] | None = None,
+    ) -> SentRecord:
+        record = SentRecord(topic, value, key, list(headers or ()), offset=len(self.sent))
+        self.sent.append(record)
+        return record
+
+    async def stop(self) -> None:
+        pass

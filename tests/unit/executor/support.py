@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from almanac.executor.context import PayloadContext
+from almanac.executor.context import PayloadContext, ProducerFactory
 from almanac.executor.environment import RunInfo, Settings
 from almanac.executor.netguard import Resolver
 from tests.unit.executor.fakes import FakeResolver
@@ -24,7 +24,13 @@ RUN_ENV = {
 
 
 def make_context(
-    tmp_path: Path, template: str = "command", resolver: Resolver | None = None, **params: Any
+    tmp_path: Path,
+    template: str = "command",
+    resolver: Resolver | None = None,
+    *,
+    settings: Settings | None = None,
+    producers: ProducerFactory | None = None,
+    **params: Any,
 ) -> PayloadContext:
     run = RunInfo(
         run="nightly-202601010200",
@@ -36,5 +42,7 @@ def make_context(
         attempt=1,
         trigger="schedule",
     )
-    settings = Settings(result_path=tmp_path / "result.json", secrets_dir=tmp_path / "secrets")
-    return PayloadContext.create(run, settings, resolver or FakeResolver({}))
+    settings = settings or Settings(
+        result_path=tmp_path / "result.json", secrets_dir=tmp_path / "secrets"
+    )
+    return PayloadContext.create(run, settings, resolver or FakeResolver({}), producers)

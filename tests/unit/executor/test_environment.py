@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from almanac.core.kafkanames import KafkaNames
 from almanac.executor.environment import parse_run, parse_settings
 from almanac.executor.errors import InvalidEnvironmentError
 
@@ -65,6 +66,7 @@ def test_settings_default_to_the_pod_paths() -> None:
     assert settings.secrets_dir == Path("/var/run/almanac/secrets")
     assert settings.deadline == timedelta(hours=1)
     assert settings.allow_cidrs == ()
+    assert settings.kafka_names == KafkaNames()
 
 
 def test_settings_read_overrides() -> None:
@@ -74,6 +76,8 @@ def test_settings_read_overrides() -> None:
             "ALMANAC_TIMEOUT": "90s",
             "ALMANAC_HTTP_ALLOW_CIDRS": "127.0.0.1/32, fd00::/8",
             "ALMANAC_KAFKA_BOOTSTRAP": "10.244.0.1:9092",
+            "ALMANAC_NOTIFY_TOPIC": "ops.notices",
+            "ALMANAC_TRIGGER_TOPIC": "",
         }
     )
     assert settings.deadline == timedelta(seconds=90)
@@ -82,6 +86,8 @@ def test_settings_read_overrides() -> None:
         ipaddress.ip_network("fd00::/8"),
     )
     assert settings.kafka_bootstrap == "10.244.0.1:9092"
+    # The operator passes the topic settings even when unset: blank means the default.
+    assert settings.kafka_names == KafkaNames(notify_topic="ops.notices")
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from almanac.notify import (
     event_id,
     messages_for_job,
     messages_for_run,
+    namespace_of,
     org_id_of,
     platform_notification,
     run_event,
@@ -166,3 +167,33 @@ def test_job_events_are_stable_per_revision() -> None:
 )
 def test_org_id_of_namespace(namespace: str, org: str | None) -> None:
     assert org_id_of(namespace) == org
+
+
+def test_every_published_payload_names_its_namespace() -> None:
+    team = record(namespace="team-a")
+    runs = [step for phase in RunPhase for step in (running(team), finished(phase, team))]
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    messages = [m for step in runs for m in messages_for_run(step, SETTINGS)] + [
+        m
+        for action in JobAction
+        for m in messages_for_job(
+            action, SETTINGS, namespace="team-a", name="nightly", uid=UID, revision="1", at=at
+        )
+    ]
+
+    assert {m.topic for m in messages} == {SETTINGS.events_topic, SETTINGS.notify_topic}
+    assert {namespace_of(m.payload) for m in messages} == {"team-a"}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param({"id": "x"}, id="no-data"),
+        pytest.param({"data": {"namespace": ""}}, id="empty"),
+        pytest.param({"data": {"namespace": 7}}, id="not-text"),
+        pytest.param({"events": []}, id="no-events"),
+        pytest.param({"events": ["x"]}, id="odd-events"),
+    ],
+)
+def test_payloads_naming_no_namespace_give_none(payload: dict[str, Any]) -> None:
+    assert namespace_of(payload) is None

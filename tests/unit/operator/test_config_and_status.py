@@ -21,7 +21,13 @@ def test_settings_come_from_the_environment_with_defaults() -> None:
     assert config.identity == "op-0"
     assert config.metrics_port == 8080
     assert config.log_level == "info"
-    assert dict(config.run_env) == {"ALMANAC_KAFKA_BOOTSTRAP": "", "ALMANAC_HTTP_ALLOW_CIDRS": ""}
+    assert dict(config.run_env) == {
+        "ALMANAC_KAFKA_BOOTSTRAP": "",
+        "ALMANAC_HTTP_ALLOW_CIDRS": "",
+        "ALMANAC_TRIGGER_TOPIC": "",
+        "ALMANAC_EVENTS_TOPIC": "",
+        "ALMANAC_NOTIFY_TOPIC": "",
+    }
     assert config.webhook_trusted_users == ()
 
 

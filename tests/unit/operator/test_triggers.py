@@ -20,7 +20,7 @@ from almanac.operator.triggers import TriggerService, TriggerSettings
 CREATED = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
-def scheduled_job(namespace: str, name: str, **trigger: Any) -> Tracked:
+def scheduled_job(namespace: str, name: str, topic: str = "tickets", **trigger: Any) -> Tracked:
     body = {
         "metadata": {
             "namespace": namespace,
@@ -34,14 +34,14 @@ def scheduled_job(namespace: str, name: str, **trigger: Any) -> Tracked:
                 {
                     "name": "escalate",
                     "kafka": {
-                        "topic": "tickets",
+                        "topic": topic,
                         "filter": 'event.type == "opened"',
                         "key": "event.ticket",
                     },
                     "cancelOn": [
                         {
                             "kafka": {
-                                "topic": "tickets",
+                                "topic": topic,
                                 "filter": 'event.type == "resolved"',
                                 "key": "event.ticket",
                             }
@@ -72,17 +72,23 @@ class FakeScheduler:
         return next((t for t in self.tracked if t.key == (namespace, name)), None)
 
 
-def service(*tracked: Tracked) -> TriggerService:
-    return TriggerService(None, FakeScheduler(list(tracked)), Metrics(), TriggerSettings())  # type: ignore[arg-type]
+def service(*tracked: Tracked, settings: TriggerSettings | None = None) -> TriggerService:
+    kube: Any = None  # never called by the decisions
+    scheduler: Any = FakeScheduler(list(tracked))
+    return TriggerService(kube, scheduler, Metrics(), settings or TriggerSettings())
 
 
 def record(
-    value: bytes | dict[str, Any], *, at: datetime | None = None, headers: Any = ()
+    value: bytes | dict[str, Any],
+    *,
+    at: datetime | None = None,
+    headers: Any = (),
+    topic: str = "tickets",
 ) -> ConsumerRecord[bytes, bytes]:
     raw = value if isinstance(value, bytes) else json.dumps(value).encode()
     stamp = int(((at or CREATED + timedelta(minutes=1)).timestamp()) * 1000)
     return ConsumerRecord(
-        topic="tickets",
+        topic=topic,
         partition=0,
         offset=7,
         timestamp=stamp,
@@ -152,6 +158,54 @@ def test_namespace_header_reaches_only_that_namespace() -> None:
     outcome = svc._decide(record(event, headers=[(NAMESPACE_HEADER, b"org-1")]))
     assert {c[0] for c in outcome.counts} == {("org-1", "sla")}
     assert len(outcome.creates) == 1
+
+
+OPENED = {"id": "e6", "type": "opened", "ticket": "T-1"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "reached"),
+    [
+        pytest.param([(NAMESPACE_HEADER, b"org-1")], {("org-1", "sla")}, id="own-namespace"),
+        pytest.param([], set(), id="no-header-reaches-nobody"),
+        pytest.param([(NAMESPACE_HEADER, b"")], set(), id="empty-header-reaches-nobody"),
+        pytest.param(
+            [(NAMESPACE_HEADER, b"org-1"), (NAMESPACE_HEADER, b"org-2")],
+            set(),
+            id="conflicting-headers-reach-nobody",
+        ),
+    ],
+)
+def test_trigger_topic_records_reach_only_the_namespace_they_name(
+    headers: list[tuple[str, bytes]], reached: set[tuple[str, str]]
+) -> None:
+    jobs = [scheduled_job(ns, "sla", topic="almanac.triggers") for ns in ("org-1", "org-2")]
+    outcome = service(*jobs)._decide(record(OPENED, headers=headers, topic="almanac.triggers"))
+    assert {c[0] for c in outcome.counts} == reached
+    assert len(outcome.creates) == len(reached)
+
+
+def test_a_moved_trigger_topic_needs_the_header_too() -> None:
+    settings = TriggerSettings.from_env({"ALMANAC_TRIGGER_TOPIC": "tenant.events"})
+    assert settings.names.trigger_topic == "tenant.events"
+    svc = service(scheduled_job("org-1", "sla", topic="tenant.events"), settings=settings)
+    assert not svc._decide(record(OPENED, topic="tenant.events")).counts
+    headers = [(NAMESPACE_HEADER, b"org-1")]
+    assert svc._decide(record(OPENED, headers=headers, topic="tenant.events")).creates
+
+
+def test_almanacs_other_topics_are_never_read_even_for_objects_admitted_before() -> None:
+    # The operator compiles what is stored (admission refuses these since); it only stops
+    # reading: nothing subscribes to every organisation's run results.
+    svc = service(
+        scheduled_job("org-1", "spy", topic="almanac.events"),
+        scheduled_job("org-1", "notices", topic="platform.notifications.ingress"),
+        scheduled_job("org-1", "sla", topic="almanac.triggers"),
+        scheduled_job("org-1", "own", topic="tickets"),
+    )
+    assert sorted(svc.routes()) == ["almanac.triggers", "tickets"]
+    headers = [(NAMESPACE_HEADER, b"org-1")]
+    assert not svc._decide(record(OPENED, headers=headers, topic="almanac.events")).counts
 
 
 def test_events_from_before_the_scheduled_job_existed_are_ignored() -> None:

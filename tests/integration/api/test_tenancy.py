@@ -1,6 +1,8 @@
-"""Roles through the real facade: a member changes only the jobs they created, an admin any
-job of the organisation; the creator's own changes are the control. Also the edge a
-gateway relies on: two identity headers, the request id, the access log, the secret."""
+"""Tenancy through the real facade, each attack beside its control: a member changes only
+the jobs they created (an admin any job of the organisation); an export cannot name
+another organisation; a message job cannot publish onto Almanac's own topics or headers;
+and the edge a gateway relies on: two identity headers, the request id, the access log,
+the gateway secret."""
 
 from __future__ import annotations
 
@@ -159,3 +161,23 @@ def test_an_export_naming_another_organisation_is_refused(make_org: Any) -> None
     sneaky = mallory.request("PATCH", f"/jobs/{own['id']}", json={"payload": stolen["payload"]})
     assert sneaky.status_code == 400
     assert sneaky.json()["errors"][0]["field"] == "payload.orgId"
+
+
+def test_a_message_job_aimed_at_another_orgs_triggers_is_refused(make_org: Any) -> None:
+    mallory, victim = make_org(), make_org()
+    forged = {
+        "name": "Forge",
+        "schedule": "0 0 * * *",
+        "type": "message",
+        "payload": {
+            "topic": "almanac.triggers",
+            "value": {"id": "evt-1", "type": "ticket.opened"},
+            "headers": {"almanac-namespace": victim.namespace},
+        },
+    }
+    refused = mallory.request("POST", "/jobs", json=forged)
+    assert refused.status_code == 400, refused.text
+    fields = {e["field"] for e in refused.json()["errors"]}
+    assert fields == {"payload.topic", "payload.headers.almanac-namespace"}
+    own = forged | {"payload": {"topic": "mallory.reports", "value": "hello"}}
+    assert mallory.request("POST", "/jobs", json=own).status_code == 201  # control
