@@ -10,15 +10,18 @@ built-in ClusterJobTemplates its hooks created.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
+import socket
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
+from hack.localstack.settings import POD_CIDR
 from tests.support import Kubectl, KubectlError
 from tests.unit.gitops.chart import CHART, REPO, HelmError, helm, set_args
 
@@ -35,6 +38,8 @@ class Release:
     image: str
     kubectl: Kubectl
     kubeconfig: str
+    #: The one NetworkPolicyPeer admitted to the facade: this test process (install_values).
+    gateway_peer: dict[str, Any] = field(default_factory=dict)
 
     def helm(self, *args: str, timeout: float = 300) -> str:
         return helm(*args, "-n", self.namespace, kubeconfig=self.kubeconfig, timeout=timeout)
@@ -79,13 +84,32 @@ def stack(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
         yield request.getfixturevalue("stack")  # the local stack's fixture
 
 
-def install_values(namespace: str, image: str, kafka: str, dsn: str) -> dict[str, str]:
+def client_cidr(kubectl: Kubectl) -> str:
+    """This process as the pods see it: the address the host sends from to the pod network
+    (the tests reach the facade by pod IP), as a one-address CIDR."""
+    nodes = kubectl.list("nodes")
+    # kind allocates pod ranges per node; the local stack has its one fixed range.
+    cidr = next((n["spec"]["podCIDR"] for n in nodes if n["spec"].get("podCIDR")), POD_CIDR)
+    network = ipaddress.ip_network(cidr)
+    family = socket.AF_INET6 if network.version == 6 else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        probe.connect((str(network[2]), 9))  # UDP: the kernel picks route and source, sends nothing
+        address = probe.getsockname()[0]
+    return f"{address}/{network.max_prefixlen}"
+
+
+def install_values(
+    namespace: str, image: str, kafka: str, dsn: str, gateway_cidr: str
+) -> dict[str, str]:
     repository, _, tag = image.rpartition(":")
     values = {
         "image.repository": repository,
         "image.tag": tag,
         "watchNamespaces": "{" + namespace + "}",
         "facade.enabled": str(FACADE_BUILT).lower(),
+        # Installed as in production, the facade closed to all but the gateway: here the
+        # tests themselves (the stack's CNI does not enforce it; the object is checked).
+        "facade.gateway.from[0].ipBlock.cidr": gateway_cidr,
     }
     if kafka:
         values["kafka.bootstrap"] = kafka
@@ -137,7 +161,8 @@ def release(stack: dict[str, str], kubectl: Kubectl) -> Iterator[Release]:
     dsn = stack["ALMANAC_DATABASE_URL"]
     if dsn:
         k.run("create", "secret", "generic", "history-database", f"--from-literal=dsn={dsn}")
-    values = install_values(namespace, image, stack["ALMANAC_KAFKA_BOOTSTRAP"], dsn)
+    gateway_cidr = client_cidr(kubectl)
+    values = install_values(namespace, image, stack["ALMANAC_KAFKA_BOOTSTRAP"], dsn, gateway_cidr)
     try:
         helm(
             "install", name, str(CHART), "-n", namespace, "--wait", "--timeout", "4m",
@@ -145,7 +170,8 @@ def release(stack: dict[str, str], kubectl: Kubectl) -> Iterator[Release]:
             "--take-ownership", *set_args(values),
             kubeconfig=kubeconfig, timeout=300,
         )  # fmt: skip
-        yield Release(name, namespace, image, k, kubeconfig)
+        peer = {"ipBlock": {"cidr": gateway_cidr}}
+        yield Release(name, namespace, image, k, kubeconfig, peer)
     finally:
         remove_release(kubectl, kubeconfig, name, namespace)
 

@@ -170,6 +170,19 @@ async def test_the_webhook_reviews_everyone_but_the_facade(release: Release) -> 
     assert json.loads(created)["spec"]["schedule"]["cron"] == "61 * * * *"
 
 
+async def test_the_facade_admits_only_the_configured_gateway(release: Release) -> None:
+    """Installed with facade.gateway.from naming the tests' own address, the facade's
+    NetworkPolicy admits that peer and has no rule open to every peer. The stack's CNI does
+    not enforce policies, so this checks the object the API server holds."""
+    if not FACADE_BUILT:
+        pytest.fail("the chart's facade is not built")
+    ingress = release.kubectl.get("networkpolicy", release.facade)["spec"]["ingress"]
+    assert all(rule.get("from") for rule in ingress), f"a rule open to every peer: {ingress}"
+    assert ingress == [
+        {"from": [release.gateway_peer], "ports": [{"protocol": "TCP", "port": 8000}]}
+    ]
+
+
 def apply_as_gitops(k: Kubectl, manifest: dict[str, Any]) -> str:
     """Server-side apply as Argo CD does it (no --force-conflicts: a conflict fails)."""
     return k.run(

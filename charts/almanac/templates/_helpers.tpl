@@ -163,6 +163,9 @@ seccompProfile:
 {{- if and .Values.postgres.embedded (gt (int .Values.operator.replicas) 1) -}}
 {{- fail (printf "postgres.embedded keeps history inside one pod and suits a one-replica trial only, but operator.replicas is %d: set operator.replicas=1, or give postgres.dsnSecret.name instead" (int .Values.operator.replicas)) -}}
 {{- end -}}
+{{- if and .Values.facade.gateway.allowAll .Values.facade.gateway.from -}}
+{{- fail "facade.gateway.allowAll opens the facade port to every peer, which makes facade.gateway.from pointless: set allowAll=false to admit only those peers, or leave from empty" -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Cluster-scoped objects carry the release namespace: two releases of the same name in
@@ -179,4 +182,19 @@ checkov.io/skip1: CKV_K8S_11=No CPU limit on purpose - throttling delays the sch
 checkov.io/skip2: CKV_K8S_43=Digest pinning is offered (image.digest); the default is a tag for local images
 checkov.io/skip3: CKV_K8S_15=IfNotPresent by default so images loaded into the node without a registry work; set image.pullPolicy to Always
 checkov.io/skip4: CKV_K8S_38=This pod talks to the API server with its own least-privilege ServiceAccount
+{{- end -}}
+
+{{/* The tenant roles' rules (templates/tenant-roles.yaml). View: reading a namespace's
+     Almanac objects. Edit: that, and writing the two a tenant owns. */}}
+{{- define "almanac.tenantViewRules" -}}
+- apiGroups: ["almanac.dev"]
+  resources: ["scheduledjobs", "jobtemplates", "runrequests"]
+  verbs: ["get", "list", "watch"]
+{{- end -}}
+
+{{- define "almanac.tenantEditRules" -}}
+{{ include "almanac.tenantViewRules" . }}
+- apiGroups: ["almanac.dev"]
+  resources: ["scheduledjobs", "jobtemplates"]
+  verbs: ["create", "update", "patch", "delete"]
 {{- end -}}

@@ -57,6 +57,44 @@ from tests.unit.gitops.chart import HelmError, render
             "rbac.namespacedOnly watches the release namespace only",
             id="namespaced-only-with-a-list",
         ),
+        pytest.param(
+            {"facade.gateway.allowAll": "yes"},
+            "at '/facade/gateway/allowAll': got string, want boolean",
+            id="gateway-allow-all-not-a-boolean",
+        ),
+        pytest.param(
+            {"facade.gateway.from[0].podSelecter.matchLabels.app": "gateway"},
+            "at '/facade/gateway/from/0': additional properties 'podSelecter' not allowed",
+            id="misspelt-gateway-peer",
+        ),
+        pytest.param(
+            {"facade.gateway.from[0].ipBlock.cidr": "10.0.0.1"},
+            "at '/facade/gateway/from/0/ipBlock/cidr': '10.0.0.1' does not match pattern",
+            id="gateway-address-without-prefix",
+        ),
+        pytest.param(
+            {
+                "facade.gateway.allowAll": "true",
+                "facade.gateway.from[0].podSelector.matchLabels.app": "gateway",
+            },
+            "facade.gateway.allowAll opens the facade port to every peer",
+            id="gateway-allow-all-with-peers",
+        ),
+        pytest.param(
+            {"facade.roles.admins": "{ann\\,bob}"},
+            "at '/facade/roles/admins/0': 'ann,bob' does not match pattern",
+            id="username-with-a-comma",
+        ),
+        pytest.param(
+            {"facade.roles.readOnly": "{ bob}"},
+            "at '/facade/roles/readOnly/0': ' bob' does not match pattern",
+            id="username-with-a-leading-space",
+        ),
+        pytest.param(
+            {"rbac.tenantRoles": "maybe"},
+            "at '/rbac/tenantRoles': got string, want boolean",
+            id="tenant-roles-not-a-boolean",
+        ),
     ],
 )
 def test_bad_values_are_refused_with_a_message_naming_them(
