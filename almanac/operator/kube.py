@@ -17,6 +17,7 @@ from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from almanac.core.naming import rfc3339_utc
+from almanac.core.powers import Power
 from almanac.core.runs import API_VERSION
 
 __all__ = ["Kube", "ObjectRef", "RunOutcome", "load_api_client", "raise_for_status", "read_reply"]
@@ -159,6 +160,32 @@ class Kube:
         """Name → spec of every ScheduledJob in ``namespace`` (admission's chain check)."""
         found = await self._custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)
         return {i["metadata"]["name"]: i.get("spec") or {} for i in found.get("items", [])}
+
+    async def may(self, user: Mapping[str, Any], namespace: str, power: Power) -> bool:
+        """Whether ``user`` (an AdmissionReview's ``userInfo``) may use ``power`` in
+        ``namespace`` themselves: one SubjectAccessReview."""
+        body = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {
+                "user": user.get("username"),
+                "groups": user.get("groups") or [],
+                "uid": user.get("uid"),
+                "extra": user.get("extra") or {},
+                "resourceAttributes": {
+                    "namespace": namespace,
+                    "verb": power.verb,
+                    "resource": power.resource,
+                    **({"name": power.name} if power.name else {}),
+                },
+            },
+        }
+        reply = await read_reply(
+            client.AuthorizationV1Api(self.api).create_subject_access_review(
+                body, _preload_content=False
+            )
+        )
+        return bool((json.loads(reply).get("status") or {}).get("allowed"))
 
     async def get_resource_version(self, ref: ObjectRef) -> str:
         obj = await self._custom.get_namespaced_custom_object(

@@ -33,8 +33,8 @@ from .observability import Metrics, Probes, start_probe_server
 from .scheduler import Scheduler
 from .triggers import TriggerService, TriggerSettings
 from .watch import ResourceWatch, job_lister, run_request_lister
-from .webhook import start_webhook_server
 from .webhookconfig import apply_webhook_configuration, webhook_configuration
+from .webhookserver import start_webhook_server
 
 __all__ = ["run"]
 
@@ -266,6 +266,7 @@ async def _start_webhook(config: OperatorConfig, kube: Kube) -> web.AppRunner | 
         on_ca_changed=register,
         chains=kube.scheduled_job_specs,
         kafka_names=config.kafka_names,
+        access=kube.may,
     )
     await register()
     log.info("admission webhook serving", extra={"port": config.webhook_port})

@@ -8,8 +8,10 @@ on every CREATE and UPDATE and refuses with the engine's field-named messages. I
 protected: bad input is refused at ``kubectl apply``; nothing bad reaches a pod.
 
 Layers: :func:`review` is pure (AdmissionReview dict in, AdmissionReview dict out) and holds
-every decision; :func:`respond` maps raw bodies and malformed reviews to HTTP; the aiohttp
-handlers only read the body and write the answer. :func:`webhook_configuration` builds the
+every decision; :func:`respond` maps raw bodies and malformed reviews to HTTP and does the
+reads a decision needs (the chain graph, the writer's permissions: :mod:`.deputy`); the
+aiohttp handlers in :mod:`.webhookserver` only read the body and write the answer.
+:func:`~.webhookconfig.webhook_configuration` builds the
 ``ValidatingWebhookConfiguration``; :func:`apply_webhook_configuration` writes it with
 server-side apply, so every replica may call it at start-up.
 
@@ -18,42 +20,32 @@ Every replica serves the webhook, leader or not: admission must not wait for an 
 
 from __future__ import annotations
 
-import asyncio
 import json
-import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar, Final
 
-from aiohttp import web
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from almanac.core.errors import AlmanacError, InvalidInputError, InvalidSpecError
 from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames
+from almanac.core.powers import Power
 from almanac.core.resource import format_location, validate_model
 from almanac.core.specs import check_spec
 from almanac.core.templates import JobTemplateSpec
 from almanac.core.triggers import find_chain_cycle
 
-from .certs import (
-    CA_CERT,
-    SERVING_CERT,
-    SERVING_KEY,
-    create_ssl_context,
-    ensure_certificates,
-    reload_ssl_context,
-)
-from .logs import log
+from .deputy import AccessCheck, denied_powers, forbidden
 
 __all__ = [
+    "MAX_BODY",
     "SCHEDULEDJOBS_PATH",
     "TEMPLATES_PATH",
+    "ChainLookup",
     "MalformedReviewError",
-    "create_app",
+    "error_body",
     "respond",
     "review",
-    "start_webhook_server",
 ]
 
 GROUP: Final = "almanac.dev"
@@ -95,7 +87,10 @@ def upstreams(spec: Any) -> list[str]:
 
 
 def review(
-    body: Any, chains: ChainEdges | None = None, kafka_names: KafkaNames = DEFAULT_NAMES
+    body: Any,
+    chains: ChainEdges | None = None,
+    kafka_names: KafkaNames = DEFAULT_NAMES,
+    denied: Sequence[Power] = (),
 ) -> dict[str, Any]:
     """Answer one AdmissionReview: allow, or refuse naming every bad field and its fix.
 
@@ -115,7 +110,10 @@ def review(
     return {
         "apiVersion": REVIEW_API_VERSION,
         "kind": "AdmissionReview",
-        "response": {"uid": request["uid"], **_decide(request, chains or {}, kafka_names)},
+        "response": {
+            "uid": request["uid"],
+            **_decide(request, chains or {}, kafka_names, denied),
+        },
     }
 
 
@@ -142,7 +140,12 @@ def _request(body: Any) -> dict[str, Any]:
     return request
 
 
-def _decide(request: dict[str, Any], chains: ChainEdges, kafka_names: KafkaNames) -> dict[str, Any]:
+def _decide(
+    request: dict[str, Any],
+    chains: ChainEdges,
+    kafka_names: KafkaNames,
+    denied: Sequence[Power],
+) -> dict[str, Any]:
     if request.get("operation") not in ("CREATE", "UPDATE") or request.get("subResource"):
         return {"allowed": True}
     kind = request["kind"]
@@ -153,6 +156,8 @@ def _decide(request: dict[str, Any], chains: ChainEdges, kafka_names: KafkaNames
     problems = validate(spec, kafka_names)
     if not problems and kind.get("kind") == "ScheduledJob":
         problems = _chain_problems(request, spec, chains)
+    if not problems and denied:
+        return {"allowed": False, "status": forbidden(request, list(denied))}
     if not problems:
         return {"allowed": True}
     old = request.get("oldObject")
@@ -252,16 +257,22 @@ _VALIDATORS: Final[dict[tuple[Any, Any], Callable[[Any, KafkaNames], Problems]]]
 
 
 async def respond(
-    raw: bytes, chains: ChainLookup | None = None, kafka_names: KafkaNames = DEFAULT_NAMES
+    raw: bytes,
+    chains: ChainLookup | None = None,
+    kafka_names: KafkaNames = DEFAULT_NAMES,
+    access: AccessCheck | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Map a raw request body to (HTTP status, JSON body); malformed input is a 400.
 
-    The chain graph is read (``chains``) only for ScheduledJobs with ``after`` triggers.
+    The chain graph is read (``chains``) only for ScheduledJobs with ``after`` triggers;
+    the writer's permissions (``access``) only for the run powers a ScheduledJob adds.
     """
     try:
         body = json.loads(raw)
     except ValueError:
-        return 400, _error(MalformedReviewError("body is not JSON; send an AdmissionReview", ""))
+        return 400, error_body(
+            MalformedReviewError("body is not JSON; send an AdmissionReview", "")
+        )
     edges: ChainEdges = {}
     request = body.get("request") if isinstance(body, dict) else None
     obj = request.get("object") if isinstance(request, dict) else None
@@ -270,136 +281,21 @@ async def respond(
         specs = await chains(str(request.get("namespace") or ""))
         edges = {name: found for name, spec in specs.items() if (found := upstreams(spec))}
     try:
-        return 200, review(body, edges, kafka_names)
+        denied: list[Power] = []
+        if access is not None and isinstance(request, dict) and _is_scheduled_job(request):
+            denied = await denied_powers(request, access)
+        return 200, review(body, edges, kafka_names, denied)
     except MalformedReviewError as exc:
-        return 400, _error(exc)
+        return 400, error_body(exc)
 
 
-def _error(exc: AlmanacError) -> dict[str, Any]:
-    return {"code": exc.code, "errors": [{"field": exc.field, "message": exc.message}]}
-
-
-# --- the HTTPS server ---------------------------------------------------------------
-
-
-async def _validate(request: web.Request) -> web.Response:
-    try:
-        status, body = await respond(
-            await request.read(), request.app.get(CHAINS), request.app[KAFKA_NAMES]
-        )
-    except Exception:  # the top of one request: log, refuse, go on serving
-        log.exception("admission review failed", extra={"path": request.path})
-        status, body = 500, _error(AlmanacError("internal error; see the operator's log"))
-    return web.json_response(body, status=status)
-
-
-async def _healthz(_: web.Request) -> web.Response:
-    return web.Response(text="ok\n")
-
-
-CHAINS: Final[web.AppKey[ChainLookup]] = web.AppKey("chains")
-KAFKA_NAMES: Final[web.AppKey[KafkaNames]] = web.AppKey("kafka_names")
-
-
-def create_app(
-    chains: ChainLookup | None = None, kafka_names: KafkaNames = DEFAULT_NAMES
-) -> web.Application:
-    """The webhook's routes (a function, so tests get a fresh app)."""
-    app = web.Application(client_max_size=MAX_BODY)
-    app[KAFKA_NAMES] = kafka_names
-    if chains is not None:
-        app[CHAINS] = chains
-    app.router.add_post(SCHEDULEDJOBS_PATH, _validate)
-    app.router.add_post(TEMPLATES_PATH, _validate)
-    app.router.add_get("/healthz", _healthz)
-    return app
-
-
-async def start_webhook_server(
-    port: int,
-    cert_dir: Path,
-    hosts: list[str],
-    *,
-    bind: str = "0.0.0.0",
-    manage_certs: bool = True,
-    reuse_port: bool = False,
-    refresh_interval: float = 60.0,
-    on_ca_changed: Callable[[], Awaitable[None]] | None = None,
-    chains: ChainLookup | None = None,
-    kafka_names: KafkaNames = DEFAULT_NAMES,
-) -> web.AppRunner:
-    """Serve the webhook over HTTPS; stop it with ``await runner.cleanup()``.
-
-    Parameters
-    ----------
-    port
-        TCP port (0: any free one; read it from ``runner.addresses``).
-    cert_dir
-        Holds ``tls.crt``, ``tls.key`` and ``ca.crt``; generated and rotated here when
-        ``manage_certs``, else provided (a mounted Secret, cert-manager) and only reloaded.
-    hosts
-        SANs of the generated serving certificate (``127.0.0.1``, ``<svc>.<ns>.svc``).
-    reuse_port
-        Let several local replicas share ``port`` (``make dev``; they share ``cert_dir``).
-    on_ca_changed
-        Called when ``ca.crt`` changed, to write the new ``caBundle``.
-    """
-    if manage_certs:
-        await asyncio.to_thread(ensure_certificates, cert_dir, hosts)
-    context = create_ssl_context(cert_dir)
-    app = create_app(chains, kafka_names)
-    refresher = _refresher(
-        context, cert_dir, hosts if manage_certs else None, refresh_interval, on_ca_changed
+def _is_scheduled_job(request: Mapping[str, Any]) -> bool:
+    kind = request.get("kind")
+    return isinstance(kind, Mapping) and (kind.get("group"), kind.get("kind")) == (
+        GROUP,
+        "ScheduledJob",
     )
-    app.cleanup_ctx.append(refresher)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, bind, port, ssl_context=context, reuse_port=reuse_port)
-    await site.start()
-    log.info("webhook serving", extra={"port": runner.addresses[0][1], "cert_dir": str(cert_dir)})
-    return runner
 
 
-def _refresher(
-    context: ssl.SSLContext,
-    cert_dir: Path,
-    hosts: list[str] | None,
-    interval: float,
-    on_ca_changed: Callable[[], Awaitable[None]] | None,
-) -> Callable[[web.Application], AsyncIterator[None]]:
-    """Rotate (when ``hosts`` is given) and reload the certificates every ``interval``."""
-
-    async def refresh() -> None:
-        seen = _stamps(cert_dir)
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                if hosts is not None:
-                    await asyncio.to_thread(ensure_certificates, cert_dir, hosts)
-                now = _stamps(cert_dir)
-                if now[:2] != seen[:2]:
-                    reload_ssl_context(context, cert_dir)
-                    log.info("webhook certificate reloaded", extra={"cert_dir": str(cert_dir)})
-                if now[2] != seen[2] and on_ca_changed is not None:
-                    await on_ca_changed()
-                seen = now
-            except Exception:  # the top of one refresh: log, try again next time
-                log.exception("webhook certificate refresh failed")
-
-    async def lifecycle(_: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(refresh())
-        yield
-        task.cancel()
-
-    return lifecycle
-
-
-def _stamps(cert_dir: Path) -> tuple[tuple[int, int] | None, ...]:
-    def stamp(name: str) -> tuple[int, int] | None:
-        try:
-            stat = (cert_dir / name).stat()
-        except OSError:
-            return None
-        return stat.st_mtime_ns, stat.st_size
-
-    return stamp(SERVING_CERT), stamp(SERVING_KEY), stamp(CA_CERT)
+def error_body(exc: AlmanacError) -> dict[str, Any]:
+    return {"code": exc.code, "errors": [{"field": exc.field, "message": exc.message}]}

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.admission import guarded
 from tests.support import Kubectl
 from tests.support.operator import OperatorProcess
+
+__all__ = ["guarded"]  # a namespace guarded by the webhook (tests/integration/admission.py)
 
 CRDS = Path(__file__).resolve().parents[2] / "crds"
 

@@ -20,13 +20,13 @@ from aiokafka import ConsumerRecord
 from almanac.core.kafkanames import NAMESPACE_HEADER, KafkaNames
 from almanac.history import PostgresRunStore
 from almanac.notify import KafkaPublisher, NotifySettings, OutboxRelay, messages_for_run
+from tests.integration.admission import apply, refusal
 from tests.integration.executor.conftest import (  # noqa: F401 (fixtures)
     RunExecutor,
     run_executor,
     secrets_dir,
 )
 from tests.integration.history.schemas import fresh_schema
-from tests.integration.test_webhook import apply, k, refusal  # noqa: F401 (fixture)
 from tests.support import Kubectl, eventually
 from tests.support.kafka import reading
 from tests.unit.history.builders import finished, record
@@ -74,8 +74,9 @@ async def whole_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, 
 
 
 async def test_admission_refuses_almanacs_kafka_names_and_accepts_a_tenants_own(
-    k: Kubectl,  # noqa: F811 (fixture)
+    guarded: Kubectl,
 ) -> None:
+    k = guarded
     other_org = f"org-{uuid.uuid4().hex[:6]}"
     forged = message_job("forge", TRIGGER_TOPIC, {NAMESPACE_HEADER: other_org})
     error = await refusal(k, forged)

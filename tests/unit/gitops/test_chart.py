@@ -101,9 +101,18 @@ def operator_rules() -> list[dict[str, Any]]:
 
 
 def test_operator_rules_are_those_of_config_rbac() -> None:
-    roles = by_kind(render(), "ClusterRole")
-    operator = next(r for r in roles if r["metadata"]["name"].endswith("-operator"))
-    assert operator["rules"] == operator_rules()
+    """The chart splits off the cluster-scoped access reviews (a ClusterRole in every
+    mode); together its rules are config/rbac's."""
+    roles = {r["metadata"]["name"]: r for r in by_kind(render(), "ClusterRole")}
+    operator = next(r for n, r in roles.items() if n.endswith("-operator"))
+    reviews = next(r for n, r in roles.items() if n.endswith("-operator-access-review"))
+    assert operator["rules"] + reviews["rules"] == operator_rules()
+
+
+def test_the_access_review_role_is_bound_in_namespaced_mode_too() -> None:
+    objects = render({"rbac.namespacedOnly": "true"})
+    bound = [b["roleRef"]["name"] for b in by_kind(objects, "ClusterRoleBinding")]
+    assert any(name.endswith("-operator-access-review") for name in bound)
 
 
 @pytest.mark.parametrize(

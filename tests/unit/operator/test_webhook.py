@@ -19,9 +19,9 @@ from almanac.operator.webhook import (
     MalformedReviewError,
     respond,
     review,
-    start_webhook_server,
 )
 from almanac.operator.webhookconfig import ServiceReference, webhook_configuration
+from almanac.operator.webhookserver import start_webhook_server
 from tests.support import eventually
 
 UID = "705ab4f5-6393-11e8-b7cc-42010a800002"
