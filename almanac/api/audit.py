@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter as Tally
+from collections.abc import Sequence
 from typing import Final
 
 from prometheus_client import Counter
@@ -41,6 +43,13 @@ class AuditWriter:
         self._task: asyncio.Task[None] | None = None
         self._writing = False  # a row taken from the queue and not yet written
         self._closed = False
+        #: Rows submitted and not yet written, by (org, actor, action): rate limits that
+        #: count the audit log count these too.
+        self._unwritten: Tally[tuple[str | None, str, str]] = Tally()
+
+    def unwritten(self, org_id: str, actor: str, actions: Sequence[str]) -> int:
+        """How many of ``actor``'s rows with one of ``actions`` are still queued."""
+        return sum(self._unwritten[(org_id, actor, action)] for action in actions)
 
     async def submit(self, entry: AuditEntry) -> None:
         """Queue ``entry``; waits only while ``capacity`` rows are queued. After
@@ -50,6 +59,7 @@ class AuditWriter:
             return
         if self._task is None:
             self._task = asyncio.create_task(self._drain(), name="audit-writer")
+        self._unwritten[_key(entry)] += 1
         await self._queue.put(entry)
 
     async def aclose(self, timeout: float = DRAIN_SECONDS) -> None:
@@ -77,6 +87,9 @@ class AuditWriter:
                 await self._write(entry)
                 self._writing = False
             finally:
+                self._unwritten[_key(entry)] -= 1
+                if self._unwritten[_key(entry)] <= 0:
+                    del self._unwritten[_key(entry)]
                 self._queue.task_done()
 
     async def _write(self, entry: AuditEntry) -> None:
@@ -88,3 +101,7 @@ class AuditWriter:
             )
             if self._failures is not None:
                 self._failures.inc()
+
+
+def _key(entry: AuditEntry) -> tuple[str | None, str, str]:
+    return (entry.org_id, entry.actor, entry.action)

@@ -49,6 +49,7 @@ class ProcessContext:
             store=history.store,
             catalog=Catalog(kube, settings.image),
             audit_failures=metrics.audit_failures,
+            limit_failures=metrics.limit_checks_failed,
             roles=RolePolicy.of(settings.admin_users, settings.readonly_users),
         )
         events = TriggerPublisher.from_settings(settings, metrics.events)

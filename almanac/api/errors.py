@@ -14,6 +14,7 @@ Hierarchy::
         ├── NotFoundError             404, code: not_found
         ├── ConflictError             409, code: conflict
         ├── PayloadTooLargeError      413, code: too_large
+        ├── TooManyRequestsError      429, code: limit_exceeded
         └── UpstreamError             503, code: upstream_unavailable
 """
 
@@ -33,6 +34,7 @@ __all__ = [
     "NotFoundError",
     "PayloadTooLargeError",
     "Problem",
+    "TooManyRequestsError",
     "UnauthenticatedError",
     "UpstreamError",
     "bad_request_from",
@@ -123,6 +125,14 @@ class PayloadTooLargeError(ApiError):
 
     status: ClassVar[int] = 413
     code: ClassVar[str] = "too_large"
+
+
+class TooManyRequestsError(ApiError):
+    """A per-organisation or per-user limit is reached (HTTP 429); the message names the
+    limit and when or how to go on."""
+
+    status: ClassVar[int] = 429
+    code: ClassVar[str] = "limit_exceeded"
 
 
 class UpstreamError(ApiError):

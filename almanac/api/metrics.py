@@ -35,6 +35,11 @@ class ApiMetrics:
             "Audit rows that could not be written (the change itself was made).",
             registry=self.registry,
         )
+        self.limit_checks_failed = Counter(
+            "almanac_api_limit_checks_failed",
+            "Manual-run limit checks that could not read the history (the run was allowed).",
+            registry=self.registry,
+        )
         self.events = Counter(
             "almanac_api_events",
             "Events posted to POST /events, by outcome: published (acknowledged by Kafka) "

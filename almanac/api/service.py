@@ -29,6 +29,7 @@ from almanac.api.errors import (
 )
 from almanac.api.identity import Identity
 from almanac.api.kube import KubeFacade
+from almanac.api.limits import Limits
 from almanac.api.mapping import (
     ANNOTATION_SUSPEND_REASON,
     ANNOTATION_UPDATED_BY,
@@ -87,12 +88,22 @@ class JobService:
     catalog: Catalog
     audit_failures: Counter | None = None
     roles: RolePolicy = field(default_factory=RolePolicy)
+    limit_failures: Counter | None = None
     clock: Callable[[], datetime] = _now
     _known: set[str] = field(default_factory=set)
     audit: AuditWriter = field(init=False)
+    limits: Limits = field(init=False)
 
     def __post_init__(self) -> None:
         self.audit = AuditWriter(self.store, self.audit_failures)
+        self.limits = Limits(
+            self.store,
+            self.audit,
+            self.clock,
+            max_jobs_per_org=self.settings.max_jobs_per_org,
+            manual_runs_per_hour=self.settings.manual_runs_per_hour,
+            failures=self.limit_failures,
+        )
 
     async def aclose(self) -> None:
         """Write the queued audit rows (call before the history closes); stop template
@@ -181,6 +192,7 @@ class JobService:
     async def create_job(self, who: Identity, changes: dict[str, Any]) -> Job:
         self.roles.check_create(who)
         namespace = await self.namespace(who, create=True)
+        self.limits.check_job_count(who, len(await self.kube.list_jobs(namespace, cached=True)))
         changes = self._with_defaults(changes, who)
         for _ in range(_NAME_ATTEMPTS):
             body = new_manifest(
@@ -282,7 +294,8 @@ class JobService:
         def change(obj: dict[str, Any]) -> None:
             obj["metadata"].setdefault("annotations", {})[ANNOTATION_RUN_NOW] = key
 
-        await self._annotate(who, job_id, "run", change, idempotency_key=key)
+        async with self.limits.manual_run(who):
+            await self._annotate(who, job_id, "run", change, idempotency_key=key)
 
     async def retry_run(self, who: Identity, run_id: str) -> str:
         """Ask for one more attempt of a finished run; returns the job id."""
@@ -299,7 +312,8 @@ class JobService:
         def change(obj: dict[str, Any]) -> None:
             obj["metadata"].setdefault("annotations", {})[ANNOTATION_RETRY] = run_id
 
-        await self._annotate(who, uid, "retry", change, run=run_id)
+        async with self.limits.manual_run(who):
+            await self._annotate(who, uid, "retry", change, run=run_id)
         return str(uid)
 
     # --- history -------------------------------------------------------------------------

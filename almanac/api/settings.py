@@ -55,6 +55,17 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number ≥ 0 (0: no limit)."""
+    raw = env.get(name, "").strip() or str(default)
+    if not raw.isdigit() or int(raw) > 1_000_000:
+        raise InvalidInputError(
+            f"{name}={raw!r} is not a whole number from 0 (no limit) to 1000000; fix or unset it",
+            name,
+        )
+    return int(raw)
+
+
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if not raw:
@@ -145,6 +156,8 @@ class ApiSettings:
     readonly_users: frozenset[str] = frozenset()
     #: Almanac's own Kafka topics (the webhook's, from the same variables).
     kafka_names: KafkaNames = DEFAULT_NAMES
+    max_jobs_per_org: int = 1000
+    manual_runs_per_hour: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
@@ -165,6 +178,8 @@ class ApiSettings:
             admin_users=_names(env, "ALMANAC_API_ADMIN_USERS"),
             readonly_users=_names(env, "ALMANAC_API_READONLY_USERS"),
             kafka_names=KafkaNames.from_env(env),
+            max_jobs_per_org=_count(env, "ALMANAC_API_MAX_JOBS_PER_ORG", 1000),
+            manual_runs_per_hour=_count(env, "ALMANAC_API_MANUAL_RUNS_PER_HOUR", 10),
         )
 
     def namespace(self, org_id: str) -> str:

@@ -76,3 +76,8 @@ class DeferredRunStore:
 
     async def record_audit(self, entry: AuditEntry) -> None:
         await self._store().record_audit(entry)
+
+    async def count_audit(
+        self, org_id: str, actor: str, actions: Sequence[str], since: datetime
+    ) -> int:
+        return await self._store().count_audit(org_id, actor, actions, since)

@@ -163,3 +163,13 @@ class InMemoryRunStore:
     async def record_audit(self, entry: AuditEntry) -> None:
         self._maybe_fail()
         self.audit.append(entry)
+
+    async def count_audit(
+        self, org_id: str, actor: str, actions: Sequence[str], since: datetime
+    ) -> int:
+        self._maybe_fail()
+        return sum(
+            1
+            for e in self.audit
+            if e.org_id == org_id and e.actor == actor and e.action in actions and e.at >= since
+        )

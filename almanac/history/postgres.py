@@ -270,6 +270,18 @@ class PostgresRunStore:
             if count < batch_size:
                 return deleted
 
+    async def count_audit(
+        self, org_id: str, actor: str, actions: Sequence[str], since: datetime
+    ) -> int:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT count(*) FROM audit_log"
+                " WHERE org_id = %s AND at >= %s AND actor = %s AND action = ANY(%s)",
+                (org_id, since, actor, list(actions)),
+            )
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
     async def record_audit(self, entry: AuditEntry) -> None:
         async with self.pool.connection() as conn:
             await conn.execute(

@@ -63,3 +63,9 @@ class RunStore(Protocol):
 
     async def record_audit(self, entry: AuditEntry) -> None:
         """Append one audit entry."""
+
+    async def count_audit(
+        self, org_id: str, actor: str, actions: Sequence[str], since: datetime
+    ) -> int:
+        """How many entries ``actor`` of ``org_id`` has with one of ``actions`` from
+        ``since`` on (the facade's per-user rate limits)."""

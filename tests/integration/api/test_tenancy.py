@@ -7,6 +7,7 @@ the gateway secret."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -181,3 +182,57 @@ def test_a_message_job_aimed_at_another_orgs_triggers_is_refused(make_org: Any) 
     assert fields == {"payload.topic", "payload.headers.almanac-namespace"}
     own = forged | {"payload": {"topic": "mallory.reports", "value": "hello"}}
     assert mallory.request("POST", "/jobs", json=own).status_code == 201  # control
+
+
+@pytest.fixture(scope="module")
+def limited_facade(crds: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FacadeProcess]:
+    process = FacadeProcess(
+        tmp_path_factory.mktemp("limited") / "facade.log",
+        env={"ALMANAC_API_MAX_JOBS_PER_ORG": "2", "ALMANAC_API_MANUAL_RUNS_PER_HOUR": "2"},
+    )
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def limited_org(limited_facade: FacadeProcess, kubectl: Any) -> Iterator[Org]:
+    org_id = f"lim{uuid.uuid4().hex[:8]}"
+    http = httpx.Client(
+        base_url=limited_facade.url,
+        headers={"x-rh-identity": encode_identity(org_id, username="noisy")},
+        timeout=30,
+    )
+    org = Org(org_id, http, kubectl.in_namespace(f"org-{org_id}"))
+    try:
+        yield org
+    finally:
+        http.close()
+        kubectl.run("delete", "namespace", org.namespace, "--wait=false", "--ignore-not-found")
+
+
+def test_a_noisy_member_meets_the_org_and_hourly_limits_others_do_not(limited_org: Org) -> None:
+    first, _ = limited_org.create(name="one"), limited_org.create(name="two")
+    third = limited_org.request(
+        "POST",
+        "/jobs",
+        json={
+            "name": "three",
+            "schedule": "0 0 * * *",
+            "type": "command",
+            "payload": {"command": ["true"]},
+        },
+    )
+    assert third.status_code == 429, third.text
+    assert third.json()["errors"][0]["code"] == "limit_exceeded"
+    assert len(limited_org.kubectl.list("scheduledjobs")) == 2  # nothing half-done
+
+    run = f"/jobs/{first['id']}/run"
+    assert [limited_org.request("POST", run).status_code for _ in range(2)] == [202, 202]
+    refused = limited_org.request("POST", run)
+    assert refused.status_code == 429
+    assert "the most allowed (2)" in refused.json()["errors"][0]["message"]
+    with _caller(limited_org, "carol", admin=True) as other:  # control: another user
+        assert other.request("POST", run).status_code == 202

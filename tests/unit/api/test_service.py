@@ -29,6 +29,9 @@ class NoCrdKube:
     async def create_namespace(self, namespace: str, labels: dict[str, str]) -> None:
         self.namespace_exists = True
 
+    async def list_jobs(self, namespace: str, *, cached: bool = False) -> list[dict[str, Any]]:
+        return []
+
     async def create_job(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
         self.creates += 1
         raise NotFoundError("job not found", "id")
