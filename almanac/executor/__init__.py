@@ -21,8 +21,9 @@ Environment (set by the operator on every run pod; a custom image gets the same)
 Optional settings: ``ALMANAC_RESULT_PATH`` (default ``/dev/termination-log``),
 ``ALMANAC_SECRETS_DIR`` (default ``/var/run/almanac/secrets``), ``ALMANAC_TIMEOUT``
 (overall deadline, a duration, default ``1h``), ``ALMANAC_HTTP_ALLOW_CIDRS``
-(comma-separated CIDRs the template's policy lets ``http``/``export`` reach although they
-are internal), ``ALMANAC_KAFKA_BOOTSTRAP`` (default brokers of ``message``).
+(comma-separated CIDRs that runs may reach although they are internal: ``http``/``export``
+URLs, the ``email`` host, a ``message`` bootstrap given in params),
+``ALMANAC_KAFKA_BOOTSTRAP`` (default brokers of ``message``, trusted: not guarded).
 
 Result
 ------

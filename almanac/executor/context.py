@@ -1,15 +1,15 @@
 """The executor's composition root: everything a payload may use, built once in ``main``.
 
 Payloads receive a :class:`PayloadContext` instead of reading the environment or creating
-module-level clients, so tests can hand them a fake resolver, a fake Kafka producer or a
-temporary secrets directory without patching anything.
+module-level clients, so tests can hand them a fake resolver, an in-memory HTTP transport,
+a fake Kafka producer or a temporary secrets directory without patching anything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 
@@ -17,6 +17,9 @@ from almanac.executor.environment import RunInfo, Settings
 from almanac.executor.netguard import Resolver, SystemResolver
 from almanac.executor.result import Result
 from almanac.executor.secrets import SecretStore
+
+if TYPE_CHECKING:  # only http/export runs import httpx
+    import httpx
 
 __all__ = ["KafkaProducer", "Payload", "PayloadContext", "ProducerFactory"]
 
@@ -51,6 +54,8 @@ class PayloadContext:
     secrets: SecretStore
     resolver: Resolver
     producers: ProducerFactory = AIOKafkaProducer
+    #: Transport of ``http``/``export`` clients; ``None`` is httpx's own (real sockets).
+    http_transport: httpx.AsyncBaseTransport | None = None
 
     @classmethod
     def create(
@@ -59,6 +64,7 @@ class PayloadContext:
         settings: Settings,
         resolver: Resolver | None = None,
         producers: ProducerFactory | None = None,
+        http_transport: httpx.AsyncBaseTransport | None = None,
     ) -> PayloadContext:
         return cls(
             run,
@@ -66,6 +72,7 @@ class PayloadContext:
             SecretStore(settings.secrets_dir),
             resolver or SystemResolver(),
             producers or AIOKafkaProducer,
+            http_transport,
         )
 
 

@@ -78,7 +78,8 @@ class Settings:
     result_path: Path = DEFAULT_RESULT_PATH
     secrets_dir: Path = DEFAULT_SECRETS_DIR
     deadline: timedelta = DEFAULT_DEADLINE
-    #: Internal networks ``http``/``export`` may reach: the template's and the operator's.
+    #: Internal networks the egress guard lets runs reach (``http``/``export`` URLs,
+    #: ``email`` host, ``message`` bootstrap from params): the template's and the operator's.
     allow_cidrs: tuple[IPNetwork, ...] = ()
     kafka_bootstrap: str | None = None
     #: Almanac's own topics (``ALMANAC_*_TOPIC``, passed on by the operator): ``message``

@@ -4,14 +4,22 @@ Used by the ``http`` and ``export`` payloads. The request goes to the IP that
 :func:`~almanac.executor.netguard.vet_host` approved, with the original ``Host`` header
 and TLS server name (SNI, certificate check) so virtual hosting and HTTPS still work.
 Proxies from the environment are ignored (``trust_env=False``): a proxy would connect to
-the unvetted name. Redirects are off unless asked for; then each hop is vetted again.
-httpx errors are translated to :class:`PayloadFailedError` here, in one place.
+the unvetted name. httpx errors are translated to :class:`PayloadFailedError` here, in
+one place.
+
+Redirects are off unless the caller asks for hops (``max_redirects``; the ``http``
+payload's ``followRedirects``, default 0: a 3xx is then the final answer, returned as is
+without a second request). Each hop is vetted and pinned again, and a hop to another
+origin (scheme, host or port differ) drops the credentials first - ``Authorization``,
+``Proxy-Authorization``, ``Cookie`` and every header whose value came from a Secret - so
+a redirect cannot hand a token meant for ``api.example.com`` to whoever it points at.
+Once dropped they stay dropped, even if a later hop comes back to the first origin.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -25,6 +33,22 @@ __all__ = ["GuardedHttp", "HttpReply"]
 
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
+#: Headers that are credentials whatever their value's origin (lower case).
+_CREDENTIAL_HEADERS: Final = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """Scheme, host and effective port: what must match for credentials to follow."""
+    return url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme)
+
+
+def _without_credentials(
+    headers: Mapping[str, str], secret_headers: Collection[str]
+) -> tuple[dict[str, str], list[str]]:
+    """``headers`` minus the credential and Secret-valued ones, and the names dropped."""
+    private = _CREDENTIAL_HEADERS | {name.lower() for name in secret_headers}
+    kept = {name: value for name, value in headers.items() if name.lower() not in private}
+    return kept, [name for name in headers if name not in kept]
 
 
 @dataclass(frozen=True)
@@ -38,6 +62,8 @@ class HttpReply:
     address: str
     elapsed_ms: int
     redirects: int
+    #: Header names not sent on a later hop because it went to another origin.
+    dropped_headers: tuple[str, ...] = ()
 
 
 class GuardedHttp:
@@ -69,23 +95,34 @@ class GuardedHttp:
         timeout: float,
         body_limit: int,
         max_redirects: int = 0,
+        secret_headers: Collection[str] = (),
     ) -> HttpReply:
-        """Send one request (following up to ``max_redirects`` vetted redirects)."""
+        """Send one request (following up to ``max_redirects`` vetted redirects).
+
+        ``secret_headers`` names the headers whose values came from Secrets: like
+        ``Authorization``, they are not sent to another origin after a redirect.
+        """
         started = time.monotonic()
         target = httpx.URL(url)
+        sent_headers = dict(headers or {})
+        dropped: list[str] = []
         for hop in range(max_redirects + 1):
             status, reply_headers, body, address = await self._send_once(
                 method,
                 target,
                 field=field,
-                headers=headers or {},
+                headers=sent_headers,
                 content=content,
                 timeout=timeout,
                 body_limit=body_limit,
             )
             location = reply_headers.get("location")
             if status in _REDIRECTS and location and hop < max_redirects:
-                target = target.join(location)
+                following = target.join(location)  # httpx already refused a bad Location
+                if _origin(following) != _origin(target):
+                    sent_headers, gone = _without_credentials(sent_headers, secret_headers)
+                    dropped += gone
+                target = following
                 if status == 303 or (status in (301, 302) and method == "POST"):
                     method, content = "GET", None
                 continue
@@ -97,6 +134,7 @@ class GuardedHttp:
                 address,
                 int((time.monotonic() - started) * 1000),
                 hop,
+                tuple(dropped),
             )
         raise AssertionError("unreachable: the loop returns on its last hop")
 

@@ -123,7 +123,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="CIDR[,CIDR]",
-        help="internal networks http/export runs of this template may reach (repeatable)",
+        help="internal networks runs of this template may reach (http/export URLs, email "
+        "host, message bootstrap; repeatable)",
     )
     return parser
 

@@ -14,23 +14,31 @@ Params (camelCase)::
 
 smtplib is blocking, so the exchange runs in a worker thread, bounded by ``timeout`` both
 per socket operation and overall.
+
+``host`` goes through the egress guard (:mod:`almanac.executor.netguard`) like an ``http``
+URL: an internal address is refused before any connection, naming ``params.host``,
+unless the template's ``--allow-cidrs`` or the operator's ``ALMANAC_HTTP_ALLOW_CIDRS``
+allows it. The socket then connects to the vetted address, while TLS (``starttls``,
+``ssl``) still checks the certificate against ``host``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import smtplib
+import socket
 import ssl
 from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import make_msgid
-from typing import Any, Final, Literal, Self
+from typing import Any, Final, Literal, Self, cast
 
 from pydantic import Field, model_validator
 
 from almanac.core.base import Duration
 from almanac.executor.context import PayloadContext
 from almanac.executor.errors import PayloadFailedError
+from almanac.executor.netguard import IPAddress, vet_host
 from almanac.executor.paramsmodel import ParamError, ParamsModel, parse_params
 from almanac.executor.payloads.common import seconds
 from almanac.executor.result import Result
@@ -87,14 +95,43 @@ def _message(params: EmailParams, run: str) -> EmailMessage:
     return message
 
 
-def _send(params: EmailParams, password: str | None, message: EmailMessage, timeout: float) -> Any:
+class _PinnedSMTP(smtplib.SMTP):
+    """SMTP connected to the vetted address; ``_host`` (starttls' server name) stays the name.
+
+    smtplib resolves the host itself in ``_get_socket``; overriding that one hook (the one
+    ``SMTP_SSL`` and ``LMTP`` override, though typeshed omits it) is how the guard's
+    answer, not a second DNS lookup, decides where the socket goes.
+    """
+
+    def __init__(self, address: IPAddress, **kwargs: Any) -> None:
+        self._address = address
+        super().__init__(**kwargs)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        connect = super()._get_socket  # type: ignore[misc]
+        return cast(socket.socket, connect(str(self._address), port, timeout))
+
+
+class _PinnedSMTPSSL(_PinnedSMTP, smtplib.SMTP_SSL):
+    """Implicit TLS to the vetted address; SMTP_SSL wraps with ``server_hostname=host``."""
+
+
+def _send(
+    params: EmailParams,
+    address: IPAddress,
+    password: str | None,
+    message: EmailMessage,
+    timeout: float,
+) -> Any:
     port = params.port or _DEFAULT_PORTS[params.security]
     context = ssl.create_default_context()
     smtp: smtplib.SMTP
     if params.security == "ssl":
-        smtp = smtplib.SMTP_SSL(params.host, port, timeout=timeout, context=context)
+        smtp = _PinnedSMTPSSL(
+            address, host=params.host, port=port, timeout=timeout, context=context
+        )
     else:
-        smtp = smtplib.SMTP(params.host, port, timeout=timeout)
+        smtp = _PinnedSMTP(address, host=params.host, port=port, timeout=timeout)
     with smtp:
         if params.security == "starttls":
             smtp.starttls(context=context)
@@ -109,10 +146,20 @@ async def execute(raw: Mapping[str, Any], ctx: PayloadContext) -> Result:
     password = ctx.secrets.read(params.password, "params.password") if params.password else None
     message = _message(params, ctx.run.run)
     timeout = seconds(params.timeout, "params.timeout")
-    where = f"{params.host}:{params.port or _DEFAULT_PORTS[params.security]}"
+    port = params.port or _DEFAULT_PORTS[params.security]
+    where = f"{params.host}:{port}"
     try:
         async with asyncio.timeout(timeout + 1):
-            refused = await asyncio.to_thread(_send, params, password, message, timeout)
+            vetted = await vet_host(
+                params.host,
+                port,
+                resolver=ctx.resolver,
+                allow=ctx.settings.allow_cidrs,
+                field="params.host",
+            )
+            refused = await asyncio.to_thread(
+                _send, params, vetted.address, password, message, timeout
+            )
     except (TimeoutError, smtplib.SMTPServerDisconnected) as exc:
         raise PayloadFailedError(
             f"SMTP {where} timed out or disconnected after {params.timeout} ({exc}); check "

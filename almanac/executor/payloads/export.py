@@ -132,7 +132,9 @@ async def execute(raw: Mapping[str, Any], ctx: PayloadContext) -> Result:
     )
     body = params.model_dump(mode="json", include={"name", "format", "sources"})
 
-    async with httpx.AsyncClient(trust_env=False, follow_redirects=False) as client:
+    async with httpx.AsyncClient(
+        transport=ctx.http_transport, trust_env=False, follow_redirects=False
+    ) as client:
         guarded = GuardedHttp(client, ctx.resolver, ctx.settings.allow_cidrs)
 
         async def call(method: str, url: str, content: bytes | None = None) -> HttpReply:

@@ -10,6 +10,12 @@ Params (camelCase)::
     expectedStatus: [200, 204]                        (default: any 2xx)
     responseExcerptBytes: 512                         (0-2048, kept in the result)
     followRedirects: 0                                (0-5 hops, each vetted again)
+
+Redirects are not followed unless ``followRedirects`` asks for hops: by default a 3xx is
+the answer (judged against ``expectedStatus``). A hop to another origin is sent without
+``Authorization``, ``Proxy-Authorization``, ``Cookie`` and the headers whose values are
+Secrets (:mod:`almanac.executor.guardedhttp`); the result lists them as
+``droppedHeaders``, so a 401 after a redirect explains itself.
 """
 
 from __future__ import annotations
@@ -70,7 +76,9 @@ async def execute(raw: Mapping[str, Any], ctx: PayloadContext) -> Result:
     if content_type and not any(h.lower() == "content-type" for h in headers):
         headers["Content-Type"] = content_type
     timeout = seconds(params.timeout, "params.timeout")
-    async with httpx.AsyncClient(trust_env=False, follow_redirects=False) as client:
+    async with httpx.AsyncClient(
+        transport=ctx.http_transport, trust_env=False, follow_redirects=False
+    ) as client:
         guarded = GuardedHttp(client, ctx.resolver, ctx.settings.allow_cidrs)
         try:
             async with asyncio.timeout(timeout):
@@ -83,6 +91,9 @@ async def execute(raw: Mapping[str, Any], ctx: PayloadContext) -> Result:
                     timeout=timeout,
                     body_limit=params.response_excerpt_bytes,
                     max_redirects=params.follow_redirects,
+                    secret_headers=[
+                        name for name, value in params.headers.items() if not isinstance(value, str)
+                    ],
                 )
         except TimeoutError:
             raise PayloadFailedError(
@@ -101,6 +112,8 @@ async def execute(raw: Mapping[str, Any], ctx: PayloadContext) -> Result:
         "redirects": reply.redirects,
         "responseExcerpt": _excerpt(reply.body),
     }
+    if reply.dropped_headers:
+        details["droppedHeaders"] = list(reply.dropped_headers)
     if ok:
         return Result.succeeded(
             f"{params.method} {reply.url} returned {reply.status_code}", **details

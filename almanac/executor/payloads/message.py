@@ -12,6 +12,15 @@ Params (camelCase)::
 ``acks=all``: the result reports partition and offset only once every in-sync replica has
 the record, so a succeeded run means the message is durable.
 
+Brokers named in ``params.bootstrap`` go through the egress guard
+(:mod:`almanac.executor.netguard`) like an ``http`` URL: an internal address is refused
+before any connection, naming ``params.bootstrap``, unless the template's ``--allow-cidrs``
+or the operator's ``ALMANAC_HTTP_ALLOW_CIDRS`` allows it; the producer then bootstraps
+from the vetted addresses. The operator's own ``ALMANAC_KAFKA_BOOTSTRAP`` (also when
+params repeat it verbatim) is trusted: the cluster admin chose it, and it is usually
+internal. Known limit: brokers that the bootstrap servers advertise in their metadata are
+connected to by aiokafka without the guard, so allowing a network trusts the brokers in it.
+
 Almanac's own topics (``almanac.*``, the notification topic) and ``almanac-*`` headers are
 refused before any connection (:mod:`almanac.core.kafkanames`): admission refuses them for
 the built-in ``message`` template, and this check also covers other templates running this
@@ -22,9 +31,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from aiokafka.errors import KafkaError
 from pydantic import Field
@@ -33,11 +43,15 @@ from almanac.core.base import Duration
 from almanac.core.kafkanames import KafkaNames, publish_problems
 from almanac.executor.context import PayloadContext
 from almanac.executor.errors import PayloadFailedError
+from almanac.executor.netguard import vet_host
 from almanac.executor.paramsmodel import ParamsModel, parse_params
 from almanac.executor.payloads.common import JsonValue, seconds
 from almanac.executor.result import Result
 
-__all__ = ["MessageParams", "execute"]
+__all__ = ["MessageParams", "execute", "parse_bootstrap"]
+
+_DEFAULT_KAFKA_PORT: Final = 9092
+_BOOTSTRAP_FIX: Final = "write host:port[,host:port], IPv6 in brackets: [fd00::1]:9092"
 
 
 class MessageParams(ParamsModel):
@@ -66,6 +80,61 @@ def _refuse_reserved(params: MessageParams, names: KafkaNames) -> None:
         )
 
 
+def _split_entry(entry: str) -> tuple[str, str]:
+    """``host:port``, ``host``, ``[v6]:port``, ``[v6]`` or a bare IPv6 literal (aiokafka's
+    forms) into host and port text ("" for the default)."""
+    if entry.startswith("["):
+        host, bracket, rest = entry[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise ValueError
+        return host, rest[1:]
+    if entry.count(":") > 1:
+        ipaddress.IPv6Address(entry)  # a bare IPv6 literal has no port
+        return entry, ""
+    host, _, port = entry.partition(":")
+    return host, port
+
+
+def parse_bootstrap(text: str) -> list[tuple[str, int]]:
+    """The ``(host, port)`` pairs of a bootstrap list, as aiokafka would read them.
+
+    Raises
+    ------
+    PayloadFailedError
+        An entry is malformed (named ``params.bootstrap``); the guard cannot judge it.
+    """
+    servers: list[tuple[str, int]] = []
+    for entry in (part.strip() for part in text.split(",")):
+        try:
+            host, port = _split_entry(entry)
+            number = int(port) if port else _DEFAULT_KAFKA_PORT
+            if not host or not 0 < number < 65536:
+                raise ValueError
+        except ValueError:
+            raise PayloadFailedError(
+                f"bootstrap entry {entry[:100]!r} is not host:port; {_BOOTSTRAP_FIX}",
+                "params.bootstrap",
+            ) from None
+        servers.append((host, number))
+    return servers
+
+
+async def _vetted_bootstrap(params_bootstrap: str, ctx: PayloadContext) -> list[str]:
+    """Every params-given broker vetted by the guard, as ``address:port`` to connect to."""
+    vetted: list[str] = []
+    for host, port in parse_bootstrap(params_bootstrap):
+        target = await vet_host(
+            host,
+            port,
+            resolver=ctx.resolver,
+            allow=ctx.settings.allow_cidrs,
+            field="params.bootstrap",
+        )
+        address = target.address
+        vetted.append(f"[{address}]:{port}" if address.version == 6 else f"{address}:{port}")
+    return vetted
+
+
 def _value_bytes(value: JsonValue) -> bytes:
     return value.encode() if isinstance(value, str) else json.dumps(value).encode()
 
@@ -84,9 +153,12 @@ async def execute(raw: Mapping[str, Any], ctx: PayloadContext) -> Result:
             "params.bootstrap",
         )
     timeout = seconds(params.timeout, "params.timeout")
+    servers: str | list[str] = bootstrap
+    if bootstrap != ctx.settings.kafka_bootstrap:  # resolution is bounded by the resolver
+        servers = await _vetted_bootstrap(bootstrap, ctx)
     millis = int(timeout * 1000)
     producer = ctx.producers(
-        bootstrap_servers=bootstrap,
+        bootstrap_servers=servers,
         acks="all",
         enable_idempotence=True,
         request_timeout_ms=millis,

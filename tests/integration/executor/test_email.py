@@ -1,4 +1,9 @@
-"""The email payload against a real aiosmtpd server on 127.0.0.1 with a login."""
+"""The email payload against a real aiosmtpd server on 127.0.0.1 with a login.
+
+The SMTP host passes the egress guard: these runs get 127.0.0.1 allowed the way the
+operator grants networks (``ALMANAC_HTTP_ALLOW_CIDRS``); without it the host is refused
+before any connection.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from tests.integration.executor.conftest import RunExecutor, write_secret
 from tests.integration.executor.peers import Inbox, smtp_server
 
 PASSWORD = "correct-horse-battery"
+ALLOW = {"ALMANAC_HTTP_ALLOW_CIDRS": "127.0.0.1/32"}
 
 
 @pytest.fixture
@@ -40,7 +46,7 @@ def test_message_is_delivered_with_login(
 ) -> None:
     inbox, port = smtp
     password = write_secret(secrets_dir, "smtp", "password", PASSWORD)
-    run = run_executor("email", mail(port, username="reports", password=password))
+    run = run_executor("email", mail(port, username="reports", password=password), **ALLOW)
     assert run.code == 0, run.result
     assert run.details["recipients"] == 2
     ((envelope, message),) = inbox.messages
@@ -56,7 +62,7 @@ def test_wrong_password_fails_naming_the_secret_param(
 ) -> None:
     inbox, port = smtp
     password = write_secret(secrets_dir, "smtp", "password", "wrong")
-    run = run_executor("email", mail(port, username="reports", password=password))
+    run = run_executor("email", mail(port, username="reports", password=password), **ALLOW)
     assert run.code == 1
     assert run.details["field"] == "params.password"
     assert "refused the login of 'reports'" in run.result["summary"]
@@ -68,11 +74,22 @@ def test_missing_password_secret_is_named(
 ) -> None:
     _, port = smtp
     ref = {"secretKeyRef": {"name": "smtp", "key": "password"}}
-    run = run_executor("email", mail(port, username="reports", password=ref))
+    run = run_executor("email", mail(port, username="reports", password=ref), **ALLOW)
     assert run.details == {"error": "secret_not_found", "field": "params.password"}
 
 
 def test_unreachable_server_fails_clearly(run_executor: RunExecutor, closed_port: int) -> None:
-    run = run_executor("email", mail(closed_port))
+    run = run_executor("email", mail(closed_port), **ALLOW)
     assert run.code == 1
     assert f"cannot talk to SMTP 127.0.0.1:{closed_port}" in run.result["summary"]
+
+
+def test_loopback_server_is_refused_without_policy(
+    run_executor: RunExecutor, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    run = run_executor("email", mail(port))
+    assert run.code == 1
+    assert run.details["error"] == "refused_target"
+    assert (run.details["field"], run.details["reason"]) == ("params.host", "loopback")
+    assert inbox.messages == []

@@ -1,4 +1,8 @@
-"""The message payload against the local stack's Kafka."""
+"""The message payload against the local stack's Kafka.
+
+The operator's ``ALMANAC_KAFKA_BOOTSTRAP`` is trusted; brokers given in params pass the
+egress guard, so those runs get 127.0.0.1 allowed (``ALMANAC_HTTP_ALLOW_CIDRS``).
+"""
 
 from __future__ import annotations
 
@@ -53,6 +57,17 @@ def test_unreachable_brokers_fail_within_the_timeout(
     run_executor: RunExecutor, closed_port: int
 ) -> None:
     params = {"topic": "t", "value": "v", "bootstrap": f"127.0.0.1:{closed_port}", "timeout": "2s"}
+    run = run_executor("message", params, ALMANAC_HTTP_ALLOW_CIDRS="127.0.0.1/32")
+    assert run.code == 1
+    assert run.details["error"] == "payload_failed"
+    assert f"via 127.0.0.1:{closed_port}" in run.result["summary"]
+
+
+def test_loopback_brokers_from_params_are_refused_without_policy(
+    run_executor: RunExecutor, closed_port: int
+) -> None:
+    params = {"topic": "t", "value": "v", "bootstrap": f"127.0.0.1:{closed_port}"}
     run = run_executor("message", params)
     assert run.code == 1
-    assert f"via 127.0.0.1:{closed_port}" in run.result["summary"]
+    assert run.details["error"] == "refused_target"
+    assert (run.details["field"], run.details["reason"]) == ("params.bootstrap", "loopback")

@@ -1,4 +1,5 @@
-"""The sql payload against the local stack's PostgreSQL, DSN from a Secret file."""
+"""The sql payload against the local stack's PostgreSQL, DSN from a Secret file; dry runs
+that could commit themselves leave no row (the three layers of almanac/executor/payloads/sql.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from almanac.executor.errors import PayloadFailedError
+from almanac.executor.payloads.sql import run_statement
 from tests.integration.executor.conftest import RunExecutor, write_secret
 
 
@@ -93,3 +96,70 @@ def test_unreachable_database_fails_naming_the_dsn(
     assert run.code == 1
     assert run.details["field"] == "params.dsn"
     assert "pw-not-logged" not in str(run.result) + str(run.logs)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        pytest.param("INSERT INTO {table} VALUES (99); COMMIT", id="insert-then-commit"),
+        pytest.param("COMMIT", id="commit"),
+        pytest.param("INSERT INTO {table} VALUES (99); END", id="insert-then-end"),
+        pytest.param("INSERT INTO {table} VALUES (99); PREPARE TRANSACTION 'x'", id="prepare"),
+    ],
+)
+def test_dry_run_that_would_commit_is_refused_and_leaves_no_row(
+    run_executor: RunExecutor,
+    stack: dict[str, str],
+    table: str,
+    dsn: dict[str, Any],
+    statement: str,
+) -> None:
+    run = run_executor(
+        "sql", {"dsn": dsn, "statement": statement.format(table=table), "dryRun": True}
+    )
+    assert run.code == 1
+    assert (run.details["error"], run.details["field"]) == ("invalid_params", "params.statement")
+    assert count(stack, table) == 5
+
+
+def test_dry_run_of_a_block_that_commits_fails_and_leaves_no_row(
+    run_executor: RunExecutor, stack: dict[str, str], table: str, dsn: dict[str, Any]
+) -> None:
+    block = f"DO $$BEGIN INSERT INTO {table} VALUES (99); COMMIT; END$$"
+    run = run_executor("sql", {"dsn": dsn, "statement": block, "dryRun": True})
+    assert run.code == 1
+    assert run.details["sqlstate"] == "2D000"  # invalid transaction termination
+    assert count(stack, table) == 5
+
+
+def test_real_run_of_an_insert_commits(
+    run_executor: RunExecutor, stack: dict[str, str], table: str, dsn: dict[str, Any]
+) -> None:
+    run = run_executor("sql", {"dsn": dsn, "statement": f"INSERT INTO {table} VALUES (99)"})
+    assert run.code == 0, run.result
+    assert count(stack, table) == 6
+
+
+async def test_dry_run_protocol_refuses_several_statements_even_past_the_text_check(
+    stack: dict[str, str], table: str
+) -> None:
+    """Layer 2: without parameters psycopg would use the simple protocol, which runs both."""
+    with pytest.raises(psycopg.errors.SyntaxError, match="multiple commands"):
+        await run_statement(
+            stack["ALMANAC_DATABASE_URL"],
+            f"INSERT INTO {table} VALUES (99); COMMIT",
+            None,
+            dry_run=True,
+            timeout=10,
+        )
+    assert count(stack, table) == 5
+
+
+async def test_dry_run_that_ended_its_transaction_is_reported(
+    stack: dict[str, str], table: str
+) -> None:
+    """Layer 3: a statement that slipped past the text check cannot pass as rolled back."""
+    with pytest.raises(PayloadFailedError, match="ended its own transaction") as caught:
+        await run_statement(stack["ALMANAC_DATABASE_URL"], "COMMIT", None, dry_run=True, timeout=10)
+    assert caught.value.field == "params.statement"
+    assert count(stack, table) == 5

@@ -1,9 +1,12 @@
-"""Fakes of the executor's I/O seams (resolver, HTTP peer, Kafka producer) for unit tests."""
+"""Fakes of the executor's I/O seams (resolver, HTTP peer, Kafka producer) for unit tests,
+and :func:`watch_network`, which sees (and blocks) the sockets code opens without a seam."""
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +14,16 @@ import httpx
 
 from almanac.executor.netguard import IPAddress
 
-__all__ = ["FakeProducer", "FakeResolver", "RecordingPeer", "RecordingProducers", "SentRecord"]
+__all__ = [
+    "FakeProducer",
+    "FakeResolver",
+    "NetworkBlockedError",
+    "NetworkLog",
+    "RecordingPeer",
+    "RecordingProducers",
+    "SentRecord",
+    "watch_network",
+]
 
 
 class FakeResolver:
@@ -93,3 +105,65 @@ class FakeProducer:
 
     async def stop(self) -> None:
         pass
+
+
+class NetworkBlockedError(OSError):
+    """Raised inside a socket call that :func:`watch_network` refused to let through."""
+
+
+@dataclass
+class NetworkLog:
+    """Name lookups and connections attempted while watched (``host`` / ``host:port``)."""
+
+    lookups: list[str] = field(default_factory=list)
+    connects: list[str] = field(default_factory=list)
+
+
+_WATCHED: list[NetworkLog] = []
+_HOOKED: list[bool] = []
+
+
+def _loopback_literal(host: object) -> bool:
+    text = host.decode() if isinstance(host, bytes) else str(host)
+    try:
+        return ipaddress.ip_address(text.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    """Audit hook: while a log is watched, record lookups and connects; let only loopback
+    IP literals through (raising aborts the call before any packet, as audit hooks may)."""
+    if not _WATCHED or not event.startswith("socket."):
+        return
+    log = _WATCHED[-1]
+    if event in {"socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr"}:
+        host = args[0].decode() if isinstance(args[0], bytes) else str(args[0])
+        log.lookups.append(host)
+        if not _loopback_literal(host):
+            raise NetworkBlockedError(f"test blocked a lookup of {host!r}")
+    elif event == "socket.connect" and isinstance(args[1], tuple):
+        host, port = args[1][0], args[1][1]
+        log.connects.append(f"{host}:{port}")
+        if not _loopback_literal(host):
+            raise NetworkBlockedError(f"test blocked a connection to {host}:{port}")
+
+
+@contextmanager
+def watch_network() -> Iterator[NetworkLog]:
+    """Record every name lookup and connection in this block; block all but loopback IPs.
+
+    For code whose sockets have no seam (smtplib): a test proves "refused before any
+    connection" by an empty log, and a guard that failed would be stopped here instead of
+    sending a packet. The audit hook stays installed (hooks cannot be removed) but is
+    inert outside the block.
+    """
+    if not _HOOKED:
+        sys.addaudithook(_audit)
+        _HOOKED.append(True)
+    log = NetworkLog()
+    _WATCHED.append(log)
+    try:
+        yield log
+    finally:
+        _WATCHED.remove(log)

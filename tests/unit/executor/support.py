@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from almanac.executor.context import PayloadContext, ProducerFactory
 from almanac.executor.environment import RunInfo, Settings
 from almanac.executor.netguard import Resolver
@@ -30,6 +32,7 @@ def make_context(
     *,
     settings: Settings | None = None,
     producers: ProducerFactory | None = None,
+    http_transport: httpx.AsyncBaseTransport | None = None,
     **params: Any,
 ) -> PayloadContext:
     run = RunInfo(
@@ -45,4 +48,6 @@ def make_context(
     settings = settings or Settings(
         result_path=tmp_path / "result.json", secrets_dir=tmp_path / "secrets"
     )
-    return PayloadContext.create(run, settings, resolver or FakeResolver({}), producers)
+    return PayloadContext.create(
+        run, settings, resolver or FakeResolver({}), producers, http_transport
+    )

@@ -1,10 +1,12 @@
 """The ``message`` payload in-process with a recording producer: Almanac's own topics and
 headers are refused before any producer exists (so before any connection), naming the
-field; ordinary records are sent as asked. tests/integration/executor/test_message.py runs
+field; brokers given in params pass the egress guard (the operator's default is trusted);
+ordinary records are sent as asked. tests/integration/executor/test_message.py runs
 the payload against the stack's Kafka."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 from typing import Any
@@ -13,9 +15,9 @@ import pytest
 
 from almanac.core.kafkanames import NAMESPACE_HEADER, KafkaNames
 from almanac.executor.environment import Settings
-from almanac.executor.errors import PayloadFailedError
+from almanac.executor.errors import PayloadFailedError, RefusedTargetError
 from almanac.executor.payloads.message import execute
-from tests.unit.executor.fakes import RecordingProducers, SentRecord
+from tests.unit.executor.fakes import FakeResolver, RecordingProducers, SentRecord
 from tests.unit.executor.support import make_context
 
 BROKERS = "10.244.0.1:9092"
@@ -105,3 +107,103 @@ async def test_an_ordinary_record_is_sent_with_its_key_and_headers(tmp_path: Pat
         )
     ]
     assert result.details["topic"] == "reports.daily"
+
+
+GUARD_RESOLVER = FakeResolver(
+    {
+        "kafka.internal.example": ["10.0.0.9"],
+        "kafka.metadata.example": ["169.254.169.254"],
+        "kafka.example": ["93.184.216.34"],
+        "kafka-v6.example": ["2606:4700::1111"],
+        "kafka.pods.example": ["10.244.0.9"],
+    }
+)
+
+#: name -> (params.bootstrap, reason the guard gives)
+REFUSED_BROKERS: dict[str, tuple[str, str]] = {
+    "private-literal": ("10.0.0.9:9092", "private"),
+    "loopback-without-port": ("127.0.0.1", "loopback"),
+    "bracketed-v6-loopback": ("[::1]:9092", "loopback"),
+    "bare-v6-site-local": ("fec0::9", "site-local (deprecated fec0::/10)"),
+    "name-resolving-to-private": ("kafka.internal.example:9092", "private"),
+    "name-resolving-to-metadata": ("kafka.metadata.example", "link-local (cloud metadata service)"),
+    "second-of-two-brokers": ("kafka.example:9092, 10.0.0.9:9092", "private"),
+    "nat64-embedding-private": ("[64:ff9b::a00:9]:9092", "NAT64 (embeds 10.0.0.9, private)"),
+    "the-operators-brokers-given-differently": ("10.244.0.1:9092,10.244.0.2", "private"),
+}
+
+
+def guarded_context(tmp_path: Path, producers: RecordingProducers, *allow: str) -> Any:
+    guarded = Settings(
+        result_path=tmp_path / "result.json",
+        secrets_dir=tmp_path / "secrets",
+        kafka_bootstrap=BROKERS,
+        allow_cidrs=tuple(ipaddress.ip_network(cidr) for cidr in allow),
+    )
+    return make_context(tmp_path, "message", GUARD_RESOLVER, settings=guarded, producers=producers)
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED_BROKERS))
+async def test_internal_brokers_from_params_are_refused_before_any_producer_exists(
+    tmp_path: Path, name: str
+) -> None:
+    bootstrap, reason = REFUSED_BROKERS[name]
+    producers = RecordingProducers()
+    ctx = guarded_context(tmp_path, producers)
+    with pytest.raises(RefusedTargetError) as caught:
+        await execute({"topic": "reports.daily", "value": "x", "bootstrap": bootstrap}, ctx)
+    assert caught.value.field == "params.bootstrap"
+    assert caught.value.details["reason"] == reason
+    assert "--allow-cidrs" in caught.value.message
+    assert producers.made == []
+
+
+#: name -> (params.bootstrap or None, allowed CIDRs, bootstrap_servers the producer gets)
+ADMITTED: dict[str, tuple[str | None, tuple[str, ...], str | list[str]]] = {
+    "operator-default-is-trusted": (None, (), BROKERS),
+    "operator-default-repeated-verbatim-is-trusted": (BROKERS, (), BROKERS),
+    "public-name-pinned-to-its-address": ("kafka.example:9093", (), ["93.184.216.34:9093"]),
+    "public-v6-name-pinned-in-brackets": ("kafka-v6.example", (), ["[2606:4700::1111]:9092"]),
+    "allow-listed-literals": (
+        "10.244.0.7:9092,[fd00::7]",
+        ("10.244.0.0/24", "fd00::/64"),
+        ["10.244.0.7:9092", "[fd00::7]:9092"],
+    ),
+    "allow-listed-name": ("kafka.pods.example:29092", ("10.244.0.0/24",), ["10.244.0.9:29092"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ADMITTED))
+async def test_admitted_brokers_are_used_as_vetted(tmp_path: Path, name: str) -> None:
+    bootstrap, allow, servers = ADMITTED[name]
+    producers = RecordingProducers()
+    ctx = guarded_context(tmp_path, producers, *allow)
+    params: dict[str, Any] = {"topic": "reports.daily", "value": "x"}
+    if bootstrap is not None:
+        params["bootstrap"] = bootstrap
+    result = await execute(params, ctx)
+    assert result.ok, result.summary
+    assert [options["bootstrap_servers"] for options in producers.made] == [servers]
+
+
+@pytest.mark.parametrize(
+    "bootstrap",
+    [
+        pytest.param("kafka.example:notaport", id="port-not-a-number"),
+        pytest.param("kafka.example:0", id="port-zero"),
+        pytest.param(":9092", id="no-host"),
+        pytest.param("[::1:9092", id="unclosed-bracket"),
+        pytest.param("[::1]9092", id="no-colon-after-bracket"),
+        pytest.param("a:b:c", id="colons-but-not-ipv6"),
+    ],
+)
+async def test_malformed_bootstrap_is_named_before_any_producer_exists(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    producers = RecordingProducers()
+    ctx = guarded_context(tmp_path, producers)
+    with pytest.raises(PayloadFailedError) as caught:
+        await execute({"topic": "reports.daily", "value": "x", "bootstrap": bootstrap}, ctx)
+    assert caught.value.field == "params.bootstrap"
+    assert "is not host:port" in caught.value.message
+    assert producers.made == []
