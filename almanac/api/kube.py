@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
@@ -232,6 +232,25 @@ class KubeFacade:
         except ApiException as exc:
             if exc.status != 409:
                 raise translate(exc, "namespace") from None
+
+    async def create_namespace_objects(
+        self, namespace: str, objects: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Create ``objects`` (ResourceQuota, LimitRange, NetworkPolicy) in ``namespace``;
+        one that exists already is left as it is."""
+        networking = client.NetworkingV1Api(self.api)
+        create = {
+            "ResourceQuota": self._core.create_namespaced_resource_quota,
+            "LimitRange": self._core.create_namespaced_limit_range,
+            "NetworkPolicy": networking.create_namespaced_network_policy,
+        }
+        for obj in objects:
+            body = {**obj, "metadata": {**obj["metadata"], "namespace": namespace}}
+            try:
+                await read_reply(create[obj["kind"]](namespace, body, _preload_content=False))
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise translate(exc, str(obj["kind"])) from None
 
     async def get_run_job(self, namespace: str, name: str) -> dict[str, Any] | None:
         """A run's Job (labels only matter), or None."""

@@ -140,6 +140,8 @@ class JobService:
                 f"namespace {namespace!r} belongs to another organisation",
                 "x-rh-identity.identity.org_id",
             )
+        if self.settings.namespace_defaults:
+            await self.kube.create_namespace_objects(namespace, self.settings.namespace_defaults)
         self._known.add(namespace)
         return namespace
 

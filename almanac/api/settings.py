@@ -10,9 +10,10 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from almanac.api.errors import BadRequestError
+from almanac.api.orgnamespace import DEFAULTS_VARIABLE, read_namespace_defaults
 from almanac.core.errors import InvalidInputError
 from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames
 from almanac.history.errors import DATABASE_URL_VARIABLE
@@ -158,6 +159,8 @@ class ApiSettings:
     kafka_names: KafkaNames = DEFAULT_NAMES
     max_jobs_per_org: int = 1000
     manual_runs_per_hour: int = 10
+    #: Objects every organisation namespace gets (see :mod:`almanac.api.orgnamespace`).
+    namespace_defaults: tuple[dict[str, Any], ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
@@ -180,6 +183,7 @@ class ApiSettings:
             kafka_names=KafkaNames.from_env(env),
             max_jobs_per_org=_count(env, "ALMANAC_API_MAX_JOBS_PER_ORG", 1000),
             manual_runs_per_hour=_count(env, "ALMANAC_API_MANUAL_RUNS_PER_HOUR", 10),
+            namespace_defaults=read_namespace_defaults(env.get(DEFAULTS_VARIABLE)),
         )
 
     def namespace(self, org_id: str) -> str:

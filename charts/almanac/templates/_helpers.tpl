@@ -198,3 +198,20 @@ checkov.io/skip4: CKV_K8S_38=This pod talks to the API server with its own least
   resources: ["scheduledjobs", "jobtemplates"]
   verbs: ["create", "update", "patch", "delete"]
 {{- end -}}
+
+{{/* The objects of facade.orgNamespaces as a YAML list (empty: none), for the facade's
+     ALMANAC_API_NAMESPACE_DEFAULTS file. */}}
+{{- define "almanac.orgNamespaceObjects" -}}
+{{- $org := .Values.facade.orgNamespaces -}}
+{{- $objects := list -}}
+{{- with $org.resourceQuota }}
+{{- $objects = append $objects (dict "apiVersion" "v1" "kind" "ResourceQuota" "metadata" (dict "name" "almanac-org-quota") "spec" (dict "hard" .)) -}}
+{{- end }}
+{{- with $org.limitRange }}
+{{- $objects = append $objects (dict "apiVersion" "v1" "kind" "LimitRange" "metadata" (dict "name" "almanac-run-defaults") "spec" (dict "limits" .)) -}}
+{{- end }}
+{{- if $org.denyIngress }}
+{{- $objects = append $objects (dict "apiVersion" "networking.k8s.io/v1" "kind" "NetworkPolicy" "metadata" (dict "name" "almanac-deny-ingress") "spec" (dict "podSelector" (dict) "policyTypes" (list "Ingress"))) -}}
+{{- end }}
+{{- if $objects }}{{ toYaml $objects }}{{ end -}}
+{{- end -}}

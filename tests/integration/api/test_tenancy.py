@@ -236,3 +236,54 @@ def test_a_noisy_member_meets_the_org_and_hourly_limits_others_do_not(limited_or
     assert "the most allowed (2)" in refused.json()["errors"][0]["message"]
     with _caller(limited_org, "carol", admin=True) as other:  # control: another user
         assert other.request("POST", run).status_code == 202
+
+
+NAMESPACE_DEFAULTS = [
+    {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": {"name": "org-quota"},
+        "spec": {"hard": {"pods": "20", "count/jobs.batch": "100"}},
+    },
+    {
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": {"name": "run-defaults"},
+        "spec": {"limits": [{"type": "Container", "default": {"memory": "256Mi"}}]},
+    },
+    {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "deny-ingress"},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
+    },
+]
+
+
+def test_a_new_org_namespace_gets_its_quota_limits_and_no_ingress(
+    crds: Any, kubectl: Any, tmp_path: Path
+) -> None:
+    defaults = tmp_path / "namespace-defaults.json"
+    defaults.write_text(json.dumps(NAMESPACE_DEFAULTS))  # YAML is a superset of JSON
+    process = FacadeProcess(
+        tmp_path / "facade.log", env={"ALMANAC_API_NAMESPACE_DEFAULTS": str(defaults)}
+    )
+    process.start()
+    org_id = f"quota{uuid.uuid4().hex[:8]}"
+    http = httpx.Client(
+        base_url=process.url, headers={"x-rh-identity": encode_identity(org_id)}, timeout=30
+    )
+    org = Org(org_id, http, kubectl.in_namespace(f"org-{org_id}"))
+    try:
+        org.create(name="first")
+        quota = org.kubectl.get("resourcequota", "org-quota")
+        assert quota["spec"]["hard"] == {"pods": "20", "count/jobs.batch": "100"}
+        assert org.kubectl.get("limitrange", "run-defaults")["spec"]["limits"][0]["type"] == (
+            "Container"
+        )
+        policy = org.kubectl.get("networkpolicy", "deny-ingress")
+        assert policy["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
+    finally:
+        http.close()
+        process.stop()
+        kubectl.run("delete", "namespace", org.namespace, "--wait=false", "--ignore-not-found")

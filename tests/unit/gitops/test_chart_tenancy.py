@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from almanac.api.orgnamespace import read_namespace_defaults
 from tests.unit.gitops.chart import REPO, render
 
 GATEWAY = {
@@ -148,3 +149,47 @@ def test_chart_tenant_roles_are_those_of_config_rbac() -> None:
 def test_tenant_roles_are_left_out_when_asked_or_without_rbac() -> None:
     assert chart_tenant_roles({"rbac.tenantRoles": "false"}) == {}
     assert chart_tenant_roles({"rbac.create": "false"}) == {}
+
+
+def _org_namespace_objects(values: dict[str, str]) -> list[dict[str, Any]] | None:
+    maps = [
+        m
+        for m in render(values)
+        if m["kind"] == "ConfigMap" and m["metadata"]["name"].endswith("-facade-org-namespaces")
+    ]
+    if not maps:
+        return None
+    objects: list[dict[str, Any]] = yaml.safe_load(maps[0]["data"]["objects.yaml"])
+    return objects
+
+
+def test_org_namespaces_get_quota_run_defaults_and_no_ingress_by_default() -> None:
+    objects = _org_namespace_objects({})
+    assert objects is not None
+    by_kind = {o["kind"]: o for o in objects}
+    assert set(by_kind) == {"ResourceQuota", "LimitRange", "NetworkPolicy"}
+    assert by_kind["ResourceQuota"]["spec"]["hard"]["count/jobs.batch"] == "500"
+    assert by_kind["NetworkPolicy"]["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
+    env = facade_env({})
+    assert env["ALMANAC_API_NAMESPACE_DEFAULTS"] == "/etc/almanac/org-namespaces/objects.yaml"
+    assert (env["ALMANAC_API_MAX_JOBS_PER_ORG"], env["ALMANAC_API_MANUAL_RUNS_PER_HOUR"]) == (
+        "1000",
+        "10",
+    )
+
+
+def test_the_org_namespace_file_is_what_the_facade_accepts(tmp_path: Any) -> None:
+    """The rendered file passes the facade's own start-up check."""
+    path = tmp_path / "objects.yaml"
+    path.write_text(yaml.safe_dump(_org_namespace_objects({})))
+    assert len(read_namespace_defaults(str(path))) == 3
+
+
+def test_without_org_namespace_objects_there_is_no_file() -> None:
+    values = {
+        "facade.orgNamespaces.resourceQuota": "null",
+        "facade.orgNamespaces.limitRange": "null",
+        "facade.orgNamespaces.denyIngress": "false",
+    }
+    assert _org_namespace_objects(values) is None
+    assert "ALMANAC_API_NAMESPACE_DEFAULTS" not in facade_env(values)

@@ -91,6 +91,21 @@ from tests.unit.gitops.chart import HelmError, render
             id="username-with-a-leading-space",
         ),
         pytest.param(
+            {"facade.limits.jobsPerOrg": "-1"},
+            "at '/facade/limits/jobsPerOrg': minimum: got -1, want 0",
+            id="negative-job-limit",
+        ),
+        pytest.param(
+            {"facade.orgNamespaces.resourceQuota.pods": "lots"},
+            "at '/facade/orgNamespaces/resourceQuota/pods': 'lots' does not match pattern",
+            id="quota-not-a-quantity",
+        ),
+        pytest.param(
+            {"facade.orgNamespaces.limitRange[0].type": "Node"},
+            "at '/facade/orgNamespaces/limitRange/0/type'",
+            id="limit-range-of-an-unknown-type",
+        ),
+        pytest.param(
             {"rbac.tenantRoles": "maybe"},
             "at '/rbac/tenantRoles': got string, want boolean",
             id="tenant-roles-not-a-boolean",
