@@ -17,7 +17,6 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
@@ -30,14 +29,18 @@ from almanac.api.settings import BOOTSTRAP_VARIABLE, ApiSettings
 from almanac.core.events import NAMESPACE_HEADER
 from almanac.core.naming import rfc3339_utc
 from almanac.core.runrequests import MAX_EVENT_BYTES as RUN_EVENT_LIMIT
-from almanac.notify.publisher import KafkaPublisher, Message, Publisher, encode_payload
+from almanac.notify.publisher import (
+    KafkaPublisher,
+    NamespacedMessage,
+    Publisher,
+    encode_payload,
+)
 
 __all__ = [
     "MAX_EVENT_BYTES",
     "NAMESPACE_HEADER",
     "PUBLISH_TIMEOUT",
     "SOURCE",
-    "TriggerMessage",
     "TriggerPublisher",
     "trigger_message",
 ]
@@ -56,18 +59,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class TriggerMessage(Message):
-    """A notify :class:`Message` that also carries the namespace header the operator routes by."""
-
-    namespace: str
-
-    @property
-    def headers(self) -> list[tuple[str, bytes]]:
-        """``event-id`` (for deduplication) and ``almanac-namespace`` (for org isolation)."""
-        return [*super().headers, (NAMESPACE_HEADER, self.namespace.encode())]
-
-
 def trigger_message(
     event: EventInput,
     *,
@@ -76,7 +67,7 @@ def trigger_message(
     namespace: str,
     org_id: str,
     now: datetime,
-) -> TriggerMessage:
+) -> NamespacedMessage:
     """The record of ``event``: keyed by its ``key`` (else its id) so one key keeps its order."""
     value = {
         "id": event_id,
@@ -87,7 +78,7 @@ def trigger_message(
         "namespace": namespace,
         "orgId": org_id,
     }
-    return TriggerMessage(
+    return NamespacedMessage(
         topic=topic,
         key=event.key or event_id,
         value=encode_payload(value),
@@ -147,7 +138,7 @@ class TriggerPublisher:
         )
         return cls(publisher, settings.trigger_topic, outcomes=outcomes)
 
-    async def trigger(self, event: EventInput, *, namespace: str, org_id: str) -> TriggerMessage:
+    async def trigger(self, event: EventInput, *, namespace: str, org_id: str) -> NamespacedMessage:
         """Publish ``event`` for ``namespace``; :class:`UpstreamError` when not acknowledged."""
         message = trigger_message(
             event,
@@ -187,7 +178,9 @@ class TriggerPublisher:
         if self._outcomes is not None:
             self._outcomes.labels(outcome).inc()
 
-    async def _deliver(self, publisher: Publisher, message: TriggerMessage) -> BaseException | None:
+    async def _deliver(
+        self, publisher: Publisher, message: NamespacedMessage
+    ) -> BaseException | None:
         async with self._lock:  # one start at a time; a failed start is retried next event
             if not self._started:
                 await publisher.start()
@@ -195,7 +188,7 @@ class TriggerPublisher:
         [outcome] = await publisher.publish([message])
         return outcome
 
-    async def _send(self, message: TriggerMessage) -> None:
+    async def _send(self, message: NamespacedMessage) -> None:
         if self._publisher is None:
             raise _not_published(
                 message.event_id,

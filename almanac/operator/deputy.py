@@ -3,7 +3,8 @@
 The operator creates run pods with its own rights. :mod:`almanac.core.powers` lists what a
 ScheduledJob would make it do (read a Secret, run as a ServiceAccount, place pods); here
 each power a CREATE or UPDATE adds is checked for the writer with a SubjectAccessReview,
-and the webhook refuses with 403 naming every missing permission and its field. The check
+and the webhook refuses with 403 naming every missing permission and its field
+(:func:`forbidden_causes`). The check
 fails closed: when the API server cannot answer, the write is refused with a retry hint.
 
 The REST facade's writes skip the webhook (its callers have no Kubernetes identity; the
@@ -13,7 +14,7 @@ facade's roles decide for them, see :mod:`almanac.api.roles`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from almanac.core.errors import AlmanacError
@@ -22,7 +23,7 @@ from almanac.core.resource import parse_spec
 
 from .logs import log
 
-__all__ = ["AccessCheck", "UnverifiedPower", "denied_powers", "forbidden"]
+__all__ = ["AccessCheck", "UnverifiedPower", "denied_powers", "forbidden_causes"]
 
 #: May ``userInfo`` use ``power`` in ``namespace`` themselves? (one SubjectAccessReview)
 AccessCheck = Callable[[Mapping[str, Any], str, Power], Awaitable[bool]]
@@ -70,8 +71,8 @@ async def denied_powers(request: Mapping[str, Any], access: AccessCheck) -> list
     return denied
 
 
-def forbidden(request: Mapping[str, Any], denied: list[Power]) -> dict[str, Any]:
-    """A ``metav1.Status`` 403 naming each missing permission and the field that needs it."""
+def forbidden_causes(request: Mapping[str, Any], denied: Sequence[Power]) -> list[tuple[str, str]]:
+    """(field, message) of each missing permission, for the webhook's 403."""
     namespace = str(request.get("namespace") or "")
     user = str((request.get("userInfo") or {}).get("username") or "the writer")
 
@@ -86,18 +87,4 @@ def forbidden(request: Mapping[str, Any], denied: list[Power]) -> dict[str, Any]
             f"that permission or remove {power.field}"
         )
 
-    return {
-        "status": "Failure",
-        "code": 403,
-        "reason": "Forbidden",
-        "message": "; ".join(why(p) for p in denied),
-        "details": {
-            "name": request.get("name", ""),
-            "group": (request.get("kind") or {}).get("group", ""),
-            "kind": (request.get("kind") or {}).get("kind", ""),
-            "causes": [
-                {"reason": "FieldValueForbidden", "field": p.field, "message": why(p)}
-                for p in denied
-            ],
-        },
-    }
+    return [(p.field, why(p)) for p in denied]

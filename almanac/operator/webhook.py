@@ -35,7 +35,7 @@ from almanac.core.specs import check_spec
 from almanac.core.templates import JobTemplateSpec
 from almanac.core.triggers import find_chain_cycle
 
-from .deputy import AccessCheck, denied_powers, forbidden
+from .deputy import AccessCheck, denied_powers, forbidden_causes
 
 __all__ = [
     "MAX_BODY",
@@ -157,7 +157,9 @@ def _decide(
     if not problems and kind.get("kind") == "ScheduledJob":
         problems = _chain_problems(request, spec, chains)
     if not problems and denied:
-        return {"allowed": False, "status": forbidden(request, list(denied))}
+        causes = forbidden_causes(request, denied)
+        status = _status(request, 403, "Forbidden", "FieldValueForbidden", causes)
+        return {"allowed": False, "status": status}
     if not problems:
         return {"allowed": True}
     old = request.get("oldObject")
@@ -168,18 +170,33 @@ def _decide(
 
 def _refusal(request: Mapping[str, Any], problems: Problems) -> dict[str, Any]:
     """A ``metav1.Status`` the API server passes to kubectl: 422 Invalid, one cause a field."""
+    causes = [(p.field, p.message) for p in problems]
+    return _status(request, 422, "Invalid", "FieldValueInvalid", causes)
+
+
+def _status(
+    request: Mapping[str, Any],
+    code: int,
+    reason: str,
+    cause_reason: str,
+    causes: Sequence[tuple[str, str]],
+) -> dict[str, Any]:
+    """A refusal kubectl prints as ``The <Kind> "<name>" is <reason>: field: message; ...``."""
+    kind = request.get("kind") or {}
     return {
         "status": "Failure",
-        "code": 422,
-        "reason": "Invalid",
-        "message": "; ".join(str(p) for p in problems),
+        "code": code,
+        "reason": reason,
+        "message": "; ".join(
+            f"{field}: {message}" if field else message for field, message in causes
+        ),
         "details": {
             "name": request.get("name", ""),
-            "group": request["kind"].get("group", ""),
-            "kind": request["kind"].get("kind", ""),
+            "group": kind.get("group", ""),
+            "kind": kind.get("kind", ""),
             "causes": [
-                {"reason": "FieldValueInvalid", "field": p.field, "message": p.message}
-                for p in problems
+                {"reason": cause_reason, "field": field, "message": message}
+                for field, message in causes
             ],
         },
     }

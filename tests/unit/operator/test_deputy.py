@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from almanac.core.powers import Power
-from almanac.operator.deputy import denied_powers, forbidden
+from almanac.operator.deputy import denied_powers, forbidden_causes
 from almanac.operator.webhook import review
 
 SECRET = {"secretKeyRef": {"name": "db", "key": "token"}}
@@ -66,9 +66,9 @@ async def test_an_update_keeping_the_same_secret_asks_nothing() -> None:
 async def test_no_answer_is_a_refusal_that_says_to_retry() -> None:
     request = _request({"params": {"h": SECRET}})
     denied = await denied_powers(request, Access(fail=True))
-    status = forbidden(request, denied)
-    assert status["code"] == 403
-    assert "(the API server did not answer); retry" in status["message"]
+    [(field, message)] = forbidden_causes(request, denied)
+    assert field == "spec.params.h"
+    assert "(the API server did not answer); retry" in message
 
 
 async def test_an_invalid_spec_is_left_to_validation() -> None:
