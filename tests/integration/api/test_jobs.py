@@ -149,16 +149,21 @@ async def test_kubectl_job_is_visible_and_manageable_through_rest(org: Org) -> N
         "@every 10m",
         "from-kubectl",
     )
-    paused = org.request("POST", f"/jobs/{job['id']}/pause", json={"reason": "maintenance"})
-    assert paused.json()["status"] == "paused"
-    obj = org.kubectl.get("scheduledjob", "from-kubectl")
-    assert obj["spec"]["suspend"] is True
-    assert obj["spec"]["schedule"]["phase"] == "1m"
-    assert obj["spec"]["overlapPolicy"] == "Allow"
-    assert obj["metadata"]["annotations"]["almanac.dev/suspend-reason"] == "maintenance"
-    assert org.request("POST", f"/jobs/{job['id']}/pause").status_code == 409
-    assert org.request("POST", f"/jobs/{job['id']}/resume").json()["status"] == "scheduled"
-    assert org.request("POST", f"/jobs/{job['id']}/resume").status_code == 409
+    # A job made with kubectl has no REST creator: an organisation admin manages it.
+    admin = org.as_user("carol", admin=True)
+    try:
+        paused = admin.request("POST", f"/jobs/{job['id']}/pause", json={"reason": "maintenance"})
+        assert paused.json()["status"] == "paused"
+        obj = org.kubectl.get("scheduledjob", "from-kubectl")
+        assert obj["spec"]["suspend"] is True
+        assert obj["spec"]["schedule"]["phase"] == "1m"
+        assert obj["spec"]["overlapPolicy"] == "Allow"
+        assert obj["metadata"]["annotations"]["almanac.dev/suspend-reason"] == "maintenance"
+        assert admin.request("POST", f"/jobs/{job['id']}/pause").status_code == 409
+        assert admin.request("POST", f"/jobs/{job['id']}/resume").json()["status"] == "scheduled"
+        assert admin.request("POST", f"/jobs/{job['id']}/resume").status_code == 409
+    finally:
+        admin.http.close()
     org.kubectl.run("delete", "scheduledjob", "from-kubectl")
     assert org.request("GET", f"/jobs/{job['id']}").status_code == 404
     await eventually(lambda: not listed(), timeout=10, what="the deleted job gone from lists")
