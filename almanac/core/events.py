@@ -38,6 +38,7 @@ from almanac.core.naming import rfc3339_utc
 from almanac.core.status import RunPhase
 
 __all__ = [
+    "MAX_PARAMS_BYTES",
     "NAMESPACE_HEADER",
     "CompiledTrigger",
     "EventError",
@@ -46,11 +47,16 @@ __all__ = [
     "after_matches",
     "event_identity",
     "event_key",
+    "map_each",
     "map_params",
     "matches",
     "parse_event",
 ]
 
+#: Mapped params travel in the RunRequest, the Job's environment and the history row: a
+#: mapping that makes more (a 3.6 MB param was seen) is refused as the event's failure,
+#: before the API server refuses every retry of it.
+MAX_PARAMS_BYTES: Final = 64 * 1024
 #: Bounds of RunRequest ``spec.source.id`` and ``spec.key`` (kept in step with runrequests).
 _MAX_ID: Final = 1024
 _MAX_KEY: Final = 1024
@@ -301,13 +307,32 @@ def map_params(trigger: CompiledTrigger, event: Mapping[str, Any], step: int) ->
     ------
     EventError
         A param failed or produced something JSON cannot hold (NaN, a map with integer
-        keys, ...), naming ``spec.triggers[i].params.<name>``.
+        keys, ...), naming ``spec.triggers[i].params.<name>``; or the params together are
+        larger than :data:`MAX_PARAMS_BYTES` as JSON, naming the param that went over.
     """
+    return map_each(trigger.params, trigger.field, event, step)
+
+
+def map_each(
+    programs: Mapping[str, cel.Program], field: str, event: Mapping[str, Any], step: int
+) -> dict[str, Any]:
+    """:func:`map_params` over bare programs (``field`` is the trigger's path), for callers
+    that hold the programs without their trigger (the evaluator process)."""
     context = {"event": dict(event), "step": step}
     params: dict[str, Any] = {}
-    for name, program in trigger.params.items():
-        field = f"{trigger.field}.params.{name}"
-        params[name] = _to_json(_evaluate(program, context, field), field)
+    size = 2  # "{}"
+    for name, program in programs.items():
+        where = f"{field}.params.{name}"
+        params[name] = _to_json(_evaluate(program, context, where), where)
+        entry = json.dumps({name: params[name]}, separators=(",", ":"), ensure_ascii=False)
+        size += len(entry.encode()) - 1  # without its braces, with a comma
+        if size > MAX_PARAMS_BYTES:
+            raise EventError(
+                f"the mapped params reach {size // 1024:,} KiB with this one; at most "
+                f"{MAX_PARAMS_BYTES // 1024} KiB are allowed: map smaller values (the run "
+                "gets the whole event as ALMANAC_EVENT anyway)",
+                where,
+            )
     return params
 
 

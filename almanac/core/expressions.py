@@ -5,6 +5,11 @@ into an error that names the field, the ``line:column`` and the fix, instead of 
 every event; this module is the one place that reads the CEL library's compile errors and
 rewrites them for people. Compiled programs are cached by source text, so replicas and
 re-reads of an unchanged spec do not compile again.
+
+Expressions that describe too much work per event (too long, comprehensions nested inside
+one another) are refused here too, by :mod:`almanac.core.celbounds`, which says why the caps
+are what they are. The operator compiles stored specs with this same function, so an object
+admitted before the caps existed is reported ``InvalidSpec`` instead of being served.
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ from typing import Final
 
 import cel
 
+from almanac.core.celbounds import check_bounds, check_size
 from almanac.core.errors import InvalidInputError
 
-__all__ = ["EVENT_ONLY", "FILTER_EXAMPLE", "VARIABLES", "compile_expression"]
+__all__ = ["EVENT_ONLY", "FILTER_EXAMPLE", "VARIABLES", "compile_expression", "program_of"]
 
 #: Variables a trigger expression may use: the event, and the sequence step (params only).
 VARIABLES: Final = frozenset({"event", "step"})
@@ -39,6 +45,18 @@ _EXPECTING: Final = re.compile(r"\s*expecting \{.*$")
 @functools.lru_cache(maxsize=4096)
 def _compile(source: str) -> cel.Program:
     return cel.compile(source)
+
+
+def program_of(source: str) -> cel.Program:
+    """The program of a source :func:`compile_expression` accepted before (in this process
+    or another: the evaluator process receives sources, not programs), from the cache.
+
+    Raises
+    ------
+    ValueError
+        The source does not parse (it was never accepted).
+    """
+    return _compile(source)
 
 
 def _position(source: str, index: int) -> str:
@@ -84,13 +102,17 @@ def compile_expression(
     Raises
     ------
     InvalidInputError
-        Syntax errors (with ``line:column``) and references to variables outside
-        ``variables`` (loop variables of ``all``/``exists``/``map``/... are allowed).
+        Syntax errors (with ``line:column``), references to variables outside
+        ``variables`` (loop variables of ``all``/``exists``/``map``/... are allowed), and
+        expressions over the caps of :mod:`almanac.core.celbounds` (too long, nested or too
+        many comprehensions).
     """
+    check_size(source, field)  # before parsing: the parser's time grows with the length
     try:
         program = _compile(source)
     except ValueError as exc:
         raise InvalidInputError(_syntax_message(source, exc), field) from None
+    check_bounds(source, field)
     for name in program.variables():
         if name not in variables and name not in _BUILTIN_NAMES and not _is_bound(source, name):
             raise InvalidInputError(_unknown_message(source, name, variables), field)

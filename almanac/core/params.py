@@ -6,6 +6,20 @@ problem becomes an :class:`~almanac.core.errors.InvalidInputError` whose field i
 exact path of the offending parameter (``spec.params.sources[0].application``) and whose
 message says how to fix it; all problems are reported at once in an
 :class:`~almanac.core.errors.InvalidSpecError`. Pure: no I/O, no remote ``$ref``.
+
+Params are checked on the operator's event loop, so nothing here may run for long:
+
+- every ``pattern`` and ``patternProperties`` key of a schema is vetted
+  (:func:`almanac.core.patterns.pattern_problem`: no backreferences, no repeats that can
+  backtrack for long) by :func:`pattern_problems`, which admission calls, and again before
+  a schema is used (:func:`validate_params`), so a template admitted before the vetting
+  existed refuses params with the reason instead of hanging the operator;
+- strings searched with an unanchored pattern, and property names matched against
+  ``patternProperties``, are limited to :data:`~almanac.core.patterns.MAX_MATCHED`
+  characters (a refusal naming the field);
+- ``format`` is asserted only for :data:`SAFE_FORMATS`, whose checks are linear in the
+  string, whichever optional format libraries are installed (``uri`` checkers use large
+  backtracking regexes; unlisted formats are annotations only).
 """
 
 from __future__ import annotations
@@ -13,24 +27,35 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from jsonschema import FormatChecker, validators
 from jsonschema import exceptions as schema_errors
-from jsonschema import validators
 from jsonschema.protocols import Validator
 
 from almanac.core.errors import InvalidInputError, InvalidSpecError
+from almanac.core.patterns import MAX_MATCHED, anchored, pattern_problem
 
 __all__ = [
+    "SAFE_FORMATS",
     "SECRETS_ROOT",
     "SecretUse",
     "check_params_schema",
     "find_secret_refs",
     "params_problems",
+    "pattern_problems",
     "validate_params",
 ]
+
+#: Formats asserted when a schema names them (linear checks; others are annotations).
+SAFE_FORMATS: Final = frozenset(
+    {"date", "time", "email", "idn-email", "idn-hostname", "hostname", "ipv4", "ipv6"}
+    | {"uuid", "regex", "json-pointer", "relative-json-pointer"}
+)
+#: Keywords whose values hold JSON data, not schemas: patterns there are not patterns.
+_DATA_KEYWORDS: Final = frozenset({"enum", "const", "default", "examples"})
 
 #: Where the run pod finds a referenced Secret key: ``<root>/<secret>/<key>`` (read-only).
 SECRETS_ROOT: Final = "/var/run/almanac/secrets"
@@ -87,13 +112,65 @@ def _extras(error: schema_errors.ValidationError) -> list[str]:
     return sorted(
         str(key)
         for key in instance
-        if key not in known and not any(p.search(str(key)) for p in patterns)
+        if key not in known
+        and len(str(key)) <= MAX_MATCHED  # refused on their own (_TooLong)
+        and not any(p.search(str(key)) for p in patterns)
     )
+
+
+class _TooLong(schema_errors.ValidationError):
+    """A string or property name too long to be searched with a pattern on the loop."""
+
+
+def _pattern(
+    validator: Validator, pattern: str, instance: Any, schema: Any
+) -> Iterator[schema_errors.ValidationError]:
+    """``pattern``, but a long string is refused before an unanchored search of it."""
+    if not validator.is_type(instance, "string"):
+        return
+    if len(instance) > MAX_MATCHED and not _anchored(pattern):
+        yield _TooLong(
+            f"is {len(instance):,} characters; a string checked against the pattern "
+            f"{pattern!r} may have at most {MAX_MATCHED:,} (a pattern that starts with ^ "
+            "has no such limit)"
+        )
+    elif not re.search(pattern, instance):
+        yield schema_errors.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Keyword = Callable[[Validator, Any, Any, Any], Iterator[schema_errors.ValidationError]]
+
+
+def _short_names(keyword: _Keyword) -> _Keyword:
+    """A keyword that matches property names against ``patternProperties``, refusing an
+    object with a property name too long to search first."""
+
+    def guarded(
+        validator: Validator, value: Any, instance: Any, schema: Any
+    ) -> Iterator[schema_errors.ValidationError]:
+        if validator.is_type(instance, "object"):
+            long = next((k for k in instance if len(str(k)) > MAX_MATCHED), None)
+            if long is not None:
+                yield _TooLong(
+                    f"has a property name of {len(str(long)):,} characters; names checked "
+                    f"against patternProperties may have at most {MAX_MATCHED:,}"
+                )
+                return
+        yield from keyword(validator, value, instance, schema)
+
+    return guarded
+
+
+@functools.lru_cache(maxsize=1024)
+def _anchored(pattern: str) -> bool:
+    return anchored(pattern)
 
 
 def _problems_of(error: schema_errors.ValidationError, root: str) -> list[InvalidInputError]:
     here = list(error.absolute_path)
     kind = error.validator
+    if isinstance(error, _TooLong):
+        return [InvalidInputError(error.message, _path(here, root))]
     value: Any = error.validator_value
     if kind == "required":
         instance = error.instance if isinstance(error.instance, Mapping) else {}
@@ -139,14 +216,61 @@ def _problems_of(error: schema_errors.ValidationError, root: str) -> list[Invali
 
 
 def check_params_schema(schema: Mapping[str, Any], field: str = "spec.paramsSchema") -> None:
-    """Refuse a ``paramsSchema`` that is not a valid JSON Schema (of its own draft).
+    """Refuse a ``paramsSchema`` that is not a valid JSON Schema (of its own draft), or
+    that has a pattern that can backtrack for long (:func:`pattern_problems`).
 
     Raises
     ------
     InvalidSpecError
-        One problem naming ``field`` and what is wrong with the schema.
+        The problems, each naming its field under ``field`` and what is wrong.
     """
     _checked_validator(schema, field)
+
+
+def pattern_problems(
+    schema: Mapping[str, Any], field: str = "spec.paramsSchema"
+) -> list[InvalidInputError]:
+    """Every ``pattern`` and ``patternProperties`` key of ``schema`` that is refused, each
+    naming its field (``spec.paramsSchema.properties.url.pattern``) and why.
+
+    Admission calls this beside its meta-schema check; :func:`validate_params` does too,
+    before using a schema, for templates admitted before the check existed.
+    """
+    return list(_pattern_problems(_canonical(schema), field))
+
+
+def _canonical(schema: Mapping[str, Any]) -> str:
+    return json.dumps(schema, sort_keys=True, separators=(",", ":"), default=str)
+
+
+@functools.lru_cache(maxsize=512)
+def _pattern_problems(schema_json: str, field: str) -> tuple[InvalidInputError, ...]:
+    found: list[InvalidInputError] = []
+    pending: list[tuple[Any, str]] = [(json.loads(schema_json), field)]
+    while pending:
+        node, where = pending.pop()
+        if isinstance(node, list):
+            pending += [(item, f"{where}[{i}]") for i, item in enumerate(node)]
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key, value in node.items():
+            here = f"{where}.{key}"
+            if key == "pattern" and isinstance(value, str):
+                found += _refusal(value, here)
+            elif key == "patternProperties" and isinstance(value, dict):
+                for pattern in value:
+                    found += _refusal(pattern, f"{here}[{pattern!r}]")
+            if key not in _DATA_KEYWORDS:
+                pending.append((value, here))
+    return tuple(sorted(found, key=lambda p: p.field))
+
+
+def _refusal(pattern: str, field: str) -> list[InvalidInputError]:
+    problem = pattern_problem(pattern)
+    if problem is None:
+        return []
+    return [InvalidInputError(f"{problem}; fix the template's paramsSchema", field)]
 
 
 # The same schema object (a template's, held until the template changes) is checked
@@ -160,15 +284,17 @@ def _checked_validator(schema: Mapping[str, Any], field: str = "spec.paramsSchem
     known = _BY_IDENTITY.get(id(schema))
     if known is not None and known[0] is schema:
         return known[1]
+    canonical = _canonical(schema)
     try:
-        validator = _validator(
-            json.dumps(schema, sort_keys=True, separators=(",", ":"), default=str)
-        )
+        validator = _validator(canonical)
     except schema_errors.SchemaError as exc:
         where = _path(exc.absolute_path, field)
         raise InvalidSpecError(
             [InvalidInputError(f"is not a valid JSON Schema: {exc.message}", where)]
         ) from None
+    unsafe = _pattern_problems(canonical, field)
+    if unsafe:  # not cached by identity: every use of an unsafe schema is refused
+        raise InvalidSpecError(list(unsafe))
     if len(_BY_IDENTITY) >= _BY_IDENTITY_MAX:
         _BY_IDENTITY.clear()
     _BY_IDENTITY[id(schema)] = (schema, validator)
@@ -183,8 +309,22 @@ def _validator(schema_json: str) -> Validator:
     schema = json.loads(schema_json)
     cls = validators.validator_for(schema, default=validators.Draft202012Validator)
     cls.check_schema(schema)
-    validator: Validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    validator: Validator = _bounded(cls)(schema, format_checker=_FORMATS)
     return validator
+
+
+_FORMATS: Final = FormatChecker(formats=sorted(SAFE_FORMATS & set(FormatChecker.checkers)))
+
+
+@functools.cache
+def _bounded(cls: type[Validator]) -> type[Validator]:
+    """``cls`` with the keywords that search patterns bounded (see the module docstring)."""
+    keywords: dict[str, _Keyword] = {"pattern": _pattern}
+    for name in ("patternProperties", "additionalProperties", "unevaluatedProperties"):
+        if name in cls.VALIDATORS:
+            keywords[name] = _short_names(cls.VALIDATORS[name])
+    bounded: type[Validator] = validators.extend(cls, keywords)  # type: ignore[no-untyped-call]
+    return bounded
 
 
 def params_problems(

@@ -31,6 +31,7 @@ import cel
 from almanac.core.durations import format_duration, parse_duration
 from almanac.core.errors import InvalidInputError, InvalidSpecError
 from almanac.core.events import (
+    MAX_PARAMS_BYTES,
     NAMESPACE_HEADER,
     CompiledTrigger,
     EventError,
@@ -39,6 +40,7 @@ from almanac.core.events import (
     after_matches,
     event_identity,
     event_key,
+    map_each,
     map_params,
     matches,
     parse_event,
@@ -50,6 +52,7 @@ from almanac.core.naming import MAX_RUN_NAME, validate_object_name
 from almanac.core.zones import require_aware
 
 __all__ = [
+    "MAX_PARAMS_BYTES",
     "NAMESPACE_HEADER",
     "VARIABLES",
     "CompiledTrigger",
@@ -58,11 +61,13 @@ __all__ = [
     "PlannedRun",
     "after_event",
     "after_matches",
+    "assemble_runs",
     "compile_expression",
     "compile_triggers",
     "event_identity",
     "event_key",
     "find_chain_cycle",
+    "map_each",
     "map_params",
     "matches",
     "parse_event",
@@ -318,13 +323,41 @@ def plan_runs(
 
     Due times count from ``received_at``; the same event gives the same names every time.
     """
-    received = require_aware(received_at, "received_at")
     key = event_key(trigger.source, event) if trigger.source is not None else None
+    params = [map_params(trigger, event, step) for step in range(len(trigger.delays))]
+    return assemble_runs(
+        trigger,
+        key=key,
+        params=params,
+        scheduled_job=scheduled_job,
+        uid=uid,
+        event_id=event_id,
+        received_at=received_at,
+    )
+
+
+def assemble_runs(
+    trigger: CompiledTrigger,
+    *,
+    key: str | None,
+    params: Sequence[dict[str, Any]],
+    scheduled_job: str,
+    uid: str,
+    event_id: str,
+    received_at: datetime,
+) -> list[PlannedRun]:
+    """:func:`plan_runs` once the expressions were evaluated (``params`` per step, e.g. by
+    the operator's evaluator process): due times and names need no CEL."""
+    received = require_aware(received_at, "received_at")
+    if len(params) != len(trigger.delays):
+        raise InvalidInputError(
+            f"{len(params)} params for {len(trigger.delays)} steps", f"{trigger.field}.params"
+        )
     return [
         PlannedRun(
             step=step,
             due=received + delay,
-            params=map_params(trigger, event, step),
+            params=params[step],
             key=key,
             name=request_name(scheduled_job, uid, trigger.name, event_id, step),
         )

@@ -9,6 +9,12 @@ identity, so the re-read meets AlreadyExists and no run doubles. A malformed eve
 filter that fails or a mapping the template refuses is counted as ``failed`` on the
 trigger with the reason, and the partition moves on: one bad event never stops a topic.
 
+No tenant stalls the rest: expressions are evaluated in killable processes with a
+deadline each (:mod:`.evaluation`), events and mapped params are size-capped, and a record
+the API server refuses for good (quota, a namespace being deleted, 413, 422, ...) is
+counted ``failed`` while transient API errors are retried in the event's own task
+(:mod:`.triggererrors`); a partition with too many events in flight is paused alone.
+
 Events carrying the ``almanac-namespace`` header (those the REST facade publishes for an
 organisation) reach only ScheduledJobs in that namespace; on the trigger topic
 (``ALMANAC_TRIGGER_TOPIC``) an event without it reaches nobody, and Almanac's other topics
@@ -23,18 +29,19 @@ import contextlib
 import functools
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from almanac.core.durations import parse_duration
-from almanac.core.errors import AlmanacError
+from almanac.core.errors import AlmanacError, InvalidInputError
 from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames, reaches
 from almanac.core.naming import LABEL_SCHEDULED_JOB_UID, rfc3339_utc
+from almanac.core.routecheck import Verdict, check_of
 from almanac.core.runrequests import (
     LABEL_KEY,
     LABEL_TRIGGER_NAME,
@@ -51,17 +58,14 @@ from almanac.core.triggers import (
     NAMESPACE_HEADER,
     CompiledTrigger,
     EventError,
-    KafkaMatcher,
-    PlannedRun,
     after_event,
     after_matches,
+    assemble_runs,
     event_identity,
-    event_key,
-    matches,
     parse_event,
-    plan_runs,
 )
 
+from .evaluation import Evaluator, EvaluatorPool
 from .kube import Kube, RunOutcome
 from .logs import log
 from .observability import Metrics
@@ -69,6 +73,8 @@ from .ordered import OrderedWork
 from .recording import parse_result
 from .scheduler import EVENT_CONCURRENCY, Scheduler
 from .tracked import StoredRequest, Tracked
+from .triggererrors import BACKOFF, retried
+from .triggerroutes import Create, Outcome, Route, build_routes, fields_of, headers_of, specs_of
 
 __all__ = ["TriggerService", "TriggerSettings"]
 
@@ -79,6 +85,7 @@ CONCURRENCY: Final = EVENT_CONCURRENCY  # Job or RunRequest creations in flight
 MAX_IN_FLIGHT: Final = 2_000  # records read and not finished, per partition
 COMMIT_INTERVAL: Final = 0.5  # seconds between offset commits while events flow
 DRAIN_SECONDS: Final = 10.0  # on shutdown, for the records in flight
+MAX_EVAL_WORKERS: Final = 16
 
 
 @dataclass(frozen=True)
@@ -88,42 +95,42 @@ class TriggerSettings:
     long settled RunRequests stay: the dedup window of redelivered events, default 15m;
     every RunRequest is an object in etcd, so a busy topic needs a short window), and
     Almanac's own topics (``ALMANAC_TRIGGER_TOPIC``, ``ALMANAC_EVENTS_TOPIC``,
-    ``ALMANAC_NOTIFY_TOPIC``; the facade's and the webhook's must match)."""
+    ``ALMANAC_NOTIFY_TOPIC``; the facade's and the webhook's must match).
+
+    ``ALMANAC_TRIGGER_EVAL_TIMEOUT`` (default 100ms: CPU time one route's expressions may
+    take on one event before they are stopped and the event counted failed; the filters
+    people write take microseconds) and ``ALMANAC_TRIGGER_EVAL_WORKERS`` (default 2, 1-16:
+    evaluator processes, about 40 MB each, started with the consumer)."""
 
     bootstrap: str | None = None
     group: str = "almanac-triggers"
     retention: timedelta = timedelta(minutes=15)
     names: KafkaNames = DEFAULT_NAMES
+    eval_timeout: timedelta = timedelta(milliseconds=100)
+    eval_workers: int = 2
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TriggerSettings:
         env = os.environ if env is None else env
         retention = env.get("ALMANAC_RUNREQUEST_RETENTION", "").strip() or "15m"
+        timeout = env.get("ALMANAC_TRIGGER_EVAL_TIMEOUT", "").strip() or "100ms"
         return cls(
             bootstrap=env.get("ALMANAC_KAFKA_BOOTSTRAP", "").strip() or None,
             group=env.get("ALMANAC_TRIGGER_GROUP", "").strip() or "almanac-triggers",
             retention=parse_duration(retention, "ALMANAC_RUNREQUEST_RETENTION"),
             names=KafkaNames.from_env(env),
+            eval_timeout=parse_duration(timeout, "ALMANAC_TRIGGER_EVAL_TIMEOUT"),
+            eval_workers=_workers(env.get("ALMANAC_TRIGGER_EVAL_WORKERS", "").strip() or "2"),
         )
 
 
-@dataclass(frozen=True)
-class _Route:
-    """One way an event on a topic can matter: start runs of a trigger, or cancel them."""
-
-    key: tuple[str, str]
-    trigger: str
-    role: Literal["start", "cancel"]
-    matcher: KafkaMatcher
-
-
-@dataclass
-class _Outcome:
-    """Counters and work one event produced (counted only once the work is done)."""
-
-    counts: list[tuple[tuple[str, str], str, str, str | None]] = field(default_factory=list)
-    creates: list[Callable[[], Awaitable[bool]]] = field(default_factory=list)
-    cancels: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+def _workers(raw: str) -> int:
+    if raw.isdigit() and 1 <= int(raw) <= MAX_EVAL_WORKERS:
+        return int(raw)
+    raise InvalidInputError(
+        f"{raw!r} is not a whole number from 1 to {MAX_EVAL_WORKERS}; fix or unset it",
+        "ALMANAC_TRIGGER_EVAL_WORKERS",
+    )
 
 
 class TriggerService:
@@ -133,12 +140,19 @@ class TriggerService:
         scheduler: Scheduler,
         metrics: Metrics,
         settings: TriggerSettings,
+        *,
+        evaluator: Evaluator | None = None,
+        backoff: Sequence[float] = BACKOFF,
     ) -> None:
         self._kube = kube
         self._scheduler = scheduler
         self._metrics = metrics
         self.settings = settings
-        self._routes: dict[str, list[_Route]] = {}
+        self._evaluator = evaluator or EvaluatorPool(
+            settings.eval_workers, settings.eval_timeout.total_seconds()
+        )
+        self._backoff = backoff
+        self._routes: dict[str, list[Route]] = {}
         self._routes_generation = -1
         self._chained: set[str] = set()
         self._positions: dict[TopicPartition, int] = {}
@@ -150,44 +164,19 @@ class TriggerService:
         work = [self._sweep(stop)]
         if self.settings.bootstrap:
             work.append(self._consume(stop, self.settings.bootstrap))
-        await asyncio.gather(*work)
+        try:
+            await asyncio.gather(*work)
+        finally:
+            await self._evaluator.aclose()
 
     # -- routing -------------------------------------------------------------------------
 
-    def routes(self) -> dict[str, list[_Route]]:
-        """Topic → routes, rebuilt when ScheduledJobs changed; Almanac's own topics other
-        than the trigger topic are left out (admission refuses them; an object admitted
-        before is logged, not served)."""
+    def routes(self) -> dict[str, list[Route]]:
+        """Topic → routes, rebuilt when ScheduledJobs changed (:func:`.build_routes`)."""
         if self._routes_generation != self._scheduler.generation:
-            routes: dict[str, list[_Route]] = {}
-            for t in self._scheduler.objects():
-                if t.error is not None:
-                    continue
-                for trigger in t.triggers:
-                    found: list[tuple[KafkaMatcher, Literal["start", "cancel"]]] = []
-                    if trigger.source is not None:
-                        found.append((trigger.source, "start"))
-                    found += [(cancel, "cancel") for cancel in trigger.cancel]
-                    for matcher, role in found:
-                        if self._readable(t, matcher):
-                            route = _Route(t.key, trigger.name, role, matcher)
-                            routes.setdefault(matcher.topic, []).append(route)
-            self._routes, self._routes_generation = routes, self._scheduler.generation
+            self._routes = build_routes(self._scheduler.objects(), self.settings.names)
+            self._routes_generation = self._scheduler.generation
         return self._routes
-
-    def _readable(self, t: Tracked, matcher: KafkaMatcher) -> bool:
-        names = self.settings.names
-        if matcher.topic == names.trigger_topic or not names.is_reserved_topic(matcher.topic):
-            return True
-        log.warning(
-            "trigger on a reserved topic not served",
-            extra={
-                "scheduledjob": f"{t.ref.namespace}/{t.ref.name}",
-                "topic": matcher.topic,
-                "field": f"{matcher.field}.topic",
-            },
-        )
-        return False
 
     # -- Kafka ---------------------------------------------------------------------------
 
@@ -209,6 +198,7 @@ class TriggerService:
         await asyncio.wait({synced, stopping}, return_when=asyncio.FIRST_COMPLETED)
         synced.cancel()
         stopping.cancel()
+        await self._evaluator.start()  # its processes start while Kafka connects
         delay = 1.0
         while not stop.is_set():
             try:
@@ -243,7 +233,7 @@ class TriggerService:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), 1.0)
                     continue
-                await self._backpressure(flights)
+                _backpressure(consumer, flights)
                 try:
                     batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=BATCH)
                 except Exception as exc:
@@ -253,7 +243,7 @@ class TriggerService:
                 for tp, records in batch.items():
                     flight = flights.setdefault(tp, OrderedWork())
                     for record in records:
-                        outcome = self._decide(record)
+                        outcome = await self._decide(record)
                         flight.add(
                             record.offset,
                             functools.partial(self._complete, record, outcome),
@@ -268,18 +258,12 @@ class TriggerService:
                 await flight.drain(DRAIN_SECONDS)
             await self._commit(consumer, flights)
 
-    async def _backpressure(self, flights: dict[TopicPartition, OrderedWork]) -> None:
-        """Read no more while too many records are in flight (the API server is slow)."""
-        for flight in flights.values():
-            while len(flight) >= MAX_IN_FLIGHT:
-                await flight.wait_any()
-                flight.committable()
-
     async def _rewind_failed(
         self, consumer: AIOKafkaConsumer, flights: dict[TopicPartition, OrderedWork]
     ) -> None:
-        """A record whose RunRequests could not be created (API failure): its partition is
-        re-read from it after a pause; what ran after it meets AlreadyExists then."""
+        """A record whose records could not be created after every transient retry (the
+        API server is down): its partition is re-read from it after a pause; what ran
+        after it meets AlreadyExists then."""
         for tp, flight in list(flights.items()):
             failure = flight.failed()
             if failure is None:
@@ -295,6 +279,8 @@ class TriggerService:
             )
             await flight.abandon()
             del flights[tp]
+            if tp in consumer.paused():
+                consumer.resume(tp)
             consumer.seek(tp, failure.offset)
             await asyncio.sleep(1.0)
 
@@ -325,94 +311,117 @@ class TriggerService:
                 lag += max(0, highwater - position)
         self._metrics.trigger_lag.set(lag)
 
-    async def _complete(self, record: ConsumerRecord, outcome: _Outcome) -> None:
+    async def _complete(self, record: ConsumerRecord[Any, Any], outcome: Outcome) -> None:
         """Do what one event decided (cancels first: they run only once every earlier
         record of the partition is done), then count it."""
         for cancel in outcome.cancels:
-            await cancel()
-        await asyncio.gather(*(self._bounded(create) for create in outcome.creates))
+            await self._cancel(*cancel)
+        refused = await asyncio.gather(*(self._bounded(create) for create in outcome.creates))
         for key, trigger, what, error in outcome.counts:
             t = self._scheduler.find(*key)
             if t is not None:
                 self._scheduler.count_trigger(t, trigger, what, error)
+        for create, reason in zip(outcome.creates, refused, strict=True):
+            if reason is not None:
+                self._scheduler.count_trigger(create.tracked, create.trigger, "failed", reason)
         if outcome.creates and record.timestamp:
             self._metrics.trigger_latency.observe(max(0.0, time.time() - record.timestamp / 1000))
 
-    async def _bounded(self, create: Callable[[], Awaitable[bool]]) -> None:
-        async with self._limit:
-            with self._scheduler.launching():
-                await create()
+    async def _bounded(self, create: Create) -> str | None:
+        """Record one planned run, retrying transient API errors (:func:`.retried`); the
+        reason when the API server refused it for good (the event's failure)."""
 
-    def _decide(self, record: ConsumerRecord) -> _Outcome:
-        outcome = _Outcome()
-        namespaces = _headers(record, NAMESPACE_HEADER)
+        async def attempt() -> bool:
+            async with self._limit:
+                with self._scheduler.launching():
+                    return await self._store(create.tracked, create.name, create.spec)
+
+        fields = fields_of(create.tracked, create.spec.source.id) | {"request": create.name}
+        refusal = await retried(attempt, fields=fields, delays=self._backoff)
+        if refusal is None:
+            return None
+        log.warning("trigger record refused", extra=fields | {"error": refusal.reason})
+        return f"event {create.spec.source.id}: {refusal.reason}"
+
+    async def _decide(self, record: ConsumerRecord[Any, Any]) -> Outcome:
+        """What one record asks for, from the verdicts of every route of its topic."""
+        outcome = Outcome()
+        namespaces = headers_of(record, NAMESPACE_HEADER)
         produced = datetime.fromtimestamp(record.timestamp / 1000, UTC)
-        routes = [
-            r
-            for r in self.routes().get(record.topic, [])
-            if reaches(record.topic, namespaces, r.key[0], self.settings.names)
-        ]
-        event: dict[str, Any] | None = None
-        problem: str | None = None
-        try:
-            event = parse_event(record.value or b"")
-            if len(record.value or b"") > MAX_EVENT_BYTES:
-                problem = f"event larger than {MAX_EVENT_BYTES // 1024} KiB"
-        except EventError as exc:
-            problem = str(exc)
-        event_id = event_identity(event or {}, record.topic, record.partition, record.offset)
-        for route in routes:
+        live: list[tuple[Route, Tracked]] = []
+        for route in self.routes().get(record.topic, []):
+            if not reaches(record.topic, namespaces, route.key[0], self.settings.names):
+                continue
             t = self._scheduler.find(*route.key)
             if t is None or produced < t.created or t.spec is None:
                 continue  # gone, or an event from before this ScheduledJob existed
-            if route.role == "start":
-                outcome.counts.append((route.key, route.trigger, "received", None))
-            if problem is not None or event is None:
+            live.append((route, t))
+        if not live:
+            return outcome
+        event, problem = _read_event(record.value or b"")
+        event_id = event_identity(event or {}, record.topic, record.partition, record.offset)
+        if event is None:
+            for route, t in live:
                 if route.role == "start":
-                    reason = f"event {event_id} refused: {problem}"
-                    outcome.counts.append((route.key, route.trigger, "failed", reason))
+                    outcome.count(route, "received")
+                    outcome.count(route, "failed", f"event {event_id} refused: {problem}")
                     log.warning(
-                        "trigger event refused", extra=_fields(t, event_id) | {"error": problem}
+                        "trigger event refused", extra=fields_of(t, event_id) | {"error": problem}
                     )
-                continue
-            try:
-                if not matches(route.matcher, event):
-                    continue
-                if route.role == "cancel":
-                    if (key := event_key(route.matcher, event)) is not None:
-                        outcome.cancels.append(
-                            functools.partial(self._cancel, t, route.trigger, key, event_id)
-                        )
-                    continue
-                trigger = _trigger(t, route.trigger)
-                planned = plan_runs(
-                    trigger,
-                    scheduled_job=t.ref.name,
-                    uid=t.ref.uid,
-                    event_id=event_id,
-                    event=event,
-                    received_at=produced,
-                )
-            except AlmanacError as exc:
-                reason = f"event {event_id}: {exc}"
-                outcome.counts.append((route.key, route.trigger, "failed", reason))
-                log.warning(
-                    "trigger event refused", extra=_fields(t, event_id) | {"error": str(exc)}
-                )
-                continue
-            outcome.counts.append((route.key, route.trigger, "matched", None))
-            source = EventSource(
-                id=event_id,
-                type=str(event.get("type"))[:256] if event.get("type") is not None else None,
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-            )
-            for name, spec in _specs(
-                t, trigger=route.trigger, kind="event", planned=planned, source=source, event=event
-            ):
-                outcome.creates.append(functools.partial(self._store, t, name, spec))
+            return outcome
+        verdicts = await self._evaluator.evaluate(event, [route.check for route, _ in live])
+        for (route, t), verdict in zip(live, verdicts, strict=True):
+            self._apply(outcome, route, t, verdict, record=record, event=event, event_id=event_id)
         return outcome
+
+    def _apply(
+        self,
+        outcome: Outcome,
+        route: Route,
+        t: Tracked,
+        verdict: Verdict,
+        *,
+        record: ConsumerRecord[Any, Any],
+        event: dict[str, Any],
+        event_id: str,
+    ) -> None:
+        """Turn one route's verdict into counters, a cancel, or the records to create."""
+        if route.role == "start":
+            outcome.count(route, "received")
+        produced = datetime.fromtimestamp(record.timestamp / 1000, UTC)
+        try:
+            if verdict.failure is not None:
+                raise verdict.failure
+            if not verdict.matched:
+                return
+            if route.role == "cancel":
+                if verdict.key is not None:
+                    outcome.cancels.append((t, route.trigger, verdict.key, event_id))
+                return
+            planned = assemble_runs(
+                _trigger(t, route.trigger),
+                key=verdict.key,
+                params=verdict.params,
+                scheduled_job=t.ref.name,
+                uid=t.ref.uid,
+                event_id=event_id,
+                received_at=produced,
+            )
+        except AlmanacError as exc:
+            outcome.count(route, "failed", f"event {event_id}: {exc}")
+            log.warning("trigger event refused", extra=fields_of(t, event_id) | {"error": str(exc)})
+            return
+        outcome.count(route, "matched")
+        source = EventSource(
+            id=event_id,
+            type=str(event.get("type"))[:256] if event.get("type") is not None else None,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+        )
+        outcome.creates += specs_of(
+            t, trigger=route.trigger, kind="event", planned=planned, source=source, event=event
+        )
 
     # -- requests --------------------------------------------------------------------------
 
@@ -423,14 +432,16 @@ class TriggerService:
         started = time.monotonic()
         launched = await self._scheduler.launch_event_now(t, name, spec)
         if launched is False:
-            log.info("event already accepted", extra=_fields(t, spec.source.id) | {"request": name})
+            log.info(
+                "event already accepted", extra=fields_of(t, spec.source.id) | {"request": name}
+            )
         if launched is not None:
             return launched
         body = run_request_body(
             name=name, namespace=t.ref.namespace, owner=t.ref.name, owner_uid=t.ref.uid, spec=spec
         )
         created = await self._kube.create_run_request(t.ref.namespace, body)
-        fields = _fields(t, spec.source.id) | {
+        fields = fields_of(t, spec.source.id) | {
             "request": name,
             "due": rfc3339_utc(spec.due_time),
             "took": round(time.monotonic() - started, 3),
@@ -468,7 +479,7 @@ class TriggerService:
             await self._kube.patch_run_request_status(t.ref.namespace, stored.name, patch)
             stored.status = stored.status.model_validate(patch)
             self._scheduler.count_trigger(t, trigger, "cancelled")
-            log.info("run cancelled", extra=_fields(t, event_id) | {"request": stored.name})
+            log.info("run cancelled", extra=fields_of(t, event_id) | {"request": stored.name})
             self._scheduler.post_event(
                 t, "Cancelled", f"pending run {stored.name} (key {key}) {message}"
             )
@@ -506,20 +517,24 @@ class TriggerService:
         event = after_event(upstream.ref.name, job.name, job.phase.value, result, outcome.exit_code)
         event_id = f"{upstream.ref.uid}/{job.name}"
         try:
-            planned = plan_runs(
+            (verdict,) = await self._evaluator.evaluate(event, [check_of("after", None, trigger)])
+            if verdict.failure is not None:
+                raise verdict.failure
+            planned = assemble_runs(
                 trigger,
+                key=None,
+                params=verdict.params,
                 scheduled_job=t.ref.name,
                 uid=t.ref.uid,
                 event_id=event_id,
-                event=event,
                 received_at=job.completion_time or datetime.now(UTC),
             )
             source = EventSource(id=event_id, type=f"run.{job.phase.value.lower()}")
             created = False
-            for name, spec in _specs(
+            for create in specs_of(
                 t, trigger=trigger.name, kind="after", planned=planned, source=source, event=event
             ):
-                created = await self._store(t, name, spec) or created
+                created = await self._store(t, create.name, create.spec) or created
             if created:  # a re-announced run (new leader) is not counted twice
                 self._scheduler.count_trigger(t, trigger.name, "received")
                 self._scheduler.count_trigger(t, trigger.name, "matched")
@@ -527,7 +542,7 @@ class TriggerService:
             self._scheduler.count_trigger(t, trigger.name, "failed", f"after {job.name}: {exc}")
         except Exception:
             self._chained.discard(job.name)  # the next announcement retries
-            log.exception("after trigger failed", extra=_fields(t, event_id))
+            log.exception("after trigger failed", extra=fields_of(t, event_id))
 
     # -- retention -------------------------------------------------------------------------
 
@@ -549,51 +564,26 @@ class TriggerService:
                             log.warning("RunRequest not deleted", extra={"error": str(exc)})
 
 
-def _headers(record: ConsumerRecord, name: str) -> list[str]:
-    """Every non-empty value of header ``name`` (a record may repeat a header)."""
-    return [
-        bytes(value).decode("utf-8", "replace")
-        for key, value in record.headers or ()
-        if key == name and value
-    ]
+def _backpressure(consumer: AIOKafkaConsumer, flights: dict[TopicPartition, OrderedWork]) -> None:
+    """A partition with too many records in flight (its API writes are slow or retrying) is
+    paused until commits release them; the loop and the other partitions keep going."""
+    paused = consumer.paused()
+    for tp, flight in flights.items():
+        if len(flight) >= MAX_IN_FLIGHT and tp not in paused:
+            consumer.pause(tp)
+        elif len(flight) < MAX_IN_FLIGHT and tp in paused:
+            consumer.resume(tp)
 
 
-def _specs(
-    t: Tracked,
-    *,
-    trigger: str,
-    kind: Literal["event", "after"],
-    planned: list[PlannedRun],
-    source: EventSource,
-    event: dict[str, Any],
-) -> list[tuple[str, RunRequestSpec]]:
-    """The RunRequests (name, spec) of the runs one event plans for ``t``."""
-    return [
-        (
-            run.name,
-            RunRequestSpec(
-                scheduled_job=t.ref.name,
-                trigger=trigger,
-                kind=kind,
-                due_time=run.due,
-                step=run.step,
-                key=run.key,
-                params=run.params,
-                source=source,
-                event=event,
-            ),
-        )
-        for run in planned
-    ]
+def _read_event(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """The event, or why it is refused; the size is checked before anything is parsed."""
+    if len(raw) > MAX_EVENT_BYTES:
+        return None, f"event of {len(raw):,} bytes is larger than {MAX_EVENT_BYTES // 1024} KiB"
+    try:
+        return parse_event(raw), None
+    except EventError as exc:
+        return None, str(exc)
 
 
 def _trigger(t: Tracked, name: str) -> CompiledTrigger:
     return next(trigger for trigger in t.triggers if trigger.name == name)
-
-
-def _fields(t: Tracked, event_id: str) -> dict[str, Any]:
-    return {
-        "scheduledjob": f"{t.ref.namespace}/{t.ref.name}",
-        "uid": t.ref.uid,
-        "event_id": event_id,
-    }

@@ -29,6 +29,7 @@ from jsonschema.exceptions import SchemaError
 
 from almanac.core.errors import AlmanacError, InvalidInputError, InvalidSpecError
 from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames
+from almanac.core.params import pattern_problems
 from almanac.core.powers import Power
 from almanac.core.resource import format_location, validate_model
 from almanac.core.specs import check_spec
@@ -263,6 +264,9 @@ def validate_template(spec: Any, _: KafkaNames = DEFAULT_NAMES) -> Problems:
                 field,
             )
         )
+        return problems
+    # Patterns a tenant's params are matched against must not backtrack (core.patterns).
+    problems.extend(pattern_problems(schema, "spec.paramsSchema"))
     return problems
 
 

@@ -112,3 +112,20 @@ async def test_after_triggers_forming_a_cycle_are_refused(k: Kubectl) -> None:
     assert "b -> c -> a -> b" in error
     error = await refusal(k, triggered("self", {"after": {"scheduledJob": "self"}}))
     assert "self -> self" in error
+
+
+async def test_a_params_pattern_that_can_backtrack_is_refused(k: Kubectl) -> None:
+    schema = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^(a+)+$"}}}
+    error = await refusal(k, job_template("slow", schema))
+    assert "spec.paramsSchema.properties.code.pattern" in error
+    safe = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^a+$"}}}
+    await apply(k, job_template("quick", safe))  # control
+
+
+async def test_a_cel_filter_nesting_comprehensions_is_refused(k: Kubectl) -> None:
+    heavy = "event.items.all(a, event.items.map(b, b).size() > 0)"
+    error = await refusal(k, triggered("heavy", {"kafka": {"topic": "tickets", "filter": heavy}}))
+    assert "spec.triggers[0].kafka.filter" in error
+    assert "is inside all()" in error
+    light = "event.items.exists(a, a == 1)"
+    await apply(k, triggered("light", {"kafka": {"topic": "tickets", "filter": light}}))

@@ -12,8 +12,10 @@ from almanac.core.params import (
     check_params_schema,
     find_secret_refs,
     params_problems,
+    pattern_problems,
     validate_params,
 )
+from almanac.core.patterns import MAX_MATCHED
 
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -144,3 +146,75 @@ def test_a_template_schema_replaced_by_an_edited_one_is_checked_against_the_new_
     edited: dict[str, Any] = {"type": "object", "properties": {"n": {"type": "string"}}}
     assert [p.field for p in params_problems({"n": 1}, edited)] == ["spec.params.n"]
     assert params_problems({"n": 1}, first) == []
+
+
+BACKTRACKING: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "pattern": "^(a+)+$"},
+        "note": {"type": "string", "pattern": "^ok$", "default": {"pattern": "(a+)+"}},
+        "pattern": {"enum": ["(x*)*"]},  # a parameter named pattern, data not a regex
+    },
+    "patternProperties": {"(b|bc)*": {"type": "string"}},
+}
+
+
+def test_patterns_that_backtrack_are_refused_at_their_field() -> None:
+    found = {p.field: p.message for p in pattern_problems(BACKTRACKING)}
+    assert sorted(found) == [
+        "spec.paramsSchema.patternProperties['(b|bc)*']",
+        "spec.paramsSchema.properties.name.pattern",
+    ]
+    assert all(m.endswith("fix the template's paramsSchema") for m in found.values())
+    with pytest.raises(InvalidSpecError) as caught:
+        check_params_schema(BACKTRACKING)
+    assert len(caught.value.problems) == 2
+
+
+def test_a_template_admitted_before_the_vetting_refuses_params_instead_of_hanging() -> None:
+    with pytest.raises(InvalidSpecError) as caught:
+        validate_params({"name": "a" * 40 + "!"}, BACKTRACKING)  # minutes, if matched
+    fields = [p.field for p in caught.value.problems]
+    assert "spec.paramsSchema.properties.name.pattern" in fields
+
+
+UNANCHORED: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "word": {"type": "string", "pattern": "(\\w|\\d)+$"},
+        "blob": {"type": "string", "pattern": "^[A-Za-z0-9+/=]+$"},
+    },
+    "patternProperties": {"^x-": {"type": "string"}},
+    "additionalProperties": False,
+}
+
+
+def test_a_long_string_is_refused_before_an_unanchored_search_of_it() -> None:
+    long = "a" * (MAX_MATCHED + 1) + "!"
+    found = {p.field: p.message for p in params_problems({"word": long}, UNANCHORED)}
+    assert list(found) == ["spec.params.word"]
+    assert f"may have at most {MAX_MATCHED:,}" in found["spec.params.word"]
+    assert params_problems({"word": "a" * MAX_MATCHED}, UNANCHORED) == []
+
+
+def test_an_anchored_pattern_checks_long_strings() -> None:
+    assert params_problems({"blob": "QUJD" * 50_000}, UNANCHORED) == []
+    assert [p.field for p in params_problems({"blob": "!" * 50_000}, UNANCHORED)] == [
+        "spec.params.blob"
+    ]
+
+
+def test_a_property_name_too_long_to_search_is_refused() -> None:
+    long = "x-" + "a" * MAX_MATCHED
+    found = params_problems({long: "v"}, UNANCHORED)
+    assert [p.field for p in found] == ["spec.params"]
+    assert "property name of" in found[0].message
+
+
+def test_only_formats_with_linear_checks_are_asserted() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"ip": {"format": "ipv4"}, "link": {"format": "uri"}},
+    }
+    assert [p.field for p in params_problems({"ip": "300.1.1.1"}, schema)] == ["spec.params.ip"]
+    assert params_problems({"link": "not a uri at all"}, schema) == []
