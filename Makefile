@@ -37,12 +37,13 @@ crds: install ## regenerate crds/ from the pydantic models (and the chart's copy
 	$(PY) -m almanac crds
 	$(PY) hack/chart/sync.py
 
-lint: install ## ruff, mypy, hadolint, and the Helm chart (helm lint, checkov)
+lint: install ## ruff, mypy, hadolint, the Helm chart (helm lint, checkov) and the docs (mkdocs --strict)
 	@hack/timed lint $(VENV)/bin/ruff check .
 	@hack/timed format $(VENV)/bin/ruff format --check .
 	@hack/timed mypy $(VENV)/bin/mypy
 	@hack/timed hadolint $(VENV)/bin/hadolint Dockerfile
 	@hack/timed chart hack/chart/lint.sh
+	@hack/timed docs $(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
 
 unit: install ## unit tests (pure logic, no cluster)
 	@hack/timed unit $(PY) -m pytest tests/unit -q
