@@ -194,12 +194,13 @@ def _metric(port: int, name: str) -> float:
 
 
 def _start_operator(
-    env: dict[str, str], namespace: str, log: Path, port: int
+    env: dict[str, str], namespace: str, log: Path, port: int, watch: str | None = None
 ) -> subprocess.Popen[bytes]:
+    """One operator whose Lease is in ``namespace``, watching ``watch`` (default: it)."""
     run_env = dict(
         os.environ,
         **env,
-        ALMANAC_WATCH_NAMESPACES=namespace,
+        ALMANAC_WATCH_NAMESPACES=watch or namespace,
         ALMANAC_LEASE_NAMESPACE=namespace,
         ALMANAC_LEASE_NAME="bench",
         ALMANAC_IDENTITY="bench",
