@@ -36,9 +36,7 @@ ALLOWED_KINDS: Final = {
 
 
 def _refuse(message: str) -> InvalidInputError:
-    return InvalidInputError(
-        f"{DEFAULTS_VARIABLE}: {message}; fix the file or unset it", DEFAULTS_VARIABLE
-    )
+    return InvalidInputError(f"{message}; fix the file or unset it", DEFAULTS_VARIABLE)
 
 
 def _checked(index: int, obj: Any) -> dict[str, Any]:
