@@ -83,7 +83,8 @@ class OperatorConfig:
     webhook_url: str | None = None
     webhook_bind: str = "0.0.0.0"
     webhook_failure_policy: Literal["Fail", "Ignore"] = "Fail"
-    #: Users whose ScheduledJob writes skip the webhook (they check first: the facade).
+    #: Users whose ScheduledJob writes skip the webhook (they check first: the facade);
+    #: with the operator itself, the only users that may write RunRequests.
     webhook_trusted_users: tuple[str, ...] = ()
     #: Almanac's own Kafka topics here; admission refuses them to tenants.
     kafka_names: KafkaNames = DEFAULT_NAMES

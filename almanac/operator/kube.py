@@ -187,6 +187,20 @@ class Kube:
         )
         return bool((json.loads(reply).get("status") or {}).get("allowed"))
 
+    async def whoami(self) -> str:
+        """The username the API server knows this process by (a SelfSubjectReview): the
+        webhook lets this user, and no tenant, write RunRequests."""
+        body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+        reply = await read_reply(
+            client.AuthenticationV1Api(self.api).create_self_subject_review(
+                body, _preload_content=False
+            )
+        )
+        username = ((json.loads(reply).get("status") or {}).get("userInfo") or {}).get("username")
+        if not isinstance(username, str) or not username:
+            raise RuntimeError("the API server did not say who this operator is")
+        return username
+
     async def get_resource_version(self, ref: ObjectRef) -> str:
         obj = await self._custom.get_namespaced_custom_object(
             GROUP, VERSION, ref.namespace, PLURAL, ref.name

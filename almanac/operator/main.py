@@ -245,6 +245,7 @@ async def _start_webhook(config: OperatorConfig, kube: Kube) -> web.AppRunner | 
     """Every replica serves admission, leader or not (the API server may call any)."""
     if not config.webhook_port:
         return None
+    writers = (await kube.whoami(), *config.webhook_trusted_users)
 
     async def register() -> None:
         if config.webhook_url:
@@ -253,6 +254,7 @@ async def _start_webhook(config: OperatorConfig, kube: Kube) -> web.AppRunner | 
                 url=config.webhook_url,
                 failure_policy=config.webhook_failure_policy,
                 trusted_users=config.webhook_trusted_users,
+                run_request_writers=writers,
             )
             await apply_webhook_configuration(kube.api, body)
 
@@ -267,6 +269,7 @@ async def _start_webhook(config: OperatorConfig, kube: Kube) -> web.AppRunner | 
         chains=kube.scheduled_job_specs,
         kafka_names=config.kafka_names,
         access=kube.may,
+        writers=frozenset(writers),
     )
     await register()
     log.info("admission webhook serving", extra={"port": config.webhook_port})

@@ -40,6 +40,7 @@ from .deputy import AccessCheck, denied_powers, forbidden_causes
 
 __all__ = [
     "MAX_BODY",
+    "RUNREQUESTS_PATH",
     "SCHEDULEDJOBS_PATH",
     "TEMPLATES_PATH",
     "ChainLookup",
@@ -54,6 +55,7 @@ VERSION: Final = "v1alpha1"
 REVIEW_API_VERSION: Final = "admission.k8s.io/v1"
 SCHEDULEDJOBS_PATH: Final = "/validate/scheduledjobs"
 TEMPLATES_PATH: Final = "/validate/jobtemplates"
+RUNREQUESTS_PATH: Final = "/validate/runrequests"
 #: An UPDATE carries the object and the old object (each up to etcd's 1.5 MiB).
 MAX_BODY: Final = 8 * 1024 * 1024
 
@@ -92,6 +94,7 @@ def review(
     chains: ChainEdges | None = None,
     kafka_names: KafkaNames = DEFAULT_NAMES,
     denied: Sequence[Power] = (),
+    writers: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Answer one AdmissionReview: allow, or refuse naming every bad field and its fix.
 
@@ -101,6 +104,10 @@ def review(
 
     ``chains`` is the namespace's chain graph (other ScheduledJobs' ``after`` upstreams);
     with it, a ScheduledJob that would close a cycle of ``after`` triggers is refused.
+
+    ``writers`` are the users that may write RunRequests (the operator, the facade): a
+    RunRequest launches its ScheduledJob's run with the params it carries, so one written
+    by anybody else is refused, whatever RBAC granted them.
 
     Raises
     ------
@@ -113,7 +120,7 @@ def review(
         "kind": "AdmissionReview",
         "response": {
             "uid": request["uid"],
-            **_decide(request, chains or {}, kafka_names, denied),
+            **_decide(request, chains or {}, kafka_names, denied, writers),
         },
     }
 
@@ -146,10 +153,13 @@ def _decide(
     chains: ChainEdges,
     kafka_names: KafkaNames,
     denied: Sequence[Power],
+    writers: frozenset[str],
 ) -> dict[str, Any]:
     if request.get("operation") not in ("CREATE", "UPDATE") or request.get("subResource"):
         return {"allowed": True}
     kind = request["kind"]
+    if (kind.get("group"), kind.get("kind")) == (GROUP, "RunRequest"):
+        return _writer_decision(request, writers)
     validate = _VALIDATORS.get((kind.get("group"), kind.get("kind")))
     if validate is None:
         return {"allowed": True, "warnings": [f"{kind.get('kind')} is not validated by Almanac"]}
@@ -167,6 +177,24 @@ def _decide(
     if request["operation"] == "UPDATE" and isinstance(old, dict) and old.get("spec") == spec:
         return {"allowed": True, "warnings": [f"unchanged but invalid: {p}" for p in problems]}
     return {"allowed": False, "status": _refusal(request, problems)}
+
+
+def _writer_decision(request: Mapping[str, Any], writers: frozenset[str]) -> dict[str, Any]:
+    """Only Almanac's own writers create or change a RunRequest's spec: one forged by a user
+    with RBAC rights on RunRequests would launch a job with the forger's params."""
+    user = request.get("userInfo") or {}
+    username = user.get("username") if isinstance(user, Mapping) else None
+    if isinstance(username, str) and username in writers:
+        return {"allowed": True}
+    message = (
+        f"RunRequests are written only by the Almanac operator and the REST facade, not by "
+        f"{username or 'an anonymous user'}; ask for a run with the facade's run or backfill "
+        "routes, or annotate the ScheduledJob (almanac.dev/run-now)"
+    )
+    return {
+        "allowed": False,
+        "status": _status(request, 403, "Forbidden", "Forbidden", [("", message)]),
+    }
 
 
 def _refusal(request: Mapping[str, Any], problems: Problems) -> dict[str, Any]:
@@ -282,6 +310,7 @@ async def respond(
     chains: ChainLookup | None = None,
     kafka_names: KafkaNames = DEFAULT_NAMES,
     access: AccessCheck | None = None,
+    writers: frozenset[str] = frozenset(),
 ) -> tuple[int, dict[str, Any]]:
     """Map a raw request body to (HTTP status, JSON body); malformed input is a 400.
 
@@ -305,7 +334,7 @@ async def respond(
         denied: list[Power] = []
         if access is not None and isinstance(request, dict) and _is_scheduled_job(request):
             denied = await denied_powers(request, access)
-        return 200, review(body, edges, kafka_names, denied)
+        return 200, review(body, edges, kafka_names, denied, writers)
     except MalformedReviewError as exc:
         return 400, error_body(exc)
 

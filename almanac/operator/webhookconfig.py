@@ -7,6 +7,10 @@ uses a ``service:`` reference. Replicas apply it with server-side apply, so they
 facade's identity): a ``matchCondition`` on the requesting user keeps the API server from
 calling the webhook for their ScheduledJob writes, one HTTPS round trip less per create.
 The condition reads the authenticated user, which a client cannot choose, unlike a label.
+
+``run_request_writers`` (the operator's own user and the facade's) are the only users that
+may write RunRequests: the API server skips the webhook for them and sends every other
+RunRequest write, which the webhook refuses.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any, Final, Literal
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from .webhook import GROUP, SCHEDULEDJOBS_PATH, TEMPLATES_PATH, VERSION
+from .webhook import GROUP, RUNREQUESTS_PATH, SCHEDULEDJOBS_PATH, TEMPLATES_PATH, VERSION
 
 __all__ = [
     "ALL_RESOURCES",
@@ -32,7 +36,13 @@ __all__ = [
 ]
 
 CONFIGURATION_NAME: Final = "almanac-scheduledjobs"
-ALL_RESOURCES: Final = ("scheduledjobs", "jobtemplates", "clusterjobtemplates")
+ALL_RESOURCES: Final = ("scheduledjobs", "jobtemplates", "clusterjobtemplates", "runrequests")
+_PATHS: Final = {
+    "scheduledjobs": SCHEDULEDJOBS_PATH,
+    "jobtemplates": TEMPLATES_PATH,
+    "clusterjobtemplates": TEMPLATES_PATH,
+    "runrequests": RUNREQUESTS_PATH,
+}
 FIELD_MANAGER: Final = "almanac-operator"
 
 
@@ -55,6 +65,7 @@ def webhook_configuration(
     namespace_selector: Mapping[str, Any] | None = None,
     resources: Sequence[str] = ALL_RESOURCES,
     trusted_users: Sequence[str] = (),
+    run_request_writers: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The ``ValidatingWebhookConfiguration`` as a plain dict (one webhook per resource).
 
@@ -70,12 +81,17 @@ def webhook_configuration(
     trusted_users
         Usernames whose ScheduledJob writes are not sent (they run
         :func:`~almanac.core.specs.check_spec` themselves: the facade).
+    run_request_writers
+        Usernames that may write RunRequests (required with ``runrequests``): the API
+        server sends only the other writers' RunRequests, which the webhook refuses.
     """
     if (url is None) == (service is None):
         raise ValueError("give exactly one of url and service")
     unknown = set(resources) - set(ALL_RESOURCES)
     if unknown or not resources:
         raise ValueError(f"resources must be some of {', '.join(ALL_RESOURCES)}")
+    if "runrequests" in resources and not run_request_writers:
+        raise ValueError("runrequests needs run_request_writers (at least the operator's user)")
 
     def client_config(path: str) -> dict[str, Any]:
         if url is not None:
@@ -86,7 +102,7 @@ def webhook_configuration(
 
     webhooks = []
     for resource in resources:
-        path = SCHEDULEDJOBS_PATH if resource == "scheduledjobs" else TEMPLATES_PATH
+        path = _PATHS[resource]
         hook: dict[str, Any] = {
             "name": f"{resource}.validate.{GROUP}",
             "clientConfig": client_config(path),
@@ -109,6 +125,8 @@ def webhook_configuration(
             hook["namespaceSelector"] = dict(namespace_selector)
         if trusted_users and resource == "scheduledjobs":
             hook["matchConditions"] = [skip_users_condition(trusted_users)]
+        if resource == "runrequests":
+            hook["matchConditions"] = [skip_users_condition(run_request_writers)]
         webhooks.append(hook)
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",

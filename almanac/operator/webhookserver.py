@@ -30,6 +30,7 @@ from .deputy import AccessCheck
 from .logs import log
 from .webhook import (
     MAX_BODY,
+    RUNREQUESTS_PATH,
     SCHEDULEDJOBS_PATH,
     TEMPLATES_PATH,
     ChainLookup,
@@ -47,6 +48,7 @@ async def _validate(request: web.Request) -> web.Response:
             request.app.get(CHAINS),
             request.app[KAFKA_NAMES],
             request.app.get(ACCESS),
+            request.app[WRITERS],
         )
     except Exception:  # the top of one request: log, refuse, go on serving
         log.exception("admission review failed", extra={"path": request.path})
@@ -61,22 +63,26 @@ async def _healthz(_: web.Request) -> web.Response:
 CHAINS: Final[web.AppKey[ChainLookup]] = web.AppKey("chains")
 KAFKA_NAMES: Final[web.AppKey[KafkaNames]] = web.AppKey("kafka_names")
 ACCESS: Final[web.AppKey[AccessCheck]] = web.AppKey("access")
+WRITERS: Final[web.AppKey[frozenset[str]]] = web.AppKey("writers")
 
 
 def create_app(
     chains: ChainLookup | None = None,
     kafka_names: KafkaNames = DEFAULT_NAMES,
     access: AccessCheck | None = None,
+    writers: frozenset[str] = frozenset(),
 ) -> web.Application:
     """The webhook's routes (a function, so tests get a fresh app)."""
     app = web.Application(client_max_size=MAX_BODY)
     app[KAFKA_NAMES] = kafka_names
+    app[WRITERS] = writers
     if access is not None:
         app[ACCESS] = access
     if chains is not None:
         app[CHAINS] = chains
     app.router.add_post(SCHEDULEDJOBS_PATH, _validate)
     app.router.add_post(TEMPLATES_PATH, _validate)
+    app.router.add_post(RUNREQUESTS_PATH, _validate)
     app.router.add_get("/healthz", _healthz)
     return app
 
@@ -94,6 +100,7 @@ async def start_webhook_server(
     chains: ChainLookup | None = None,
     kafka_names: KafkaNames = DEFAULT_NAMES,
     access: AccessCheck | None = None,
+    writers: frozenset[str] = frozenset(),
 ) -> web.AppRunner:
     """Serve the webhook over HTTPS; stop it with ``await runner.cleanup()``.
 
@@ -110,11 +117,13 @@ async def start_webhook_server(
         Let several local replicas share ``port`` (``make dev``; they share ``cert_dir``).
     on_ca_changed
         Called when ``ca.crt`` changed, to write the new ``caBundle``.
+    writers
+        The users whose RunRequest writes are allowed (the operator's, the facade's).
     """
     if manage_certs:
         await asyncio.to_thread(ensure_certificates, cert_dir, hosts)
     context = create_ssl_context(cert_dir)
-    app = create_app(chains, kafka_names, access)
+    app = create_app(chains, kafka_names, access, writers)
     refresher = _refresher(
         context, cert_dir, hosts if manage_certs else None, refresh_interval, on_ca_changed
     )

@@ -88,6 +88,8 @@ async def guarded(crds: Kubectl, namespace: str, tmp_path: Path) -> AsyncIterato
     """The test's namespace, guarded by a webhook served from this process."""
     api = await api_client(crds.kubeconfig)
     kube = Kube(api, "almanac-test")
+    # This process writes RunRequests as the operator does (with the admin's credentials).
+    writers = (await kube.whoami(), TRUSTED_WRITER)
     runner = await start_webhook_server(
         0,
         tmp_path / "certs",
@@ -95,6 +97,7 @@ async def guarded(crds: Kubectl, namespace: str, tmp_path: Path) -> AsyncIterato
         bind="127.0.0.1",
         chains=kube.scheduled_job_specs,
         access=kube.may,
+        writers=frozenset(writers),
     )
     name = f"almanac-test-{uuid.uuid4().hex[:8]}"
     try:
@@ -104,8 +107,9 @@ async def guarded(crds: Kubectl, namespace: str, tmp_path: Path) -> AsyncIterato
             name=name,
             url=f"https://127.0.0.1:{port}",
             namespace_selector={"matchLabels": {"kubernetes.io/metadata.name": namespace}},
-            resources=["scheduledjobs", "jobtemplates"],
+            resources=["scheduledjobs", "jobtemplates", "runrequests"],
             trusted_users=[TRUSTED_WRITER],
+            run_request_writers=writers,
         )
         await apply_webhook_configuration(api, config)
         scoped = crds.in_namespace(namespace)

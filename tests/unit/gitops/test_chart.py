@@ -232,18 +232,41 @@ def test_facade_writes_skip_the_scheduledjob_webhook_and_only_those() -> None:
         a for a in by_kind(objects, "ServiceAccount") if a["metadata"]["name"].endswith("facade")
     ]
     user = f"system:serviceaccount:ops:{account['metadata']['name']}"
-    scheduled_jobs, *templates = config["webhooks"]
+    scheduled_jobs, *templates, run_requests = config["webhooks"]
     assert scheduled_jobs["matchConditions"] == [skip_users_condition([user])]
     assert all("matchConditions" not in h for h in templates)
-    (config,) = by_kind(render({"facade.enabled": "false"}), "ValidatingWebhookConfiguration")
-    assert all("matchConditions" not in h for h in config["webhooks"])
+    operator = f"system:serviceaccount:ops:{_operator_account(objects)}"
+    assert run_requests["rules"][0]["resources"] == ["runrequests"]
+    assert _skipped_users(run_requests) == [operator, user]
+    objects = render({"facade.enabled": "false"}, namespace="ops")
+    (config,) = by_kind(objects, "ValidatingWebhookConfiguration")
+    *others, run_requests = config["webhooks"]
+    assert all("matchConditions" not in h for h in others)
+    assert _skipped_users(run_requests) == [operator]
+
+
+def _operator_account(objects: list[dict[str, Any]]) -> str:
+    (deployment,) = [
+        d for d in by_kind(objects, "Deployment") if d["metadata"]["name"].endswith("operator")
+    ]
+    return str(deployment["spec"]["template"]["spec"]["serviceAccountName"])
+
+
+def _skipped_users(hook: dict[str, Any]) -> list[str]:
+    """The users a hook's matchCondition sends no review for (the only RunRequest writers)."""
+    (condition,) = hook["matchConditions"]
+    prefix, suffix = "!(request.userInfo.username in [", "])"
+    expression = condition["expression"]
+    assert expression.startswith(prefix), expression
+    assert expression.endswith(suffix), expression
+    return list(json.loads("[" + expression[len(prefix) : -len(suffix)] + "]"))
 
 
 def test_webhook_validates_only_the_watched_namespaces() -> None:
     objects = render({"watchNamespaces": "{team-a}"})
     (config,) = by_kind(objects, "ValidatingWebhookConfiguration")
     namespaced = [h for h in config["webhooks"] if "namespaceSelector" in h]
-    assert len(namespaced) == 2
+    assert len(namespaced) == 3  # ScheduledJobs, JobTemplates, RunRequests
     for hook in namespaced:
         (expression,) = hook["namespaceSelector"]["matchExpressions"]
         assert expression == {

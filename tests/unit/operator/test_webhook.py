@@ -14,6 +14,7 @@ from cryptography import x509
 
 from almanac.operator.certs import CA_CERT, ensure_certificates
 from almanac.operator.webhook import (
+    RUNREQUESTS_PATH,
     SCHEDULEDJOBS_PATH,
     TEMPLATES_PATH,
     MalformedReviewError,
@@ -25,6 +26,8 @@ from almanac.operator.webhookserver import start_webhook_server
 from tests.support import eventually
 
 UID = "705ab4f5-6393-11e8-b7cc-42010a800002"
+OPERATOR = "system:serviceaccount:almanac:almanac-operator"
+FACADE = "system:serviceaccount:almanac:almanac-facade"
 
 
 def admission_review(
@@ -327,16 +330,22 @@ def test_webhook_configuration_with_a_url_scoped_to_a_namespace() -> None:
     assert first["namespaceSelector"] == selector
 
 
-def test_webhook_configuration_with_a_service_covers_all_three_resources() -> None:
+def test_webhook_configuration_with_a_service_covers_all_four_resources() -> None:
     body = webhook_configuration(
-        "Q0E=", service=ServiceReference("almanac", "almanac-webhook"), failure_policy="Ignore"
+        "Q0E=",
+        service=ServiceReference("almanac", "almanac-webhook"),
+        failure_policy="Ignore",
+        run_request_writers=[OPERATOR],
     )
     hooks = body["webhooks"]
     assert [h["rules"][0]["resources"] for h in hooks] == [
         ["scheduledjobs"],
         ["jobtemplates"],
         ["clusterjobtemplates"],
+        ["runrequests"],
     ]
+    assert hooks[3]["clientConfig"]["service"]["path"] == RUNREQUESTS_PATH
+    hooks = hooks[:3]
     assert hooks[2]["rules"][0]["scope"] == "Cluster"
     assert hooks[0]["clientConfig"]["service"] == {
         "namespace": "almanac",
@@ -354,6 +363,7 @@ def test_trusted_users_skip_only_the_scheduledjob_hook() -> None:
         "Q0E=",
         service=ServiceReference("almanac", "almanac-webhook"),
         trusted_users=["system:serviceaccount:almanac:almanac-api", 'odd"name'],
+        resources=["scheduledjobs", "jobtemplates", "clusterjobtemplates"],
     )
     scheduled_jobs, *templates = body["webhooks"]
     assert scheduled_jobs["matchConditions"] == [
@@ -369,7 +379,59 @@ def test_trusted_users_skip_only_the_scheduledjob_hook() -> None:
 @pytest.mark.parametrize("users", [[""], ["bad\nname"]])
 def test_trusted_users_must_be_printable_names(users: list[str]) -> None:
     with pytest.raises(ValueError, match="non-empty printable usernames"):
-        webhook_configuration("Q0E=", url="https://a", trusted_users=users)
+        webhook_configuration(
+            "Q0E=", url="https://a", trusted_users=users, run_request_writers=[OPERATOR]
+        )
+    with pytest.raises(ValueError, match="non-empty printable usernames"):
+        webhook_configuration("Q0E=", url="https://a", run_request_writers=users)
+
+
+def test_only_almanacs_writers_skip_the_runrequest_hook() -> None:
+    body = webhook_configuration(
+        "Q0E=", url="https://a", resources=["runrequests"], run_request_writers=[OPERATOR, FACADE]
+    )
+    (hook,) = body["webhooks"]
+    assert hook["matchConditions"] == [
+        {
+            "name": "not-a-trusted-writer",
+            "expression": f'!(request.userInfo.username in ["{OPERATOR}", "{FACADE}"])',
+        }
+    ]
+
+
+def test_the_runrequest_hook_needs_its_writers() -> None:
+    with pytest.raises(ValueError, match="run_request_writers"):
+        webhook_configuration("Q0E=", url="https://a", resources=["runrequests"])
+
+
+def run_request_review(username: str, operation: str = "CREATE") -> dict[str, Any]:
+    body = admission_review({"scheduledJob": "nightly"}, kind="RunRequest", operation=operation)
+    body["request"]["userInfo"] = {"username": username, "groups": ["system:authenticated"]}
+    return body
+
+
+@pytest.mark.parametrize("operation", ["CREATE", "UPDATE"])
+def test_a_runrequest_written_by_anyone_but_almanac_is_refused(operation: str) -> None:
+    answer = review(run_request_review("mallory", operation), writers=frozenset({OPERATOR}))
+    refusal = answer["response"]
+    assert refusal["allowed"] is False
+    assert refusal["status"]["code"] == 403
+    assert (
+        "written only by the Almanac operator and the REST facade, not by mallory"
+        in (refusal["status"]["message"])
+    )
+
+
+@pytest.mark.parametrize("writer", [OPERATOR, FACADE])
+def test_a_runrequest_written_by_the_operator_or_the_facade_is_allowed(writer: str) -> None:
+    answer = review(run_request_review(writer), writers=frozenset({OPERATOR, FACADE}))
+    assert answer["response"]["allowed"] is True
+
+
+def test_a_runrequest_status_write_is_not_judged() -> None:
+    body = run_request_review("mallory", "UPDATE")
+    body["request"]["subResource"] = "status"
+    assert review(body, writers=frozenset({OPERATOR}))["response"]["allowed"] is True
 
 
 @pytest.mark.parametrize(
