@@ -1,4 +1,4 @@
-"""The Kubernetes calls of the facade: ScheduledJobs, templates, namespaces and run Jobs.
+"""The Kubernetes calls of the facade: ScheduledJobs, templates, namespaces, run requests.
 
 The facade keeps no second store: every read and write goes to the API server. Jobs are
 addressed by uid, which the API server cannot select on, so a small uid → name map (filled
@@ -35,6 +35,7 @@ __all__ = ["KubeFacade", "translate"]
 
 VERSION: Final = "v1alpha1"
 PLURAL: Final = "scheduledjobs"
+REQUESTS: Final = "runrequests"
 UPDATE_ATTEMPTS: Final = 5
 _UID_CACHE_MAX: Final = 10_000
 
@@ -54,6 +55,14 @@ def _causes(exc: ApiException) -> list[Problem]:
         if isinstance(c, dict)
     ]
     return found or [Problem("", str(message), BadRequestError.code)]
+
+
+def _reason(exc: ApiException) -> str:
+    """The ``reason`` of a refusal's Status (``AlreadyExists``, ``Conflict`` ...)."""
+    try:
+        return str(json.loads(exc.body or "{}").get("reason") or "")
+    except ValueError:
+        return ""
 
 
 def translate(exc: ApiException, what: str) -> ApiError:
@@ -265,14 +274,14 @@ class KubeFacade:
         job: dict[str, Any] = json.loads(body)
         return job
 
-    async def create_run_job(self, namespace: str, body: dict[str, Any]) -> bool:
-        """Create a run's Job; False when it exists already (that run was launched)."""
+    async def create_run_request(self, namespace: str, body: dict[str, Any]) -> bool:
+        """Ask the operator for a run (a RunRequest); False when it was asked already."""
         try:
-            await read_reply(
-                self._batch.create_namespaced_job(namespace, body, _preload_content=False)
+            await self._custom.create_namespaced_custom_object(
+                API_GROUP, VERSION, namespace, REQUESTS, body
             )
         except ApiException as exc:
-            if exc.status == 409:
+            if exc.status == 409 and _reason(exc) == "AlreadyExists":
                 return False
             raise translate(exc, "run") from None
         return True

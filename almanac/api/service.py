@@ -48,8 +48,8 @@ from almanac.core.naming import claimed_owner
 from almanac.core.plan import compile_spec, slots_due
 from almanac.core.preview import preview_slots
 from almanac.core.resource import parse_spec
-from almanac.core.runs import RunRequest, build_job
-from almanac.core.status import RunPhase, TriggerKind
+from almanac.core.runrequests import backfill_request, run_request_body
+from almanac.core.status import RunPhase
 from almanac.history.records import AuditEntry, RunRecord, RunStats
 from almanac.history.store import RunPage, RunStore
 
@@ -360,8 +360,10 @@ class JobService:
     async def backfill(
         self, who: Identity, job_id: str, start: datetime, end: datetime
     ) -> tuple[list[str], int]:
-        """Run every slot in ``[start, end]`` now, as ``backfill`` runs named per slot, so
-        asking twice creates nothing new. Returns (run names, how many were new)."""
+        """Ask the operator to run every slot in ``[start, end]`` (one RunRequest each, named
+        like its run, so asking twice creates nothing new): it launches them as the job's
+        overlap policy allows, with the template's checks. Returns (run names, how many
+        were new)."""
         if end < start:
             raise bad_request_from(AlmanacError("end must not be before start", "end"))
         namespace = await self.namespace(who)
@@ -380,20 +382,19 @@ class JobService:
             raise bad_request_from(
                 AlmanacError(f"the range holds more than {limit} slots; narrow it", "end")
             )
-        template = await self.catalog.resolve(namespace, spec.template)
+        await self.catalog.resolve(namespace, spec.template)  # a missing one: 400 now
         meta = obj["metadata"]
         names, created = [], 0
         for slot in slots:
-            body = build_job(
-                name=meta["name"],
+            name, request = backfill_request(meta["name"], meta["uid"], slot)
+            body = run_request_body(
+                name=name,
                 namespace=namespace,
-                uid=meta["uid"],
-                spec=spec,
-                run=RunRequest(slot, TriggerKind.BACKFILL),
-                template=template,
-                extra_env=dict(self.settings.run_env),
+                owner=meta["name"],
+                owner_uid=meta["uid"],
+                spec=request,
             )
-            names.append(body["metadata"]["name"])
-            created += await self.kube.create_run_job(namespace, body)
+            names.append(name)
+            created += await self.kube.create_run_request(namespace, body)
         await self._audit(who, namespace, obj, "backfill", start=str(start), end=str(end))
         return names, created

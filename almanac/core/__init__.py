@@ -33,7 +33,7 @@ from almanac.core.models import (
     Trigger,
 )
 from almanac.core.naming import run_annotations, run_labels, run_name, validate_object_name
-from almanac.core.overlap import decide_overlap, release_buffered
+from almanac.core.overlap import backfill_releases, decide_overlap, release_buffered
 from almanac.core.plan import (
     TickPlan,
     compile_spec,
@@ -107,6 +107,7 @@ __all__ = [
     "TriggerKind",
     "UnknownTimeZoneError",
     "Wait",
+    "backfill_releases",
     "backoff_delay",
     "compile_schedule",
     "compile_spec",

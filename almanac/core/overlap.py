@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from almanac.core.decisions import Buffer, Launch, Skip, SkipReason
 from almanac.core.models import OverlapPolicy
 from almanac.core.status import ActiveRun, TriggerKind
 
-__all__ = ["decide_overlap", "release_buffered"]
+__all__ = ["backfill_releases", "decide_overlap", "release_buffered"]
+
+Item = TypeVar("Item")
 
 
 def decide_overlap(
@@ -56,3 +59,18 @@ def release_buffered(buffered: datetime | None, active: Sequence[ActiveRun]) -> 
     if buffered is None or active:
         return None
     return Launch(buffered, TriggerKind.SCHEDULE)
+
+
+def backfill_releases(
+    policy: OverlapPolicy, due: Sequence[tuple[datetime, Item]], in_flight: int
+) -> list[Item]:
+    """The due backfill runs that start now, given ``in_flight`` unfinished runs.
+
+    ``Allow`` starts them all. Under every other policy they start one at a time in slot
+    order, each once nothing else is running: a backfill is an explicit ask, so it waits
+    where a due slot would be skipped or buffered, and it never replaces a running run.
+    """
+    ordered = [item for _, item in sorted(due, key=lambda pair: pair[0])]
+    if policy is OverlapPolicy.ALLOW:
+        return ordered
+    return ordered[:1] if in_flight == 0 else []

@@ -29,6 +29,7 @@ from almanac.core.naming import (
     LABEL_SCHEDULED_JOB_UID,
     controller_reference,
     rfc3339_utc,
+    run_name,
 )
 from almanac.core.runs import API_VERSION, RunRequest
 from almanac.core.status import TriggerKind
@@ -41,6 +42,7 @@ __all__ = [
     "RequestPhase",
     "RunRequestSpec",
     "RunRequestStatus",
+    "backfill_request",
     "key_label",
     "launch_of",
     "run_request_body",
@@ -55,6 +57,11 @@ LABEL_TRIGGER_NAME: Final = "almanac.dev/trigger-name"
 #: environments are bounded, so larger events are refused (recorded as failed).
 MAX_EVENT_BYTES: Final = 32 * 1024
 _N_RANGE: Final = 1_000_000
+_TRIGGERS: Final = {
+    "event": TriggerKind.EVENT,
+    "after": TriggerKind.AFTER,
+    "backfill": TriggerKind.BACKFILL,
+}
 
 
 class RequestPhase(StrEnum):
@@ -79,8 +86,12 @@ class RunRequestSpec(SpecModel):
     """One run an event asked for (written by the operator)."""
 
     scheduled_job: ObjectName = Field(description="The ScheduledJob that runs.")
-    trigger: str = Field(max_length=63, description="Name of the trigger in spec.triggers.")
-    kind: Literal["event", "after"] = Field(description="A Kafka event or an upstream run.")
+    trigger: str = Field(
+        "", max_length=63, description="Name of the trigger in spec.triggers (none: backfill)."
+    )
+    kind: Literal["event", "after", "backfill"] = Field(
+        description="A Kafka event, an upstream run, or a past slot asked for (backfill)."
+    )
     due_time: AwareDatetime = Field(description="When the run starts.")
     step: int = Field(0, ge=0, description="Index in the trigger's sequence (0 without one).")
     key: str | None = Field(None, max_length=1024, description="Correlation key (cancelOn).")
@@ -139,19 +150,34 @@ def run_request_body(
 def launch_of(name: str, spec: RunRequestSpec, attempt: int = 1) -> RunRequest:
     """The run a RunRequest launches. ``n`` comes from the request's name and the slot
     keeps its microseconds, so the Job name is deterministic per request and distinct
-    between requests due in the same second."""
-    n = int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % _N_RANGE
+    between requests due in the same second. A backfill has one request per slot, so its
+    run keeps the plain per-slot name (``n`` 1) that asking twice must collide on."""
+    backfill = spec.kind == "backfill"
+    n = 1 if backfill else int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % _N_RANGE
     return RunRequest(
         slot=spec.due_time,
-        trigger=TriggerKind.EVENT if spec.kind == "event" else TriggerKind.AFTER,
+        trigger=_TRIGGERS[spec.kind],
         attempt=attempt,
         n=n,
         request=name,
-        params=spec.params,
-        event=spec.event,
-        event_id=spec.source.id,
-        step=spec.step,
+        params=None if backfill else spec.params,
+        event=None if backfill else spec.event,
+        event_id=None if backfill else spec.source.id,
+        step=None if backfill else spec.step,
     )
+
+
+def backfill_request(owner: str, owner_uid: str, slot: datetime) -> tuple[str, RunRequestSpec]:
+    """The request (name, spec) that runs ``slot`` of a ScheduledJob again. Due at the
+    slot, which has passed, so the operator launches it at once (as the job's overlap
+    policy allows); named like the run it launches, so asking twice stores nothing new."""
+    spec = RunRequestSpec(
+        scheduled_job=owner,
+        kind="backfill",
+        due_time=slot,
+        source=EventSource(id=f"backfill:{rfc3339_utc(slot)}"),
+    )
+    return run_name(owner, owner_uid, slot, trigger=TriggerKind.BACKFILL), spec
 
 
 def status_patch(

@@ -22,7 +22,7 @@ from typing import Any
 from almanac.core.decisions import Buffer, Launch, Skip
 from almanac.core.errors import AlmanacError, InvalidInputError
 from almanac.core.naming import claimed_owner, rfc3339_utc, run_name
-from almanac.core.overlap import decide_overlap, release_buffered
+from almanac.core.overlap import backfill_releases, decide_overlap, release_buffered
 from almanac.core.params import validate_params
 from almanac.core.plan import next_run_time, plan_tick, schedule_anchor
 from almanac.core.runrequests import RequestPhase, RunRequestSpec, launch_of, status_patch
@@ -546,18 +546,31 @@ class Scheduler:
 
     async def _launch_requests(self, t: Tracked, template: JobTemplateSpec, now: datetime) -> None:
         """Pending RunRequests whose time has come become runs, launched concurrently (a
-        burst of events is one reconcile pass); the earliest later one sets the wake-up."""
+        burst of events is one reconcile pass); the earliest later one sets the wake-up.
+        Backfilled slots follow the overlap policy (:func:`backfill_releases`)."""
+        assert t.spec is not None
         due: list[StoredRequest] = []
+        backfills: list[tuple[datetime, StoredRequest]] = []
         later: datetime | None = None
         for stored in t.requests.values():
             if stored.status.phase is not RequestPhase.PENDING:
                 continue
-            if stored.spec.due_time <= now:
+            if stored.spec.due_time > now:
+                if later is None or stored.spec.due_time < later:
+                    later = stored.spec.due_time
+            elif stored.spec.kind == "backfill":
+                backfills.append((stored.spec.due_time, stored))
+            else:
                 due.append(stored)
-            elif later is None or stored.spec.due_time < later:
-                later = stored.spec.due_time
         if later is not None:
             self.poke(t.key, later)
+        if backfills:
+            in_flight = len(_active_runs(t.jobs.values())) + sum(
+                1
+                for r in t.requests.values()
+                if r.status.phase is RequestPhase.LAUNCHED and r.status.job not in t.jobs
+            )
+            due += backfill_releases(t.spec.overlap_policy, backfills, in_flight)
         await asyncio.gather(*(self._launch_request(t, template, s, now) for s in due))
 
     async def _launch_request(
@@ -575,7 +588,8 @@ class Scheduler:
         try:
             validate_params(run_params(t.spec, run), template.params_schema)
         except AlmanacError as exc:
-            self.count_trigger(t, stored.spec.trigger, "failed", f"params refused: {exc}")
+            if stored.spec.trigger:
+                self.count_trigger(t, stored.spec.trigger, "failed", f"params refused: {exc}")
             self._settle(t, stored, RequestPhase.FAILED, now, f"params refused: {exc}")
             self._event(t, "TriggerFailed", f"request {stored.name}: params refused: {exc}")
             return
@@ -584,13 +598,14 @@ class Scheduler:
         # In flight: no other pass launches it; the API hears "Launched" only once it is.
         stored.status = pending.model_copy(update={"phase": RequestPhase.LAUNCHED})
         try:
+            reason = "Backfilled" if stored.spec.kind == "backfill" else "Triggered"
             async with self._request_limit:
-                created = await self._launch(t, template, run, now, reason="Triggered")
+                created = await self._launch(t, template, run, now, reason=reason)
         except Exception:
             stored.status = pending
             raise  # the reconcile is retried; the request is still pending
         self._settle(t, stored, RequestPhase.LAUNCHED, now, "", job=job)
-        if created:
+        if created and stored.spec.trigger:
             self.count_trigger(t, stored.spec.trigger, "launched")
 
     def _settle(

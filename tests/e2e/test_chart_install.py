@@ -128,8 +128,10 @@ async def test_metrics_endpoint_exposes_the_documented_series(release: Release) 
     assert leader in pods
 
 
-def can_i(release: Release, verb: str, resource: str, namespace: str, *extra: str) -> bool:
-    account = f"system:serviceaccount:{release.namespace}:{release.operator}"
+def can_i(
+    release: Release, verb: str, resource: str, namespace: str, *extra: str, sa: str = ""
+) -> bool:
+    account = f"system:serviceaccount:{release.namespace}:{sa or release.operator}"
     try:
         release.kubectl.run(
             "auth", "can-i", verb, resource, "-n", namespace, f"--as={account}", *extra
@@ -168,6 +170,36 @@ async def test_the_webhook_reviews_everyone_but_the_facade(release: Release) -> 
         stdin=json.dumps(bad),
     )  # fmt: skip
     assert json.loads(created)["spec"]["schedule"]["cron"] == "61 * * * *"
+
+
+async def test_only_the_operator_and_the_facade_write_runrequests(release: Release) -> None:
+    """A RunRequest launches its ScheduledJob with the params it carries: the chart's
+    webhook refuses every writer but the operator and the facade (even a cluster admin),
+    and the facade asks for backfills with RunRequests, holding no Job create right."""
+    if not FACADE_BUILT:
+        pytest.fail("the chart's facade is not built")
+    request = {
+        "apiVersion": "almanac.dev/v1alpha1",
+        "kind": "RunRequest",
+        "metadata": {"name": "forged"},
+        "spec": {
+            "scheduledJob": "victim",
+            "kind": "backfill",
+            "dueTime": "2026-01-01T00:00:00Z",
+            "source": {"id": "backfill:2026-01-01T00:00:00Z"},
+        },
+    }
+    body = json.dumps(request)
+    with pytest.raises(KubectlError, match=r"written only by the Almanac operator"):
+        release.kubectl.run("create", "--dry-run=server", "-f", "-", stdin=body)
+    for sa in (release.operator, release.facade):
+        account = f"system:serviceaccount:{release.namespace}:{sa}"
+        release.kubectl.run(
+            "create", "--dry-run=server", f"--as={account}", "-f", "-", stdin=body
+        )  # fmt: skip
+    facade = release.facade
+    assert can_i(release, "create", "runrequests.almanac.dev", release.namespace, sa=facade)
+    assert not can_i(release, "create", "jobs.batch", release.namespace, sa=facade)
 
 
 async def test_the_facade_admits_only_the_configured_gateway(release: Release) -> None:

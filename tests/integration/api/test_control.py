@@ -1,5 +1,6 @@
 """Job control through REST with a real operator: pause stops runs and resume restarts
-them, run-now runs once per Idempotency-Key, retry and backfill create runs."""
+them, run-now runs once per Idempotency-Key, retry creates a run, backfill asks the operator
+for past slots, which it runs as the job's overlap policy allows."""
 
 from __future__ import annotations
 
@@ -140,8 +141,24 @@ async def test_retry_and_backfill_create_runs(scripted: Org) -> None:
     assert first.json()["created"] == 2
     again = org.request("POST", f"/jobs/{job['id']}/backfill", json=window).json()
     assert (again["created"], again["runs"]) == (0, first.json()["runs"])
-    backfilled = {j["metadata"]["name"] for j in _by_trigger(k, name, "backfill")}
-    assert backfilled == set(first.json()["runs"])
+    # The facade asked the operator (RunRequests); the operator launches them one at a
+    # time, as the job's Forbid policy allows, each after the one before it finished.
+    requests = k.list("runrequests")
+    assert {r["metadata"]["name"] for r in requests} >= set(first.json()["runs"])
+    assert {
+        r["spec"]["kind"] for r in requests if r["metadata"]["name"] in first.json()["runs"]
+    } == {"backfill"}
+
+    def both_backfilled_runs_failed() -> list[dict[str, Any]]:
+        runs = sorted(_by_trigger(k, name, "backfill"), key=lambda j: j["metadata"]["name"])
+        assert [j["metadata"]["name"] for j in runs] == sorted(first.json()["runs"])
+        assert all(_failed_at(j) for j in runs)
+        return runs
+
+    earlier, later = await eventually(
+        both_backfilled_runs_failed, timeout=120, what="both backfilled runs to fail"
+    )
+    assert later["metadata"]["creationTimestamp"] >= _failed_at(earlier)
     org.request("PATCH", f"/jobs/{job['id']}", json={"schedule": "* * * * *"})
     a_day = {"start": "2024-01-01T00:00:00Z", "end": "2024-01-02T00:00:00Z"}
     too_many = org.request("POST", f"/jobs/{job['id']}/backfill", json=a_day)
@@ -149,3 +166,10 @@ async def test_retry_and_backfill_create_runs(scripted: Org) -> None:
     assert too_many.json()["errors"][0]["field"] == "end"
     backwards = {"start": "2025-01-01T00:00:00Z", "end": "2024-01-01T00:00:00Z"}
     assert org.request("POST", f"/jobs/{job['id']}/backfill", json=backwards).status_code == 400
+
+
+def _failed_at(job: dict[str, Any]) -> str:
+    """When a Job failed (RFC 3339, second precision), or "" while it has not."""
+    conditions = job.get("status", {}).get("conditions") or []
+    found = [c["lastTransitionTime"] for c in conditions if c["type"] == "Failed"]
+    return found[0] if found and found[0] else ""

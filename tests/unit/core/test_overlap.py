@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,6 +14,7 @@ from almanac.core import (
     Skip,
     SkipReason,
     TriggerKind,
+    backfill_releases,
     decide_overlap,
     release_buffered,
 )
@@ -67,3 +68,26 @@ def test_buffered_slot_is_released_when_nothing_is_active() -> None:
     assert release_buffered(TOP_OF_HOUR, ACTIVE) is None
     assert release_buffered(TOP_OF_HOUR, ()) == Launch(TOP_OF_HOUR, TriggerKind.SCHEDULE)
     assert release_buffered(None, ()) is None
+
+
+# --- backfilled slots ---------------------------------------------------------------
+
+JAN = [datetime(2026, 1, d, tzinfo=UTC) for d in (3, 1, 2)]
+
+
+@pytest.mark.parametrize(
+    ("policy", "in_flight", "started"),
+    [
+        pytest.param(OverlapPolicy.ALLOW, 0, ["jan1", "jan2", "jan3"], id="allow-all-at-once"),
+        pytest.param(OverlapPolicy.ALLOW, 2, ["jan1", "jan2", "jan3"], id="allow-ignores-runs"),
+        pytest.param(OverlapPolicy.FORBID, 0, ["jan1"], id="forbid-earliest-first"),
+        pytest.param(OverlapPolicy.FORBID, 1, [], id="forbid-waits-not-skips"),
+        pytest.param(OverlapPolicy.REPLACE, 1, [], id="replace-never-kills-for-a-backfill"),
+        pytest.param(OverlapPolicy.BUFFER_ONE, 0, ["jan1"], id="buffer-one-at-a-time"),
+    ],
+)
+def test_backfilled_slots_start_as_the_overlap_policy_allows(
+    policy: OverlapPolicy, in_flight: int, started: list[str]
+) -> None:
+    due = [(slot, f"jan{slot.day}") for slot in JAN]
+    assert backfill_releases(policy, due, in_flight) == started
