@@ -25,6 +25,7 @@ from almanac.core.errors import AlmanacError
 from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames
 from almanac.core.models import API_VERSION
 from almanac.core.naming import validate_object_name
+from almanac.core.orgs import LABEL_ORG_ID
 from almanac.core.specs import check_spec
 from almanac.core.status import RunPhase
 from almanac.history.records import RunRecord
@@ -53,7 +54,6 @@ ANNOTATION_DISPLAY_NAME: Final = "almanac.dev/display-name"
 ANNOTATION_CREATED_BY: Final = "almanac.dev/created-by"
 ANNOTATION_UPDATED_BY: Final = "almanac.dev/updated-by"
 ANNOTATION_SUSPEND_REASON: Final = "almanac.dev/suspend-reason"
-LABEL_ORG_ID: Final = "almanac.dev/org-id"
 
 _TYPE_ALIASES: Final = {"http_request": "http"}
 _TEMPLATE_TYPES: Final = {v: k for k, v in _TYPE_ALIASES.items()}

@@ -45,6 +45,7 @@ from almanac.api.schemas import Job, JobStatus
 from almanac.api.settings import ApiSettings
 from almanac.core.errors import AlmanacError
 from almanac.core.naming import claimed_owner
+from almanac.core.orgs import foreign_org_problem
 from almanac.core.plan import compile_spec, slots_due
 from almanac.core.preview import preview_slots
 from almanac.core.resource import parse_spec
@@ -68,14 +69,9 @@ def _now() -> datetime:
 def _refuse_foreign_org(spec: dict[str, Any], who: Identity) -> None:
     """An export runs as the caller's organisation: ``payload.orgId`` naming another one
     would export that organisation's data through the Export Service."""
-    params = spec.get("params") or {}
-    named = params.get("orgId") if spec.get("template") == "export" else None
-    if named is not None and named != who.org_id:
-        raise BadRequestError(
-            f"names organisation {named!r}, but an export runs as the caller's organisation "
-            f"{who.org_id!r}; leave payload.orgId out",
-            "payload.orgId",
-        )
+    problem = foreign_org_problem(spec, who.org_id, "payload.orgId", "leave payload.orgId out")
+    if problem is not None:
+        raise BadRequestError(problem.message, problem.field)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from almanac.core.naming import rfc3339_utc
+from almanac.core.orgs import LABEL_ORG_ID
 from almanac.core.powers import Power
 from almanac.core.runs import API_VERSION
 
@@ -186,6 +187,21 @@ class Kube:
             )
         )
         return bool((json.loads(reply).get("status") or {}).get("allowed"))
+
+    async def namespace_org(self, namespace: str) -> str | None:
+        """The organisation ``namespace`` belongs to (its ``almanac.dev/org-id`` label),
+        ``None`` without one (admission: an export may name only this one)."""
+        try:
+            reply = await read_reply(
+                client.CoreV1Api(self.api).read_namespace(namespace, _preload_content=False)
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        labels = (json.loads(reply).get("metadata") or {}).get("labels") or {}
+        org = labels.get(LABEL_ORG_ID)
+        return org if isinstance(org, str) and org else None
 
     async def whoami(self) -> str:
         """The username the API server knows this process by (a SelfSubjectReview): the

@@ -270,6 +270,7 @@ async def _start_webhook(config: OperatorConfig, kube: Kube) -> web.AppRunner | 
         kafka_names=config.kafka_names,
         access=kube.may,
         writers=frozenset(writers),
+        orgs=kube.namespace_org,
     )
     await register()
     log.info("admission webhook serving", extra={"port": config.webhook_port})

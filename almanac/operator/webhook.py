@@ -29,6 +29,7 @@ from jsonschema.exceptions import SchemaError
 
 from almanac.core.errors import AlmanacError, InvalidInputError, InvalidSpecError
 from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames
+from almanac.core.orgs import foreign_org_problem, named_org
 from almanac.core.params import pattern_problems
 from almanac.core.powers import Power
 from almanac.core.resource import format_location, validate_model
@@ -45,6 +46,7 @@ __all__ = [
     "TEMPLATES_PATH",
     "ChainLookup",
     "MalformedReviewError",
+    "OrgLookup",
     "error_body",
     "respond",
     "review",
@@ -75,6 +77,8 @@ class MalformedReviewError(InvalidInputError):
 ChainEdges = Mapping[str, list[str]]
 #: Reads the specs of a namespace's ScheduledJobs by name (the API server's view).
 ChainLookup = Callable[[str], Awaitable[Mapping[str, Any]]]
+#: Reads the organisation a namespace belongs to (its ``almanac.dev/org-id`` label).
+OrgLookup = Callable[[str], Awaitable[str | None]]
 
 
 def upstreams(spec: Any) -> list[str]:
@@ -93,8 +97,10 @@ def review(
     body: Any,
     chains: ChainEdges | None = None,
     kafka_names: KafkaNames = DEFAULT_NAMES,
+    *,
     denied: Sequence[Power] = (),
     writers: frozenset[str] = frozenset(),
+    found: Sequence[AlmanacError] = (),
 ) -> dict[str, Any]:
     """Answer one AdmissionReview: allow, or refuse naming every bad field and its fix.
 
@@ -104,6 +110,9 @@ def review(
 
     ``chains`` is the namespace's chain graph (other ScheduledJobs' ``after`` upstreams);
     with it, a ScheduledJob that would close a cycle of ``after`` triggers is refused.
+
+    ``found`` are problems of a ScheduledJob the caller found with reads (an export naming
+    an organisation its namespace does not belong to).
 
     ``writers`` are the users that may write RunRequests (the operator, the facade): a
     RunRequest launches its ScheduledJob's run with the params it carries, so one written
@@ -120,7 +129,9 @@ def review(
         "kind": "AdmissionReview",
         "response": {
             "uid": request["uid"],
-            **_decide(request, chains or {}, kafka_names, denied, writers),
+            **_decide(
+                request, chains or {}, kafka_names, denied=denied, writers=writers, found=found
+            ),
         },
     }
 
@@ -152,8 +163,10 @@ def _decide(
     request: dict[str, Any],
     chains: ChainEdges,
     kafka_names: KafkaNames,
+    *,
     denied: Sequence[Power],
     writers: frozenset[str],
+    found: Sequence[AlmanacError],
 ) -> dict[str, Any]:
     if request.get("operation") not in ("CREATE", "UPDATE") or request.get("subResource"):
         return {"allowed": True}
@@ -165,6 +178,8 @@ def _decide(
         return {"allowed": True, "warnings": [f"{kind.get('kind')} is not validated by Almanac"]}
     spec = request["object"].get("spec", {})
     problems = validate(spec, kafka_names)
+    if kind.get("kind") == "ScheduledJob":
+        problems += found
     if not problems and kind.get("kind") == "ScheduledJob":
         problems = _chain_problems(request, spec, chains)
     if not problems and denied:
@@ -309,13 +324,16 @@ async def respond(
     raw: bytes,
     chains: ChainLookup | None = None,
     kafka_names: KafkaNames = DEFAULT_NAMES,
+    *,
     access: AccessCheck | None = None,
     writers: frozenset[str] = frozenset(),
+    orgs: OrgLookup | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Map a raw request body to (HTTP status, JSON body); malformed input is a 400.
 
     The chain graph is read (``chains``) only for ScheduledJobs with ``after`` triggers;
-    the writer's permissions (``access``) only for the run powers a ScheduledJob adds.
+    the writer's permissions (``access``) only for the run powers a ScheduledJob adds; the
+    namespace's organisation (``orgs``) only for an export that names one.
     """
     try:
         body = json.loads(raw)
@@ -329,14 +347,30 @@ async def respond(
     if chains is not None and isinstance(obj, dict) and upstreams(obj.get("spec")):
         assert isinstance(request, dict)
         specs = await chains(str(request.get("namespace") or ""))
-        edges = {name: found for name, spec in specs.items() if (found := upstreams(spec))}
+        edges = {name: ups for name, spec in specs.items() if (ups := upstreams(spec))}
     try:
         denied: list[Power] = []
-        if access is not None and isinstance(request, dict) and _is_scheduled_job(request):
-            denied = await denied_powers(request, access)
-        return 200, review(body, edges, kafka_names, denied, writers)
+        found: Problems = []
+        if isinstance(request, dict) and _is_scheduled_job(request):  # reads it needs
+            if access is not None:
+                denied = await denied_powers(request, access)
+            if orgs is not None:
+                found = await _org_problems(request, orgs)
+        return 200, review(body, edges, kafka_names, denied=denied, writers=writers, found=found)
     except MalformedReviewError as exc:
         return 400, error_body(exc)
+
+
+async def _org_problems(request: Mapping[str, Any], orgs: OrgLookup) -> Problems:
+    """An export may name only its namespace's organisation (:mod:`almanac.core.orgs`)."""
+    obj = request.get("object")
+    spec = obj.get("spec") if isinstance(obj, Mapping) else None
+    if not isinstance(spec, Mapping) or named_org(spec) is None:
+        return []
+    org = await orgs(str(request.get("namespace") or ""))
+    fix = f"set it to {org!r}" if org else "ask for the namespace to be labelled first"
+    problem = foreign_org_problem(spec, org, "spec.params.orgId", fix)
+    return [problem] if problem is not None else []
 
 
 def _is_scheduled_job(request: Mapping[str, Any]) -> bool:

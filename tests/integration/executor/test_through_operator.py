@@ -126,7 +126,8 @@ def once(name: str, template: str, params: dict[str, Any], at: datetime) -> dict
 def namespace_module(crds: Kubectl) -> Iterator[str]:
     """One restricted namespace for the module's ScheduledJobs (they run concurrently)."""
     name = f"t-{uuid.uuid4().hex[:10]}"
-    labels = {"pod-security.kubernetes.io/enforce": "restricted"}
+    # Organisation 000101's namespace: its exports may name only that organisation.
+    labels = {"pod-security.kubernetes.io/enforce": "restricted", "almanac.dev/org-id": "000101"}
     crds.apply(
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
     )

@@ -517,3 +517,23 @@ async def test_server_rotates_a_lost_ca_and_reports_the_new_bundle(tmp_path: Pat
         assert await _served_serial(port) != before
     finally:
         await runner.cleanup()
+
+
+def export_review(org_id: str) -> bytes:
+    spec = {"template": "export", "schedule": {"cron": "0 2 * * *"}, "params": {"orgId": org_id}}
+    return json.dumps(admission_review(spec)).encode()
+
+
+async def test_an_export_naming_another_organisation_than_its_namespaces_is_refused() -> None:
+    async def orgs(namespace: str) -> str | None:
+        assert namespace == "team-a"
+        return "42"
+
+    status, answer = await respond(export_review("7"), orgs=orgs)
+    assert status == 200
+    refusal = answer["response"]
+    assert refusal["allowed"] is False
+    assert refusal["status"]["details"]["causes"][0]["field"] == "spec.params.orgId"
+    assert "organisation '42'; set it to '42'" in refusal["status"]["message"]
+    _, own = await respond(export_review("42"), orgs=orgs)
+    assert own["response"]["allowed"] is True
