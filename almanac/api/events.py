@@ -29,6 +29,7 @@ from almanac.api.settings import BOOTSTRAP_VARIABLE, ApiSettings
 from almanac.core.events import NAMESPACE_HEADER
 from almanac.core.naming import rfc3339_utc
 from almanac.core.runrequests import MAX_EVENT_BYTES as RUN_EVENT_LIMIT
+from almanac.kafkasecurity import KafkaSecurity
 from almanac.notify.publisher import (
     KafkaPublisher,
     NamespacedMessage,
@@ -132,7 +133,11 @@ class TriggerPublisher:
     def from_settings(cls, settings: ApiSettings, outcomes: Counter | None) -> TriggerPublisher:
         """A publisher for the configured bootstrap; nothing connects before the first event."""
         publisher = (
-            KafkaPublisher(settings.kafka_bootstrap, request_timeout=PUBLISH_TIMEOUT)
+            KafkaPublisher(
+                settings.kafka_bootstrap,
+                request_timeout=PUBLISH_TIMEOUT,
+                security=KafkaSecurity.from_env(),
+            )
             if settings.kafka_bootstrap
             else None
         )

@@ -7,6 +7,7 @@ a fake Kafka producer or a temporary secrets directory without patching anything
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -17,6 +18,7 @@ from almanac.executor.environment import RunInfo, Settings
 from almanac.executor.netguard import Resolver, SystemResolver
 from almanac.executor.result import Result
 from almanac.executor.secrets import SecretStore
+from almanac.kafkasecurity import KafkaSecurity
 
 if TYPE_CHECKING:  # only http/export runs import httpx
     import httpx
@@ -56,6 +58,16 @@ class PayloadContext:
     producers: ProducerFactory = AIOKafkaProducer
     #: Transport of ``http``/``export`` clients; ``None`` is httpx's own (real sockets).
     http_transport: httpx.AsyncBaseTransport | None = None
+    #: TLS/SASL for the platform's brokers (``ALMANAC_KAFKA_BOOTSTRAP``) only; ``None``:
+    #: read from the environment when a run publishes there (:meth:`platform_kafka`).
+    kafka_security: KafkaSecurity | None = None
+
+    def platform_kafka(self) -> KafkaSecurity:
+        """The platform brokers' security settings; read lazily, so a mistake in them fails
+        only a run that publishes to those brokers (naming the variable), no other run."""
+        if self.kafka_security is not None:
+            return self.kafka_security
+        return KafkaSecurity.from_env(os.environ)
 
     @classmethod
     def create(

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from aiokafka import AIOKafkaProducer
 
 from almanac.core.kafkanames import NAMESPACE_HEADER
+from almanac.kafkasecurity import PLAINTEXT, KafkaSecurity
 
 __all__ = [
     "FakePublisher",
@@ -82,11 +83,16 @@ class KafkaPublisher:
         ``host:port[,host:port]``.
     request_timeout
         Seconds a send may take before it counts as failed (the relay retries later).
+    security
+        TLS and SASL (:class:`~almanac.kafkasecurity.KafkaSecurity`); default PLAINTEXT.
     """
 
-    def __init__(self, bootstrap: str, *, request_timeout: float = 10.0) -> None:
+    def __init__(
+        self, bootstrap: str, *, request_timeout: float = 10.0, security: KafkaSecurity = PLAINTEXT
+    ) -> None:
         self.bootstrap = bootstrap
         self.request_timeout = request_timeout
+        self.security = security
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
@@ -97,6 +103,7 @@ class KafkaPublisher:
             request_timeout_ms=int(self.request_timeout * 1000),
             linger_ms=5,
             client_id="almanac-outbox",
+            **self.security.client_kwargs(),
         )
         try:
             await producer.start()

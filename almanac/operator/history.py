@@ -20,6 +20,7 @@ from almanac.core.durations import parse_duration
 from almanac.core.errors import AlmanacError, InvalidInputError
 from almanac.history import Backoff, BufferedRecorder, DatabaseConfigError, History
 from almanac.history.deferred import DeferredRunStore
+from almanac.kafkasecurity import KafkaSecurity
 from almanac.notify import KafkaPublisher, NotifySettings, OutboxRelay
 
 from .logs import log
@@ -128,7 +129,11 @@ class HistoryService:
         """The database answers: relay notifications and apply retention from now on."""
         self.history = history
         if self.notify.enabled and self.notify.bootstrap:
-            self.relay = OutboxRelay(history.pool, KafkaPublisher(self.notify.bootstrap))
+            # TriggerSettings.from_env refused a bad security setting at start-up already.
+            publisher = KafkaPublisher(
+                self.notify.bootstrap, security=KafkaSecurity.from_env(self._env)
+            )
+            self.relay = OutboxRelay(history.pool, publisher)
             self._tasks.append(asyncio.create_task(self.relay.run(self._stop)))
         self._tasks.append(asyncio.create_task(self._retention()))
 

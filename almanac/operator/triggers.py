@@ -64,6 +64,7 @@ from almanac.core.triggers import (
     event_identity,
     parse_event,
 )
+from almanac.kafkasecurity import PLAINTEXT, KafkaSecurity
 
 from .evaluation import Evaluator, EvaluatorPool
 from .kube import Kube, RunOutcome
@@ -100,7 +101,10 @@ class TriggerSettings:
     ``ALMANAC_TRIGGER_EVAL_TIMEOUT`` (default 100ms: CPU time one route's expressions may
     take on one event before they are stopped and the event counted failed; the filters
     people write take microseconds) and ``ALMANAC_TRIGGER_EVAL_WORKERS`` (default 2, 1-16:
-    evaluator processes, about 40 MB each, started with the consumer)."""
+    evaluator processes, about 40 MB each, started with the consumer).
+
+    ``security``: TLS and SASL of the consumer (:mod:`almanac.kafkasecurity`); read here,
+    at the operator's start, so a bad setting exits 2 naming the variable."""
 
     bootstrap: str | None = None
     group: str = "almanac-triggers"
@@ -108,6 +112,7 @@ class TriggerSettings:
     names: KafkaNames = DEFAULT_NAMES
     eval_timeout: timedelta = timedelta(milliseconds=100)
     eval_workers: int = 2
+    security: KafkaSecurity = PLAINTEXT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TriggerSettings:
@@ -121,6 +126,7 @@ class TriggerSettings:
             names=KafkaNames.from_env(env),
             eval_timeout=parse_duration(timeout, "ALMANAC_TRIGGER_EVAL_TIMEOUT"),
             eval_workers=_workers(env.get("ALMANAC_TRIGGER_EVAL_WORKERS", "").strip() or "2"),
+            security=KafkaSecurity.from_env(env),
         )
 
 
@@ -190,6 +196,7 @@ class TriggerService:
             auto_offset_reset="earliest",
             metadata_max_age_ms=5000,
             max_poll_records=BATCH,
+            **self.settings.security.client_kwargs(),
         )
         # Whether an event was accepted before is answered from the Jobs and RunRequests
         # the watches listed: nothing is read before they have.

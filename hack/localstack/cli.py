@@ -58,6 +58,7 @@ def _env_lines(dirs: Dirs, state: State) -> dict[str, str]:
         "ALMANAC_KAFKA_BOOTSTRAP": services.kafka_bootstrap(state),
         "ALMANAC_IMAGE": state.secrets.get("image", PROJECT_IMAGE),
         "ALMANAC_STACK_DIR": str(dirs.state),
+        **services.kafka_test_env(dirs, state),
     }
 
 
@@ -151,6 +152,9 @@ def up(dirs: Dirs) -> State:
     state = State.load(dirs.state_file)
     if _running(state):
         say(f"reusing the running stack in {dirs.state}")
+        if services.kafka_outdated(state):  # started before the SASL and TLS listeners
+            start_component(dirs, "kafka")
+            state = State.load(dirs.state_file)
         _images(dirs, state)
         _wait_node(dirs, state)
         return state
@@ -209,6 +213,8 @@ def start_component(dirs: Dirs, name: str, extra: list[str] | None = None) -> No
     base = record.get("base_argv", record["argv"])
     with step(f"starting {name}" + (f" with {' '.join(extra)}" if extra else "")):
         stop(record)  # no-op when already stopped
+        if name == "kafka":  # its listeners, TLS files and password: rewritten, same ports
+            services.configure_kafka(dirs, state)
         spawn(state, name, [*base, *(extra or [])], Path(record["log"]), user=record.get("user"))
         state.processes[name]["base_argv"] = base
         state.save(dirs.state_file)

@@ -1,6 +1,9 @@
 """Certificates for the control plane: one CA, the API server's serving certificate, an
 admin client certificate (``system:masters``) shared by the components, and the key pair
-that signs service-account tokens. Made once per stack directory."""
+that signs service-account tokens. Made once per stack directory.
+
+Kafka's TLS listener has a CA of its own (:func:`make_kafka_tls`): a client given the
+broker's CA file must not thereby trust the API server, nor the other way round."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .settings import GATEWAY, SERVICE_IP
 
-__all__ = ["Pki", "issue_client_cert", "make_pki", "write_kubeconfig"]
+__all__ = ["KafkaTls", "Pki", "issue_client_cert", "make_kafka_tls", "make_pki", "write_kubeconfig"]
 
 VALIDITY = dt.timedelta(days=365)
 API_SERVER_NAMES = (
@@ -47,6 +50,22 @@ class Pki:
     @property
     def admin_key(self) -> Path:
         return self.path("admin.key")
+
+
+@dataclass(frozen=True)
+class KafkaTls:
+    """The broker's TLS files: the CA clients trust and the broker's PEM keystore."""
+
+    folder: Path
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.folder / "ca.crt"
+
+    @property
+    def keystore(self) -> Path:
+        """Unencrypted PKCS#8 key, then the certificate chain: Kafka's ``PEM`` keystore."""
+        return self.folder / "server.pem"
 
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> None:
@@ -184,3 +203,33 @@ current-context: almanac
 """
     )
     path.chmod(0o600)
+
+
+def make_kafka_tls(folder: Path, ips: tuple[str, ...]) -> KafkaTls:
+    """The broker's CA and serving certificate (for ``ips`` and ``localhost``), made once;
+    the keystore is written last, so its presence means the set is complete."""
+    tls = KafkaTls(folder)
+    if tls.keystore.exists():
+        return tls
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "almanac-local-kafka-ca")])
+    ca_cert = _issue(ca_name, ca_key, None, ca=True)
+    _write_key(folder / "ca.key", ca_key)
+    tls.ca_cert.write_bytes(_pem(ca_cert))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _issue(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kafka")]),
+        key,
+        (ca_name, ca_key),
+        usages=[ExtendedKeyUsageOID.SERVER_AUTH],
+        names=x509.SubjectAlternativeName(
+            [x509.DNSName("localhost")] + [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
+        ),
+    )
+    staging = folder / "server.pem.tmp"
+    _write_key(staging, key)
+    with staging.open("ab") as out:
+        out.write(_pem(cert) + _pem(ca_cert))
+    staging.replace(tls.keystore)
+    return tls

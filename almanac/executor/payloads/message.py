@@ -25,6 +25,10 @@ Almanac's own topics (``almanac.*``, the notification topic) and ``almanac-*`` h
 refused before any connection (:mod:`almanac.core.kafkanames`): admission refuses them for
 the built-in ``message`` template, and this check also covers other templates running this
 payload and params computed per event by triggers.
+
+TLS and SASL (``ALMANAC_KAFKA_SECURITY_PROTOCOL`` and the rest, :mod:`almanac.kafkasecurity`,
+when the run's environment has them) apply only to the platform's bootstrap: a broker that
+params name never receives the platform's password or client certificate.
 """
 
 from __future__ import annotations
@@ -154,8 +158,11 @@ async def execute(raw: Mapping[str, Any], ctx: PayloadContext) -> Result:
         )
     timeout = seconds(params.timeout, "params.timeout")
     servers: str | list[str] = bootstrap
+    security: dict[str, Any] = {}  # the platform's credentials: for its brokers only
     if bootstrap != ctx.settings.kafka_bootstrap:  # resolution is bounded by the resolver
         servers = await _vetted_bootstrap(bootstrap, ctx)
+    else:
+        security = ctx.platform_kafka().client_kwargs()
     millis = int(timeout * 1000)
     producer = ctx.producers(
         bootstrap_servers=servers,
@@ -163,6 +170,7 @@ async def execute(raw: Mapping[str, Any], ctx: PayloadContext) -> Result:
         enable_idempotence=True,
         request_timeout_ms=millis,
         client_id=f"almanac-{ctx.run.run}"[:200],
+        **security,
     )
     try:
         async with asyncio.timeout(timeout):
