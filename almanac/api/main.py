@@ -1,36 +1,34 @@
-"""``python -m almanac api``: settings from the environment, then uvicorn."""
+"""``python -m almanac api``: settings from the environment, then the servers of
+:mod:`almanac.api.serving`."""
 
 from __future__ import annotations
 
 import logging
 import sys
 
-import uvicorn
-
 from almanac.api.app import create_app
+from almanac.api.serving import check_tls_files, run
 from almanac.api.settings import ApiSettings
 from almanac.core.errors import AlmanacError
+from almanac.kafkasecurity import KafkaSecurity
 from almanac.jsonlogs import JsonFormatter
 
 __all__ = ["main"]
 
 
 def main() -> int:
-    """Run the facade until SIGTERM/SIGINT; exit 2 naming a malformed variable."""
+    """Run the facade until SIGTERM/SIGINT; exit 2 naming a malformed variable or a TLS
+    file that cannot be used."""
     try:
         settings = ApiSettings.from_env()
+        check_tls_files(settings)
+        if settings.kafka_bootstrap:
+            KafkaSecurity.from_env()  # refused here, naming the variable, not at first use
     except AlmanacError as error:
         print(f"error: {error.field}: {error.message}", file=sys.stderr)
         return 2
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
+    run(create_app(settings), settings)
     return 0

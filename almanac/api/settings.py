@@ -21,7 +21,12 @@ from almanac.operator.config import RUN_ENV_PASSED
 
 __all__ = [
     "BOOTSTRAP_VARIABLE",
+    "CLIENT_CA_VARIABLE",
+    "CLIENT_NAMES_VARIABLE",
     "GATEWAY_SECRET_VARIABLE",
+    "OPS_PORT_VARIABLE",
+    "TLS_CERT_VARIABLE",
+    "TLS_KEY_VARIABLE",
     "TRIGGER_TOPIC_VARIABLE",
     "ApiSettings",
     "namespace_for",
@@ -33,6 +38,15 @@ _TOPIC: Final = re.compile(r"[a-zA-Z0-9._-]{1,249}")
 BOOTSTRAP_VARIABLE: Final = "ALMANAC_KAFKA_BOOTSTRAP"
 TRIGGER_TOPIC_VARIABLE: Final = "ALMANAC_TRIGGER_TOPIC"
 GATEWAY_SECRET_VARIABLE: Final = "ALMANAC_API_GATEWAY_SECRET"
+TLS_CERT_VARIABLE: Final = "ALMANAC_API_TLS_CERTFILE"
+TLS_KEY_VARIABLE: Final = "ALMANAC_API_TLS_KEYFILE"
+CLIENT_CA_VARIABLE: Final = "ALMANAC_API_GATEWAY_CLIENT_CA"
+CLIENT_NAMES_VARIABLE: Final = "ALMANAC_API_GATEWAY_CLIENT_NAMES"
+OPS_PORT_VARIABLE: Final = "ALMANAC_API_OPS_PORT"
+#: The ops port when client certificates are required and ALMANAC_API_OPS_PORT is unset
+#: (the operator's metrics port is 8080, the facade's API port 8000).
+DEFAULT_OPS_PORT: Final = 8081
+_TLS_VARIABLES: Final = (TLS_CERT_VARIABLE, TLS_KEY_VARIABLE, CLIENT_CA_VARIABLE)
 
 
 def namespace_for(pattern: str, org_id: str) -> str:
@@ -137,6 +151,60 @@ def _topic(env: Mapping[str, str], name: str, default: str) -> str:
     return topic
 
 
+def _tls(env: Mapping[str, str]) -> tuple[str | None, str | None, str | None]:
+    """The facade's certificate, its key and the gateway's CA, as paths (their contents are
+    checked by :func:`almanac.api.serving.check_tls_files` at start). Only whole
+    combinations are accepted: a half-configured TLS would serve plain HTTP, or ask for
+    client certificates it cannot check, without anyone noticing."""
+    cert, key, ca = (env.get(n, "").strip() or None for n in _TLS_VARIABLES)
+    if (cert is None) != (key is None):
+        missing, given = (TLS_KEY_VARIABLE, TLS_CERT_VARIABLE)
+        if cert is None:
+            missing, given = given, missing
+        raise InvalidInputError(
+            f"{missing} is unset but {given} is set: set both (the facade's PEM certificate "
+            "and its private key, e.g. tls.crt and tls.key of a kubernetes.io/tls Secret) "
+            "or neither",
+            missing,
+        )
+    if ca is not None and cert is None:
+        raise InvalidInputError(
+            f"{CLIENT_CA_VARIABLE}={ca!r} requires {TLS_CERT_VARIABLE} and {TLS_KEY_VARIABLE}: "
+            "the facade can only ask the gateway for a client certificate over HTTPS; set "
+            f"them or unset {CLIENT_CA_VARIABLE}",
+            CLIENT_CA_VARIABLE,
+        )
+    return cert, key, ca
+
+
+def _client_names(env: Mapping[str, str], client_ca: str | None) -> frozenset[str]:
+    """Names the gateway's certificate may carry (subject CN or a DNS SAN); empty: any
+    certificate the CA signed."""
+    names = _names(env, CLIENT_NAMES_VARIABLE)
+    if names and client_ca is None:
+        raise InvalidInputError(
+            f"{CLIENT_NAMES_VARIABLE} is set but {CLIENT_CA_VARIABLE} is not: names are "
+            "checked on verified client certificates only; set the CA or unset the names",
+            CLIENT_NAMES_VARIABLE,
+        )
+    return names
+
+
+def _ops_port(env: Mapping[str, str], api_port: int, client_ca: str | None) -> int | None:
+    """The plain-HTTP port for probes and metrics: as set, else 8081 when client
+    certificates are required (the kubelet cannot present one), else none."""
+    if not env.get(OPS_PORT_VARIABLE, "").strip() and client_ca is None:
+        return None
+    port = _port(env, OPS_PORT_VARIABLE, DEFAULT_OPS_PORT)
+    if port == api_port and port != 0:
+        raise InvalidInputError(
+            f"{OPS_PORT_VARIABLE}={port} is also the API port (ALMANAC_API_PORT): set "
+            f"{OPS_PORT_VARIABLE} to another port",
+            OPS_PORT_VARIABLE,
+        )
+    return port
+
+
 @dataclass(frozen=True)
 class ApiSettings:
     """What one facade process needs; see the README for each variable."""
@@ -161,14 +229,26 @@ class ApiSettings:
     manual_runs_per_hour: int = 10
     #: Objects every organisation namespace gets (see :mod:`almanac.api.orgnamespace`).
     namespace_defaults: tuple[dict[str, Any], ...] = ()
+    #: The facade's own certificate and key (PEM paths): set, the API port speaks HTTPS.
+    tls_certfile: str | None = None
+    tls_keyfile: str | None = None
+    #: The gateway's CA bundle: set, every client of the API port must present a
+    #: certificate it signed (the TLS handshake fails otherwise).
+    gateway_client_ca: str | None = None
+    #: Subject CNs / DNS SANs the gateway's certificate may carry; empty: any.
+    gateway_client_names: frozenset[str] = frozenset()
+    #: Plain-HTTP port serving only /healthz, /readyz and /metrics; None: no such port.
+    ops_port: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
         """Read ``ALMANAC_API_*`` and the shared variables; raise naming a bad one."""
         env = os.environ if env is None else env
+        port = _port(env, "ALMANAC_API_PORT", 8000)
+        certfile, keyfile, client_ca = _tls(env)
         return cls(
             host=env.get("ALMANAC_API_HOST") or "0.0.0.0",
-            port=_port(env, "ALMANAC_API_PORT", 8000),
+            port=port,
             namespace_pattern=_pattern(env, "ALMANAC_API_NAMESPACE_PATTERN"),
             create_namespaces=_flag(env, "ALMANAC_API_CREATE_NAMESPACES", True),
             database_url=env.get(DATABASE_URL_VARIABLE) or None,
@@ -184,6 +264,11 @@ class ApiSettings:
             max_jobs_per_org=_count(env, "ALMANAC_API_MAX_JOBS_PER_ORG", 1000),
             manual_runs_per_hour=_count(env, "ALMANAC_API_MANUAL_RUNS_PER_HOUR", 10),
             namespace_defaults=read_namespace_defaults(env.get(DEFAULTS_VARIABLE)),
+            tls_certfile=certfile,
+            tls_keyfile=keyfile,
+            gateway_client_ca=client_ca,
+            gateway_client_names=_client_names(env, client_ca),
+            ops_port=_ops_port(env, port, client_ca),
         )
 
     def namespace(self, org_id: str) -> str:

@@ -131,6 +131,26 @@ seccompProfile:
 - name: ALMANAC_KAFKA_BOOTSTRAP
   value: {{ . | quote }}
 {{- end }}
+{{- with .Values.kafka.security }}
+{{- if ne .protocol "PLAINTEXT" }}
+- name: ALMANAC_KAFKA_SECURITY_PROTOCOL
+  value: {{ .protocol | quote }}
+{{- end }}
+{{- if .saslMechanism }}
+- name: ALMANAC_KAFKA_SASL_MECHANISM
+  value: {{ .saslMechanism | quote }}
+- name: ALMANAC_KAFKA_SASL_USERNAME
+  value: {{ .username | quote }}
+{{- end }}
+{{- if .passwordSecret }}
+- name: ALMANAC_KAFKA_SASL_PASSWORD_FILE
+  value: /var/run/almanac/kafka-sasl/password
+{{- end }}
+{{- if .caSecret }}
+- name: ALMANAC_KAFKA_SSL_CAFILE
+  value: /var/run/almanac/kafka-tls/ca.crt
+{{- end }}
+{{- end }}
 {{- with .Values.operator.httpAllowCidrs }}
 - name: ALMANAC_HTTP_ALLOW_CIDRS
   value: {{ . | quote }}
@@ -141,6 +161,35 @@ seccompProfile:
     secretKeyRef:
       name: {{ .Values.postgres.dsnSecret.name }}
       key: {{ .Values.postgres.dsnSecret.key }}
+{{- end }}
+{{- end -}}
+
+{{/* The Kafka Secrets of kafka.security, mounted into the operator and the facade. */}}
+{{- define "almanac.kafkaMounts" -}}
+{{- if .Values.kafka.security.passwordSecret }}
+- name: kafka-sasl
+  mountPath: /var/run/almanac/kafka-sasl
+  readOnly: true
+{{- end }}
+{{- if .Values.kafka.security.caSecret }}
+- name: kafka-tls
+  mountPath: /var/run/almanac/kafka-tls
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "almanac.kafkaVolumes" -}}
+{{- with .Values.kafka.security.passwordSecret }}
+- name: kafka-sasl
+  secret:
+    secretName: {{ . }}
+    items: [{key: password, path: password}]
+{{- end }}
+{{- with .Values.kafka.security.caSecret }}
+- name: kafka-tls
+  secret:
+    secretName: {{ . }}
+    items: [{key: ca.crt, path: ca.crt}]
 {{- end }}
 {{- end -}}
 

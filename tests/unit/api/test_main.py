@@ -29,3 +29,24 @@ def test_bad_variable_exits_2_naming_it(name: str, value: str) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: {name}: {name}={value!r}")
     assert result.stdout == ""
+
+
+def test_a_bad_kafka_security_setting_exits_2_naming_it() -> None:
+    env = dict(
+        os.environ,
+        ALMANAC_KAFKA_BOOTSTRAP="127.0.0.1:9",
+        ALMANAC_KAFKA_SECURITY_PROTOCOL="SASL_SSL",
+        ALMANAC_KAFKA_SASL_USERNAME="almanac",
+        ALMANAC_KAFKA_SASL_PASSWORD="s3cret-never-shown",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "almanac", "api"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ALMANAC_KAFKA_SASL_MECHANISM: ")
+    assert "s3cret-never-shown" not in result.stderr
