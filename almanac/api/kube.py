@@ -29,6 +29,7 @@ from almanac.api.errors import (
     rest_field,
 )
 from almanac.core.models import API_GROUP
+from almanac.core.namespaces import NamespacePolicy
 from almanac.operator.kube import read_reply
 
 __all__ = ["KubeFacade", "translate"]
@@ -228,6 +229,19 @@ class KubeFacade:
                 return None
             raise translate(exc, "namespace") from None
         return dict(ns.metadata.labels or {})
+
+    async def namespace_policy(self, namespace: str) -> NamespacePolicy:
+        """What the namespace's metadata allows its jobs (:mod:`almanac.core.namespaces`)."""
+        try:
+            ns = await self._core.read_namespace(namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return NamespacePolicy()
+            raise translate(exc, "namespace") from None
+        meta = ns.metadata
+        return NamespacePolicy.from_metadata(
+            {"labels": meta.labels or {}, "annotations": meta.annotations or {}}
+        )
 
     async def create_namespace(self, namespace: str, labels: dict[str, str]) -> None:
         """Create it (a concurrent creation by another request is fine)."""

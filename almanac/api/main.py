@@ -10,8 +10,8 @@ from almanac.api.app import create_app
 from almanac.api.serving import check_tls_files, run
 from almanac.api.settings import ApiSettings
 from almanac.core.errors import AlmanacError
-from almanac.kafkasecurity import KafkaSecurity
 from almanac.jsonlogs import JsonFormatter
+from almanac.kafkasecurity import KafkaSecurity
 
 __all__ = ["main"]
 

@@ -20,7 +20,6 @@ from prometheus_client import Counter
 from almanac.api.audit import AuditWriter
 from almanac.api.catalog import Catalog
 from almanac.api.errors import (
-    BadRequestError,
     ConflictError,
     ForbiddenError,
     NotFoundError,
@@ -40,12 +39,12 @@ from almanac.api.mapping import (
     job_view,
     new_manifest,
 )
+from almanac.api.namespacechecks import check_against_namespace, refuse_foreign_org
 from almanac.api.roles import RolePolicy
 from almanac.api.schemas import Job, JobStatus
 from almanac.api.settings import ApiSettings
 from almanac.core.errors import AlmanacError
 from almanac.core.naming import claimed_owner
-from almanac.core.orgs import foreign_org_problem
 from almanac.core.plan import compile_spec, slots_due
 from almanac.core.preview import preview_slots
 from almanac.core.resource import parse_spec
@@ -64,14 +63,6 @@ _FINISHED: Final = frozenset({"Complete", "Failed", "SuccessCriteriaMet", "Failu
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _refuse_foreign_org(spec: dict[str, Any], who: Identity) -> None:
-    """An export runs as the caller's organisation: ``payload.orgId`` naming another one
-    would export that organisation's data through the Export Service."""
-    problem = foreign_org_problem(spec, who.org_id, "payload.orgId", "leave payload.orgId out")
-    if problem is not None:
-        raise BadRequestError(problem.message, problem.field)
 
 
 @dataclass
@@ -201,8 +192,9 @@ class JobService:
                 suffix=uuid.uuid4().hex[:5],
                 kafka_names=self.settings.kafka_names,
             )
-            _refuse_foreign_org(body["spec"], who)
-            await self.catalog.check_payload(namespace, body["spec"])
+            await check_against_namespace(
+                self.kube, self.catalog, namespace, body["spec"], who.org_id
+            )
             try:
                 obj = await self.kube.create_job(namespace, body)
             except ConflictError:
@@ -229,13 +221,14 @@ class JobService:
         def mutate(obj: dict[str, Any]) -> dict[str, Any]:
             self.roles.check_change(who, obj, "change")
             changed = apply_changes(obj, changes, who.actor, self.settings.kafka_names)
-            _refuse_foreign_org(changed["spec"], who)
+            refuse_foreign_org(changed["spec"], who.org_id)
             return changed
 
         # The template check needs I/O, so it runs on the current object before the
         # guarded write; a conflicting writer in between only changes what it checked.
         current = await self.kube.get_job(namespace, job_id)
-        await self.catalog.check_payload(namespace, mutate(current)["spec"])
+        spec = mutate(current)["spec"]
+        await check_against_namespace(self.kube, self.catalog, namespace, spec, who.org_id)
         obj = await self.kube.update_job(namespace, job_id, mutate)
         await self._audit(who, namespace, obj, "update", fields=sorted(changes))
         return job_view(obj)

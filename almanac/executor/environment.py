@@ -20,6 +20,7 @@ from almanac.core.errors import InvalidDurationError
 from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames
 from almanac.core.params import SECRETS_ROOT
 from almanac.core.status import TriggerKind
+from almanac.core.topicpolicy import ANY_TOPIC, TOPICS_VARIABLE, TopicAllowList
 from almanac.executor.errors import ExecutorError, InvalidEnvironmentError
 
 __all__ = [
@@ -85,6 +86,9 @@ class Settings:
     #: Almanac's own topics (``ALMANAC_*_TOPIC``, passed on by the operator): ``message``
     #: refuses to publish there.
     kafka_names: KafkaNames = DEFAULT_NAMES
+    #: The namespace's topic allow-list (``ALMANAC_KAFKA_TOPICS``, from its annotation, set
+    #: by the operator): ``message`` publishes only there. Unset: every other topic.
+    kafka_topics: TopicAllowList = ANY_TOPIC
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -220,4 +224,5 @@ def parse_settings(env: Mapping[str, str], template_allow: tuple[IPNetwork, ...]
         ),
         kafka_bootstrap=env.get("ALMANAC_KAFKA_BOOTSTRAP", "").strip() or None,
         kafka_names=KafkaNames.from_env(env),
+        kafka_topics=TopicAllowList.parse(env.get(TOPICS_VARIABLE), TOPICS_VARIABLE),
     )

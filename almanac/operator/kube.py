@@ -16,8 +16,8 @@ from typing import Any
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 
+from almanac.core.namespaces import NamespacePolicy
 from almanac.core.naming import rfc3339_utc
-from almanac.core.orgs import LABEL_ORG_ID
 from almanac.core.powers import Power
 from almanac.core.runs import API_VERSION
 
@@ -188,20 +188,18 @@ class Kube:
         )
         return bool((json.loads(reply).get("status") or {}).get("allowed"))
 
-    async def namespace_org(self, namespace: str) -> str | None:
-        """The organisation ``namespace`` belongs to (its ``almanac.dev/org-id`` label),
-        ``None`` without one (admission: an export may name only this one)."""
+    async def namespace_policy(self, namespace: str) -> NamespacePolicy:
+        """What ``namespace``'s metadata says (its organisation, its Kafka topics); a
+        namespace that does not exist says nothing."""
         try:
             reply = await read_reply(
                 client.CoreV1Api(self.api).read_namespace(namespace, _preload_content=False)
             )
         except ApiException as exc:
             if exc.status == 404:
-                return None
+                return NamespacePolicy()
             raise
-        labels = (json.loads(reply).get("metadata") or {}).get("labels") or {}
-        org = labels.get(LABEL_ORG_ID)
-        return org if isinstance(org, str) and org else None
+        return NamespacePolicy.from_metadata(json.loads(reply).get("metadata"))
 
     async def whoami(self) -> str:
         """The username the API server knows this process by (a SelfSubjectReview): the

@@ -29,6 +29,7 @@ from .history import STOP_SECONDS, HistoryService
 from .kube import Kube, load_api_client
 from .leader import LeaseElector
 from .logs import configure_logging, log
+from .namespacecache import NamespaceCache
 from .observability import Metrics, Probes, start_probe_server
 from .scheduler import Scheduler
 from .triggers import TriggerService, TriggerSettings
@@ -191,6 +192,7 @@ async def run(config: OperatorConfig) -> None:
         run_env=dict(config.run_env),
         recorder=history.recorder,
         event_record_window=trigger_settings.retention,
+        namespaces=NamespaceCache(kube.namespace_policy),
     )
     history.on_health_change = scheduler.poke_all
     history.recorder.buffer.hold = scheduler.launches_done
@@ -270,7 +272,7 @@ async def _start_webhook(config: OperatorConfig, kube: Kube) -> web.AppRunner | 
         kafka_names=config.kafka_names,
         access=kube.may,
         writers=frozenset(writers),
-        orgs=kube.namespace_org,
+        namespaces=kube.namespace_policy,
     )
     await register()
     log.info("admission webhook serving", extra={"port": config.webhook_port})

@@ -41,10 +41,12 @@ from almanac.core.runstatus import due_retries, jobs_to_prune
 from almanac.core.schedule import summarize_schedule
 from almanac.core.status import ActiveRun, RunPhase, TriggerKind
 from almanac.core.templates import JobTemplateSpec
+from almanac.core.topicpolicy import TOPICS_VARIABLE
 
 from .bounded import each_bounded
 from .kube import Kube, RunOutcome
 from .logs import log
+from .namespacecache import NamespaceCache
 from .observability import Metrics
 from .recording import RunRecorder, run_record
 from .statusview import compose_status
@@ -80,8 +82,11 @@ class Scheduler:
         recorder: RunRecorder | None = None,
         event_record_window: timedelta = EVENT_RECORD_WINDOW,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        namespaces: NamespaceCache | None = None,
     ) -> None:
         self._kube = kube
+        #: Namespaces' topic allow-lists, handed to each run (``None``: tests, no lists).
+        self.namespaces = namespaces
         self._metrics = metrics
         self._image = image
         self._run_env = dict(run_env or {})
@@ -707,7 +712,7 @@ class Scheduler:
             spec=t.spec,
             run=run,
             template=template,
-            extra_env=self._run_env,
+            extra_env=await self._env_for(t.ref.namespace),
         )
         job = body["metadata"]["name"]
         created = await self._kube.create_job(t.ref.namespace, body)
@@ -766,6 +771,13 @@ class Scheduler:
                 state.pruned_succeeded += 1
             else:
                 state.pruned_failed += 1
+
+    async def _env_for(self, namespace: str) -> Mapping[str, str]:
+        """The operator's variables for a run, with its namespace's topic allow-list."""
+        if self.namespaces is None:
+            return self._run_env
+        topics = (await self.namespaces.get(namespace)).topics.text()
+        return self._run_env if topics is None else self._run_env | {TOPICS_VARIABLE: topics}
 
     def post_event(self, t: Tracked, reason: str, message: str) -> None:
         """A Kubernetes Event on the ScheduledJob, posted off the launch path."""

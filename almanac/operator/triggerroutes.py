@@ -22,9 +22,19 @@ from almanac.core.runrequests import EventSource, RunRequestSpec
 from almanac.core.triggers import CompiledTrigger, KafkaMatcher, PlannedRun
 
 from .logs import log
+from .namespacecache import NamespaceCache
 from .tracked import Tracked
 
-__all__ = ["Create", "Outcome", "Route", "build_routes", "fields_of", "headers_of", "specs_of"]
+__all__ = [
+    "Create",
+    "Outcome",
+    "Route",
+    "allowed_routes",
+    "build_routes",
+    "fields_of",
+    "headers_of",
+    "specs_of",
+]
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,30 @@ def _readable(t: Tracked, matcher: KafkaMatcher, names: KafkaNames) -> bool:
         },
     )
     return False
+
+
+async def allowed_routes(
+    topic: str,
+    live: list[tuple[Route, Tracked]],
+    namespaces: NamespaceCache | None,
+    outcome: Outcome,
+) -> list[tuple[Route, Tracked]]:
+    """The routes whose namespace's topic allow-list (:mod:`almanac.core.topicpolicy`)
+    has ``topic``; an event refused for a start route is counted failed with the reason,
+    so the job's status says why its trigger did not fire. An unreadable policy raises:
+    the record is read again, not routed as if the namespace were open."""
+    if namespaces is None:
+        return live
+    kept: list[tuple[Route, Tracked]] = []
+    for route, t in live:
+        policy = await namespaces.get(route.key[0])
+        if policy.topics.allows(topic):
+            kept.append((route, t))
+        elif route.role == "start":
+            outcome.count(route, "received")
+            reason = policy.topics.refusal(topic, f"{route.matcher.field}.topic").message
+            outcome.count(route, "failed", reason)
+    return kept
 
 
 def headers_of(record: ConsumerRecord[Any, Any], name: str) -> list[str]:

@@ -75,7 +75,16 @@ from .recording import parse_result
 from .scheduler import EVENT_CONCURRENCY, Scheduler
 from .tracked import StoredRequest, Tracked
 from .triggererrors import BACKOFF, retried
-from .triggerroutes import Create, Outcome, Route, build_routes, fields_of, headers_of, specs_of
+from .triggerroutes import (
+    Create,
+    Outcome,
+    Route,
+    allowed_routes,
+    build_routes,
+    fields_of,
+    headers_of,
+    specs_of,
+)
 
 __all__ = ["TriggerService", "TriggerSettings"]
 
@@ -363,6 +372,7 @@ class TriggerService:
             if t is None or produced < t.created or t.spec is None:
                 continue  # gone, or an event from before this ScheduledJob existed
             live.append((route, t))
+        live = await allowed_routes(record.topic, live, self._scheduler.namespaces, outcome)
         if not live:
             return outcome
         event, problem = _read_event(record.value or b"")

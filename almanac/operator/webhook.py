@@ -29,12 +29,14 @@ from jsonschema.exceptions import SchemaError
 
 from almanac.core.errors import AlmanacError, InvalidInputError, InvalidSpecError
 from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames
+from almanac.core.namespaces import NamespacePolicy
 from almanac.core.orgs import foreign_org_problem, named_org
 from almanac.core.params import pattern_problems
 from almanac.core.powers import Power
 from almanac.core.resource import format_location, validate_model
 from almanac.core.specs import check_spec
 from almanac.core.templates import JobTemplateSpec
+from almanac.core.topicpolicy import spec_topics, topic_problems
 from almanac.core.triggers import find_chain_cycle
 
 from .deputy import AccessCheck, denied_powers, forbidden_causes
@@ -46,7 +48,7 @@ __all__ = [
     "TEMPLATES_PATH",
     "ChainLookup",
     "MalformedReviewError",
-    "OrgLookup",
+    "NamespaceLookup",
     "error_body",
     "respond",
     "review",
@@ -77,8 +79,8 @@ class MalformedReviewError(InvalidInputError):
 ChainEdges = Mapping[str, list[str]]
 #: Reads the specs of a namespace's ScheduledJobs by name (the API server's view).
 ChainLookup = Callable[[str], Awaitable[Mapping[str, Any]]]
-#: Reads the organisation a namespace belongs to (its ``almanac.dev/org-id`` label).
-OrgLookup = Callable[[str], Awaitable[str | None]]
+#: Reads what a namespace's metadata says (its organisation, its Kafka topics).
+NamespaceLookup = Callable[[str], Awaitable[NamespacePolicy]]
 
 
 def upstreams(spec: Any) -> list[str]:
@@ -327,13 +329,14 @@ async def respond(
     *,
     access: AccessCheck | None = None,
     writers: frozenset[str] = frozenset(),
-    orgs: OrgLookup | None = None,
+    namespaces: NamespaceLookup | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Map a raw request body to (HTTP status, JSON body); malformed input is a 400.
 
     The chain graph is read (``chains``) only for ScheduledJobs with ``after`` triggers;
     the writer's permissions (``access``) only for the run powers a ScheduledJob adds; the
-    namespace's organisation (``orgs``) only for an export that names one.
+    namespace's metadata (``namespaces``) only for an export that names an organisation or a
+    job that names a Kafka topic.
     """
     try:
         body = json.loads(raw)
@@ -354,23 +357,31 @@ async def respond(
         if isinstance(request, dict) and _is_scheduled_job(request):  # reads it needs
             if access is not None:
                 denied = await denied_powers(request, access)
-            if orgs is not None:
-                found = await _org_problems(request, orgs)
+            if namespaces is not None:
+                found = await _namespace_problems(request, namespaces)
         return 200, review(body, edges, kafka_names, denied=denied, writers=writers, found=found)
     except MalformedReviewError as exc:
         return 400, error_body(exc)
 
 
-async def _org_problems(request: Mapping[str, Any], orgs: OrgLookup) -> Problems:
-    """An export may name only its namespace's organisation (:mod:`almanac.core.orgs`)."""
+async def _namespace_problems(request: Mapping[str, Any], read: NamespaceLookup) -> Problems:
+    """What the namespace allows: an export may name only its organisation
+    (:mod:`almanac.core.orgs`), a job only the topics of its allow-list
+    (:mod:`almanac.core.topicpolicy`)."""
     obj = request.get("object")
     spec = obj.get("spec") if isinstance(obj, Mapping) else None
-    if not isinstance(spec, Mapping) or named_org(spec) is None:
+    if not isinstance(spec, Mapping) or (named_org(spec) is None and not spec_topics(spec)):
         return []
-    org = await orgs(str(request.get("namespace") or ""))
+    policy = await read(str(request.get("namespace") or ""))
+    org = policy.org_id
     fix = f"set it to {org!r}" if org else "ask for the namespace to be labelled first"
-    problem = foreign_org_problem(spec, org, "spec.params.orgId", fix)
-    return [problem] if problem is not None else []
+    problems: Problems = []
+    if (problem := foreign_org_problem(spec, org, "spec.params.orgId", fix)) is not None:
+        problems.append(problem)
+    if policy.problem is not None and spec_topics(spec):
+        problems.append(policy.problem)
+    problems.extend(topic_problems(spec, policy.topics))
+    return problems
 
 
 def _is_scheduled_job(request: Mapping[str, Any]) -> bool:

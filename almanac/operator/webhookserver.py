@@ -34,7 +34,7 @@ from .webhook import (
     SCHEDULEDJOBS_PATH,
     TEMPLATES_PATH,
     ChainLookup,
-    OrgLookup,
+    NamespaceLookup,
     error_body,
     respond,
 )
@@ -50,7 +50,7 @@ async def _validate(request: web.Request) -> web.Response:
             request.app[KAFKA_NAMES],
             access=request.app.get(ACCESS),
             writers=request.app[WRITERS],
-            orgs=request.app.get(ORGS),
+            namespaces=request.app.get(NAMESPACES),
         )
     except Exception:  # the top of one request: log, refuse, go on serving
         log.exception("admission review failed", extra={"path": request.path})
@@ -66,7 +66,7 @@ CHAINS: Final[web.AppKey[ChainLookup]] = web.AppKey("chains")
 KAFKA_NAMES: Final[web.AppKey[KafkaNames]] = web.AppKey("kafka_names")
 ACCESS: Final[web.AppKey[AccessCheck]] = web.AppKey("access")
 WRITERS: Final[web.AppKey[frozenset[str]]] = web.AppKey("writers")
-ORGS: Final[web.AppKey[OrgLookup]] = web.AppKey("orgs")
+NAMESPACES: Final[web.AppKey[NamespaceLookup]] = web.AppKey("namespaces")
 
 
 def create_app(
@@ -74,14 +74,14 @@ def create_app(
     kafka_names: KafkaNames = DEFAULT_NAMES,
     access: AccessCheck | None = None,
     writers: frozenset[str] = frozenset(),
-    orgs: OrgLookup | None = None,
+    namespaces: NamespaceLookup | None = None,
 ) -> web.Application:
     """The webhook's routes (a function, so tests get a fresh app)."""
     app = web.Application(client_max_size=MAX_BODY)
     app[KAFKA_NAMES] = kafka_names
     app[WRITERS] = writers
-    if orgs is not None:
-        app[ORGS] = orgs
+    if namespaces is not None:
+        app[NAMESPACES] = namespaces
     if access is not None:
         app[ACCESS] = access
     if chains is not None:
@@ -107,7 +107,7 @@ async def start_webhook_server(
     kafka_names: KafkaNames = DEFAULT_NAMES,
     access: AccessCheck | None = None,
     writers: frozenset[str] = frozenset(),
-    orgs: OrgLookup | None = None,
+    namespaces: NamespaceLookup | None = None,
 ) -> web.AppRunner:
     """Serve the webhook over HTTPS; stop it with ``await runner.cleanup()``.
 
@@ -126,13 +126,13 @@ async def start_webhook_server(
         Called when ``ca.crt`` changed, to write the new ``caBundle``.
     writers
         The users whose RunRequest writes are allowed (the operator's, the facade's).
-    orgs
-        Reads a namespace's organisation (an export may name only that one).
+    namespaces
+        Reads a namespace's metadata (its organisation, its Kafka topics).
     """
     if manage_certs:
         await asyncio.to_thread(ensure_certificates, cert_dir, hosts)
     context = create_ssl_context(cert_dir)
-    app = create_app(chains, kafka_names, access, writers, orgs)
+    app = create_app(chains, kafka_names, access, writers, namespaces)
     refresher = _refresher(
         context, cert_dir, hosts if manage_certs else None, refresh_interval, on_ca_changed
     )

@@ -98,7 +98,7 @@ async def guarded(crds: Kubectl, namespace: str, tmp_path: Path) -> AsyncIterato
         chains=kube.scheduled_job_specs,
         access=kube.may,
         writers=frozenset(writers),
-        orgs=kube.namespace_org,
+        namespaces=kube.namespace_policy,
     )
     name = f"almanac-test-{uuid.uuid4().hex[:8]}"
     try:

@@ -147,6 +147,9 @@ async def execute(raw: Mapping[str, Any], ctx: PayloadContext) -> Result:
     """Publish the record; succeed once it is acknowledged by all in-sync replicas."""
     params = parse_params(MessageParams, raw)
     _refuse_reserved(params, ctx.settings.kafka_names)
+    if not ctx.settings.kafka_topics.allows(params.topic):  # the namespace's allow-list
+        refusal = ctx.settings.kafka_topics.refusal(params.topic, "params.topic")
+        raise PayloadFailedError(refusal.message, refusal.field)
     if params.value is None:
         raise PayloadFailedError("value is null; give a text or JSON value", "params.value")
     bootstrap = params.bootstrap or ctx.settings.kafka_bootstrap

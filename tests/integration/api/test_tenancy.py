@@ -184,6 +184,25 @@ def test_a_message_job_aimed_at_another_orgs_triggers_is_refused(make_org: Any) 
     assert mallory.request("POST", "/jobs", json=own).status_code == 201  # control
 
 
+def test_a_job_on_a_topic_outside_the_namespaces_allow_list_is_refused(org: Org) -> None:
+    org.create(name="first")  # the organisation's namespace exists from here on
+    org.kubectl.run(
+        "annotate", "namespace", org.namespace, "almanac.dev/kafka-topics=reports.*, tickets"
+    )
+    job = {"name": "Leak", "schedule": "0 0 * * *", "type": "message"}
+    leak = job | {"payload": {"topic": "payroll", "value": "hello"}}
+    refused = org.request("POST", "/jobs", json=leak)
+    assert refused.status_code == 400, refused.text
+    [error] = refused.json()["errors"]
+    assert error["field"] == "payload.topic"
+    assert "allows: reports.*, tickets" in error["message"]
+    own = job | {"payload": {"topic": "reports.daily", "value": "hello"}}
+    created = org.create(**own)  # the control: a topic of the list
+    sneaky = org.request("PATCH", f"/jobs/{created['id']}", json=leak)
+    assert sneaky.status_code == 400
+    assert sneaky.json()["errors"][0]["field"] == "payload.topic"
+
+
 @pytest.fixture(scope="module")
 def limited_facade(crds: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FacadeProcess]:
     process = FacadeProcess(

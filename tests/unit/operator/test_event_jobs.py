@@ -9,9 +9,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from almanac.core.namespaces import NamespacePolicy
 from almanac.core.runrequests import EventSource, RunRequestSpec
 from almanac.core.runs import observe_job
 from almanac.core.templates import JobTemplateSpec
+from almanac.core.topicpolicy import ANNOTATION_KAFKA_TOPICS as ANNOTATION
+from almanac.operator.namespacecache import NamespaceCache
 from almanac.operator.observability import Metrics
 from almanac.operator.scheduler import Scheduler, _PassState
 from almanac.operator.tracked import Tracked
@@ -154,3 +157,18 @@ async def test_nothing_is_created_at_once_before_the_watches_have_listed() -> No
     s.listed("runrequest")
     assert s.synced.is_set()
     assert await s.launch_event_now(tracked, "a-t-e1", planned("e1")) is True
+
+
+async def test_a_run_carries_its_namespaces_topic_allow_list() -> None:
+    s, api, tracked, _ = setup()
+
+    async def policy(namespace: str) -> NamespacePolicy:
+        assert namespace == "ns"
+        return NamespacePolicy.from_metadata({"annotations": {ANNOTATION: "reports.*"}})
+
+    s.namespaces = NamespaceCache(policy)
+    assert await s.launch_event_now(tracked, "a-t-e7", planned("e7")) is True
+    (job,) = api.jobs.values()
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["ALMANAC_KAFKA_TOPICS"] == "reports.*"

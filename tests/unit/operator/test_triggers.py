@@ -15,7 +15,9 @@ from aiokafka.structs import ConsumerRecord
 
 from almanac.core.errors import InvalidInputError
 from almanac.core.events import NAMESPACE_HEADER
+from almanac.core.namespaces import NamespacePolicy
 from almanac.core.routecheck import RouteCheck, Verdict
+from almanac.operator.namespacecache import NamespaceCache
 from almanac.operator.observability import Metrics
 from almanac.operator.tracked import Tracked
 from almanac.operator.triggers import TriggerService, TriggerSettings
@@ -69,6 +71,7 @@ class FakeScheduler:
     generation: int = 1
     on_run_finished: Any = None
     counted: list[tuple[str, str, str, str | None]] = field(default_factory=list)
+    namespaces: NamespaceCache | None = None
 
     def objects(self) -> list[Tracked]:
         return self.tracked
@@ -77,9 +80,20 @@ class FakeScheduler:
         return next((t for t in self.tracked if t.key == (namespace, name)), None)
 
 
-def service(*tracked: Tracked, settings: TriggerSettings | None = None) -> TriggerService:
+def service(
+    *tracked: Tracked,
+    settings: TriggerSettings | None = None,
+    topics: dict[str, str] | None = None,
+) -> TriggerService:
+    """``topics``: namespace → its ``almanac.dev/kafka-topics`` annotation."""
     kube: Any = None  # never called by the decisions
-    scheduler: Any = FakeScheduler(list(tracked))
+
+    async def policy(namespace: str) -> NamespacePolicy:
+        text = (topics or {}).get(namespace)
+        annotations = {} if text is None else {"almanac.dev/kafka-topics": text}
+        return NamespacePolicy.from_metadata({"annotations": annotations})
+
+    scheduler: Any = FakeScheduler(list(tracked), namespaces=NamespaceCache(policy))
     return TriggerService(
         kube, scheduler, Metrics(), settings or TriggerSettings(), evaluator=InlineEvaluator()
     )
@@ -115,6 +129,20 @@ async def test_matching_event_plans_one_request_per_sequence_step_and_counts_it(
     assert len(outcome.creates) == 2
     assert not outcome.cancels
     assert [c[2] for c in outcome.counts] == ["received", "matched"]
+
+
+async def test_an_event_on_a_topic_the_namespace_may_not_use_plans_nothing_and_says_why() -> None:
+    svc = service(
+        scheduled_job("team", "sla"),
+        scheduled_job("other", "sla"),
+        topics={"team": "orders.*, billing", "other": "tickets"},
+    )
+    outcome = await svc._decide(record({"id": "e9", "type": "opened", "ticket": "T-1"}))
+    assert [c.tracked.ref.namespace for c in outcome.creates] == ["other"]
+    refused = [c for c in outcome.counts if c[0] == ("team", "sla")]
+    assert [c[2] for c in refused] == ["received", "failed"]
+    assert "topic 'tickets' is not one this namespace may use" in str(refused[1][3])
+    assert "allows: orders.*, billing" in str(refused[1][3])
 
 
 async def test_non_matching_event_is_received_only() -> None:

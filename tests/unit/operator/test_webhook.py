@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 from cryptography import x509
 
+from almanac.core.namespaces import NamespacePolicy
 from almanac.operator.certs import CA_CERT, ensure_certificates
 from almanac.operator.webhook import (
     RUNREQUESTS_PATH,
@@ -525,15 +526,15 @@ def export_review(org_id: str) -> bytes:
 
 
 async def test_an_export_naming_another_organisation_than_its_namespaces_is_refused() -> None:
-    async def orgs(namespace: str) -> str | None:
+    async def namespaces(namespace: str) -> NamespacePolicy:
         assert namespace == "team-a"
-        return "42"
+        return NamespacePolicy(org_id="42")
 
-    status, answer = await respond(export_review("7"), orgs=orgs)
+    status, answer = await respond(export_review("7"), namespaces=namespaces)
     assert status == 200
     refusal = answer["response"]
     assert refusal["allowed"] is False
     assert refusal["status"]["details"]["causes"][0]["field"] == "spec.params.orgId"
     assert "organisation '42'; set it to '42'" in refusal["status"]["message"]
-    _, own = await respond(export_review("42"), orgs=orgs)
+    _, own = await respond(export_review("42"), namespaces=namespaces)
     assert own["response"]["allowed"] is True
