@@ -20,13 +20,13 @@ from typing import Any, Final
 from kubernetes_asyncio import client, watch
 
 from almanac.core.models import API_GROUP
+from almanac.core.vocabulary import SCHEDULED_JOBS, VERSION
 
 __all__ = ["JobCache"]
 
 log = logging.getLogger("almanac.api")
 
-VERSION: Final = "v1alpha1"
-PLURAL: Final = "scheduledjobs"
+PLURAL: Final = SCHEDULED_JOBS
 IDLE_SECONDS: Final = 900.0
 WATCH_SECONDS: Final = 300
 RETRY_SECONDS: Final = 1.0

@@ -30,13 +30,19 @@ from almanac.api.errors import (
 )
 from almanac.core.models import API_GROUP
 from almanac.core.namespaces import NamespacePolicy
+from almanac.core.vocabulary import (
+    CLUSTER_JOB_TEMPLATES,
+    JOB_TEMPLATES,
+    RUN_REQUESTS,
+    SCHEDULED_JOBS,
+    VERSION,
+)
 from almanac.operator.kube import read_reply
 
 __all__ = ["KubeFacade", "translate"]
 
-VERSION: Final = "v1alpha1"
-PLURAL: Final = "scheduledjobs"
-REQUESTS: Final = "runrequests"
+PLURAL: Final = SCHEDULED_JOBS
+REQUESTS: Final = RUN_REQUESTS
 UPDATE_ATTEMPTS: Final = 5
 _UID_CACHE_MAX: Final = 10_000
 
@@ -194,9 +200,9 @@ class KubeFacade:
         async with _translated("template"):
             local, cluster = await asyncio.gather(
                 self._custom.list_namespaced_custom_object(
-                    API_GROUP, VERSION, namespace, "jobtemplates"
+                    API_GROUP, VERSION, namespace, JOB_TEMPLATES
                 ),
-                self._custom.list_cluster_custom_object(API_GROUP, VERSION, "clusterjobtemplates"),
+                self._custom.list_cluster_custom_object(API_GROUP, VERSION, CLUSTER_JOB_TEMPLATES),
             )
         return [*(local.get("items") or []), *(cluster.get("items") or [])]
 
@@ -204,10 +210,10 @@ class KubeFacade:
         """The template a job of this namespace would run: namespaced first."""
         reads: list[Callable[[], Awaitable[Any]]] = [
             lambda: self._custom.get_namespaced_custom_object(
-                API_GROUP, VERSION, namespace, "jobtemplates", name
+                API_GROUP, VERSION, namespace, JOB_TEMPLATES, name
             ),
             lambda: self._custom.get_cluster_custom_object(
-                API_GROUP, VERSION, "clusterjobtemplates", name
+                API_GROUP, VERSION, CLUSTER_JOB_TEMPLATES, name
             ),
         ]
         for read in reads:

@@ -28,6 +28,13 @@ from almanac.core.naming import validate_object_name
 from almanac.core.orgs import LABEL_ORG_ID
 from almanac.core.specs import check_spec
 from almanac.core.status import RunPhase
+from almanac.core.vocabulary import (
+    ANNOTATION_CREATED_BY,
+    ANNOTATION_DISPLAY_NAME,
+    ANNOTATION_SUSPEND_REASON,
+    ANNOTATION_UPDATED_BY,
+    ConditionType,
+)
 from almanac.history.records import RunRecord
 from almanac.notify.formats import run_status
 
@@ -50,10 +57,6 @@ __all__ = [
     "type_for",
 ]
 
-ANNOTATION_DISPLAY_NAME: Final = "almanac.dev/display-name"
-ANNOTATION_CREATED_BY: Final = "almanac.dev/created-by"
-ANNOTATION_UPDATED_BY: Final = "almanac.dev/updated-by"
-ANNOTATION_SUSPEND_REASON: Final = "almanac.dev/suspend-reason"
 
 _TYPE_ALIASES: Final = {"http_request": "http"}
 _TEMPLATE_TYPES: Final = {v: k for k, v in _TYPE_ALIASES.items()}
@@ -220,7 +223,7 @@ def job_status(obj: Mapping[str, Any]) -> JobStatus:
     conditions = status.get("conditions") or []
     if spec.get("suspend"):
         return "paused"
-    if _true(conditions, "InvalidSpec"):
+    if _true(conditions, ConditionType.INVALID_SPEC):
         return "failed"
     if status.get("active"):
         return "running"

@@ -50,13 +50,12 @@ from almanac.core.preview import preview_slots
 from almanac.core.resource import parse_spec
 from almanac.core.runrequests import backfill_request, run_request_body
 from almanac.core.status import RunPhase
+from almanac.core.vocabulary import ANNOTATION_RETRY, ANNOTATION_RUN_NOW
 from almanac.history.records import AuditEntry, RunRecord, RunStats
 from almanac.history.store import RunPage, RunStore
 
 __all__ = ["ANNOTATION_RETRY", "ANNOTATION_RUN_NOW", "JobService"]
 
-ANNOTATION_RUN_NOW: Final = "almanac.dev/run-now"
-ANNOTATION_RETRY: Final = "almanac.dev/retry"
 _NAME_ATTEMPTS: Final = 3
 _FINISHED: Final = frozenset({"Complete", "Failed", "SuccessCriteriaMet", "FailureTarget"})
 

@@ -22,6 +22,15 @@ from almanac.core.models import API_GROUP, ScheduledJobSpec
 from almanac.core.runrequests import RunRequestSpec, RunRequestStatus
 from almanac.core.status import ScheduledJobStatus
 from almanac.core.templates import JobTemplateSpec
+from almanac.core.vocabulary import (
+    API_VERSION,
+    CLUSTER_JOB_TEMPLATES,
+    GROUP,
+    JOB_TEMPLATES,
+    RUN_REQUESTS,
+    SCHEDULED_JOBS,
+    VERSION,
+)
 
 __all__ = ["check_crds", "render_crds", "structural_schema", "write_crds"]
 
@@ -113,12 +122,12 @@ def _crd(
     description: str,
 ) -> dict[str, Any]:
     properties: dict[str, Any] = {
-        "apiVersion": {"type": "string", "description": "almanac.dev/v1alpha1"},
+        "apiVersion": {"type": "string", "description": API_VERSION},
         "kind": {"type": "string", "description": kind},
         "metadata": {"type": "object"},
         "spec": spec_schema,
     }
-    version: dict[str, Any] = {"name": "v1alpha1", "served": True, "storage": True}
+    version: dict[str, Any] = {"name": VERSION, "served": True, "storage": True}
     if status_schema is not None:
         properties["status"] = status_schema
         version["subresources"] = {"status": {}}
@@ -181,6 +190,11 @@ def _run_request_columns() -> list[dict[str, Any]]:
     ]
 
 
+def _file(plural: str) -> str:
+    """The CRD's file name, as controller-gen names them (``<group>_<plural>.yaml``)."""
+    return f"{GROUP}_{plural}.yaml"
+
+
 def render_crds() -> dict[str, str]:
     """YAML text of every Almanac CRD, keyed by file name."""
     template_columns = [
@@ -189,9 +203,9 @@ def render_crds() -> dict[str, str]:
     ]
     template_schema = structural_schema(JobTemplateSpec)
     crds = {
-        "almanac.dev_scheduledjobs.yaml": _crd(
+        _file(SCHEDULED_JOBS): _crd(
             "ScheduledJob",
-            "scheduledjobs",
+            SCHEDULED_JOBS,
             "Namespaced",
             structural_schema(ScheduledJobSpec),
             structural_schema(ScheduledJobStatus),
@@ -199,9 +213,9 @@ def render_crds() -> dict[str, str]:
             columns=_scheduled_job_columns(),
             description="A job run on a schedule (cron, every, at) and/or on events.",
         ),
-        "almanac.dev_jobtemplates.yaml": _crd(
+        _file(JOB_TEMPLATES): _crd(
             "JobTemplate",
-            "jobtemplates",
+            JOB_TEMPLATES,
             "Namespaced",
             template_schema,
             None,
@@ -209,9 +223,9 @@ def render_crds() -> dict[str, str]:
             columns=template_columns,
             description="What a ScheduledJob in this namespace runs: image, command, params.",
         ),
-        "almanac.dev_clusterjobtemplates.yaml": _crd(
+        _file(CLUSTER_JOB_TEMPLATES): _crd(
             "ClusterJobTemplate",
-            "clusterjobtemplates",
+            CLUSTER_JOB_TEMPLATES,
             "Cluster",
             template_schema,
             None,
@@ -220,9 +234,9 @@ def render_crds() -> dict[str, str]:
             description="A JobTemplate usable from every (allowed) namespace.",
         ),
     }
-    crds["almanac.dev_runrequests.yaml"] = _crd(
+    crds[_file(RUN_REQUESTS)] = _crd(
         "RunRequest",
-        "runrequests",
+        RUN_REQUESTS,
         "Namespaced",
         structural_schema(RunRequestSpec),
         structural_schema(RunRequestStatus),

@@ -17,6 +17,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 from almanac.core.base import Duration, NonNegativeDuration, ObjectName, SpecModel
 from almanac.core.errors import InvalidInputError, InvalidScheduleError
 from almanac.core.podtemplate import PodTemplate
+from almanac.core.vocabulary import API_VERSION, GROUP
 
 __all__ = [
     "API_GROUP",
@@ -34,8 +35,7 @@ __all__ = [
     "Trigger",
 ]
 
-API_GROUP = "almanac.dev"
-API_VERSION = f"{API_GROUP}/v1alpha1"
+API_GROUP = GROUP
 
 # ``cron`` is a string or a list, which a structural schema can only express as an untyped
 # node with preserved fields (``x-kubernetes-preserve-unknown-fields``). The API server

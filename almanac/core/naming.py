@@ -25,6 +25,14 @@ from typing import Final
 from almanac.core.errors import InvalidNameError
 from almanac.core.models import API_VERSION
 from almanac.core.status import TriggerKind
+from almanac.core.vocabulary import (
+    ANNOTATION_SCHEDULED_TIME,
+    LABEL_ATTEMPT,
+    LABEL_SCHEDULED_JOB,
+    LABEL_SCHEDULED_JOB_UID,
+    LABEL_SLOT,
+    LABEL_TRIGGER,
+)
 
 __all__ = [
     "ANNOTATION_SCHEDULED_TIME",
@@ -44,12 +52,6 @@ __all__ = [
 ]
 
 MAX_RUN_NAME: Final = 63
-LABEL_SCHEDULED_JOB: Final = "almanac.dev/scheduledjob"
-LABEL_SCHEDULED_JOB_UID: Final = "almanac.dev/scheduledjob-uid"
-LABEL_SLOT: Final = "almanac.dev/slot"
-LABEL_TRIGGER: Final = "almanac.dev/trigger"
-LABEL_ATTEMPT: Final = "almanac.dev/attempt"
-ANNOTATION_SCHEDULED_TIME: Final = "almanac.dev/scheduled-time"
 
 _OWNER_KIND: Final = "ScheduledJob"
 _SUBDOMAIN: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")

@@ -13,11 +13,10 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from almanac.core.errors import InvalidInputError
+from almanac.core.vocabulary import LABEL_ORG_ID
 
 __all__ = ["EXPORT_TEMPLATE", "LABEL_ORG_ID", "foreign_org_problem", "named_org"]
 
-#: The namespace label that says which organisation a namespace belongs to.
-LABEL_ORG_ID: Final = "almanac.dev/org-id"
 #: The built-in template whose runs act as an organisation.
 EXPORT_TEMPLATE: Final = "export"
 

@@ -33,6 +33,7 @@ from almanac.core.naming import (
 )
 from almanac.core.runs import API_VERSION, RunRequest
 from almanac.core.status import TriggerKind
+from almanac.core.vocabulary import LABEL_KEY, LABEL_TRIGGER_NAME
 
 __all__ = [
     "LABEL_KEY",
@@ -49,10 +50,6 @@ __all__ = [
     "status_patch",
 ]
 
-#: Label with a digest of the correlation key: cancel events select pending runs by it.
-LABEL_KEY: Final = "almanac.dev/key"
-#: Label with the trigger's name (counters, ``kubectl get rr -l``).
-LABEL_TRIGGER_NAME: Final = "almanac.dev/trigger-name"
 #: The event travels in the RunRequest and the run's environment; etcd objects and
 #: environments are bounded, so larger events are refused (recorded as failed).
 MAX_EVENT_BYTES: Final = 32 * 1024

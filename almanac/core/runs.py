@@ -30,6 +30,7 @@ from almanac.core.naming import (
 from almanac.core.params import SECRETS_ROOT, find_secret_refs
 from almanac.core.status import RunPhase, TriggerKind
 from almanac.core.templates import JobTemplateSpec
+from almanac.core.vocabulary import ANNOTATION_EVENT_ID, LABEL_RUN_NOW_KEY, LABEL_RUN_REQUEST
 
 __all__ = [
     "ANNOTATION_EVENT_ID",
@@ -48,13 +49,6 @@ __all__ = [
 ]
 
 RUN_USER: Final = 10001
-#: Label on a manual run's Job: a digest of its run-now key, so a key runs once even
-#: across operator restarts (the label is looked up before launching).
-LABEL_RUN_NOW_KEY: Final = "almanac.dev/run-now-key"
-#: The RunRequest an event-driven run came from (its name is a valid label value).
-LABEL_RUN_REQUEST: Final = "almanac.dev/run-request"
-#: The identity of the event behind a run (free text, hence an annotation).
-ANNOTATION_EVENT_ID: Final = "almanac.dev/event-id"
 #: Payload types the executor image implements; usable without installing a template.
 BUILTIN_TEMPLATES: Final = frozenset({"http", "message", "command", "export", "email", "sql"})
 EXECUTOR_COMMAND: Final = ("python3", "-m", "almanac.executor")

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import AwareDatetime, Field
 
 from almanac.core.base import StatusModel
+from almanac.core.vocabulary import ConditionType
 
 __all__ = [
     "ActiveRun",
@@ -48,16 +49,6 @@ class TriggerKind(StrEnum):
     EVENT = "event"
     AFTER = "after"
     BACKFILL = "backfill"
-
-
-class ConditionType(StrEnum):
-    """Conditions the operator maintains on a ScheduledJob."""
-
-    READY = "Ready"
-    SUSPENDED = "Suspended"
-    INVALID_SPEC = "InvalidSpec"
-    DEGRADED = "Degraded"
-    COMPLETE = "Complete"
 
 
 class Condition(StatusModel):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from almanac.core.errors import InvalidInputError
+from almanac.core.vocabulary import ANNOTATION_KAFKA_TOPICS
 
 __all__ = [
     "ANNOTATION_KAFKA_TOPICS",
@@ -31,8 +32,6 @@ __all__ = [
     "topic_problems",
 ]
 
-#: Namespace annotation holding the allow-list.
-ANNOTATION_KAFKA_TOPICS: Final = "almanac.dev/kafka-topics"
 #: The run's copy of the allow-list (the ``message`` payload checks its topic against it).
 TOPICS_VARIABLE: Final = "ALMANAC_KAFKA_TOPICS"
 _MAX_ENTRIES: Final = 256

@@ -30,6 +30,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from almanac.core.status import RunPhase
+from almanac.core.vocabulary import API_VERSION, SCHEDULED_JOBS
 from almanac.history.records import OutboxMessage, RunRecord
 from almanac.notify.settings import NotifySettings
 
@@ -66,7 +67,7 @@ _RUN_EVENT: Final = {
     RunPhase.CANCELLED: "cancelled",
 }
 _NOTIFIED: Final = frozenset({RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.CANCELLED})
-_SOURCE: Final = "/apis/almanac.dev/v1alpha1/namespaces/{ns}/scheduledjobs/{name}"
+_SOURCE: Final = f"/apis/{API_VERSION}/namespaces/{{ns}}/{SCHEDULED_JOBS}/{{name}}"
 
 
 class JobAction(StrEnum):

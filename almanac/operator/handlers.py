@@ -17,6 +17,13 @@ import kopf
 
 from almanac.core.errors import AlmanacError
 from almanac.core.templates import JobTemplateSpec
+from almanac.core.vocabulary import (
+    CLUSTER_JOB_TEMPLATES,
+    GROUP,
+    JOB_TEMPLATES,
+    SCHEDULED_JOBS,
+    VERSION,
+)
 
 from .logs import log
 from .scheduler import Scheduler
@@ -29,7 +36,7 @@ def _scheduler(memo: kopf.Memo) -> Scheduler:
     return scheduler
 
 
-@kopf.on.event("almanac.dev", "v1alpha1", "scheduledjobs")
+@kopf.on.event(GROUP, VERSION, SCHEDULED_JOBS)
 async def scheduledjob_event(
     event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, **_: Any
 ) -> None:
@@ -62,11 +69,11 @@ def _template(event: kopf.RawEvent, memo: kopf.Memo, namespace: str) -> None:
     _scheduler(memo).template_event(namespace, name, spec)
 
 
-@kopf.on.event("almanac.dev", "v1alpha1", "jobtemplates")
+@kopf.on.event(GROUP, VERSION, JOB_TEMPLATES)
 async def jobtemplate_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     _template(event, memo, event["object"]["metadata"]["namespace"])
 
 
-@kopf.on.event("almanac.dev", "v1alpha1", "clusterjobtemplates")
+@kopf.on.event(GROUP, VERSION, CLUSTER_JOB_TEMPLATES)
 async def clusterjobtemplate_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     _template(event, memo, "")

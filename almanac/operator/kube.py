@@ -20,12 +20,12 @@ from almanac.core.namespaces import NamespacePolicy
 from almanac.core.naming import rfc3339_utc
 from almanac.core.powers import Power
 from almanac.core.runs import API_VERSION
+from almanac.core.vocabulary import GROUP, RUN_REQUESTS, SCHEDULED_JOBS, VERSION
 
 __all__ = ["Kube", "ObjectRef", "RunOutcome", "load_api_client", "raise_for_status", "read_reply"]
 
-GROUP, VERSION = API_VERSION.split("/")
-PLURAL = "scheduledjobs"
-REQUESTS = "runrequests"
+PLURAL = SCHEDULED_JOBS
+REQUESTS = RUN_REQUESTS
 POOL_SIZE = 128
 
 

@@ -21,6 +21,7 @@ import uvloop
 from aiohttp import web
 
 from almanac.core.errors import AlmanacError
+from almanac.core.vocabulary import LABEL_SCHEDULED_JOB_UID
 
 from . import handlers  # noqa: F401 - registers the Kopf handlers
 from .certs import ca_bundle
@@ -39,7 +40,7 @@ from .webhookserver import start_webhook_server
 
 __all__ = ["run"]
 
-LABEL_SELECTOR = "almanac.dev/scheduledjob-uid"
+LABEL_SELECTOR = LABEL_SCHEDULED_JOB_UID
 
 
 class NoDiffBase(kopf.DiffBaseStorage):

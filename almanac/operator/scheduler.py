@@ -42,6 +42,7 @@ from almanac.core.schedule import summarize_schedule
 from almanac.core.status import ActiveRun, RunPhase, TriggerKind
 from almanac.core.templates import JobTemplateSpec
 from almanac.core.topicpolicy import TOPICS_VARIABLE
+from almanac.core.vocabulary import EventReason
 
 from .bounded import each_bounded
 from .kube import Kube, RunOutcome
@@ -259,7 +260,7 @@ class Scheduler:
         self._creating.add(key)
         try:
             async with self._request_limit:
-                created = await self._launch(t, template, run, now, reason="Triggered")
+                created = await self._launch(t, template, run, now, reason=EventReason.TRIGGERED)
         except Exception as exc:
             fields = _fields(t) | {"event_id": spec.source.id, "request": name}
             log.warning("event run not created at once", extra=fields | {"error": str(exc)})
@@ -499,10 +500,10 @@ class Scheduler:
             if due_at > now:
                 self.poke(t.key, due_at)
             elif run.request is None:
-                await self._launch(t, template, run, now, reason="Retrying")
+                await self._launch(t, template, run, now, reason=EventReason.RETRYING)
             elif (stored := t.requests.get(run.request)) is not None:
                 retry = launch_of(stored.name, stored.spec, attempt=run.attempt)
-                await self._launch(t, template, retry, now, reason="Retrying")
+                await self._launch(t, template, retry, now, reason=EventReason.RETRYING)
         # 4b. Runs that events asked for, once due.
         await self._launch_requests(t, template, now)
         # 5. The schedule: due slots, catch-up, suspend, maxRuns.
@@ -511,9 +512,9 @@ class Scheduler:
         )
         state.skipped += plan.skipped
         if plan.skipped and t.spec.suspend:
-            self._event(t, "Skipped", f"{plan.skipped} slot(s) skipped: suspended")
+            self._event(t, EventReason.SKIPPED, f"{plan.skipped} slot(s) skipped: suspended")
         elif plan.skipped:
-            self._event(t, "Skipped", f"{plan.skipped} missed slot(s) skipped (catch-up)")
+            self._event(t, EventReason.SKIPPED, f"{plan.skipped} missed slot(s) skipped (catch-up)")
         active = _active_runs(state.running) if plan.launches else []
         for launch in plan.launches:
             await self._apply_overlap(t, template, launch, active=active, state=state, now=now)
@@ -596,14 +597,17 @@ class Scheduler:
             if stored.spec.trigger:
                 self.count_trigger(t, stored.spec.trigger, "failed", f"params refused: {exc}")
             self._settle(t, stored, RequestPhase.FAILED, now, f"params refused: {exc}")
-            self._event(t, "TriggerFailed", f"request {stored.name}: params refused: {exc}")
+            self._event(
+                t, EventReason.TRIGGER_FAILED, f"request {stored.name}: params refused: {exc}"
+            )
             return
         job = _job_name(t, run)
         pending = stored.status
         # In flight: no other pass launches it; the API hears "Launched" only once it is.
         stored.status = pending.model_copy(update={"phase": RequestPhase.LAUNCHED})
         try:
-            reason = "Backfilled" if stored.spec.kind == "backfill" else "Triggered"
+            backfill = stored.spec.kind == "backfill"
+            reason = EventReason.BACKFILLED if backfill else EventReason.TRIGGERED
             async with self._request_limit:
                 created = await self._launch(t, template, run, now, reason=reason)
         except Exception:
@@ -654,13 +658,15 @@ class Scheduler:
             self._metrics.skipped.labels(reason=decision.reason.value).inc()
             self._event(
                 t,
-                "Skipped",
+                EventReason.SKIPPED,
                 f"slot {_iso(launch.slot)} skipped: {decision.reason.value.replace('_', ' ')}",
             )
             return
         if isinstance(decision, Buffer):
             t.buffered = decision.slot
-            self._event(t, "Buffered", f"slot {_iso(launch.slot)} waits for the active run")
+            self._event(
+                t, EventReason.BUFFERED, f"slot {_iso(launch.slot)} waits for the active run"
+            )
             return
         for name in decision.replace:
             await self._kube.delete_job(t.ref.namespace, name)
@@ -668,7 +674,7 @@ class Scheduler:
             if self._recorder and replaced is not None:
                 cancelled = replace(replaced, phase=RunPhase.CANCELLED, completion_time=now)
                 self._recorder.record(run_record(t.ref, t.spec.template, cancelled))
-            self._event(t, "Replaced", f"run {name} deleted for slot {_iso(launch.slot)}")
+            self._event(t, EventReason.REPLACED, f"run {name} deleted for slot {_iso(launch.slot)}")
         run = RunRequest(decision.slot, decision.trigger, decision.attempt)
         if await self._launch(t, template, run, now):
             state.launched += 1
@@ -681,7 +687,7 @@ class Scheduler:
         if await self._kube.job_names(t.ref.namespace, selector):
             return
         run = RunRequest(now.replace(microsecond=0), TriggerKind.MANUAL, run_now_key=key)
-        await self._launch(t, template, run, now, reason="RunNow")
+        await self._launch(t, template, run, now, reason=EventReason.RUN_NOW)
 
     async def _retry_by_hand(
         self, t: Tracked, template: JobTemplateSpec, now: datetime, run: str
@@ -689,11 +695,13 @@ class Scheduler:
         """``almanac.dev/retry: <run>``: one more attempt of a finished run's slot."""
         failed = t.jobs.get(run)
         if failed is None or not failed.finished:
-            self._event(t, "RetryRefused", f"run {run} is not a finished run of this job")
+            self._event(
+                t, EventReason.RETRY_REFUSED, f"run {run} is not a finished run of this job"
+            )
             return
         attempt = 1 + max(j.attempt for j in t.jobs.values() if j.slot == failed.slot)
         request = RunRequest(failed.slot, TriggerKind.RETRY, attempt=attempt)
-        await self._launch(t, template, request, now, reason="Retrying")
+        await self._launch(t, template, request, now, reason=EventReason.RETRYING)
 
     async def _launch(
         self,
@@ -702,7 +710,7 @@ class Scheduler:
         run: RunRequest,
         now: datetime,
         *,
-        reason: str = "Launched",
+        reason: EventReason = EventReason.LAUNCHED,
     ) -> bool:
         assert t.spec is not None
         body = build_job(
@@ -779,7 +787,7 @@ class Scheduler:
         topics = (await self.namespaces.get(namespace)).topics.text()
         return self._run_env if topics is None else self._run_env | {TOPICS_VARIABLE: topics}
 
-    def post_event(self, t: Tracked, reason: str, message: str) -> None:
+    def post_event(self, t: Tracked, reason: EventReason, message: str) -> None:
         """A Kubernetes Event on the ScheduledJob, posted off the launch path."""
         self._writer.event(t.ref, reason, message)
 

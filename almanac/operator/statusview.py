@@ -10,8 +10,9 @@ from almanac.core.errors import AlmanacError
 from almanac.core.naming import rfc3339_utc
 from almanac.core.runstatus import summarize_runs
 from almanac.core.status import ConditionType, RunCounts
+from almanac.core.vocabulary import ANNOTATION_SUSPEND_REASON, ConditionReason
 
-from .tracked import ANNOTATION_SUSPEND_REASON, Tracked
+from .tracked import Tracked
 
 __all__ = ["compose_status"]
 
@@ -34,7 +35,7 @@ def _conditions(
             {
                 "type": kind.value,
                 "status": status,
-                "reason": reason,
+                "reason": str(reason),
                 "message": message,
                 "lastTransitionTime": _iso(since),
                 "observedGeneration": t.generation,
@@ -73,20 +74,24 @@ def compose_status(
     suspended = bool(t.spec and t.spec.suspend)
     suspend_reason = t.annotations.get(ANNOTATION_SUSPEND_REASON, "")
     if invalid is not None:
-        ready = (False, "InvalidSpec", str(invalid))
+        ready = (False, ConditionReason.INVALID_SPEC, str(invalid))
     elif missing_template:
         ready = (
             False,
-            "TemplateNotFound",
+            ConditionReason.TEMPLATE_NOT_FOUND,
             f"no JobTemplate or ClusterJobTemplate named {missing_template!r}; "
             "create it or fix spec.template",
         )
     elif complete:
-        ready = (False, "Complete", "bounded schedule finished: no run will follow")
+        ready = (False, ConditionReason.COMPLETE, "bounded schedule finished: no run will follow")
     elif suspended:
-        ready = (False, "Suspended", suspend_reason or "spec.suspend is true")
+        ready = (False, ConditionReason.SUSPENDED, suspend_reason or "spec.suspend is true")
     else:
-        ready = (True, "Scheduled", f"next run {_iso(next_run)}" if next_run else "waiting")
+        ready = (
+            True,
+            ConditionReason.SCHEDULED,
+            f"next run {_iso(next_run)}" if next_run else "waiting",
+        )
     conditions = _conditions(
         t,
         now,
@@ -95,20 +100,25 @@ def compose_status(
             (
                 ConditionType.SUSPENDED,
                 suspended,
-                "Suspended" if suspended else "Running",
+                ConditionReason.SUSPENDED if suspended else ConditionReason.RUNNING,
                 suspend_reason,
             ),
             (
                 ConditionType.INVALID_SPEC,
                 invalid is not None,
-                "InvalidSpec" if invalid else "Valid",
+                ConditionReason.INVALID_SPEC if invalid else ConditionReason.VALID,
                 str(invalid) if invalid else "",
             ),
-            (ConditionType.COMPLETE, complete, "Complete" if complete else "Scheduling", ""),
+            (
+                ConditionType.COMPLETE,
+                complete,
+                ConditionReason.COMPLETE if complete else ConditionReason.SCHEDULING,
+                "",
+            ),
             (
                 ConditionType.DEGRADED,
                 degraded is not None,
-                "HistoryUnavailable" if degraded else "Healthy",
+                ConditionReason.HISTORY_UNAVAILABLE if degraded else ConditionReason.HEALTHY,
                 degraded or "",
             ),
         ],

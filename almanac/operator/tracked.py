@@ -17,14 +17,11 @@ from almanac.core.runs import JobObservation
 from almanac.core.schedule import CompiledSchedule
 from almanac.core.status import ScheduledJobStatus
 from almanac.core.triggers import CompiledTrigger, compile_triggers
+from almanac.core.vocabulary import ANNOTATION_RETRY, ANNOTATION_RUN_NOW
 
 from .kube import ObjectRef
 
 __all__ = ["StoredRequest", "Tracked", "schedule_digest"]
-
-ANNOTATION_RUN_NOW = "almanac.dev/run-now"
-ANNOTATION_RETRY = "almanac.dev/retry"
-ANNOTATION_SUSPEND_REASON = "almanac.dev/suspend-reason"
 
 
 def schedule_digest(spec: ScheduledJobSpec) -> str:

@@ -64,6 +64,7 @@ from almanac.core.triggers import (
     event_identity,
     parse_event,
 )
+from almanac.core.vocabulary import EventReason
 from almanac.kafkasecurity import PLAINTEXT, KafkaSecurity
 
 from .evaluation import Evaluator, EvaluatorPool
@@ -471,7 +472,7 @@ class TriggerService:
         if spec.due_time > datetime.now(UTC) + timedelta(seconds=1):
             self._scheduler.post_event(
                 t,
-                "EventMatched",
+                EventReason.EVENT_MATCHED,
                 f"event {spec.source.id} ({spec.trigger}): run due {rfc3339_utc(spec.due_time)}"
                 + (f", step {spec.step}" if spec.step else ""),
             )
@@ -498,7 +499,7 @@ class TriggerService:
             self._scheduler.count_trigger(t, trigger, "cancelled")
             log.info("run cancelled", extra=fields_of(t, event_id) | {"request": stored.name})
             self._scheduler.post_event(
-                t, "Cancelled", f"pending run {stored.name} (key {key}) {message}"
+                t, EventReason.CANCELLED, f"pending run {stored.name} (key {key}) {message}"
             )
 
     # -- chains ----------------------------------------------------------------------------

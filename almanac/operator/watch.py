@@ -22,7 +22,9 @@ import aiohttp
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from .kube import GROUP, REQUESTS, VERSION, raise_for_status, read_reply
+from almanac.core.vocabulary import GROUP, VERSION
+
+from .kube import REQUESTS, raise_for_status, read_reply
 from .logs import log
 
 __all__ = ["ResourceWatch", "job_lister", "run_request_lister"]

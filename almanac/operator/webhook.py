@@ -38,6 +38,7 @@ from almanac.core.specs import check_spec
 from almanac.core.templates import JobTemplateSpec
 from almanac.core.topicpolicy import spec_topics, topic_problems
 from almanac.core.triggers import find_chain_cycle
+from almanac.core.vocabulary import ANNOTATION_RUN_NOW, GROUP
 
 from .deputy import AccessCheck, denied_powers, forbidden_causes
 
@@ -54,8 +55,6 @@ __all__ = [
     "review",
 ]
 
-GROUP: Final = "almanac.dev"
-VERSION: Final = "v1alpha1"
 REVIEW_API_VERSION: Final = "admission.k8s.io/v1"
 SCHEDULEDJOBS_PATH: Final = "/validate/scheduledjobs"
 TEMPLATES_PATH: Final = "/validate/jobtemplates"
@@ -206,7 +205,7 @@ def _writer_decision(request: Mapping[str, Any], writers: frozenset[str]) -> dic
     message = (
         f"RunRequests are written only by the Almanac operator and the REST facade, not by "
         f"{username or 'an anonymous user'}; ask for a run with the facade's run or backfill "
-        "routes, or annotate the ScheduledJob (almanac.dev/run-now)"
+        f"routes, or annotate the ScheduledJob ({ANNOTATION_RUN_NOW})"
     )
     return {
         "allowed": False,

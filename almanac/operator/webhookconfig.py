@@ -23,7 +23,9 @@ from typing import Any, Final, Literal
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from .webhook import GROUP, RUNREQUESTS_PATH, SCHEDULEDJOBS_PATH, TEMPLATES_PATH, VERSION
+from almanac.core.vocabulary import GROUP, VERSION
+
+from .webhook import RUNREQUESTS_PATH, SCHEDULEDJOBS_PATH, TEMPLATES_PATH
 
 __all__ = [
     "ALL_RESOURCES",

@@ -14,9 +14,10 @@ import contextlib
 import functools
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from almanac.core.runs import JobObservation
+from almanac.core.vocabulary import EventReason
 
 from .bounded import each_bounded
 from .kube import Kube, ObjectRef, RunOutcome
@@ -24,6 +25,9 @@ from .logs import log
 from .observability import Metrics
 from .recording import RunRecorder, run_record
 from .tracked import Tracked
+
+#: Event reasons posted as Warning (what went wrong), the others as Normal.
+WARNINGS: Final = frozenset({EventReason.FAILED, EventReason.SKIPPED})
 
 __all__ = ["BackgroundWriter"]
 
@@ -51,7 +55,9 @@ class BackgroundWriter:
         self._started = started
         self._concurrency = concurrency
         self._dirty: dict[tuple[str, str], Tracked] = {}
-        self._events: asyncio.Queue[tuple[ObjectRef, str, str]] = asyncio.Queue(EVENT_BACKLOG)
+        self._events: asyncio.Queue[tuple[ObjectRef, EventReason, str]] = asyncio.Queue(
+            EVENT_BACKLOG
+        )
         self._calls: list[Callable[[], Awaitable[None]]] = []
         self._wake = asyncio.Event()
         self._launching = 0
@@ -99,7 +105,7 @@ class BackgroundWriter:
         self._calls.append(call)
         self._wake.set()
 
-    def event(self, ref: ObjectRef, reason: str, message: str) -> None:
+    def event(self, ref: ObjectRef, reason: EventReason, message: str) -> None:
         try:
             self._events.put_nowait((ref, reason, message))
         except asyncio.QueueFull:
@@ -130,8 +136,8 @@ class BackgroundWriter:
             self._metrics.reconcile_errors.inc()
             log.exception("background write failed")
 
-    async def _post(self, ref: ObjectRef, reason: str, message: str) -> None:
-        await self._kube.post_event(ref, reason, message, warning=reason in ("Failed", "Skipped"))
+    async def _post(self, ref: ObjectRef, reason: EventReason, message: str) -> None:
+        await self._kube.post_event(ref, reason, message, warning=reason in WARNINGS)
 
     async def _flush(self, t: Tracked) -> None:
         await self._announce_finished(t)
@@ -175,6 +181,6 @@ class BackgroundWriter:
             self._metrics.finished.labels(result=result).inc()
             self.event(
                 t.ref,
-                result,
+                EventReason(result),
                 f"run {job.name} {result.lower()}" + (f": {message}" if message else ""),
             )
