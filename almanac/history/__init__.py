@@ -17,7 +17,6 @@ from almanac.history.errors import (
     HistoryError,
     HistoryUnavailableError,
 )
-from almanac.history.fake import InMemoryRunStore
 from almanac.history.migrations import MIGRATIONS, Migration, migrate
 from almanac.history.postgres import PostgresRunStore
 from almanac.history.records import (
@@ -49,7 +48,6 @@ __all__ = [
     "HistoryError",
     "HistoryUnavailableError",
     "HourCount",
-    "InMemoryRunStore",
     "Migration",
     "OutboxMessage",
     "PostgresRunStore",

@@ -1,8 +1,8 @@
 """The run-history port: what the operator and the facade may ask of the history.
 
 Two implementations share this :class:`RunStore` protocol: the Postgres one
-(:mod:`almanac.history.postgres`) and the in-memory fake (:mod:`almanac.history.fake`) for
-unit tests of callers. Writes of a run and of its notifications happen in one transaction,
+(:mod:`almanac.history.postgres`) and the in-memory fake of the tests
+(``tests/support/runstore.py``) for unit tests of callers. Writes of a run and of its notifications happen in one transaction,
 which is what makes notifications impossible to lose (invariant 3).
 """
 

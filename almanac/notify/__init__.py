@@ -19,7 +19,6 @@ from almanac.notify.formats import (
     run_status,
 )
 from almanac.notify.publisher import (
-    FakePublisher,
     KafkaPublisher,
     Message,
     NamespacedMessage,
@@ -31,7 +30,6 @@ from almanac.notify.settings import NotifySettings
 
 __all__ = [
     "EVENT_NAMESPACE",
-    "FakePublisher",
     "JobAction",
     "KafkaPublisher",
     "Message",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
@@ -20,7 +20,6 @@ from almanac.core.kafkanames import NAMESPACE_HEADER
 from almanac.kafkasecurity import PLAINTEXT, KafkaSecurity
 
 __all__ = [
-    "FakePublisher",
     "KafkaPublisher",
     "Message",
     "NamespacedMessage",
@@ -126,29 +125,3 @@ class KafkaPublisher:
         producer, self._producer = self._producer, None
         if producer is not None:
             await producer.stop()
-
-
-@dataclass
-class FakePublisher:
-    """Records what it is asked to publish; ``fail_start``/``fail_publish`` simulate outages."""
-
-    sent: list[Message] = field(default_factory=list)
-    fail_start: int = 0
-    fail_publish: int = 0
-    started: bool = False
-
-    async def start(self) -> None:
-        if self.fail_start > 0:
-            self.fail_start -= 1
-            raise ConnectionError("simulated broker outage")
-        self.started = True
-
-    async def publish(self, messages: Sequence[Message]) -> list[BaseException | None]:
-        if self.fail_publish > 0:
-            self.fail_publish -= 1
-            return [ConnectionError("simulated send failure") for _ in messages]
-        self.sent.extend(messages)
-        return [None for _ in messages]
-
-    async def stop(self) -> None:
-        self.started = False

@@ -11,8 +11,8 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter
 
 from almanac.api.audit import AuditWriter
-from almanac.history.fake import InMemoryRunStore
 from almanac.history.records import AuditEntry
+from tests.support.runstore import InMemoryRunStore
 
 AT = datetime(2026, 12, 1, 10, 0, 0, tzinfo=UTC)
 SOON = 5.0  # a submit that should not wait for the (held) write fails instead of hanging

@@ -28,7 +28,8 @@ from almanac.api.mapping import LABEL_ORG_ID
 from almanac.api.metrics import ApiMetrics
 from almanac.api.schemas import EventInput
 from almanac.api.service import JobService
-from almanac.notify.publisher import FakePublisher, KafkaPublisher, Message
+from almanac.notify.publisher import KafkaPublisher, Message
+from tests.support.publisher import FakePublisher
 from tests.unit.api.client import in_process
 
 NOW = datetime(2026, 12, 1, 10, 0, 0, tzinfo=UTC)

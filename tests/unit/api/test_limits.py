@@ -12,8 +12,8 @@ from almanac.api.audit import AuditWriter
 from almanac.api.errors import TooManyRequestsError
 from almanac.api.identity import Identity
 from almanac.api.limits import Limits
-from almanac.history.fake import InMemoryRunStore
 from almanac.history.records import AuditEntry
+from tests.support.runstore import InMemoryRunStore
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 ANN = Identity(org_id="101", username="ann")

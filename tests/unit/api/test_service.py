@@ -10,7 +10,7 @@ from almanac.api.errors import NotFoundError, UpstreamError
 from almanac.api.identity import Identity
 from almanac.api.service import JobService
 from almanac.api.settings import ApiSettings
-from almanac.history.fake import InMemoryRunStore
+from tests.support.runstore import InMemoryRunStore
 
 WHO = Identity(org_id="101", user_id="u1", username="ann")
 BODY = {"name": "Nightly", "schedule": "0 3 * * *", "type": "command", "payload": {}}

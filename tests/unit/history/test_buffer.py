@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from almanac.core.status import RunPhase
-from almanac.history import Backoff, BufferedRecorder, InMemoryRunStore, OutboxMessage
+from almanac.history import Backoff, BufferedRecorder, OutboxMessage
 from tests.support import eventually
+from tests.support.runstore import InMemoryRunStore
 from tests.unit.history.builders import UID, finished, record, running
 
 RUN = "nightly-202603010200"

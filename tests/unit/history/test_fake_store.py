@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from almanac.core.status import RunPhase
-from almanac.history import InMemoryRunStore, RunStore
-from almanac.history.fake import percentile_cont
+from almanac.history import RunStore
+from tests.support.runstore import InMemoryRunStore, percentile_cont
 from tests.unit.history.builders import SLOT, UID, finished, record, running
 
 

@@ -9,12 +9,13 @@ import pytest
 
 from almanac.core.runs import JobObservation
 from almanac.core.status import RunPhase, TriggerKind
-from almanac.history import Backoff, BufferedRecorder, HistoryUnavailableError, InMemoryRunStore
+from almanac.history import Backoff, BufferedRecorder, HistoryUnavailableError
 from almanac.history.deferred import DeferredRunStore
 from almanac.notify import NotifySettings
 from almanac.operator.kube import ObjectRef, RunOutcome
 from almanac.operator.recording import RunRecorder, parse_result, run_record
 from tests.support import eventually
+from tests.support.runstore import InMemoryRunStore
 
 SLOT = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
 REF = ObjectRef(namespace="org-7", name="nightly", uid="uid-1")
