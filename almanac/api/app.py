@@ -2,13 +2,15 @@
 
 Every error leaves through the handlers here, as ``{"errors": [{field, message, code}]}``:
 request validation is a 400 (never FastAPI's default 422), unknown routes a 404, and an
-unexpected exception a logged 500 that says nothing about internals.
+unexpected exception a logged 500 that says nothing about internals. Every 503 leaves with
+``Retry-After`` (the error's own, else :data:`UPSTREAM_RETRY_AFTER`), whichever handler
+made it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
@@ -19,10 +21,17 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from almanac.api.context import ProcessContext
-from almanac.api.errors import ApiError, BadRequestError, Problem, bad_request_from
+from almanac.api.errors import (
+    UPSTREAM_RETRY_AFTER,
+    ApiError,
+    BadRequestError,
+    Problem,
+    bad_request_from,
+)
 from almanac.api.metrics import ApiMetrics
 from almanac.api.observe import ObservedRequests
 from almanac.api.routes import control, events, health, jobs, runs, templates
+from almanac.api.routes.common import restore_example_nulls
 from almanac.api.settings import ApiSettings
 from almanac.core.errors import AlmanacError
 from almanac.core.resource import format_location
@@ -33,10 +42,22 @@ BASE_PATH: Final = "/api/scheduler/v1"
 log = logging.getLogger("almanac.api")
 _BRANCH_TAGS: Final = frozenset({"str", "int", "float", "bool", "list", "dict", "function-after"})
 _HTTP_CODES: Final = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}
+_API_ROUTES: Final = (jobs, control, runs, templates, events)
+
+
+def _headers(status: int, headers: Mapping[str, str] | None) -> dict[str, str]:
+    """``headers`` plus ``Retry-After`` on a 503 that lacks one: a client told "unavailable"
+    must also be told when to come back, or it retries at once and adds to the outage."""
+    found = dict(headers or {})
+    if status == 503 and not any(k.lower() == "retry-after" for k in found):
+        found["Retry-After"] = str(UPSTREAM_RETRY_AFTER)
+    return found
 
 
 def _error(error: ApiError) -> JSONResponse:
-    return JSONResponse(error.body(), status_code=error.status)
+    return JSONResponse(
+        error.body(), status_code=error.status, headers=_headers(error.status, error.headers())
+    )
 
 
 def _validation_problems(exc: RequestValidationError) -> list[Problem]:
@@ -75,7 +96,8 @@ def _install_handlers(app: FastAPI) -> None:
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         body = {"errors": [{"field": "", "message": str(exc.detail), "code": code}]}
-        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+        headers = _headers(exc.status_code, exc.headers)
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -85,7 +107,8 @@ def _install_handlers(app: FastAPI) -> None:
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """The generated document without FastAPI's 422 answers (this API says 400)."""
+    """The generated document without FastAPI's 422 answers (this API says 400), with the
+    examples' nulls that FastAPI drops put back."""
     if app.openapi_schema is None:
         schema = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
@@ -95,6 +118,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 operation.get("responses", {}).pop("422", None)
         for name in ("HTTPValidationError", "ValidationError"):
             schema.get("components", {}).get("schemas", {}).pop(name, None)
+        restore_example_nulls(schema, (module.router for module in _API_ROUTES))
         app.openapi_schema = schema
     return app.openapi_schema
 
@@ -124,7 +148,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     )
     app.state.metrics = metrics
     app.state.settings = settings
-    for module in (jobs, control, runs, templates, events):
+    for module in _API_ROUTES:
         app.include_router(module.router, prefix=BASE_PATH)
     app.include_router(health.router)
     _install_handlers(app)

@@ -2,7 +2,10 @@
 
 Every refusal is a JSON body ``{"errors": [{"field", "message", "code"}]}`` naming the
 offending field (a body key such as ``schedule`` or ``payload.url``, a query parameter, or
-the ``x-rh-identity`` header) so a caller can fix its request without reading logs.
+the ``x-rh-identity`` header) so a caller can fix its request without reading logs. An
+error may also carry response headers (:meth:`ApiError.headers`): every 503 says when to
+come back with ``Retry-After``, so clients and gateways back off instead of hammering an
+upstream that is down.
 
 Hierarchy::
 
@@ -27,6 +30,7 @@ from typing import Any, ClassVar, Final
 from almanac.core.errors import AlmanacError, InvalidInputError, InvalidSpecError
 
 __all__ = [
+    "UPSTREAM_RETRY_AFTER",
     "ApiError",
     "BadRequestError",
     "ConflictError",
@@ -40,6 +44,11 @@ __all__ = [
     "bad_request_from",
     "rest_field",
 ]
+
+#: Seconds a client should wait before retrying after a 503 (``Retry-After``): long enough
+#: for a restarted API server, Postgres primary or Kafka leader to answer again, short
+#: enough that an interactive caller does not give up.
+UPSTREAM_RETRY_AFTER: Final = 5
 
 #: Spec paths as the facade's callers know them (the job JSON), longest prefix first.
 _FIELD_NAMES: Final = (
@@ -69,12 +78,27 @@ class ApiError(AlmanacError):
 
     status: ClassVar[int] = 500
     code: ClassVar[str] = "api_error"
+    #: Seconds to send as ``Retry-After`` (``None``: no such header).
+    retry_after: int | None = None
 
-    def __init__(self, message: str, field: str = "", problems: Sequence[Problem] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        field: str = "",
+        problems: Sequence[Problem] = (),
+        *,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(message, field)
         self.problems: tuple[Problem, ...] = tuple(problems) or (
             Problem(field, message, self.code),
         )
+        if retry_after is not None:
+            self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        """Response headers that go with the body: ``Retry-After`` when it is known."""
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
 
     def body(self) -> dict[str, Any]:
         """The JSON error body shared by every refusal."""
@@ -141,6 +165,7 @@ class UpstreamError(ApiError):
 
     status: ClassVar[int] = 503
     code: ClassVar[str] = "upstream_unavailable"
+    retry_after: int | None = UPSTREAM_RETRY_AFTER
 
 
 def rest_field(spec_field: str) -> str:

@@ -1,14 +1,24 @@
-"""Job control: run now, pause, resume, backfill, retry a run."""
+"""Job control: run now, pause, resume, backfill, retry a run.
+
+The 202 answers carry ``Location``: the path where what they started will show. The run a
+run-now or retry starts is named by the operator when it launches it, so its id is not known
+when the facade answers, and a backfill's runs (named in the answer) exist only once the
+operator launches them, one at a time under most overlap policies. ``Location`` is therefore
+the job's runs list (``listRuns``), where they appear, rather than a run path that would
+404 for a while.
+"""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Final
 
-from fastapi import APIRouter, Body, Header, Path
+from fastapi import APIRouter, Body, Header, Path, Request, Response
 
 from almanac.api.dependencies import Caller, Service
-from almanac.api.routes.common import ERRORS
+from almanac.api.routes import examples
+from almanac.api.routes.common import ERRORS, LOCATION, Responses, error_response, success
+from almanac.api.routes.common import location as path_of
 from almanac.api.routes.jobs import JobId
 from almanac.api.schemas import (
     BackfillAccepted,
@@ -32,43 +42,102 @@ IdempotencyKey = Annotated[
         description="Same key, same run: a repeated request launches nothing new.",
     ),
 ]
+_LIMITED: Final[Responses] = {429: error_response(429)}
+_RUNS_LOCATION: Final = "`Location` is the job's runs list, where the run will show."
 
 
-@router.post("/jobs/{job_id}/run", status_code=202, summary="Run a job now")
+def _runs_of(request: Request, response: Response, job_id: str) -> None:
+    response.headers["Location"] = path_of(request, "list_runs", job_id=job_id)
+
+
+@router.post(
+    "/jobs/{job_id}/run",
+    status_code=202,
+    summary="Run a job now",
+    operation_id="runJob",
+    responses=success(
+        202, f"Accepted. {_RUNS_LOCATION}", examples.RUN_NOW_ACCEPTED, headers=LOCATION
+    )
+    | _LIMITED,
+)
 async def run_job(
-    job_id: JobId, who: Caller, service: Service, key: IdempotencyKey = None
+    job_id: JobId,
+    *,
+    who: Caller,
+    service: Service,
+    request: Request,
+    response: Response,
+    key: IdempotencyKey = None,
 ) -> RunNowAccepted:
     key = key or uuid.uuid4().hex
     await service.run_now(who, job_id, key)
+    _runs_of(request, response, job_id)
     return RunNowAccepted(job_id=job_id, idempotency_key=key)
 
 
-@router.post("/jobs/{job_id}/pause", summary="Pause a job (slots are skipped)")
+@router.post(
+    "/jobs/{job_id}/pause",
+    summary="Pause a job (slots are skipped)",
+    operation_id="pauseJob",
+    responses=success(200, "The paused job.", {"paused": examples.JOB["paused"]}),
+)
 async def pause_job(
     job_id: JobId,
     who: Caller,
     service: Service,
-    body: Annotated[PauseRequest | None, Body()] = None,
+    body: Annotated[PauseRequest | None, Body(openapi_examples=examples.PAUSE_REQUEST)] = None,
 ) -> Job:
     return await service.set_paused(who, job_id, True, body.reason if body else None)
 
 
-@router.post("/jobs/{job_id}/resume", summary="Resume a paused job")
+@router.post(
+    "/jobs/{job_id}/resume",
+    summary="Resume a paused job",
+    operation_id="resumeJob",
+    responses=success(200, "The resumed job.", {"seed": examples.JOB["seed"]}),
+)
 async def resume_job(job_id: JobId, who: Caller, service: Service) -> Job:
     return await service.set_paused(who, job_id, False, None)
 
 
-@router.post("/jobs/{job_id}/backfill", status_code=202, summary="Run past slots now")
+@router.post(
+    "/jobs/{job_id}/backfill",
+    status_code=202,
+    summary="Run past slots now",
+    operation_id="backfillJob",
+    responses=success(
+        202, f"Accepted. {_RUNS_LOCATION}", examples.BACKFILL_ACCEPTED, headers=LOCATION
+    ),
+)
 async def backfill_job(
-    job_id: JobId, body: BackfillRequest, who: Caller, service: Service
+    job_id: JobId,
+    body: Annotated[BackfillRequest, Body(openapi_examples=examples.BACKFILL_REQUEST)],
+    *,
+    who: Caller,
+    service: Service,
+    request: Request,
+    response: Response,
 ) -> BackfillAccepted:
     names, created = await service.backfill(who, job_id, body.start, body.end)
+    _runs_of(request, response, job_id)
     return BackfillAccepted(job_id=job_id, runs=names, created=created)
 
 
-@router.post("/runs/{run_id}/retry", status_code=202, summary="Retry a finished run")
+@router.post(
+    "/runs/{run_id}/retry",
+    status_code=202,
+    summary="Retry a finished run",
+    operation_id="retryRun",
+    responses=success(202, f"Accepted. {_RUNS_LOCATION}", examples.RETRY_ACCEPTED, headers=LOCATION)
+    | _LIMITED,
+)
 async def retry_run(
-    run_id: Annotated[str, Path(max_length=253)], who: Caller, service: Service
+    run_id: Annotated[str, Path(max_length=253)],
+    who: Caller,
+    service: Service,
+    request: Request,
+    response: Response,
 ) -> RetryAccepted:
     job_id = await service.retry_run(who, run_id)
+    _runs_of(request, response, job_id)
     return RetryAccepted(run_id=run_id, job_id=job_id)

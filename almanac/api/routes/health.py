@@ -1,4 +1,9 @@
-"""Probes and metrics, outside the API base path and the OpenAPI document."""
+"""Probes and metrics, outside the API base path and the OpenAPI document.
+
+They still name an ``operationId`` like every route, so a route added to the document later
+cannot slip in with a generated one; a not-ready ``/readyz`` says when to ask again with
+``Retry-After``, as every 503 of the facade does.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from almanac.api.dependencies import Context
+from almanac.api.errors import UPSTREAM_RETRY_AFTER
 from almanac.api.metrics import ApiMetrics
 
 __all__ = ["router"]
@@ -17,12 +23,12 @@ router = APIRouter(include_in_schema=False)
 READY_TIMEOUT = 2.0
 
 
-@router.get("/healthz")
+@router.get("/healthz", operation_id="getLiveness")
 async def healthz() -> PlainTextResponse:
     return PlainTextResponse("ok")
 
 
-@router.get("/readyz")
+@router.get("/readyz", operation_id="getReadiness")
 async def readyz(context: Context) -> PlainTextResponse:
     """Ready when the API server and Postgres both answer."""
 
@@ -35,11 +41,12 @@ async def readyz(context: Context) -> PlainTextResponse:
             asyncio.gather(context.kube.ping(), check_db()), timeout=READY_TIMEOUT
         )
     except Exception as exc:  # any failure means "not ready": say which
-        return PlainTextResponse(f"not ready: {exc}", status_code=503)
+        retry = {"Retry-After": str(UPSTREAM_RETRY_AFTER)}
+        return PlainTextResponse(f"not ready: {exc}", status_code=503, headers=retry)
     return PlainTextResponse("ready")
 
 
-@router.get("/metrics")
+@router.get("/metrics", operation_id="getMetrics")
 async def metrics(request: Request) -> Response:
     registry: ApiMetrics = request.app.state.metrics
     return Response(generate_latest(registry.registry), media_type=CONTENT_TYPE_LATEST)

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Path, Query
 
 from almanac.api.dependencies import Caller, Service
 from almanac.api.mapping import phases_for, run_view
-from almanac.api.routes.common import ERRORS, Limit, Offset
+from almanac.api.routes import examples
+from almanac.api.routes.common import ERRORS, Limit, Offset, success
 from almanac.api.routes.jobs import JobId
 from almanac.api.schemas import JobStats, ListMeta, NextRuns, Run, RunList, RunStatus
 
@@ -18,7 +19,12 @@ __all__ = ["router"]
 router = APIRouter(tags=["runs"], responses=ERRORS)
 
 
-@router.get("/jobs/{job_id}/runs", summary="List a job's runs, newest first")
+@router.get(
+    "/jobs/{job_id}/runs",
+    summary="List a job's runs, newest first",
+    operation_id="listRuns",
+    responses=success(200, "One page of runs.", examples.RUN_LIST),
+)
 async def list_runs(
     job_id: JobId,
     *,
@@ -33,21 +39,36 @@ async def list_runs(
     return RunList(data=[run_view(r) for r in records], meta=meta)
 
 
-@router.get("/jobs/{job_id}/runs/{run_id}", summary="Get one run")
+@router.get(
+    "/jobs/{job_id}/runs/{run_id}",
+    summary="Get one run",
+    operation_id="getRun",
+    responses=success(200, "The run.", examples.RUN),
+)
 async def get_run(
     job_id: JobId, run_id: Annotated[str, Path(max_length=253)], who: Caller, service: Service
 ) -> Run:
     return run_view(await service.get_run(who, job_id, run_id))
 
 
-@router.get("/jobs/{job_id}/stats", summary="Run statistics of a job")
+@router.get(
+    "/jobs/{job_id}/stats",
+    summary="Run statistics of a job",
+    operation_id="getJobStats",
+    responses=success(200, "Aggregates over the job's run history.", examples.JOB_STATS),
+)
 async def job_stats(job_id: JobId, who: Caller, service: Service) -> JobStats:
     stats = await service.stats(who, job_id)
     values = asdict(stats)
     return JobStats.model_validate(values)
 
 
-@router.get("/jobs/{job_id}/next", summary="The next slots of a job's schedule")
+@router.get(
+    "/jobs/{job_id}/next",
+    summary="The next slots of a job's schedule",
+    operation_id="getNextRuns",
+    responses=success(200, "The next slots.", examples.NEXT_RUNS),
+)
 async def next_runs(
     job_id: JobId,
     who: Caller,
