@@ -42,6 +42,8 @@ class Identity:
     user_id: str | None = None
     username: str | None = None
     is_org_admin: bool = False
+    #: The seed's ``identity.account_number`` (an export's identity carries it).
+    account_number: str | None = None
 
     @property
     def actor(self) -> str:
@@ -124,15 +126,25 @@ def parse_identity(header: str | None) -> Identity:
         user_id=_text(user.get("user_id"), "identity.user.user_id", required=False),
         username=_text(user.get("username"), "identity.user.username", required=False),
         is_org_admin=_flag(user.get("is_org_admin"), "identity.user.is_org_admin"),
+        account_number=_text(
+            identity.get("account_number"), "identity.account_number", required=False
+        ),
     )
 
 
 def encode_identity(
-    org_id: str, username: str = "jdoe", user_id: str = "user-1", *, is_org_admin: bool = False
+    org_id: str,
+    username: str = "jdoe",
+    user_id: str = "user-1",
+    *,
+    is_org_admin: bool = False,
+    account_number: str | None = None,
 ) -> str:
     """A header value as the platform gateway sends it (for tests, examples and benchmarks)."""
+    account = {"account_number": account_number} if account_number else {}
     document = {
         "identity": {
+            **account,
             "org_id": org_id,
             "type": "User",
             "auth_type": "jwt-auth",

@@ -168,13 +168,18 @@ class JobService:
 
     def _with_defaults(self, changes: dict[str, Any], who: Identity) -> dict[str, Any]:
         """The seed's export payload has no service URL (the seed configured it server-side
-        as EXPORT_SERVICE_URL): fill ``baseUrl`` from ``ALMANAC_EXPORT_SERVICE_URL``, and
-        ``orgId`` from the caller, whatever the namespace pattern."""
+        as EXPORT_SERVICE_URL): fill ``baseUrl`` from ``ALMANAC_EXPORT_SERVICE_URL``, and the
+        export's identity (``orgId``, ``username``, ``accountNumber``) from the caller."""
         payload = changes.get("payload")
         if changes.get("type") != "export" or not isinstance(payload, dict):
             return changes
         url = self.settings.export_service_url
-        defaults = {"orgId": who.org_id} | ({"baseUrl": url} if url else {})
+        caller = {
+            "orgId": who.org_id,
+            "username": who.username,
+            "accountNumber": who.account_number,
+        }
+        defaults = {k: v for k, v in caller.items() if v} | ({"baseUrl": url} if url else {})
         return changes | {"payload": defaults | payload}
 
     async def create_job(self, who: Identity, changes: dict[str, Any]) -> Job:

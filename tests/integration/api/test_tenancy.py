@@ -159,6 +159,7 @@ def test_an_export_naming_another_organisation_is_refused(make_org: Any) -> None
 
     own = mallory.create(**export)  # control: the same export for its own organisation
     assert own["payload"]["orgId"] == mallory.org_id
+    assert own["payload"]["username"] == "jdoe"  # the export's identity is the caller's
     sneaky = mallory.request("PATCH", f"/jobs/{own['id']}", json={"payload": stolen["payload"]})
     assert sneaky.status_code == 400
     assert sneaky.json()["errors"][0]["field"] == "payload.orgId"

@@ -25,6 +25,15 @@ def test_seed_identity_gives_org_user_and_username() -> None:
     )
 
 
+def test_the_account_number_is_read_when_the_gateway_sends_one() -> None:
+    who = parse_identity(encode_identity("000101", account_number="540155"))
+    assert who.account_number == "540155"
+    assert parse_identity(encode_identity("000101")).account_number is None
+    with pytest.raises(BadRequestError) as caught:
+        parse_identity(_header({"identity": {"org_id": "1", "account_number": 7}}))
+    assert caught.value.field == "x-rh-identity.identity.account_number"
+
+
 def test_identity_without_user_acts_as_its_type_in_the_org() -> None:
     who = parse_identity(_header({"identity": {"org_id": "42", "type": "System"}}))
     assert who.actor == "system@42"
