@@ -2,8 +2,9 @@
 
 Two implementations share this :class:`RunStore` protocol: the Postgres one
 (:mod:`almanac.history.postgres`) and the in-memory fake of the tests
-(``tests/support/runstore.py``) for unit tests of callers. Writes of a run and of its notifications happen in one transaction,
-which is what makes notifications impossible to lose (invariant 3).
+(``tests/support/runstore.py``) for unit tests of callers. Writes of a run and of its
+notifications happen in one transaction, which is what makes notifications impossible to
+lose (invariant 3).
 """
 
 from __future__ import annotations
