@@ -116,17 +116,25 @@ def _pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
+def _make_ca(
+    common_name: str, key_path: Path, cert_path: Path
+) -> tuple[x509.Name, ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A new self-signed CA, its key (0600) and certificate written to the paths given."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    cert = _issue(name, key, None, ca=True)
+    _write_key(key_path, key)
+    cert_path.write_bytes(_pem(cert))
+    return name, key, cert
+
+
 def make_pki(folder: Path) -> Pki:
     """Create the stack's certificates unless they already exist."""
     pki = Pki(folder)
     if pki.admin_cert.exists():
         return pki
     folder.mkdir(parents=True, exist_ok=True)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "almanac-local-ca")])
-    ca_cert = _issue(ca_name, ca_key, None, ca=True)
-    _write_key(pki.path("ca.key"), ca_key)
-    pki.ca_cert.write_bytes(_pem(ca_cert))
+    ca_name, ca_key, _ = _make_ca("almanac-local-ca", pki.path("ca.key"), pki.ca_cert)
 
     server_key = ec.generate_private_key(ec.SECP256R1())
     server_names = x509.SubjectAlternativeName(
@@ -212,11 +220,7 @@ def make_kafka_tls(folder: Path, ips: tuple[str, ...]) -> KafkaTls:
     if tls.keystore.exists():
         return tls
     folder.mkdir(parents=True, exist_ok=True)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "almanac-local-kafka-ca")])
-    ca_cert = _issue(ca_name, ca_key, None, ca=True)
-    _write_key(folder / "ca.key", ca_key)
-    tls.ca_cert.write_bytes(_pem(ca_cert))
+    ca_name, ca_key, ca_cert = _make_ca("almanac-local-kafka-ca", folder / "ca.key", tls.ca_cert)
     key = ec.generate_private_key(ec.SECP256R1())
     cert = _issue(
         x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kafka")]),

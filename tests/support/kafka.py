@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
@@ -11,14 +12,16 @@ __all__ = ["reading"]
 
 
 @contextlib.asynccontextmanager
-async def reading(bootstrap: str, *topics: str) -> AsyncIterator[AIOKafkaConsumer]:
-    """Started on entry, stopped on exit; no offsets committed (tests read, never consume)."""
+async def reading(bootstrap: str, *topics: str, **client: Any) -> AsyncIterator[AIOKafkaConsumer]:
+    """Started on entry, stopped on exit; no offsets committed (tests read, never consume).
+    ``client``: more aiokafka arguments (a group, TLS and SASL)."""
     consumer = AIOKafkaConsumer(
         *topics,
         bootstrap_servers=bootstrap,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         metadata_max_age_ms=1000,
+        **client,
     )
     await consumer.start()
     try:

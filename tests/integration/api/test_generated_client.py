@@ -15,10 +15,8 @@ import importlib
 import re
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final
 
 import httpx
@@ -26,7 +24,7 @@ import pytest
 
 from almanac.api import BASE_PATH, encode_identity
 from tests.integration.api.conftest import FacadeProcess, Org
-from tests.integration.operator_support import script_template
+from tests.integration.operator_support import module_operator, script_template
 from tests.support import Kubectl, eventually
 from tests.support.operator import OperatorProcess
 
@@ -173,17 +171,8 @@ def test_generated_client_manages_a_job(api: Api, generated: Generated) -> None:
 
 @pytest.fixture(scope="module")
 def operator(crds: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
-    replica = OperatorProcess(
-        "generated-client",
-        f"almanac-test-{uuid.uuid4().hex[:6]}",
-        "default",
-        Path(tmp_path_factory.mktemp("operator")) / "operator.log",
-    )
-    replica.start()
-    try:
+    with module_operator("generated-client", tmp_path_factory) as replica:
         yield replica
-    finally:
-        replica.stop()
 
 
 @pytest.fixture

@@ -39,6 +39,7 @@ from almanac.notify import KafkaPublisher, Message
 from almanac.operator.triggers import TriggerSettings
 from tests.integration.executor.conftest import RUN_TIMEOUT, executor_env
 from tests.support import eventually
+from tests.support.kafka import reading
 
 MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 #: A refused connection must fail fast: aiokafka gives up after one bootstrap round.
@@ -100,20 +101,10 @@ async def _trigger_consumer(
 ) -> AsyncIterator[AIOKafkaConsumer]:
     """A consumer secured like the operator's trigger consumer: from TriggerSettings."""
     settings = TriggerSettings.from_env({"ALMANAC_KAFKA_BOOTSTRAP": bootstrap, **env})
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=settings.bootstrap,
-        group_id=f"g-{topic}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        metadata_max_age_ms=1000,
-        **settings.security.client_kwargs(),
-    )
-    await consumer.start()
-    try:
+    assert settings.bootstrap is not None
+    client = {"group_id": f"g-{topic}", **settings.security.client_kwargs()}
+    async with reading(settings.bootstrap, topic, **client) as consumer:
         yield consumer
-    finally:
-        await consumer.stop()
 
 
 async def _round_trip(bootstrap: str, env: dict[str, str]) -> None:
