@@ -4,8 +4,9 @@ Why: tenants share one Kafka. The facade publishes ``POST /events`` onto the tri
 with the header ``almanac-namespace``, which the operator routes by; the operator publishes
 notices and every organisation's lifecycle events. A run publishing there with any header
 could trigger or cancel another organisation's jobs or forge notices; a trigger reading the
-events topic would see every organisation's run results. So (invariant: Almanac's records
-are written by Almanac only, and reach a tenant only when routed to its namespace):
+events topic would see every organisation's run results. So (invariant records-by-almanac:
+Almanac's records are written by Almanac only, and reach a tenant only when routed to its
+namespace):
 
 * topics starting with ``almanac.`` and the configured notification, events and trigger
   topics are Almanac's own: a ``message`` run may not publish there (Kafka treats ``.`` and

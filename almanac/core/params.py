@@ -1,8 +1,8 @@
 """Check a ScheduledJob's ``params`` against its template's JSON Schema.
 
 A template publishes ``paramsSchema`` so that bad params are refused where they enter
-(admission, the REST facade: invariant 5) rather than inside a pod hours later. Each
-problem becomes an :class:`~almanac.core.errors.InvalidInputError` whose field is the
+(admission, the REST facade: invariant refused-at-the-door) rather than inside a pod hours
+later. Each problem becomes an :class:`~almanac.core.errors.InvalidInputError` whose field is the
 exact path of the offending parameter (``spec.params.sources[0].application``) and whose
 message says how to fix it; all problems are reported at once in an
 :class:`~almanac.core.errors.InvalidSpecError`. Pure: no I/O, no remote ``$ref``.

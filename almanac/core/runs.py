@@ -1,8 +1,9 @@
 """A run as a Kubernetes Job: the manifest the operator creates and what it reads back.
 
 Both directions are pure so the reconcile logic can be tested without a cluster. The Job
-name, labels and annotation come from :mod:`almanac.core.naming` (invariant 1: the name
-is the idempotency lock); the pod always runs under the restricted Pod Security Standard.
+name, labels and annotation come from :mod:`almanac.core.naming` (invariant
+one-run-per-slot: the name is the idempotency lock); the pod always runs under the
+restricted Pod Security Standard.
 """
 
 from __future__ import annotations

@@ -93,7 +93,7 @@ def jobs_to_prune(
     """Finished Jobs beyond ``history`` limits, oldest first.
 
     With ``recorded`` given, only Jobs whose final history row exists may go (invariant
-    3: a run is never lost by deleting its Job too early).
+    nothing-lost: a run is never lost by deleting its Job too early).
     """
     allowed = None if recorded is None else set(recorded)
     doomed: list[JobObservation] = []

@@ -3,7 +3,7 @@
 The operator records every run through a :class:`BufferedRecorder` in front of a
 :class:`RunStore` (Postgres, or the in-memory fake in tests); a finished run and its
 notifications are committed together, so neither is lost when Postgres or Kafka is down
-(invariant 3).
+(invariant nothing-lost).
 """
 
 from almanac.history.backoff import Backoff

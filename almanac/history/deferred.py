@@ -1,6 +1,6 @@
 """A run store that exists before its database does.
 
-When Postgres is unreachable at start-up the operator must still schedule (invariant 3:
+When Postgres is unreachable at start-up the operator must still schedule (invariant nothing-lost:
 history never blocks runs). It records into a :class:`DeferredRunStore`, which fails every
 call with :class:`HistoryUnavailableError` until the real store is attached; the write
 buffer treats that as an outage, keeps the records and reports ``Degraded``.

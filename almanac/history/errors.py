@@ -11,7 +11,7 @@ Hierarchy::
 A configuration error is raised once at start-up with the variable and the fix, so an
 operator with a wrong DSN stops with one clear line instead of a traceback loop. An outage
 after start-up is not an error for callers: the :class:`~almanac.history.buffer.BufferedRecorder`
-absorbs it (invariant 3, "nothing lost").
+absorbs it (invariant nothing-lost, "nothing lost").
 """
 
 from __future__ import annotations

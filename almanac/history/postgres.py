@@ -3,7 +3,7 @@
 The upsert encodes :func:`~almanac.history.records.merge_records` in SQL with the
 ``almanac_phase_rank`` SQL function from the first migration, so the rule holds even when two
 writers race (two operator replicas during a failover, a replayed buffer). Each write of a
-run and of its outbox messages is one transaction (invariant 3).
+run and of its outbox messages is one transaction (invariant nothing-lost).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The same rules run in three places (the SQL upsert, the in-memory fake and the write
 buffer), so they are written once here as plain functions and the SQL mirrors them:
 
-* a run's key is ``(scheduledjob_uid, run_name)``; one row per run (invariant 3);
+* a run's key is ``(scheduledjob_uid, run_name)``; one row per run (invariant nothing-lost);
 * a later phase wins over an earlier one (:func:`phase_rank`): a ``Succeeded`` never goes
   back to ``Running`` when an old observation is replayed after an outage;
 * once final, the first final phase stays; a second observation of the same phase only

@@ -4,7 +4,7 @@ Two implementations share this :class:`RunStore` protocol: the Postgres one
 (:mod:`almanac.history.postgres`) and the in-memory fake of the tests
 (``tests/support/runstore.py``) for unit tests of callers. Writes of a run and of its
 notifications happen in one transaction, which is what makes notifications impossible to
-lose (invariant 3).
+lose (invariant nothing-lost).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Rows are claimed with ``FOR UPDATE SKIP LOCKED`` in batches, so two relays (two 
 replicas) never publish the same row concurrently; a row is marked delivered only after the
 broker acknowledged it (at-least-once; duplicates after a crash carry the same event id).
 When Kafka is down the rows stay, the relay backs off and reports unhealthy; scheduling
-never waits on it (invariant 3, "nothing lost").
+never waits on it (invariant nothing-lost, "nothing lost").
 """
 
 from __future__ import annotations

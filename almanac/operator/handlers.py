@@ -2,7 +2,7 @@
 RunRequests come through the operator's own watch, ``watch``).
 
 ``on.event`` writes no annotations, progress or finalizers onto user objects (GitOps sees
-no drift, invariant 4) and returns ``None`` (a return value would land in status). The
+no drift, invariant no-drift) and returns ``None`` (a return value would land in status). The
 handlers are ``async`` although they never await: Kopf runs plain functions in a thread
 pool, and that hop per watch event was most of the operator's CPU at a thousand Jobs.
 """

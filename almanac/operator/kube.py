@@ -1,7 +1,7 @@
 """The API calls the scheduler makes itself (Kopf only watches): Jobs, status, Events.
 
 One place maps API failures: AlreadyExists on create means "already launched"
-(invariant 1), NotFound on delete means "already gone".
+(invariant one-run-per-slot), NotFound on delete means "already gone".
 """
 
 from __future__ import annotations
@@ -251,7 +251,7 @@ class Kube:
 
 
 async def _created(call: Awaitable[Any]) -> bool:
-    """Await a create; False on AlreadyExists (idempotent creation, invariant 1)."""
+    """Await a create; False on AlreadyExists (idempotent creation, invariant one-run-per-slot)."""
     try:
         await read_reply(call)
     except ApiException as exc:

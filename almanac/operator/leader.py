@@ -1,4 +1,4 @@
-"""Leader election on a ``coordination.k8s.io/v1`` Lease (invariant 2: one scheduler).
+"""Leader election on a ``coordination.k8s.io/v1`` Lease (invariant one-scheduler: one scheduler).
 
 kubernetes_asyncio's LeaseLock never releases on shutdown and is one-shot after a loss,
 so this is a small elector of our own: acquire or take over an expired Lease with an

@@ -2,7 +2,8 @@
 
 Order: logs, API client, probes; wait for the Lease; then Kopf (standalone: peering is
 not leader election) and the scheduler run until a signal or the Lease is lost. A lost
-Lease ends the process at once with exit status 1 (invariant 2); a clean stop releases it.
+Lease ends the process at once with exit status 1 (invariant one-scheduler); a clean stop
+releases it.
 """
 
 from __future__ import annotations

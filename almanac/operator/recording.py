@@ -4,8 +4,8 @@ The scheduler and the writer hand every run they see (launched, running, finishe
 :class:`RunRecorder`, which turns it into a :class:`~almanac.history.RunRecord` plus its
 outbox messages and queues both in the :class:`~almanac.history.BufferedRecorder`: nothing
 here waits on Postgres. History limits ask :meth:`RunRecorder.may_delete` before deleting a
-Job, so a run's Job stays until its final row is stored (invariant 3). After a restart the
-new leader records every Job it finds again; the upserts make that harmless.
+Job, so a run's Job stays until its final row is stored (invariant nothing-lost). After a
+restart the new leader records every Job it finds again; the upserts make that harmless.
 """
 
 from __future__ import annotations
