@@ -29,7 +29,5 @@ def test_every_cited_invariant_is_defined_in_the_docs() -> None:
 
 
 def test_every_defined_invariant_is_cited_somewhere() -> None:
-    cited = {
-        name for path in PACKAGE.rglob("*.py") for name in CITATION.findall(path.read_text())
-    }
+    cited = {name for path in PACKAGE.rglob("*.py") for name in CITATION.findall(path.read_text())}
     assert _defined() <= cited
