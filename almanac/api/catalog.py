@@ -22,10 +22,10 @@ from almanac.api.kube import KubeFacade
 from almanac.api.mapping import template_for, type_for
 from almanac.api.schemas import Template
 from almanac.core.errors import AlmanacError
-from almanac.core.params import validate_params
 from almanac.core.resource import validate_model
 from almanac.core.runs import BUILTIN_TEMPLATES, builtin_template
 from almanac.core.templates import JobTemplateSpec
+from almanac.core.templateuse import namespace_refusal, use_refusal
 
 __all__ = ["Catalog"]
 
@@ -36,9 +36,17 @@ log = logging.getLogger("almanac.api")
 Key = tuple[str, str]
 
 
-def _allows(obj: Mapping[str, Any], namespace: str) -> bool:
+def _allowed(obj: Mapping[str, Any]) -> list[str] | None:
+    """A ClusterJobTemplate's ``allowedNamespaces`` (a namespaced one serves its own)."""
+    if obj.get("kind") != "ClusterJobTemplate":
+        return None
     allowed = (obj.get("spec") or {}).get("allowedNamespaces")
-    return obj.get("kind") != "ClusterJobTemplate" or not allowed or namespace in allowed
+    return list(allowed) if isinstance(allowed, list) else None
+
+
+def _allows(obj: Mapping[str, Any], namespace: str) -> bool:
+    name = str((obj.get("metadata") or {}).get("name", ""))
+    return namespace_refusal(name, _allowed(obj), namespace) is None
 
 
 def _view(obj: Mapping[str, Any]) -> Template:
@@ -156,11 +164,7 @@ class Catalog:
             raise BadRequestError(
                 f"unknown type {type_for(name)!r}; GET /templates lists the types", "type"
             )
-        if not _allows(obj, namespace):
-            raise BadRequestError(
-                f"type {type_for(name)!r} may not be used by this organisation", "type"
-            )
-        try:
-            validate_params(spec.get("params") or {}, (obj.get("spec") or {}).get("paramsSchema"))
-        except AlmanacError as exc:
-            raise bad_request_from(exc) from None
+        schema = (obj.get("spec") or {}).get("paramsSchema")
+        refused = use_refusal(name, _allowed(obj), namespace, spec.get("params") or {}, schema)
+        if refused is not None:
+            raise bad_request_from(refused)

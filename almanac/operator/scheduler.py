@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from almanac.core.decisions import Buffer, Launch, Skip
-from almanac.core.errors import AlmanacError, InvalidInputError
+from almanac.core.errors import AlmanacError
 from almanac.core.naming import claimed_owner, rfc3339_utc, run_name
 from almanac.core.overlap import backfill_releases, decide_overlap, release_buffered
 from almanac.core.params import validate_params
@@ -41,6 +41,7 @@ from almanac.core.runstatus import due_retries, jobs_to_prune
 from almanac.core.schedule import summarize_schedule
 from almanac.core.status import ActiveRun, RunPhase, TriggerKind
 from almanac.core.templates import JobTemplateSpec
+from almanac.core.templateuse import choose_template, use_refusal
 from almanac.core.topicpolicy import TOPICS_VARIABLE
 from almanac.core.vocabulary import EventReason
 
@@ -436,14 +437,13 @@ class Scheduler:
     def _template(self, tracked: Tracked) -> JobTemplateSpec | None:
         assert tracked.spec is not None
         name = tracked.spec.template
-        found = self._templates.get((tracked.ref.namespace, name)) or self._templates.get(
-            ("", name)
+        if name in BUILTIN_TEMPLATES and name not in self._builtins:
+            self._builtins[name] = builtin_template(name, self._image)
+        return choose_template(
+            self._templates.get((tracked.ref.namespace, name)),
+            self._templates.get(("", name)),
+            self._builtins.get(name),
         )
-        if found is None and name in BUILTIN_TEMPLATES:
-            if name not in self._builtins:
-                self._builtins[name] = builtin_template(name, self._image)
-            return self._builtins[name]
-        return found
 
     async def reconcile(self, t: Tracked) -> None:
         """Bring one ScheduledJob's runs and status up to date, in numbered steps."""
@@ -855,22 +855,16 @@ def _refuse_template_use(t: Tracked, template: JobTemplateSpec) -> AlmanacError 
 
 def _template_refusal(t: Tracked, template: JobTemplateSpec) -> AlmanacError | None:
     assert t.spec is not None
-    allowed = template.allowed_namespaces
-    if allowed and t.ref.namespace not in allowed:
-        return InvalidInputError(
-            f"template {t.spec.template!r} may not be used in namespace {t.ref.namespace!r}; "
-            "use another template or ask its owner to allow this namespace",
-            "spec.template",
-        )
-    if t.spec.schedule is None:
-        # Trigger-only: the params are complete only once an event's mapping is merged
-        # in, and are checked then (a refused request is Failed with the reason).
-        return None
-    try:
-        validate_params(t.spec.params, template.params_schema)
-    except AlmanacError as exc:
-        return exc
-    return None
+    # Trigger-only: the params are complete only once an event's mapping is merged in, and
+    # are checked then (a refused request is Failed with the reason).
+    params = t.spec.params if t.spec.schedule is not None else None
+    return use_refusal(
+        t.spec.template,
+        template.allowed_namespaces,
+        t.ref.namespace,
+        params,
+        template.params_schema,
+    )
 
 
 _iso = rfc3339_utc
