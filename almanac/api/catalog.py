@@ -26,6 +26,7 @@ from almanac.core.resource import validate_model
 from almanac.core.runs import BUILTIN_TEMPLATES, builtin_template
 from almanac.core.templates import JobTemplateSpec
 from almanac.core.templateuse import namespace_refusal, use_refusal
+from almanac.templates import builtin_params_schema
 
 __all__ = ["Catalog"]
 
@@ -67,7 +68,7 @@ def _builtin(name: str) -> Template:
         type=type_for(name),
         scope="builtin",
         description="Built-in payload type run by Almanac's executor (no template installed).",
-        params_schema=None,
+        params_schema=builtin_params_schema(name),
     )
 
 
@@ -147,7 +148,7 @@ class Catalog:
         obj = await self._lookup(namespace, name)
         if obj is None:
             if name in BUILTIN_TEMPLATES:
-                return builtin_template(name, self._image)
+                return builtin_template(name, self._image, builtin_params_schema(name))
             raise BadRequestError(f"no payload type {type_for(name)!r}; GET /templates", "type")
         try:
             return validate_model(JobTemplateSpec, obj.get("spec") or {}, "spec")
@@ -158,13 +159,14 @@ class Catalog:
         """Refuse (400) a type the namespace cannot use or a payload its schema refuses."""
         name = str(spec.get("template", ""))
         obj = await self._lookup(namespace, name)
-        if obj is None:
-            if name in BUILTIN_TEMPLATES:
-                return
+        if obj is None and name not in BUILTIN_TEMPLATES:
             raise BadRequestError(
                 f"unknown type {type_for(name)!r}; GET /templates lists the types", "type"
             )
-        schema = (obj.get("spec") or {}).get("paramsSchema")
-        refused = use_refusal(name, _allowed(obj), namespace, spec.get("params") or {}, schema)
+        if obj is None:  # the built-in type, with the schema Almanac ships for it
+            allowed, schema = None, builtin_params_schema(name)
+        else:
+            allowed, schema = _allowed(obj), (obj.get("spec") or {}).get("paramsSchema")
+        refused = use_refusal(name, allowed, namespace, spec.get("params") or {}, schema)
         if refused is not None:
             raise bad_request_from(refused)

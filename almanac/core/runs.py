@@ -103,12 +103,16 @@ class JobObservation:
         return self.phase in (RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.CANCELLED)
 
 
-def builtin_template(name: str, image: str) -> JobTemplateSpec:
-    """The implicit template of a built-in payload type: the executor in Almanac's image.
+def builtin_template(
+    name: str, image: str, params_schema: Mapping[str, Any] | None = None
+) -> JobTemplateSpec:
+    """The implicit template of a built-in payload type: the executor in Almanac's image,
+    with the shipped template's params schema (:mod:`almanac.templates`).
 
     A ClusterJobTemplate of the same name, when installed, takes precedence.
     """
-    return JobTemplateSpec(image=image, command=list(EXECUTOR_COMMAND))
+    schema = dict(params_schema) if params_schema is not None else None
+    return JobTemplateSpec(image=image, command=list(EXECUTOR_COMMAND), params_schema=schema)
 
 
 def run_now_label(key: str) -> str:

@@ -19,8 +19,18 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from almanac.core.namespaces import NamespacePolicy
 from almanac.core.naming import rfc3339_utc
 from almanac.core.powers import Power
-from almanac.core.runs import API_VERSION
-from almanac.core.vocabulary import GROUP, RUN_REQUESTS, SCHEDULED_JOBS, VERSION
+from almanac.core.runs import API_VERSION, BUILTIN_TEMPLATES
+from almanac.core.vocabulary import (
+    CLUSTER_JOB_TEMPLATES,
+    GROUP,
+    JOB_TEMPLATES,
+    RUN_REQUESTS,
+    SCHEDULED_JOBS,
+    VERSION,
+)
+from almanac.templates import builtin_params_schema
+
+from .admissionreads import TemplateRules
 
 __all__ = ["Kube", "ObjectRef", "RunOutcome", "load_api_client", "raise_for_status", "read_reply"]
 
@@ -187,6 +197,38 @@ class Kube:
             )
         )
         return bool((json.loads(reply).get("status") or {}).get("allowed"))
+
+    async def template_rules(self, namespace: str, name: str) -> TemplateRules | None:
+        """What the template ``name`` resolves to in ``namespace`` asks of its jobs (the
+        namespace's JobTemplate, else the ClusterJobTemplate, else the built-in type);
+        ``None`` when there is no such template (admission)."""
+
+        async def read(plural: str, scoped: bool) -> dict[str, Any] | None:
+            try:
+                if scoped:
+                    found = await self._custom.get_namespaced_custom_object(
+                        GROUP, VERSION, namespace, plural, name
+                    )
+                else:
+                    found = await self._custom.get_cluster_custom_object(
+                        GROUP, VERSION, plural, name
+                    )
+            except ApiException as exc:
+                if exc.status == 404:
+                    return None
+                raise
+            spec: dict[str, Any] = found.get("spec") or {}
+            return spec
+
+        own = await read(JOB_TEMPLATES, scoped=True)
+        if own is not None:
+            return TemplateRules(None, own.get("paramsSchema"))
+        cluster = await read(CLUSTER_JOB_TEMPLATES, scoped=False)
+        if cluster is not None:
+            return TemplateRules(cluster.get("allowedNamespaces"), cluster.get("paramsSchema"))
+        if name in BUILTIN_TEMPLATES:
+            return TemplateRules(None, builtin_params_schema(name))
+        return None
 
     async def namespace_policy(self, namespace: str) -> NamespacePolicy:
         """What ``namespace``'s metadata says (its organisation, its Kafka topics); a

@@ -275,6 +275,7 @@ async def _start_webhook(config: OperatorConfig, kube: Kube) -> web.AppRunner | 
         access=kube.may,
         writers=frozenset(writers),
         namespaces=kube.namespace_policy,
+        templates=kube.template_rules,
     )
     await register()
     log.info("admission webhook serving", extra={"port": config.webhook_port})

@@ -29,17 +29,15 @@ from jsonschema.exceptions import SchemaError
 
 from almanac.core.errors import AlmanacError, InvalidInputError, InvalidSpecError
 from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames
-from almanac.core.namespaces import NamespacePolicy
-from almanac.core.orgs import foreign_org_problem, named_org
 from almanac.core.params import pattern_problems
 from almanac.core.powers import Power
 from almanac.core.resource import format_location, validate_model
 from almanac.core.specs import check_spec
 from almanac.core.templates import JobTemplateSpec
-from almanac.core.topicpolicy import spec_topics, topic_problems
 from almanac.core.triggers import find_chain_cycle
 from almanac.core.vocabulary import ANNOTATION_RUN_NOW, GROUP
 
+from .admissionreads import NamespaceLookup, TemplateLookup, namespace_problems, template_problems
 from .deputy import AccessCheck, denied_powers, forbidden_causes
 
 __all__ = [
@@ -49,7 +47,6 @@ __all__ = [
     "TEMPLATES_PATH",
     "ChainLookup",
     "MalformedReviewError",
-    "NamespaceLookup",
     "error_body",
     "respond",
     "review",
@@ -78,8 +75,6 @@ class MalformedReviewError(InvalidInputError):
 ChainEdges = Mapping[str, list[str]]
 #: Reads the specs of a namespace's ScheduledJobs by name (the API server's view).
 ChainLookup = Callable[[str], Awaitable[Mapping[str, Any]]]
-#: Reads what a namespace's metadata says (its organisation, its Kafka topics).
-NamespaceLookup = Callable[[str], Awaitable[NamespacePolicy]]
 
 
 def upstreams(spec: Any) -> list[str]:
@@ -329,13 +324,15 @@ async def respond(
     access: AccessCheck | None = None,
     writers: frozenset[str] = frozenset(),
     namespaces: NamespaceLookup | None = None,
+    templates: TemplateLookup | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Map a raw request body to (HTTP status, JSON body); malformed input is a 400.
 
     The chain graph is read (``chains``) only for ScheduledJobs with ``after`` triggers;
     the writer's permissions (``access``) only for the run powers a ScheduledJob adds; the
     namespace's metadata (``namespaces``) only for an export that names an organisation or a
-    job that names a Kafka topic.
+    job that names a Kafka topic; its template (``templates``) for every ScheduledJob
+    (:mod:`.admissionreads`).
     """
     try:
         body = json.loads(raw)
@@ -357,30 +354,12 @@ async def respond(
             if access is not None:
                 denied = await denied_powers(request, access)
             if namespaces is not None:
-                found = await _namespace_problems(request, namespaces)
+                found += await namespace_problems(request, namespaces)
+            if templates is not None:
+                found += await template_problems(request, templates)
         return 200, review(body, edges, kafka_names, denied=denied, writers=writers, found=found)
     except MalformedReviewError as exc:
         return 400, error_body(exc)
-
-
-async def _namespace_problems(request: Mapping[str, Any], read: NamespaceLookup) -> Problems:
-    """What the namespace allows: an export may name only its organisation
-    (:mod:`almanac.core.orgs`), a job only the topics of its allow-list
-    (:mod:`almanac.core.topicpolicy`)."""
-    obj = request.get("object")
-    spec = obj.get("spec") if isinstance(obj, Mapping) else None
-    if not isinstance(spec, Mapping) or (named_org(spec) is None and not spec_topics(spec)):
-        return []
-    policy = await read(str(request.get("namespace") or ""))
-    org = policy.org_id
-    fix = f"set it to {org!r}" if org else "ask for the namespace to be labelled first"
-    problems: Problems = []
-    if (problem := foreign_org_problem(spec, org, "spec.params.orgId", fix)) is not None:
-        problems.append(problem)
-    if policy.problem is not None and spec_topics(spec):
-        problems.append(policy.problem)
-    problems.extend(topic_problems(spec, policy.topics))
-    return problems
 
 
 def _is_scheduled_job(request: Mapping[str, Any]) -> bool:

@@ -18,6 +18,7 @@ from aiohttp import web
 from almanac.core.errors import AlmanacError
 from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames
 
+from .admissionreads import NamespaceLookup, TemplateLookup
 from .certs import (
     CA_CERT,
     SERVING_CERT,
@@ -34,7 +35,6 @@ from .webhook import (
     SCHEDULEDJOBS_PATH,
     TEMPLATES_PATH,
     ChainLookup,
-    NamespaceLookup,
     error_body,
     respond,
 )
@@ -51,6 +51,7 @@ async def _validate(request: web.Request) -> web.Response:
             access=request.app.get(ACCESS),
             writers=request.app[WRITERS],
             namespaces=request.app.get(NAMESPACES),
+            templates=request.app.get(TEMPLATES),
         )
     except Exception:  # the top of one request: log, refuse, go on serving
         log.exception("admission review failed", extra={"path": request.path})
@@ -67,14 +68,17 @@ KAFKA_NAMES: Final[web.AppKey[KafkaNames]] = web.AppKey("kafka_names")
 ACCESS: Final[web.AppKey[AccessCheck]] = web.AppKey("access")
 WRITERS: Final[web.AppKey[frozenset[str]]] = web.AppKey("writers")
 NAMESPACES: Final[web.AppKey[NamespaceLookup]] = web.AppKey("namespaces")
+TEMPLATES: Final[web.AppKey[TemplateLookup]] = web.AppKey("templates")
 
 
 def create_app(
     chains: ChainLookup | None = None,
     kafka_names: KafkaNames = DEFAULT_NAMES,
+    *,
     access: AccessCheck | None = None,
     writers: frozenset[str] = frozenset(),
     namespaces: NamespaceLookup | None = None,
+    templates: TemplateLookup | None = None,
 ) -> web.Application:
     """The webhook's routes (a function, so tests get a fresh app)."""
     app = web.Application(client_max_size=MAX_BODY)
@@ -82,6 +86,8 @@ def create_app(
     app[WRITERS] = writers
     if namespaces is not None:
         app[NAMESPACES] = namespaces
+    if templates is not None:
+        app[TEMPLATES] = templates
     if access is not None:
         app[ACCESS] = access
     if chains is not None:
@@ -108,6 +114,7 @@ async def start_webhook_server(
     access: AccessCheck | None = None,
     writers: frozenset[str] = frozenset(),
     namespaces: NamespaceLookup | None = None,
+    templates: TemplateLookup | None = None,
 ) -> web.AppRunner:
     """Serve the webhook over HTTPS; stop it with ``await runner.cleanup()``.
 
@@ -126,13 +133,20 @@ async def start_webhook_server(
         Called when ``ca.crt`` changed, to write the new ``caBundle``.
     writers
         The users whose RunRequest writes are allowed (the operator's, the facade's).
-    namespaces
-        Reads a namespace's metadata (its organisation, its Kafka topics).
+    namespaces, templates
+        Read a namespace's metadata and resolve a template (:mod:`.admissionreads`).
     """
     if manage_certs:
         await asyncio.to_thread(ensure_certificates, cert_dir, hosts)
     context = create_ssl_context(cert_dir)
-    app = create_app(chains, kafka_names, access, writers, namespaces)
+    app = create_app(
+        chains,
+        kafka_names,
+        access=access,
+        writers=writers,
+        namespaces=namespaces,
+        templates=templates,
+    )
     refresher = _refresher(
         context, cert_dir, hosts if manage_certs else None, refresh_interval, on_ca_changed
     )

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Copy the generated CRDs and the built-in templates into the chart (``--check``: only
-compare). The chart cannot read files outside its folder, so it holds copies; this keeps
-them equal to ``crds/`` and ``config/templates/`` (a unit test fails if they drift)."""
+"""Copy the generated CRDs and the built-in templates into the chart and the package
+(``--check``: only compare). The chart cannot read files outside its folder, and the wheel
+carries only the package, so both hold copies; this keeps them equal to ``crds/`` and
+``config/templates/`` (a unit test fails if they drift)."""
 
 from __future__ import annotations
 
@@ -13,16 +14,18 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 CHART_FILES = REPO / "charts" / "almanac" / "files"
-SOURCES = {
-    REPO / "crds": CHART_FILES / "crds",
-    REPO / "config" / "templates": CHART_FILES / "templates",
-}
+#: Source folder -> a copy of it (the package's copy gives built-in types their schemas).
+COPIES = (
+    (REPO / "crds", CHART_FILES / "crds"),
+    (REPO / "config" / "templates", CHART_FILES / "templates"),
+    (REPO / "config" / "templates", REPO / "almanac" / "templates"),
+)
 
 
 def drift() -> list[str]:
     """Files that differ, are missing from the chart, or are stale in it."""
     problems = []
-    for source, target in SOURCES.items():
+    for source, target in COPIES:
         wanted = {p.name for p in source.glob("*.yaml")}
         present = {p.name for p in target.glob("*.yaml")} if target.exists() else set()
         problems += [f"{target / n} is stale" for n in sorted(present - wanted)]
@@ -33,7 +36,7 @@ def drift() -> list[str]:
 
 
 def sync() -> None:
-    for source, target in SOURCES.items():
+    for source, target in COPIES:
         target.mkdir(parents=True, exist_ok=True)
         for stale in target.glob("*.yaml"):
             stale.unlink()
@@ -43,7 +46,7 @@ def sync() -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the chart's copies drifted")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a copy drifted")
     args = parser.parse_args()
     if args.check:
         problems = drift()

@@ -43,7 +43,11 @@ def scheduled_job(name: str, **schedule: Any) -> dict[str, Any]:
         "apiVersion": "almanac.dev/v1alpha1",
         "kind": "ScheduledJob",
         "metadata": {"name": name},
-        "spec": {"template": "http", "schedule": schedule},
+        "spec": {
+            "template": "http",
+            "params": {"url": "https://example.com/"},
+            "schedule": schedule,
+        },
     }
 
 
@@ -99,6 +103,7 @@ async def guarded(crds: Kubectl, namespace: str, tmp_path: Path) -> AsyncIterato
         access=kube.may,
         writers=frozenset(writers),
         namespaces=kube.namespace_policy,
+        templates=kube.template_rules,
     )
     name = f"almanac-test-{uuid.uuid4().hex[:8]}"
     try:

@@ -129,3 +129,23 @@ async def test_a_cel_filter_nesting_comprehensions_is_refused(k: Kubectl) -> Non
     assert "is inside all()" in error
     light = "event.items.exists(a, a == 1)"
     await apply(k, triggered("light", {"kafka": {"topic": "tickets", "filter": light}}))
+
+
+async def test_params_of_built_in_types_are_checked_at_apply_naming_each(k: Kubectl) -> None:
+    """The seed's examples of what must not pass: the built-in types are judged by the
+    schemas Almanac ships for them, installed as ClusterJobTemplates or not."""
+    command = scheduled_job("wipe", cron="0 3 * * *")
+    command["spec"] |= {"template": "command", "params": {"command": 12}}
+    refused = await refusal(k, command)
+    assert "spec.params.command" in refused
+    fetch = scheduled_job("fetch", cron="0 3 * * *")
+    fetch["spec"]["params"] = {"url": 12345, "method": "FETCH"}
+    refused = await refusal(k, fetch)
+    assert "spec.params.url" in refused
+    assert "spec.params.method" in refused
+    assert await asyncio.to_thread(k.list, "scheduledjobs") == []
+    # The controls: the same types with params their schemas accept.
+    command["spec"]["params"] = {"command": ["true"]}
+    await apply(k, command)
+    fetch["spec"]["params"] = {"url": "https://example.com/", "method": "GET"}
+    await apply(k, fetch)
