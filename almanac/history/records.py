@@ -14,6 +14,7 @@ buffer), so they are written once here as plain functions and the SQL mirrors th
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -66,7 +67,11 @@ def _aware(value: datetime | None, name: str) -> datetime | None:
 class RunRecord:
     """One run (a Job) as the history keeps it.
 
-    ``created_at``/``updated_at`` are set by the store and ignored on write.
+    ``created_at``/``updated_at`` are set by the store and ignored on write. ``params``
+    (the params the run was launched with) is not stored: only the completion notice reads
+    it, when the record is submitted, for the organisation and account an export ran as
+    (admission makes an export's ``orgId`` its namespace's; the result could be forged by a
+    custom image, the params cannot). ``None`` when the recorder did not know them.
     """
 
     namespace: str
@@ -85,6 +90,7 @@ class RunRecord:
     error: str | None = None
     pod: str | None = None
     event_id: str | None = None
+    params: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
     created_at: datetime | None = field(default=None, compare=False)
     updated_at: datetime | None = field(default=None, compare=False)
 

@@ -5,7 +5,12 @@ Two kinds of message, both enqueued in the outbox with the run that caused them:
 * the **completion notification**, in the platform notification format (``version``,
   ``bundle``, ``application``, ``event_type``, ``timestamp``, ``account_id``, ``org_id``,
   ``context``, plus ``events``/``recipients``), on the notifications topic, when a run
-  ends Succeeded, Failed or Cancelled;
+  ends Succeeded, Failed or Cancelled. An export's notice is seed 000's
+  ``export-completed``: ``context`` carries the ``export_id`` and ``download_url`` the
+  executor's export payload wrote into its result (read in the payload's own camelCase
+  spelling, ``details.exportId``/``details.downloadUrl``, so there is one spelling to keep)
+  and the seed's status words (``complete``, ``failed``); ``org_id``/``account_id`` come
+  from the run's params (:func:`notice_identity`);
 * **lifecycle events** (CloudEvents 1.0 structured JSON: ``id``, ``type``, ``source``,
   ``time``, ``data``) on the events topic: run started/succeeded/failed/skipped/cancelled and
   ScheduledJob created/updated/deleted/paused/resumed. Their shape is the one the facade's
@@ -29,6 +34,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
 
+from almanac.core.orgs import EXPORT_TEMPLATE
 from almanac.core.status import RunPhase
 from almanac.core.vocabulary import API_VERSION, SCHEDULED_JOBS
 from almanac.history.records import OutboxMessage, RunRecord
@@ -42,6 +48,7 @@ __all__ = [
     "messages_for_job",
     "messages_for_run",
     "namespace_of",
+    "notice_identity",
     "org_id_of",
     "platform_notification",
     "run_event",
@@ -67,6 +74,16 @@ _RUN_EVENT: Final = {
     RunPhase.CANCELLED: "cancelled",
 }
 _NOTIFIED: Final = frozenset({RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.CANCELLED})
+#: ``context.status`` of an export's notice: the Export Service's own words (seed 000), which
+#: consumers of ``export-completed`` compare with; other notices use :func:`run_status`.
+_EXPORT_STATUS: Final = {
+    RunPhase.SUCCEEDED: "complete",
+    RunPhase.FAILED: "failed",
+    RunPhase.CANCELLED: "cancelled",
+}
+#: What the export payload writes in its result ``details`` (see
+#: :mod:`almanac.executor.payloads.export`) and the notice's ``context`` name for it.
+_EXPORT_FACTS: Final = (("exportId", "export_id"), ("downloadUrl", "download_url"))
 _SOURCE: Final = f"/apis/{API_VERSION}/namespaces/{{ns}}/{SCHEDULED_JOBS}/{{name}}"
 
 
@@ -110,6 +127,31 @@ def namespace_of(payload: Mapping[str, Any]) -> str | None:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def notice_identity(record: RunRecord) -> tuple[str, str]:
+    """``(org_id, account_id)`` of a run's notice; ``""`` where the record does not say.
+
+    An export acts as an organisation, so its notice names the one it ran as: the params'
+    ``orgId`` (admission and the facade make it the namespace's ``almanac.dev/org-id``
+    label, whatever the namespace is called) and ``accountNumber`` (the facade fills it from
+    the creator's identity). Without an ``orgId`` the export ran as its ``org-<id>``
+    namespace's organisation, as every other run's notice says. A present but unusable
+    ``orgId`` gives ``""``: the export could not have run as anyone, and a guess could send
+    the notice to another organisation. The run's result is never read for this: a custom
+    image may write anything there, its params passed admission.
+    """
+    from_namespace = org_id_of(record.namespace) or ""
+    if record.template != EXPORT_TEMPLATE:
+        return from_namespace, ""
+    params = record.params or {}
+    named = params.get("orgId")
+    org = from_namespace if named is None else _text(named) or ""
+    return org, _text(params.get("accountNumber")) or ""
 
 
 def _find(result: dict[str, Any] | None, name: str) -> Any:
@@ -177,34 +219,41 @@ def platform_notification(
     """The completion notification in the platform format (``None`` unless the run ended).
 
     ``event_type`` is ``export-completed`` for the ``export`` template (what existing
-    consumers of the seed's notifier subscribe to) and ``job-run-completed`` otherwise;
-    failure is in ``context.status``, as in the seed.
+    consumers of the seed's notifier subscribe to), with the seed's ``context`` (``status``
+    ``complete``/``failed``, ``export_id``, ``download_url``), and ``job-run-completed``
+    otherwise (``status`` as the REST facade says it); failure is in ``context.status``,
+    as in the seed. ``org_id``/``account_id`` override :func:`notice_identity`.
+
+    The id stays derived from the run status word (``completed``), not the notice's: a
+    notice already in an outbox keeps its id when the same run is recorded again.
     """
     if record.phase not in _NOTIFIED:
         return None
+    export = record.template == EXPORT_TEMPLATE
     status = run_status(record.phase)
     context: dict[str, Any] = {
         "job_id": record.scheduledjob_uid,
         "job_name": record.scheduledjob,
         "run_id": record.run_name,
-        "status": status,
+        "status": _EXPORT_STATUS[record.phase] if export else status,
     }
-    for name in ("export_id", "download_url"):
-        value = _find(record.result, name)
-        if value is not None:
-            context[name] = value
+    if export:
+        for written, name in _EXPORT_FACTS:
+            value = _text(_find(record.result, written))
+            if value is not None:
+                context[name] = value
     if record.error:
         context["error"] = record.error
-    org = org_id if org_id is not None else org_id_of(record.namespace)
+    org, account = notice_identity(record)
     return {
         "version": settings.version,
         "id": event_id("notification", record.scheduledjob_uid, record.run_name, status),
         "bundle": settings.bundle,
         "application": settings.application,
-        "event_type": "export-completed" if record.template == "export" else "job-run-completed",
+        "event_type": "export-completed" if export else "job-run-completed",
         "timestamp": _iso(_event_time(record)),
-        "account_id": account_id or "",
-        "org_id": org or "",
+        "account_id": account if account_id is None else account_id,
+        "org_id": org if org_id is None else org_id,
         "context": context,
         "events": [{"metadata": {}, "payload": _run_data(record)}],
         "recipients": [],

@@ -11,6 +11,7 @@ restart the new leader records every Job it finds again; the upserts make that h
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -53,8 +54,11 @@ def run_record(
     outcome: RunOutcome | None = None,
     *,
     launched_at: datetime | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> RunRecord:
-    """The history row of one run as its Job (and, once ended, its pod) describes it."""
+    """The history row of one run as its Job (and, once ended, its pod) describes it.
+    ``params`` are the job's admitted ``spec.params``: an export's notice names the
+    organisation and account from them, never from what the run reported."""
     outcome = outcome or RunOutcome()
     result, error = parse_result(outcome.message)
     if job.phase is RunPhase.FAILED and error is None:
@@ -77,6 +81,7 @@ def run_record(
         finished_at=job.completion_time if job.finished else None,
         exit_code=outcome.exit_code,
         event_id=job.event_id,
+        params=params,
         result=result,
         error=error,
         pod=outcome.pod,

@@ -44,6 +44,7 @@ from almanac.core.templates import JobTemplateSpec
 from almanac.core.templateuse import choose_template, use_refusal
 from almanac.core.topicpolicy import TOPICS_VARIABLE
 from almanac.core.vocabulary import EventReason
+from almanac.templates import builtin_params_schema
 
 from .bounded import each_bounded
 from .kube import Kube, RunOutcome
@@ -341,7 +342,8 @@ class Scheduler:
             jobs[seen.name] = seen
         if owner:
             if self._recorder and seen.phase is RunPhase.RUNNING and not deleted:
-                self._recorder.record(run_record(owner.ref, _template_name(owner), seen))
+                record = run_record(owner.ref, _template_name(owner), seen, params=_params(owner))
+                self._recorder.record(record)
             self._observed(owner.key)
 
     async def launches_done(self) -> None:
@@ -438,7 +440,7 @@ class Scheduler:
         assert tracked.spec is not None
         name = tracked.spec.template
         if name in BUILTIN_TEMPLATES and name not in self._builtins:
-            self._builtins[name] = builtin_template(name, self._image)
+            self._builtins[name] = builtin_template(name, self._image, builtin_params_schema(name))
         return choose_template(
             self._templates.get((tracked.ref.namespace, name)),
             self._templates.get(("", name)),
@@ -673,7 +675,8 @@ class Scheduler:
             replaced = t.jobs.get(name)
             if self._recorder and replaced is not None:
                 cancelled = replace(replaced, phase=RunPhase.CANCELLED, completion_time=now)
-                self._recorder.record(run_record(t.ref, t.spec.template, cancelled))
+                record = run_record(t.ref, t.spec.template, cancelled, params=t.spec.params)
+                self._recorder.record(record)
             self._event(t, EventReason.REPLACED, f"run {name} deleted for slot {_iso(launch.slot)}")
         run = RunRequest(decision.slot, decision.trigger, decision.attempt)
         if await self._launch(t, template, run, now):
@@ -747,7 +750,9 @@ class Scheduler:
                 request=run.request,
                 event_id=run.event_id,
             )
-            self._recorder.record(run_record(t.ref, t.spec.template, pending, launched_at=now))
+            self._recorder.record(
+                run_record(t.ref, t.spec.template, pending, launched_at=now, params=t.spec.params)
+            )
         lag = (self._clock() - run.slot).total_seconds()
         self._metrics.launched.labels(trigger=run.trigger.value).inc()
         self._metrics.lag.observe(max(0.0, lag))
@@ -886,6 +891,10 @@ def _job_name(t: Tracked, run: RunRequest) -> str:
     return run_name(
         t.ref.name, t.ref.uid, run.slot, trigger=run.trigger, attempt=run.attempt, n=run.n
     )
+
+
+def _params(t: Tracked) -> Mapping[str, Any] | None:
+    return t.spec.params if t.spec else None
 
 
 def _template_name(t: Tracked) -> str:

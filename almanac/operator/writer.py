@@ -172,7 +172,8 @@ class BackgroundWriter:
             t.messages[job.name] = message
             if self._recorder:
                 template = t.spec.template if t.spec else ""
-                self._recorder.record(run_record(t.ref, template, job, outcome))
+                params = t.spec.params if t.spec else None
+                self._recorder.record(run_record(t.ref, template, job, outcome, params=params))
             if self._on_finished is not None:
                 self._on_finished(t, job, outcome)
             if job.completion_time is not None and job.completion_time < self._started:

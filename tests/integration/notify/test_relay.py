@@ -99,7 +99,7 @@ async def test_relay_delivers_after_kafka_was_unreachable(
     await eventually(collect, timeout=60, interval=0.1, what="every event on Kafka")
     assert all(len(copies) == 1 for copies in received.values())
     notices = [p[0] for p in received.values() if "bundle" in p[0]]
-    assert sorted(n["context"]["status"] for n in notices) == ["completed", "completed", "failed"]
+    assert sorted(n["context"]["status"] for n in notices) == ["complete", "complete", "failed"]
     assert {n["org_id"] for n in notices} == {"000101"}
 
 

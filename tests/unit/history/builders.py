@@ -55,7 +55,7 @@ def finished(
     defaults: dict[str, Any] = {
         "finished_at": base.started_at + timedelta(seconds=seconds),
         "exit_code": 0 if phase == RunPhase.SUCCEEDED else 1,
-        "result": {"status": "ok", "summary": "done", "details": {"download_url": "http://x/e"}},
+        "result": {"status": "ok", "summary": "done", "details": {"downloadUrl": "http://x/e"}},
     }
     if phase == RunPhase.FAILED:
         defaults["error"] = "exit code 1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from almanac.notify import (
     run_event,
 )
 from tests.unit.history.builders import UID, finished, record, running
+from tests.unit.notify.exportruns import EXPORT_ID, ROOT, export_record, run_export
 
 SETTINGS = NotifySettings(enabled=True, bootstrap="127.0.0.1:9092")
 PLATFORM_FIELDS = {
@@ -40,8 +42,11 @@ PLATFORM_FIELDS = {
 }
 
 
-def test_completion_notification_follows_the_platform_format() -> None:
-    notice = platform_notification(finished(), SETTINGS, account_id="000202")
+async def test_completion_notification_follows_the_platform_format(tmp_path: Path) -> None:
+    message = await run_export(tmp_path, orgId="000101", accountNumber="000202")
+    notice = platform_notification(
+        export_record(message, params={"orgId": "000101", "accountNumber": "000202"}), SETTINGS
+    )
 
     assert notice is not None
     assert set(notice) == PLATFORM_FIELDS
@@ -54,8 +59,9 @@ def test_completion_notification_follows_the_platform_format() -> None:
         "job_id": UID,
         "job_name": "nightly",
         "run_id": "nightly-202603010200",
-        "status": "completed",
-        "download_url": "http://x/e",
+        "status": "complete",
+        "export_id": EXPORT_ID,
+        "download_url": f"{ROOT}/exports/{EXPORT_ID}",
     }
     assert notice["events"][0]["payload"]["duration_seconds"] == 30.0
 
