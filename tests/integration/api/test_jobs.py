@@ -51,8 +51,13 @@ async def test_seed_create_example_is_a_scheduled_job_in_the_org_namespace(org: 
     assert reply.status_code == 201, reply.text
     job = reply.json()
     # The seed configured the Export Service URL server-side; so does the facade. The
-    # export runs as the caller's organisation.
-    payload = {"baseUrl": EXPORT_SERVICE_URL, "orgId": org.org_id, **SEED_EXPORT["payload"]}
+    # export runs as the caller's organisation and user.
+    payload = {
+        "baseUrl": EXPORT_SERVICE_URL,
+        "orgId": org.org_id,
+        "username": "jdoe",
+        **SEED_EXPORT["payload"],
+    }
     assert {k: job[k] for k in ("name", "schedule", "type", "payload", "status", "last_run")} == {
         **SEED_EXPORT,
         "payload": payload,
