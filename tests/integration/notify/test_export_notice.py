@@ -50,17 +50,6 @@ def export_service() -> Iterator[ExportServiceFake]:
 
 
 @pytest.fixture
-def settings(stack: dict[str, str]) -> NotifySettings:
-    suffix = uuid.uuid4().hex[:8]
-    return NotifySettings(
-        enabled=True,
-        bootstrap=stack["ALMANAC_KAFKA_BOOTSTRAP"],
-        notify_topic=f"t-notify-{suffix}",
-        events_topic=f"t-events-{suffix}",
-    )
-
-
-@pytest.fixture
 async def consumer(settings: NotifySettings) -> AsyncIterator[AIOKafkaConsumer]:
     async with reading(settings.bootstrap or "", settings.notify_topic) as c:
         yield c

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,17 +18,6 @@ from tests.integration.history.proxy import closed_port
 from tests.support import eventually
 from tests.support.kafka import reading
 from tests.unit.history.builders import finished, record, running
-
-
-@pytest.fixture
-def settings(stack: dict[str, str]) -> NotifySettings:
-    suffix = uuid.uuid4().hex[:8]
-    return NotifySettings(
-        enabled=True,
-        bootstrap=stack["ALMANAC_KAFKA_BOOTSTRAP"],
-        notify_topic=f"t-notify-{suffix}",
-        events_topic=f"t-events-{suffix}",
-    )
 
 
 @pytest.fixture
