@@ -14,10 +14,12 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
 
 from almanac.api.context import ProcessContext
@@ -26,6 +28,7 @@ from almanac.api.errors import (
     ApiError,
     BadRequestError,
     Problem,
+    UpstreamError,
     bad_request_from,
 )
 from almanac.api.metrics import ApiMetrics
@@ -35,6 +38,7 @@ from almanac.api.routes.common import restore_example_nulls
 from almanac.api.settings import ApiSettings
 from almanac.core.errors import AlmanacError
 from almanac.core.resource import format_location
+from almanac.history import HistoryUnavailableError
 
 __all__ = ["BASE_PATH", "create_app"]
 
@@ -86,6 +90,19 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(AlmanacError)
     async def core_error(_: Request, exc: AlmanacError) -> JSONResponse:
         return _error(bad_request_from(exc))
+
+    @app.exception_handler(HistoryUnavailableError)
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def history_down(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("run history unavailable", extra={"path": request.url.path, "error": str(exc)})
+        return _error(
+            UpstreamError(
+                "the run history (Postgres) is not answering; job definitions still work, "
+                "retry history reads later",
+                "history",
+            )
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

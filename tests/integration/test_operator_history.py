@@ -4,11 +4,9 @@ a Postgres nor a Kafka outage loses a run, a row or a notification (invariant 3)
 from __future__ import annotations
 
 import json
-import subprocess
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -26,8 +24,7 @@ from tests.integration.operator_support import (
 from tests.support import Kubectl, eventually
 from tests.support.kafka import reading
 from tests.support.operator import OperatorProcess
-
-STACK = str(Path(__file__).resolve().parents[2] / "hack" / "stack")
+from tests.support.outage import stack_component
 
 
 @pytest.fixture(scope="module")
@@ -86,13 +83,6 @@ def finished_jobs(k: Kubectl, name: str) -> list[str]:
         for j in almanac_jobs(k, name)
         if (j.get("status") or {}).get("succeeded") or (j.get("status") or {}).get("failed")
     )
-
-
-def stack_component(verb: str, component: str) -> None:
-    done = subprocess.run(
-        [STACK, verb, component], capture_output=True, text=True, check=False, timeout=180
-    )
-    assert done.returncode == 0, done.stderr
 
 
 def metric(operator: OperatorProcess, name: str) -> float | None:

@@ -10,13 +10,16 @@ from types import SimpleNamespace
 from typing import Any, Final
 
 import httpx
+import psycopg
 import pytest
 from fastapi import HTTPException
+from psycopg_pool import PoolTimeout
 
 from almanac.api import BASE_PATH, ApiSettings, create_app, encode_identity
 from almanac.api.errors import UPSTREAM_RETRY_AFTER, ApiError, UpstreamError
 from almanac.api.identity import Identity
 from almanac.api.schemas import Job
+from almanac.history import HistoryUnavailableError
 from tests.unit.api.client import in_process
 
 IDENTITY: Final = {"x-rh-identity": encode_identity("101", username="ann")}
@@ -141,8 +144,19 @@ async def test_location_keeps_the_root_path_a_proxy_mounts_the_facade_under(
         (UpstreamError("Kafka is electing a leader", "", retry_after=30), "30"),
         (HTTPException(503, "maintenance"), str(UPSTREAM_RETRY_AFTER)),
         (HTTPException(503, "maintenance", headers={"Retry-After": "120"}), "120"),
+        (PoolTimeout("couldn't get a connection after 5.00 sec"), str(UPSTREAM_RETRY_AFTER)),
+        (psycopg.OperationalError("connection refused"), str(UPSTREAM_RETRY_AFTER)),
+        (HistoryUnavailableError("Postgres is down", ""), str(UPSTREAM_RETRY_AFTER)),
     ],
-    ids=["upstream", "upstream-own-delay", "http-exception", "http-exception-own-header"],
+    ids=[
+        "upstream",
+        "upstream-own-delay",
+        "http-exception",
+        "http-exception-own-header",
+        "history-pool-timeout",
+        "history-refused",
+        "history-unavailable",
+    ],
 )
 async def test_every_503_carries_retry_after(
     client: httpx.AsyncClient, service: FakeService, failure: Exception, retry_after: str
@@ -165,6 +179,20 @@ async def test_other_errors_carry_no_retry_after(
 
     assert reply.status_code == 500
     assert "retry-after" not in reply.headers
+
+
+async def test_readiness_needs_the_kubernetes_api_only() -> None:
+    """Job CRUD needs only Kubernetes: a Postgres outage leaves the facade ready."""
+
+    async def answers() -> None:
+        return None
+
+    app = create_app(ApiSettings())
+    app.state.context = SimpleNamespace(kube=SimpleNamespace(ping=answers), history=None)
+    async with in_process(app) as client:
+        reply = await client.get("/readyz")
+
+    assert (reply.status_code, reply.text) == (200, "ready")
 
 
 async def test_a_not_ready_readyz_carries_retry_after() -> None:
