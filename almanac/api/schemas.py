@@ -23,10 +23,12 @@ from pydantic_core import PydanticCustomError
 __all__ = [
     "BackfillAccepted",
     "BackfillRequest",
+    "Component",
     "ErrorBody",
     "ErrorItem",
     "EventAccepted",
     "EventInput",
+    "Health",
     "Job",
     "JobInput",
     "JobList",
@@ -310,3 +312,20 @@ class ErrorBody(BaseModel):
     """Every 4xx/5xx answer."""
 
     errors: list[ErrorItem]
+
+
+class Component(BaseModel):
+    """One dependency of the facade."""
+
+    status: Literal["up", "down", "not_configured"]
+    required: bool = Field(description="Whether the facade is unhealthy without it.")
+    latency_ms: float | None = Field(None, description="How long the check took.")
+    message: str | None = Field(None, description="Why it is down.")
+
+
+class Health(BaseModel):
+    """``healthy``: all up; ``degraded``: an optional one down; ``unhealthy``: a required one."""
+
+    status: Literal["healthy", "degraded", "unhealthy"]
+    components: dict[str, Component]
+    checked_at: AwareDatetime

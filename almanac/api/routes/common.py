@@ -19,6 +19,7 @@ from almanac.api.schemas import ErrorBody
 __all__ = [
     "ERRORS",
     "LOCATION",
+    "RETRY_AFTER",
     "Limit",
     "Offset",
     "Responses",
@@ -48,7 +49,7 @@ LOCATION: Final[dict[str, Any]] = {
         "schema": {"type": "string"},
     }
 }
-_RETRY_AFTER: Final[dict[str, Any]] = {
+RETRY_AFTER: Final[dict[str, Any]] = {
     "Retry-After": {
         "description": f"Seconds to wait before retrying (usually {UPSTREAM_RETRY_AFTER}).",
         "schema": {"type": "integer", "minimum": 0},
@@ -65,7 +66,7 @@ def error_response(status: int) -> dict[str, Any]:
         "content": {"application/json": {"example": error_body(status)}},
     }
     if status == 503:
-        response["headers"] = _RETRY_AFTER
+        response["headers"] = RETRY_AFTER
     return response
 
 

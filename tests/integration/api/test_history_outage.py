@@ -1,6 +1,7 @@
 """A Postgres outage takes only the history down: the facade stays ready (its readiness
-needs the Kubernetes API only), jobs are still created and read, and history reads answer
-503 with ``Retry-After`` until Postgres is back, then 200 again."""
+needs the Kubernetes API only), jobs are still created and read, ``GET /health`` says
+``degraded`` naming the database, and history reads answer 503 with ``Retry-After`` until
+Postgres is back, then 200 again."""
 
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ async def test_a_history_outage_leaves_jobs_working_and_history_reads_503(
         assert down.status_code == 503, down.text
         assert int(down.headers["retry-after"]) > 0
         assert down.json()["errors"][0]["field"] == "history"
+        health = org.request("GET", "/health")
+        assert health.status_code == 200, health.text
+        assert health.json()["status"] == "degraded"
+        assert health.json()["components"]["database"]["status"] == "down"
     finally:
         stack_component("start", "postgres")
     await eventually(

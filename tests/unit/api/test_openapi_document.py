@@ -41,6 +41,7 @@ EXPECTED_IDS: Final = {
     "listTemplates",
     "getTemplate",
     "publishEvent",
+    "getHealth",
 }
 #: What each 201/202 answers with in ``Location``.
 STARTED: Final = {"createJob", "runJob", "backfillJob", "retryRun"}

@@ -1,0 +1,108 @@
+"""``GET /health``: seed 004's health document, one entry per component with its latency.
+
+Why beside ``/readyz``: the probe answers the kubelet in one word; this answers a person or
+a dashboard which part is down and how slow the others are. Kubernetes is required (job
+definitions live there): without it the answer is 503 ``unhealthy`` with ``Retry-After``.
+Postgres (run history) and Kafka (``POST /events``) are not: without them the facade is
+``degraded`` and still answers 200, because job CRUD still works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Final, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from almanac.api.dependencies import Context
+from almanac.api.errors import UPSTREAM_RETRY_AFTER
+from almanac.api.routes.common import RETRY_AFTER, success
+from almanac.api.schemas import Component, Health
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["health"])
+CHECK_TIMEOUT: Final = 2.0
+_EXAMPLE: Final = {
+    "status": "degraded",
+    "components": {
+        "kubernetes": {"status": "up", "required": True, "latency_ms": 3.1, "message": None},
+        "database": {
+            "status": "down",
+            "required": False,
+            "latency_ms": None,
+            "message": "connection refused",
+        },
+        "kafka": {"status": "up", "required": False, "latency_ms": 0.4, "message": None},
+    },
+    "checked_at": "2026-12-03T12:00:00Z",
+}
+
+
+async def _check(check: Callable[[], Awaitable[object]], *, required: bool) -> Component:
+    started = time.perf_counter()
+    try:
+        await asyncio.wait_for(check(), timeout=CHECK_TIMEOUT)
+    except Exception as exc:  # any failure means down: say why
+        message = str(exc) or type(exc).__name__
+        return Component(status="down", required=required, message=message[:500])
+    latency = round((time.perf_counter() - started) * 1000, 1)
+    return Component(status="up", required=required, latency_ms=latency)
+
+
+async def _tcp(address: str) -> None:
+    host, _, port = address.split(",", maxsplit=1)[0].strip().rpartition(":")
+    _, writer = await asyncio.open_connection(host, int(port))
+    writer.close()
+    await writer.wait_closed()
+
+
+@router.get(
+    "/health",
+    summary="Health of the facade's dependencies",
+    operation_id="getHealth",
+    response_model=Health,
+    responses={
+        **success(
+            200,
+            "Every component, healthy or degraded.",
+            {"degraded": {"summary": "Postgres is down; jobs still work", "value": _EXAMPLE}},
+        ),
+        503: {
+            "model": Health,
+            "description": "Kubernetes is not answering: the facade is unhealthy.",
+            "content": {"application/json": {"example": _EXAMPLE | {"status": "unhealthy"}}},
+            "headers": RETRY_AFTER,
+        },
+    },
+)
+async def health(context: Context) -> JSONResponse:
+    async def database() -> None:
+        async with context.history.pool.connection() as conn:
+            await conn.execute("SELECT 1")
+
+    bootstrap = context.settings.kafka_bootstrap
+    kube, db, kafka = await asyncio.gather(
+        _check(context.kube.ping, required=True),
+        _check(database, required=False),
+        _check(lambda: _tcp(bootstrap), required=False) if bootstrap else _unset(),
+    )
+    components = {"kubernetes": kube, "database": db, "kafka": kafka}
+    if kube.status == "down":
+        status: Literal["healthy", "degraded", "unhealthy"] = "unhealthy"
+    elif any(c.status == "down" for c in components.values()):
+        status = "degraded"
+    else:
+        status = "healthy"
+    body = Health(status=status, components=components, checked_at=datetime.now(UTC))
+    code = 503 if status == "unhealthy" else 200
+    headers = {"Retry-After": str(UPSTREAM_RETRY_AFTER)} if code == 503 else None
+    return JSONResponse(body.model_dump(mode="json"), status_code=code, headers=headers)
+
+
+async def _unset() -> Component:
+    return Component(status="not_configured", required=False)

@@ -1,0 +1,69 @@
+"""``GET /health``: each component with its state and latency; Kubernetes is required
+(503 unhealthy, with ``Retry-After``), Postgres and Kafka are not (200 degraded)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from almanac.api import BASE_PATH, ApiSettings, create_app
+from tests.unit.api.client import in_process
+
+
+class Connection:
+    def __init__(self, down: bool) -> None:
+        self.down = down
+
+    async def execute(self, query: str) -> None:
+        if self.down:
+            raise OSError("connection refused")
+
+
+def context(*, kube_up: bool = True, db_up: bool = True) -> Any:
+    async def ping() -> None:
+        if not kube_up:
+            raise OSError("the API server is not answering")
+
+    @contextlib.asynccontextmanager
+    async def connection() -> AsyncIterator[Connection]:
+        yield Connection(down=not db_up)
+
+    return SimpleNamespace(
+        kube=SimpleNamespace(ping=ping),
+        history=SimpleNamespace(pool=SimpleNamespace(connection=connection)),
+        settings=ApiSettings(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("kube_up", "db_up", "code", "status"),
+    [
+        pytest.param(True, True, 200, "healthy", id="all-up"),
+        pytest.param(True, False, 200, "degraded", id="postgres-down"),
+        pytest.param(False, True, 503, "unhealthy", id="kubernetes-down"),
+    ],
+)
+async def test_health_names_each_component(
+    kube_up: bool, db_up: bool, code: int, status: str
+) -> None:
+    app = create_app(ApiSettings())
+    app.state.context = context(kube_up=kube_up, db_up=db_up)
+    async with in_process(app) as client:
+        reply = await client.get(f"{BASE_PATH}/health")
+
+    assert reply.status_code == code
+    body = reply.json()
+    assert body["status"] == status
+    components = body["components"]
+    assert components["kubernetes"]["required"] is True
+    assert components["database"]["status"] == ("up" if db_up else "down")
+    assert components["kafka"]["status"] == "not_configured"
+    if db_up:
+        assert components["database"]["latency_ms"] >= 0
+    else:
+        assert components["database"]["message"] == "connection refused"
+    assert ("retry-after" in reply.headers) is (code == 503)
