@@ -71,7 +71,7 @@ async def _writer(k: Kubectl) -> None:
         [{"apiGroups": ["almanac.dev"], "resources": ["scheduledjobs"], "verbs": ["*"]}],
     )
     await eventually(
-        lambda: _accepted_on_dry_run(k, _job("probe-writer")),
+        lambda: _accepted_on_dry_run(k, _job("probe-writer", params={"url": "https://x.test"})),
         timeout=20,
         what="alice's ScheduledJob rights",
     )
