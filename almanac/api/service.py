@@ -27,6 +27,7 @@ from almanac.api.errors import (
     bad_request_from,
 )
 from almanac.api.identity import Identity
+from almanac.api.jobfilter import JobFilter, select_jobs
 from almanac.api.kube import KubeFacade
 from almanac.api.limits import Limits
 from almanac.api.mapping import (
@@ -34,14 +35,12 @@ from almanac.api.mapping import (
     ANNOTATION_UPDATED_BY,
     LABEL_ORG_ID,
     apply_changes,
-    display_name,
-    job_status,
     job_view,
     new_manifest,
 )
 from almanac.api.namespacechecks import check_against_namespace, refuse_foreign_org
 from almanac.api.roles import RolePolicy
-from almanac.api.schemas import Job, JobStatus
+from almanac.api.schemas import Job
 from almanac.api.settings import ApiSettings
 from almanac.core.errors import AlmanacError
 from almanac.core.naming import claimed_owner
@@ -147,21 +146,10 @@ class JobService:
 
     # --- jobs ----------------------------------------------------------------------------
 
-    async def list_jobs(
-        self, who: Identity, *, status: JobStatus | None, name: str | None
-    ) -> list[Job]:
-        """Jobs of the caller's organisation, oldest first, filtered."""
+    async def list_jobs(self, who: Identity, query: JobFilter) -> list[Job]:
+        """Jobs of the caller's organisation that ``query`` keeps, in its order."""
         namespace = await self.namespace(who)
-        items = await self.kube.list_jobs(namespace, cached=True)
-        items.sort(
-            key=lambda o: (o["metadata"].get("creationTimestamp", ""), o["metadata"]["name"])
-        )
-        return [
-            job_view(o)
-            for o in items
-            if (status is None or job_status(o) == status)
-            and (name is None or display_name(o) == name)
-        ]
+        return select_jobs(await self.kube.list_jobs(namespace, cached=True), query)
 
     async def get_job(self, who: Identity, job_id: str) -> dict[str, Any]:
         return await self.kube.get_job(await self.namespace(who), job_id)

@@ -7,12 +7,14 @@ function's name.
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Annotated, Final, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
+from pydantic import AwareDatetime
 
 from almanac.api.dependencies import Caller, Service
 from almanac.api.errors import BadRequestError
+from almanac.api.jobfilter import JobFilter
 from almanac.api.mapping import job_view
 from almanac.api.routes import examples
 from almanac.api.routes.common import (
@@ -61,10 +63,38 @@ async def list_jobs(
     service: Service,
     status: Annotated[JobStatus | None, Query(description="Only jobs in this status.")] = None,
     name: Annotated[str | None, Query(max_length=253, description="Exact display name.")] = None,
+    name_contains: Annotated[
+        str | None, Query(max_length=253, description="Display name contains (any case).")
+    ] = None,
+    type: Annotated[str | None, Query(max_length=253, description="Payload type.")] = None,
+    created_by: Annotated[
+        str | None, Query(max_length=255, description="Username that created the job.")
+    ] = None,
+    created_after: Annotated[
+        AwareDatetime | None, Query(description="Created at or after (RFC 3339).")
+    ] = None,
+    created_before: Annotated[
+        AwareDatetime | None, Query(description="Created before (RFC 3339).")
+    ] = None,
+    sort: Annotated[
+        Literal["created", "-created", "name", "-name"],
+        Query(description="Order: created (default) or name; a leading '-' reverses it."),
+    ] = "created",
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> JobList:
-    jobs = await service.list_jobs(who, status=status, name=name)
+    query = JobFilter(
+        status=status,
+        name=name,
+        name_contains=name_contains,
+        type=type,
+        created_by=created_by,
+        created_after=created_after,
+        created_before=created_before,
+        sort="name" if sort.endswith("name") else "created",
+        descending=sort.startswith("-"),
+    )
+    jobs = await service.list_jobs(who, query)
     meta = ListMeta(count=len(jobs), limit=limit, offset=offset)
     return JobList(data=jobs[offset : offset + limit], meta=meta)
 

@@ -94,6 +94,21 @@ def test_list_filters_by_status_and_name_and_pages(org: Org) -> None:
     assert [j["name"] for j in page["data"]] == ["beta"]
     assert page["meta"] == {"count": 3, "limit": 1, "offset": 1}
 
+    def listed(**params: str) -> list[str]:
+        reply = org.request("GET", "/jobs", params=params)
+        assert reply.status_code == 200, reply.text
+        return [j["name"] for j in reply.json()["data"]]
+
+    assert listed(name_contains="MM") == ["gamma"]
+    assert listed(sort="-name") == ["gamma", "beta", "alpha"]
+    assert listed(created_by="jdoe", type="command") == ["alpha", "beta", "gamma"]
+    assert listed(type="http_request") == []
+    assert listed(created_by="someone-else") == []
+    assert listed(created_after="2000-01-01T00:00:00Z") == ["alpha", "beta", "gamma"]
+    bad = org.request("GET", "/jobs", params={"sort": "size"})
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["field"] == "sort"
+
 
 async def test_put_patch_and_delete_change_the_scheduled_job(org: Org) -> None:
     job = org.create(name="nightly", schedule="30 2 * * *")

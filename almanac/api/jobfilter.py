@@ -1,0 +1,78 @@
+"""Which of an organisation's jobs ``GET /jobs`` lists, and in what order.
+
+Pure: the facade lists the namespace's ScheduledJobs (from its watched copy) and this picks
+and sorts them, so every filter is tested without a cluster. Filters combine with "and";
+text filters compare without case, as a person searching a list expects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from almanac.api.mapping import display_name, job_status, job_view, type_for
+from almanac.api.schemas import Job, JobStatus
+from almanac.core.vocabulary import ANNOTATION_CREATED_BY
+
+__all__ = ["JobFilter", "select_jobs"]
+
+SortKey = Literal["created", "name"]
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """The query of ``GET /jobs`` (``None``: no condition on that field)."""
+
+    status: JobStatus | None = None
+    name: str | None = None
+    name_contains: str | None = None
+    type: str | None = None
+    created_by: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    sort: SortKey = "created"
+    descending: bool = False
+
+    def keeps(self, obj: Mapping[str, Any]) -> bool:
+        meta = obj.get("metadata") or {}
+        shown = display_name(obj)
+        created = _created(meta)
+        checks = (
+            self.status is None or job_status(obj) == self.status,
+            self.name is None or shown == self.name,
+            self.name_contains is None or self.name_contains.casefold() in shown.casefold(),
+            self.type is None
+            or type_for(str((obj.get("spec") or {}).get("template", ""))) == self.type,
+            self.created_by is None
+            or (meta.get("annotations") or {}).get(ANNOTATION_CREATED_BY) == self.created_by,
+            self.created_after is None or (created is not None and created >= self.created_after),
+            self.created_before is None or (created is not None and created < self.created_before),
+        )
+        return all(checks)
+
+
+def _created(meta: Mapping[str, Any]) -> datetime | None:
+    text = meta.get("creationTimestamp")
+    if not isinstance(text, str):
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def select_jobs(objects: Iterable[Mapping[str, Any]], query: JobFilter) -> list[Job]:
+    """The jobs ``query`` keeps, sorted by its key (ties by object name, so pages are
+    stable across requests)."""
+    kept = [o for o in objects if query.keeps(o)]
+
+    def key(obj: Mapping[str, Any]) -> tuple[str, str]:
+        meta = obj.get("metadata") or {}
+        first = (
+            display_name(obj).casefold()
+            if query.sort == "name"
+            else str(meta.get("creationTimestamp", ""))
+        )
+        return first, str(meta.get("name", ""))
+
+    kept.sort(key=key, reverse=query.descending)
+    return [job_view(o) for o in kept]
