@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
 
 __all__ = ["ApiMetrics"]
 
@@ -17,6 +17,7 @@ class ApiMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)  # the facade's own memory and CPU
         self.requests = Counter(
             "almanac_api_requests",
             "HTTP requests answered, by method, route template and status.",

@@ -5,7 +5,7 @@ process is up and either leads or stands by."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -15,19 +15,43 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    ProcessCollector,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 __all__ = ["Metrics", "Probes", "start_probe_server"]
 
 LIVENESS_LIMIT = 30.0  # seconds without a scheduler tick before liveness fails
 
 
+class CountedElsewhere(Collector):
+    """A counter whose running total another object keeps (the history buffer's drops),
+    exposed as a Prometheus counter: ``increase()`` works on it, so an alert on it ends
+    once the drops stop instead of firing until the next restart, as a gauge of the
+    running total did."""
+
+    def __init__(self, name: str, documentation: str, registry: CollectorRegistry) -> None:
+        self._name = name
+        self._documentation = documentation
+        self._read: Callable[[], float] = lambda: 0.0
+        registry.register(self)
+
+    def set_function(self, read: Callable[[], float]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(self._name, self._documentation, value=self._read())
+
+
 class Metrics:
-    """The operator's series, in a registry of its own (no process-global state)."""
+    """The operator's series, in a registry of its own (no process-global state), with
+    the process's own (``process_resident_memory_bytes``, CPU, open files)."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)
         r = self.registry
         self.launched = Counter(
             "almanac_runs_launched_total", "Runs launched, by trigger.", ["trigger"], registry=r
@@ -69,8 +93,8 @@ class Metrics:
         self.history_healthy = Gauge(
             "almanac_history_healthy", "1 while run history writes succeed.", registry=r
         )
-        self.history_dropped = Gauge(
-            "almanac_history_dropped", "Run records dropped by a full buffer.", registry=r
+        self.history_dropped = CountedElsewhere(
+            "almanac_history_dropped", "Run records dropped by a full buffer.", r
         )
         self.outbox_backlog = Gauge(
             "almanac_notification_backlog", "Notifications not yet delivered.", registry=r
