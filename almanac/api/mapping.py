@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final, cast
 
-from almanac.api.errors import bad_request_from
+from almanac.api.errors import BadRequestError, bad_request_from
 from almanac.api.schemas import Job, JobStatus, Run, RunStatus
 from almanac.core.errors import AlmanacError
 from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames
@@ -94,6 +94,26 @@ def _schedule_fields(schedule: str | list[str]) -> dict[str, Any]:
     if schedule.startswith(_AT):
         return {"at": schedule.removeprefix(_AT).strip()}
     return {"cron": schedule}
+
+
+def refuse_past_instant(changes: Mapping[str, Any], spec: Mapping[str, Any], now: datetime) -> None:
+    """A REST write that sets ``@at`` to an instant already past is a 400 naming
+    ``schedule`` (seed 004 refuses a past ``execute_at``): the job would only complete
+    without running. Jobs written otherwise, or edits that leave the schedule alone, are
+    not judged (a finished one-time job may still be renamed)."""
+    at = (spec.get("schedule") or {}).get("at")
+    if "schedule" not in changes or not isinstance(at, str):
+        return
+    try:
+        instant = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        return  # the spec check names a malformed instant
+    if instant.tzinfo is not None and instant <= now:
+        raise BadRequestError(
+            f"@at {at} is in the past (now {now.isoformat(timespec='seconds')}); give a "
+            "future instant, or run the job now with POST /jobs/{id}/run",
+            "schedule",
+        )
 
 
 def schedule_text(schedule: Mapping[str, Any] | None) -> str | list[str] | None:

@@ -37,6 +37,7 @@ from almanac.api.mapping import (
     apply_changes,
     job_view,
     new_manifest,
+    refuse_past_instant,
 )
 from almanac.api.namespacechecks import check_against_namespace, refuse_foreign_org
 from almanac.api.roles import RolePolicy
@@ -184,6 +185,7 @@ class JobService:
                 suffix=uuid.uuid4().hex[:5],
                 kafka_names=self.settings.kafka_names,
             )
+            refuse_past_instant(changes, body["spec"], self.clock())
             await check_against_namespace(
                 self.kube, self.catalog, namespace, body["spec"], who.org_id
             )
@@ -214,6 +216,7 @@ class JobService:
             self.roles.check_change(who, obj, "change")
             changed = apply_changes(obj, changes, who.actor, self.settings.kafka_names)
             refuse_foreign_org(changed["spec"], who.org_id)
+            refuse_past_instant(changes, changed["spec"], self.clock())
             return changed
 
         # The template check needs I/O, so it runs on the current object before the

@@ -257,3 +257,21 @@ def test_next_lists_the_engines_slots(org: Org) -> None:
     assert len(slots) == 3
     assert all(s.endswith(("T02:30:00+01:00", "T02:30:00+02:00")) for s in slots)
     assert org.request("GET", f"/jobs/{job['id']}/next", params={"count": 0}).status_code == 400
+
+
+def test_a_past_at_instant_is_refused_and_a_future_one_accepted(org: Org) -> None:
+    past = org.request(
+        "POST", "/jobs", json={"name": "Late", "schedule": "@at 2020-01-01T00:00:00Z",
+                               "type": "command", "payload": {"command": ["true"]}},
+    )  # fmt: skip
+    assert past.status_code == 400, past.text
+    assert past.json()["errors"][0]["field"] == "schedule"
+    assert org.kubectl.list("scheduledjobs") == []  # nothing half-done
+    job = org.create(name="Soon", schedule="@at 2099-01-01T00:00:00Z")
+    moved = org.request(
+        "PATCH", f"/jobs/{job['id']}", json={"schedule": "@at 2020-01-01T00:00:00Z"}
+    )
+    assert moved.status_code == 400
+    assert moved.json()["errors"][0]["field"] == "schedule"
+    renamed = org.request("PATCH", f"/jobs/{job['id']}", json={"name": "Later"})
+    assert renamed.status_code == 200, renamed.text

@@ -19,6 +19,7 @@ from almanac.api.mapping import (
     job_view,
     new_manifest,
     phases_for,
+    refuse_past_instant,
     run_view,
     schedule_text,
     slug,
@@ -297,3 +298,29 @@ def test_a_message_job_to_its_own_topic_with_its_own_headers_is_accepted() -> No
         MESSAGE_JOB | {"payload": payload}, namespace="org-a", org_id="a", actor="ann", suffix="x1"
     )
     assert body["spec"]["params"] == payload
+
+
+NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("changes", "at", "refused"),
+    [
+        pytest.param({"schedule": "@at x"}, "2026-12-03T11:59:59Z", True, id="past"),
+        pytest.param({"schedule": "@at x"}, "2026-12-03T12:00:00Z", True, id="now-is-too-late"),
+        pytest.param({"schedule": "@at x"}, "2026-12-03T12:00:01Z", False, id="future"),
+        pytest.param({"name": "renamed"}, "2020-01-01T00:00:00Z", False, id="schedule-untouched"),
+        pytest.param({"schedule": "@at x"}, "not a time", False, id="malformed-left-to-spec"),
+    ],
+)
+def test_a_past_at_instant_is_refused_naming_schedule(
+    changes: dict[str, Any], at: str, refused: bool
+) -> None:
+    spec = {"schedule": {"at": at}}
+    if not refused:
+        refuse_past_instant(changes, spec, NOW)
+        return
+    with pytest.raises(BadRequestError) as caught:
+        refuse_past_instant(changes, spec, NOW)
+    assert caught.value.field == "schedule"
+    assert "is in the past" in caught.value.message
