@@ -185,6 +185,40 @@ def test_a_message_job_aimed_at_another_orgs_triggers_is_refused(make_org: Any) 
     assert mallory.request("POST", "/jobs", json=own).status_code == 201  # control
 
 
+def test_a_template_fenced_to_another_organisation_is_neither_listed_nor_usable(
+    make_org: Any, kubectl: Any
+) -> None:
+    """A ClusterJobTemplate whose allowedNamespaces name only the victim's namespace: the
+    facade's catalog (the check the operator's launches and the webhook make too) hides it
+    from another organisation and refuses its use naming ``type``; the victim uses it."""
+    mallory, victim = make_org(), make_org()
+    name = f"t-vip-{uuid.uuid4().hex[:8]}"
+    kubectl.apply(
+        {
+            "apiVersion": "almanac.dev/v1alpha1",
+            "kind": "ClusterJobTemplate",
+            "metadata": {"name": name},
+            "spec": {"image": "localhost/almanac:dev", "allowedNamespaces": [victim.namespace]},
+        }
+    )
+    try:
+        victim.create(name="Ours")  # the victim's namespace exists from here on
+        mallory.create(name="Mine")
+        job = {"name": "Theirs", "schedule": "0 0 * * *", "type": name, "payload": {}}
+        refused = mallory.request("POST", "/jobs", json=job)
+        assert refused.status_code == 400, refused.text
+        [error] = refused.json()["errors"]
+        assert error["field"] == "type"
+        assert f"may not be used in namespace {mallory.namespace!r}" in error["message"]
+        listed = [t["name"] for t in mallory.request("GET", "/templates").json()["data"]]
+        assert name not in listed
+        assert mallory.request("GET", f"/templates/{name}").status_code == 404
+        assert victim.request("POST", "/jobs", json=job).status_code == 201  # the control
+        assert name in [t["name"] for t in victim.request("GET", "/templates").json()["data"]]
+    finally:
+        kubectl.run("delete", "clusterjobtemplate", name, "--ignore-not-found")
+
+
 def test_a_job_on_a_topic_outside_the_namespaces_allow_list_is_refused(org: Org) -> None:
     org.create(name="first")  # the organisation's namespace exists from here on
     org.kubectl.run(
