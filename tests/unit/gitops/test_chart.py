@@ -327,30 +327,14 @@ def test_alerts_and_dashboard_use_series_the_operator_exposes() -> None:
     assert used <= exposed_series(), used - exposed_series()
 
 
-def heading_anchors(markdown: str) -> set[str]:
-    """The anchors MkDocs (and GitHub) give a page's headings: lower case, punctuation
-    dropped, spaces as hyphens. Lines inside code fences are not headings."""
-    anchors: set[str] = set()
-    fenced = False
-    for line in markdown.splitlines():
-        if line.startswith("```"):
-            fenced = not fenced
-        elif not fenced and (heading := re.match(r"#{1,6} +(.+?) *#*$", line)):
-            text = re.sub(r"[^\w\s-]", "", heading[1]).strip().lower()
-            anchors.add(re.sub(r"\s+", "-", text))
-    return anchors
-
-
-def test_every_alert_links_to_its_runbook_heading() -> None:
-    base = "https://docs.example.com/almanac/runbooks/"
-    linked = render({"metrics.prometheusRule.runbookBaseUrl": base}, api_versions=[MONITORING])
+def test_alerts_carry_runbook_links_only_with_a_base_url() -> None:
+    """Where the links lead is tests/unit/docs/test_runbooks.py's business."""
+    linked = render(
+        {"metrics.prometheusRule.runbookBaseUrl": "https://x/rb/"}, api_versions=[MONITORING]
+    )
     (rule,) = by_kind(linked, "PrometheusRule")
-    anchors = heading_anchors((REPO / "docs" / "runbooks.md").read_text())
     for alert in (r for g in rule["spec"]["groups"] for r in g["rules"]):
-        anchor = alert["alert"].lower()
-        assert alert["annotations"]["runbook_url"] == f"{base}#{anchor}", alert["alert"]
-        assert anchor in anchors, f"docs/runbooks.md has no heading {alert['alert']}"
-    # Without a base URL the alerts carry no link.
+        assert alert["annotations"]["runbook_url"].startswith("https://x/rb/"), alert["alert"]
     (rule,) = by_kind(render(api_versions=[MONITORING]), "PrometheusRule")
     for alert in (r for g in rule["spec"]["groups"] for r in g["rules"]):
         assert "runbook_url" not in alert["annotations"], alert["alert"]

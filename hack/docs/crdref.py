@@ -1,0 +1,155 @@
+"""``docs/crd-reference.md`` from the CRDs that ``almanac.core.crd`` builds from the models.
+
+One table per resource part (spec, status), one row per field at any depth, named by its
+path (``spec.triggers[].kafka.topic``), with the type, default, description and the limits
+the API server enforces. Resources whose schemas are identical (JobTemplate and
+ClusterJobTemplate) share one section.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
+
+from almanac.core.durations import DURATION_PATTERN
+from hack.docs.markdown import anchor, cell, code, table
+from hack.docs.schemas import default_label, notes, type_label
+
+__all__ = ["render_crd_reference"]
+
+_INTRO: Final = """\
+Every field of Almanac's custom resources, as the API server validates them. The CRDs in
+`crds/` (and the chart's copy) are generated from the pydantic models in `almanac/core`,
+and so is this page. Types are the CRD's: `any` is a field the API server keeps as written
+(a cron line or a list of them, free-form `params`), checked by the admission webhook.
+What the fields do, with examples: [Schedules and time rules](scheduling.md),
+[Event triggers](triggers.md), [Payload types and templates](payloads.md) and
+[How the operator works](operator.md)."""
+
+#: Regular expressions shown as words: they repeat on many rows.
+_PATTERNS: Final = {
+    DURATION_PATTERN: "A duration such as `500ms`, `90s`, `1h30m` or `2d`.",
+}
+
+
+def _fields(
+    schema: Mapping[str, Any], prefix: str
+) -> Iterator[tuple[str, Mapping[str, Any], bool]]:
+    """``(path, schema, required)`` of every field below ``schema``, depth first."""
+    required = set(schema.get("required", []))
+    for name, sub in schema.get("properties", {}).items():
+        path = f"{prefix}.{name}"
+        yield path, sub, name in required
+        yield from _children(sub, path)
+
+
+def _children(
+    schema: Mapping[str, Any], path: str
+) -> Iterator[tuple[str, Mapping[str, Any], bool]]:
+    if "properties" in schema:
+        yield from _fields(schema, path)
+    items = schema.get("items")
+    if isinstance(items, Mapping):
+        yield from _children(items, f"{path}[]")
+
+
+def _rows(schema: Mapping[str, Any], prefix: str) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for path, sub, required in _fields(schema, prefix):
+        words = [sub.get("description", ""), *notes(sub, required=required, patterns=_PATTERNS)]
+        items = sub.get("items")
+        if isinstance(items, Mapping) and "properties" not in items:
+            words += [f"Each item: {n[0].lower()}{n[1:]}" for n in notes(items, patterns=_PATTERNS)]
+        rows.append((code(path), type_label(sub), default_label(sub), cell(" ".join(words))))
+    return rows
+
+
+def _part(title: str, schema: Mapping[str, Any], prefix: str) -> list[str]:
+    lines = [f"### {title}", ""]
+    if schema.get("description"):
+        lines += [cell(schema["description"]), ""]
+    rules = [str(rule["message"]) for rule in schema.get("x-kubernetes-validations", ())]
+    if rules:
+        lines += ["Rules on the whole object:", "", *(f"- {cell(r)}" for r in rules), ""]
+    lines += [*table(("Field", "Type", "Default", "Description"), _rows(schema, prefix)), ""]
+    return lines
+
+
+def _version(crd: Mapping[str, Any]) -> Mapping[str, Any]:
+    versions: list[Mapping[str, Any]] = crd["spec"]["versions"]
+    return next(v for v in versions if v.get("storage")) if len(versions) > 1 else versions[0]
+
+
+def _root(crd: Mapping[str, Any]) -> Mapping[str, Any]:
+    schema: Mapping[str, Any] = _version(crd)["schema"]["openAPIV3Schema"]
+    return schema
+
+
+def _summary(crd: Mapping[str, Any]) -> str:
+    spec = crd["spec"]
+    names = spec["names"]
+    short = ", ".join(code(n) for n in names.get("shortNames", []))
+    columns = [c["name"] for c in _version(crd).get("additionalPrinterColumns", [])]
+    text = (
+        f"{code(names['kind'])}: {code(crd['metadata']['name'])}, "
+        f"{code(spec['group'] + '/' + _version(crd)['name'])}, "
+        f"{spec['scope'].lower()}, plural {code(names['plural'])}"
+        + (f", short names {short}" if short else "")
+        + ". "
+        + cell(_root(crd).get("description", ""))
+    )
+    if columns:
+        text += " `kubectl get` shows " + ", ".join(columns) + "."
+    return text
+
+
+def render_crd_reference(crds: list[Mapping[str, Any]], *, generator: str) -> str:
+    """The whole page for ``crds`` (CustomResourceDefinition objects, in order)."""
+    groups: list[list[Mapping[str, Any]]] = []
+    for crd in crds:
+        properties = _root(crd)["properties"]
+        same = next((g for g in groups if _same_parts(_root(g[0])["properties"], properties)), None)
+        if same is None:
+            groups.append([crd])
+        else:
+            same.append(crd)
+    lines = [
+        "# CRD reference",
+        "",
+        f"<!-- Generated by `{generator}` from the CRDs of almanac/core/crd.py. Do not edit. -->",
+        "",
+        _INTRO,
+        "",
+    ]
+    lines += table(
+        ("Resource", "Scope", "Section"),
+        [
+            (
+                code(crd["spec"]["names"]["kind"]),
+                crd["spec"]["scope"],
+                f"[{_title(group)}](#{anchor(_title(group))})",
+            )
+            for group in groups
+            for crd in group
+        ],
+    )
+    lines.append("")
+    for group in groups:
+        lines += [f"## {_title(group)}", ""]
+        lines += [f"- {_summary(crd)}" for crd in group]
+        lines.append("")
+        properties = _root(group[0])["properties"]
+        for part in ("spec", "status"):
+            if part in properties:
+                lines += _part(f"{_title(group)} {part}", properties[part], part)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _same_parts(left: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
+    """Whether two resources have the same spec and status schemas (kind names aside)."""
+    return all(left.get(part) == right.get(part) for part in ("spec", "status"))
+
+
+def _title(group: list[Mapping[str, Any]]) -> str:
+    kinds = [str(crd["spec"]["names"]["kind"]) for crd in group]
+    return kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " and " + kinds[-1]

@@ -1,0 +1,1 @@
+"""The documentation kept true by tests: generated pages, settings, runbooks, links."""
