@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 import fcntl
 import json
-import ssl
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +17,7 @@ from .build import build_all, kubectl
 from .dev import start_dev
 from .host import check_host, install_packages
 from .images import build_images
+from .kubeapi import api_get
 from .pki import make_pki, write_kubeconfig
 from .processes import State, free_port, is_alive, spawn, stop, wait_for
 from .progress import StepFailed, say, step
@@ -68,17 +67,8 @@ def _running(state: State) -> bool:
     return all(record is not None and is_alive(record) for record in core)
 
 
-def _api_get(dirs: Dirs, state: State, path: str) -> dict[str, Any]:
-    pki = make_pki(dirs.pki)
-    context: ssl.SSLContext = controlplane.api_ssl_context(pki)
-    url = f"https://127.0.0.1:{state.ports['apiserver']}{path}"
-    with urllib.request.urlopen(url, timeout=5, context=context) as response:
-        data: dict[str, Any] = json.load(response)
-        return data
-
-
 def _node_ready(dirs: Dirs, state: State) -> bool:
-    node_obj = _api_get(dirs, state, "/api/v1/nodes/localhost")
+    node_obj = api_get(dirs, state, "/api/v1/nodes/localhost")
     ready = any(
         c["type"] == "Ready" and c["status"] == "True"
         for c in node_obj.get("status", {}).get("conditions", [])
@@ -92,7 +82,7 @@ def _node_ready(dirs: Dirs, state: State) -> bool:
 
 
 def _default_service_account(dirs: Dirs, state: State) -> bool:
-    return bool(_api_get(dirs, state, "/api/v1/namespaces/default/serviceaccounts/default"))
+    return bool(api_get(dirs, state, "/api/v1/namespaces/default/serviceaccounts/default"))
 
 
 def _start(dirs: Dirs, state: State) -> None:
@@ -141,11 +131,15 @@ def _start(dirs: Dirs, state: State) -> None:
 
 
 def _images(dirs: Dirs, state: State) -> None:
-    state.secrets["image"] = build_images(dirs)
+    """Record the project image the next dev processes and ``env`` use (an unchanged
+    checkout keeps the same one, so the save below writes nothing)."""
+    state.secrets["image"] = build_images(dirs, state)
     state.save(dirs.state_file)
 
 
 def up(dirs: Dirs) -> State:
+    """Start the stack, or check a running one: then only what changed is rebuilt,
+    reloaded or restarted, so a rerun on an unchanged checkout changes nothing."""
     check_host()
     install_packages(dirs)
     build_all(dirs)

@@ -16,15 +16,15 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
 import sys
 
 from . import services
 from .build import kubectl
+from .manifests import LEASE_NAMESPACE, apply_dev_manifests
 from .pki import issue_client_cert, make_pki, write_kubeconfig
 from .processes import State, free_port, is_alive, spawn, wait_for, wait_http
-from .progress import run_logged, say, step
-from .settings import REPO, Dirs
+from .progress import say, step
+from .settings import PROJECT_IMAGE, REPO, Dirs
 
 __all__ = ["FACADE_PATH", "FACADE_USER", "REPLICAS", "start_dev"]
 
@@ -37,15 +37,30 @@ DEMO_IDENTITY = base64.b64encode(
 ).decode()
 
 REPLICAS = 2
-LEASE_NAMESPACE = "almanac-system"
 #: The facade's Kubernetes user (in ``system:masters``, like the admin: a local stack).
 FACADE_USER = "almanac-facade"
 
 
-def _kubectl(dirs: Dirs, name: str, *args: str) -> None:
-    run_logged(
-        name, [kubectl(), f"--kubeconfig={dirs.kubeconfig}", *args], dirs.logs / "dev-kubectl.log"
-    )
+def _image(state: State) -> str:
+    return state.secrets.get("image", PROJECT_IMAGE)
+
+
+def _running(state: State, name: str) -> bool:
+    """Whether ``name`` runs; says so when it runs an older project image than the one
+    just built (it keeps it, and the prune keeps that image for it)."""
+    record = state.processes.get(name)
+    if record is None or not is_alive(record):
+        return False
+    started_with = record.get("image")
+    if started_with and started_with != _image(state):
+        say(f"{name} still runs {started_with}; 'make down' then 'make dev' to run the new one")
+    return True
+
+
+def _recorded(state: State, name: str) -> None:
+    """Note on the process record which image it was started with: the prune of older
+    project images keeps it while the process runs."""
+    state.processes[name]["image"] = _image(state)
 
 
 def _facade_kubeconfig(dirs: Dirs, state: State) -> str:
@@ -60,9 +75,10 @@ def _facade_kubeconfig(dirs: Dirs, state: State) -> str:
 def _start_facade(dirs: Dirs, state: State) -> int:
     """The REST facade as a host process, recorded like the replicas; returns its port."""
     port = state.ports.setdefault("facade", free_port())
-    record = state.processes.get("facade")
-    with step(f"starting the REST facade on :{port}"):
-        if record is None or not is_alive(record):
+    if _running(state, "facade"):
+        say(f"the REST facade runs on :{port}")
+    else:
+        with step(f"starting the REST facade on :{port}"):
             env = dict(
                 os.environ,
                 KUBECONFIG=_facade_kubeconfig(dirs, state),
@@ -70,10 +86,11 @@ def _start_facade(dirs: Dirs, state: State) -> int:
                 ALMANAC_API_PORT=str(port),
                 ALMANAC_DATABASE_URL=services.database_url(state),
                 ALMANAC_KAFKA_BOOTSTRAP=services.kafka_bootstrap(state),
-                ALMANAC_IMAGE=state.secrets.get("image", "localhost/almanac:dev"),
+                ALMANAC_IMAGE=_image(state),
             )
             log = dirs.logs / "facade.log"
             spawn(state, "facade", [sys.executable, "-m", "almanac", "api"], log, env=env, cwd=REPO)
+            _recorded(state, "facade")
             state.save(dirs.state_file)
             wait_for(
                 "facade",
@@ -87,77 +104,51 @@ def _start_facade(dirs: Dirs, state: State) -> int:
     return port
 
 
+def _start_operator(dirs: Dirs, state: State, name: str, webhook_port: int) -> None:
+    port = free_port()
+    state.ports[f"{name}-metrics"] = port
+    env = dict(
+        os.environ,
+        KUBECONFIG=str(dirs.kubeconfig),
+        ALMANAC_IMAGE=_image(state),
+        ALMANAC_DATABASE_URL=services.database_url(state),
+        ALMANAC_KAFKA_BOOTSTRAP=services.kafka_bootstrap(state),
+        ALMANAC_IDENTITY=name,
+        ALMANAC_LEASE_NAMESPACE=LEASE_NAMESPACE,
+        ALMANAC_METRICS_PORT=str(port),
+        # Both replicas serve admission on one port (SO_REUSEPORT), one cert folder.
+        ALMANAC_WEBHOOK_PORT=str(webhook_port),
+        ALMANAC_WEBHOOK_BIND="127.0.0.1",
+        ALMANAC_WEBHOOK_CERT_DIR=str(dirs.state / "webhook-certs"),
+        ALMANAC_WEBHOOK_URL=f"https://127.0.0.1:{webhook_port}",
+        ALMANAC_WEBHOOK_TRUSTED_USERS=FACADE_USER,
+    )
+    log = dirs.logs / f"{name}.log"
+    spawn(state, name, [sys.executable, "-m", "almanac", "operator"], log, env=env, cwd=REPO)
+    _recorded(state, name)
+    state.save(dirs.state_file)
+    wait_for(
+        name,
+        wait_http(f"http://127.0.0.1:{port}/readyz"),
+        timeout=60,
+        log=log,
+        record=state.processes[name],
+    )
+
+
 def start_dev(dirs: Dirs, state: State) -> None:
-    with step("installing the CRDs and the sample ScheduledJob"):
-        _kubectl(
-            dirs,
-            "apply CRDs",
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            "-f",
-            str(REPO / "crds"),
-        )
-        _kubectl(
-            dirs,
-            "wait for CRDs",
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/scheduledjobs.almanac.dev",
-        )
-        templates = REPO / "config" / "templates"
-        if templates.is_dir() and any(templates.glob("*.yaml")):
-            _kubectl(dirs, "apply templates", "apply", "-f", str(templates))
-        subprocess.run(
-            [kubectl(), f"--kubeconfig={dirs.kubeconfig}", "create", "namespace", LEASE_NAMESPACE],
-            capture_output=True,
-            check=False,
-        )
-        _kubectl(
-            dirs, "apply sample", "apply", "-f", str(REPO / "hack" / "examples" / "hello.yaml")
-        )
+    """The manifests, replicas and facade, each only if missing: a rerun on a running
+    ``make dev`` applies, starts and restarts nothing."""
+    apply_dev_manifests(dirs, state)
     webhook_port = state.ports.setdefault("webhook", free_port())
-    with step(f"starting {REPLICAS} operator replicas (admission webhook on :{webhook_port})"):
-        for index in range(REPLICAS):
-            name = f"operator-{index}"
-            record = state.processes.get(name)
-            if record is not None and is_alive(record):
-                continue
-            port = free_port()
-            state.ports[f"{name}-metrics"] = port
-            env = dict(
-                os.environ,
-                KUBECONFIG=str(dirs.kubeconfig),
-                ALMANAC_IMAGE=state.secrets.get("image", "localhost/almanac:dev"),
-                ALMANAC_DATABASE_URL=services.database_url(state),
-                ALMANAC_KAFKA_BOOTSTRAP=services.kafka_bootstrap(state),
-                ALMANAC_IDENTITY=name,
-                ALMANAC_LEASE_NAMESPACE=LEASE_NAMESPACE,
-                ALMANAC_METRICS_PORT=str(port),
-                # Both replicas serve admission on one port (SO_REUSEPORT), one cert folder.
-                ALMANAC_WEBHOOK_PORT=str(webhook_port),
-                ALMANAC_WEBHOOK_BIND="127.0.0.1",
-                ALMANAC_WEBHOOK_CERT_DIR=str(dirs.state / "webhook-certs"),
-                ALMANAC_WEBHOOK_URL=f"https://127.0.0.1:{webhook_port}",
-                ALMANAC_WEBHOOK_TRUSTED_USERS=FACADE_USER,
-            )
-            spawn(
-                state,
-                name,
-                [sys.executable, "-m", "almanac", "operator"],
-                dirs.logs / f"{name}.log",
-                env=env,
-                cwd=REPO,
-            )
-            state.save(dirs.state_file)
-            wait_for(
-                name,
-                wait_http(f"http://127.0.0.1:{port}/readyz"),
-                timeout=60,
-                log=dirs.logs / f"{name}.log",
-                record=state.processes[name],
-            )
+    names = [f"operator-{index}" for index in range(REPLICAS)]
+    missing = [name for name in names if not _running(state, name)]
+    if missing:
+        with step(f"starting {' and '.join(missing)} (admission webhook on :{webhook_port})"):
+            for name in missing:
+                _start_operator(dirs, state, name, webhook_port)
+    else:
+        say(f"{REPLICAS} operator replicas run (admission webhook on :{webhook_port})")
     facade_port = _start_facade(dirs, state)
     say("watch it:")
     for line in (

@@ -4,6 +4,10 @@ The base image is a debootstrapped Debian with Python 3.11 (nothing from a regis
 the project image is built by Docker from the top-level ``Dockerfile`` with dependencies
 from a wheelhouse built on the host (the build container cannot reach PyPI here), then
 loaded into the node's containerd as ``kind load docker-image`` would.
+
+Every step is skipped when its result is already there, so ``up`` on a running stack and
+an unchanged checkout builds, loads and removes nothing: the project image is tagged with
+a digest of its inputs (:mod:`.imagetag`), and an image with that tag is the build.
 """
 
 from __future__ import annotations
@@ -16,23 +20,57 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from .progress import StepFailed, run_logged, step
+from .imagetag import input_digest
+from .inuse import cluster_images, process_images, prunable
+from .processes import State
+from .progress import StepFailed, run_logged, say, step
 from .settings import BASE_IMAGE, PAUSE_IMAGE, PROJECT_IMAGE, REPO, Dirs
 
-__all__ = ["build_images", "load_image", "project_image_tag"]
+__all__ = ["build_images", "ensure_project_image", "load_image", "project_image_name"]
+
+REPOSITORY = PROJECT_IMAGE.rsplit(":", 1)[0]
+#: What the local build feeds the Dockerfile: the base image and the wheelhouse.
+BUILD_ARGS = {
+    "BASE_IMAGE": BASE_IMAGE,
+    "PIP_INSTALL_ARGS": "--no-index --find-links=/wheels",
+}
 
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
+_NAME_AND_ID = "{{.Repository}}:{{.Tag}} {{.ID}}"
 
 
 def _docker(dirs: Dirs, *args: str) -> list[str]:
     return ["/usr/bin/docker", "-H", f"unix://{dirs.docker_socket}", *args]
 
 
-def _has_image(dirs: Dirs, name: str) -> bool:
+def _ctr(dirs: Dirs, *args: str) -> list[str]:
+    return ["ctr", "-a", str(dirs.containerd_socket), "-n", "k8s.io", *args]
+
+
+def _image_id(dirs: Dirs, name: str) -> str | None:
     probe = subprocess.run(
-        _docker(dirs, "image", "inspect", name), capture_output=True, check=False
+        _docker(dirs, "image", "inspect", "--format", "{{.Id}}", name),
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    return probe.returncode == 0
+    return probe.stdout.strip() if probe.returncode == 0 else None
+
+
+def _has_image(dirs: Dirs, name: str) -> bool:
+    return _image_id(dirs, name) is not None
+
+
+def _docker_images(dirs: Dirs) -> dict[str, str]:
+    """The project repository's names in Docker, each with its image id."""
+    listed = subprocess.run(
+        _docker(dirs, "image", "ls", "--no-trunc", "--format", _NAME_AND_ID, REPOSITORY),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rows = [line.split() for line in listed.splitlines()]
+    return {row[0]: row[1] for row in rows if len(row) == 2}
 
 
 def _import_rootfs(dirs: Dirs, rootfs: Path, name: str, log: Path, *changes: str) -> None:
@@ -123,108 +161,129 @@ def _wheelhouse(dirs: Dirs) -> Path:
     return house
 
 
-def project_image_tag(dirs: Dirs) -> str:
-    """The content tag of the project image: its Docker image id, shortened."""
-    result = subprocess.run(
-        _docker(dirs, "image", "inspect", "--format", "{{.Id}}", PROJECT_IMAGE),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return "localhost/almanac:" + result.stdout.strip().removeprefix("sha256:")[:12]
-
-
-def build_project_image(dirs: Dirs) -> str:
-    house = _wheelhouse(dirs)
-    context_wheels = REPO / "wheelhouse"
+def _sync_wheelhouse(house: Path, context_wheels: Path) -> None:
+    """Make the build context's ``wheelhouse/`` hold exactly the cached wheels, touching
+    only what differs (relinking all of them every time rewrote the checkout for nothing)."""
+    wanted = {wheel.name: wheel for wheel in house.glob("*.whl")}
     for old in context_wheels.glob("*.whl"):
-        old.unlink()
-    for wheel in house.glob("*.whl"):
-        os.link(wheel, context_wheels / wheel.name)
+        if old.name not in wanted:
+            old.unlink()
+    for name, wheel in wanted.items():
+        target = context_wheels / name
+        if not target.exists():
+            try:
+                os.link(wheel, target)
+            except OSError:  # the cache on another file system
+                shutil.copy2(wheel, target)
+
+
+def project_image_name(dirs: Dirs) -> str:
+    """``localhost/almanac:<digest of the image's inputs>`` for the checkout as it is now.
+
+    Fills the context's ``wheelhouse/`` first: the wheels are inputs too.
+    """
+    context_wheels = REPO / "wheelhouse"
+    context_wheels.mkdir(exist_ok=True)
+    _sync_wheelhouse(_wheelhouse(dirs), context_wheels)
+    base_id = _image_id(dirs, BASE_IMAGE)
+    if base_id is None:
+        raise StepFailed(f"{BASE_IMAGE} is missing from the stack's Docker")
+    return f"{REPOSITORY}:{input_digest(REPO, BUILD_ARGS, base_id)}"
+
+
+def ensure_project_image(dirs: Dirs) -> str:
+    """Build the project image unless Docker has it already; point ``:dev`` at it; return
+    its content name."""
+    name = project_image_name(dirs)
+    known = _docker_images(dirs)
+    if name in known:
+        if known.get(PROJECT_IMAGE) != known[name]:
+            subprocess.run(
+                _docker(dirs, "tag", name, PROJECT_IMAGE), check=True, capture_output=True
+            )
+        say(f"project image {name} is up to date")
+        return name
     log = dirs.build_logs / "project-image.log"
-    with step(f"building {PROJECT_IMAGE} from the Dockerfile (log: {log})"):
+    with step(f"building {name} from the Dockerfile (log: {log})"):
+        args = [
+            arg for key, value in BUILD_ARGS.items() for arg in ("--build-arg", f"{key}={value}")
+        ]
         run_logged(
             "docker build",
             _docker(
-                dirs,
-                "build",
-                "--network=none",
-                "--build-arg",
-                f"BASE_IMAGE={BASE_IMAGE}",
-                "--build-arg",
-                "PIP_INSTALL_ARGS=--no-index --find-links=/wheels",
-                "-t",
-                PROJECT_IMAGE,
-                str(REPO),
+                dirs, "build", "--network=none", *args, "-t", PROJECT_IMAGE, "-t", name, str(REPO)
             ),
             log,
             env=dict(os.environ, DOCKER_BUILDKIT="0"),
         )
-    tag = project_image_tag(dirs)
-    subprocess.run(_docker(dirs, "tag", PROJECT_IMAGE, tag), check=True, capture_output=True)
-    return tag
+    return name
 
 
-def _node_images(dirs: Dirs) -> set[str]:
-    result = subprocess.run(
-        ["ctr", "-a", str(dirs.containerd_socket), "-n", "k8s.io", "images", "ls", "-q"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return set(result.stdout.split())
-
-
-def load_image(dirs: Dirs, *names: str) -> None:
-    """Import images into the node's containerd unless it has every one of them.
-
-    All names are imported together, so a moved tag (``:dev``) follows its content tag.
-    """
-    if set(names) <= _node_images(dirs):
-        return
-    missing = list(names)
-    log = dirs.build_logs / "image-load.log"
-    save = subprocess.Popen(_docker(dirs, "save", *missing), stdout=subprocess.PIPE)
-    result = subprocess.run(
-        ["ctr", "-a", str(dirs.containerd_socket), "-n", "k8s.io", "images", "import", "-"],
-        stdin=save.stdout,
-        capture_output=True,
-        check=False,
-    )
-    save.wait()
-    if result.returncode != 0 or save.returncode != 0:
-        log.write_bytes(result.stdout + result.stderr)
-        raise StepFailed(f"loading {' '.join(missing)} into the node failed (log: {log})")
-
-
-def build_images(dirs: Dirs) -> str:
-    """Build what is missing and load all three images into the node; return the tag."""
-    build_base_image(dirs)
-    build_pause_image(dirs)
-    tag = build_project_image(dirs)
-    load_image(dirs, PAUSE_IMAGE)
-    load_image(dirs, PROJECT_IMAGE, tag)
-    _prune_old_builds(dirs, keep={PROJECT_IMAGE, tag})
-    return tag
-
-
-def _prune_old_builds(dirs: Dirs, keep: set[str]) -> None:
-    """Drop earlier content tags of the project image from Docker and the node."""
-    repository = PROJECT_IMAGE.rsplit(":", 1)[0]
+def node_images(dirs: Dirs) -> dict[str, str]:
+    """The node's image references (names, and ``sha256:`` ids), each with its digest."""
     listed = subprocess.run(
-        _docker(dirs, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repository),
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()
-    old = [name for name in listed if name not in keep]
-    if old:
-        subprocess.run(_docker(dirs, "image", "rm", *old), capture_output=True, check=False)
-    subprocess.run(_docker(dirs, "image", "prune", "-f"), capture_output=True, check=False)
-    stale = [n for n in _node_images(dirs) if n.startswith(repository + ":") and n not in keep]
-    if stale:
-        subprocess.run(
-            ["ctr", "-a", str(dirs.containerd_socket), "-n", "k8s.io", "images", "rm", *stale],
+        _ctr(dirs, "images", "ls"), capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    rows = [line.split() for line in listed[1:]]
+    return {row[0]: row[2] for row in rows if len(row) >= 3}
+
+
+def load_image(dirs: Dirs, node: dict[str, str], *names: str) -> None:
+    """Import images into the node's containerd unless it has all of them, and as one
+    image (so a moved tag such as ``:dev`` follows its content tag)."""
+    if all(name in node for name in names) and len({node[name] for name in names}) == 1:
+        return
+    log = dirs.build_logs / "image-load.log"
+    with step(f"loading {' '.join(names)} into the node"):
+        save = subprocess.Popen(_docker(dirs, "save", *names), stdout=subprocess.PIPE)
+        result = subprocess.run(
+            _ctr(dirs, "images", "import", "-"),
+            stdin=save.stdout,
             capture_output=True,
             check=False,
         )
+        save.wait()
+    if result.returncode != 0 or save.returncode != 0:
+        log.write_bytes(result.stdout + result.stderr)
+        raise StepFailed(f"loading {' '.join(names)} into the node failed (log: {log})")
+
+
+def build_images(dirs: Dirs, state: State) -> str:
+    """Build and load into the node whatever is missing; return the project image."""
+    build_base_image(dirs)
+    build_pause_image(dirs)
+    name = ensure_project_image(dirs)
+    node = node_images(dirs)
+    load_image(dirs, node, PAUSE_IMAGE)
+    load_image(dirs, node, PROJECT_IMAGE, name)
+    prune_old_builds(dirs, state, keep={PROJECT_IMAGE, name})
+    return name
+
+
+def prune_old_builds(dirs: Dirs, state: State, keep: set[str]) -> None:
+    """Drop older project images from Docker and the node, except those still in use
+    (:mod:`.inuse`). The cheap checks come first: most runs have nothing to drop, and
+    the API server is only asked when a candidate survives the process check."""
+    docker, node = _docker_images(dirs), node_images(dirs)
+    referenced = set(keep)
+
+    def candidates() -> tuple[list[str], list[str]]:
+        return prunable(docker, REPOSITORY, referenced), prunable(node, REPOSITORY, referenced)
+
+    if not any(candidates()):
+        return
+    referenced |= process_images(state)
+    if not any(candidates()):
+        return
+    try:
+        referenced |= cluster_images(dirs, state)
+    except (OSError, ValueError) as error:
+        say(f"keeping older project images: cannot list the pods that may use them ({error})")
+        return
+    old, stale = candidates()
+    if old:
+        subprocess.run(_docker(dirs, "image", "rm", *old), capture_output=True, check=False)
+        subprocess.run(_docker(dirs, "image", "prune", "-f"), capture_output=True, check=False)
+    if stale:
+        subprocess.run(_ctr(dirs, "images", "rm", *stale), capture_output=True, check=False)
+    say(f"pruned older project images no longer in use: {' '.join(sorted({*old, *stale}))}")

@@ -36,11 +36,14 @@ __all__ = [
 
 @dataclass
 class State:
-    """What a running stack is: its ports, processes and secrets (state.json)."""
+    """What a running stack is: its ports, processes and secrets (state.json), and
+    ``applied``: fingerprints of what was last put into the cluster, so that a rerun on
+    an unchanged checkout can tell there is nothing to apply."""
 
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, dict[str, Any]] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
+    applied: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> State:
@@ -51,17 +54,26 @@ class State:
             ports=data.get("ports", {}),
             processes=data.get("processes", {}),
             secrets=data.get("secrets", {}),
+            applied=data.get("applied", {}),
         )
 
     def save(self, path: Path) -> None:
+        """Write the file atomically, and not at all when it already says the same (a
+        rerun that changed nothing leaves the state directory untouched)."""
+        text = json.dumps(
+            {
+                "ports": self.ports,
+                "processes": self.processes,
+                "secrets": self.secrets,
+                "applied": self.applied,
+            },
+            indent=2,
+        )
+        if path.exists() and path.read_text() == text:
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(
-            json.dumps(
-                {"ports": self.ports, "processes": self.processes, "secrets": self.secrets},
-                indent=2,
-            )
-        )
+        tmp.write_text(text)
         tmp.chmod(0o600)
         tmp.replace(path)
 
