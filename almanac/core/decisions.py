@@ -22,8 +22,9 @@ class SkipReason(StrEnum):
     SUSPENDED = "suspended"
     OVERLAP_FORBIDDEN = "overlap_forbidden"
     BUFFER_FULL = "buffer_full"
-    OUTSIDE_CATCH_UP_WINDOW = "outside_catch_up_window"
-    CATCH_UP_LIMIT = "catch_up_limit"
+    #: Missed while the operator was away and not caught up (outside ``catchUp.window`` or
+    #: beyond ``catchUp.maxRuns``).
+    MISSED = "missed"
     MAX_RUNS_REACHED = "max_runs_reached"
 
 

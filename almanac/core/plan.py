@@ -9,6 +9,9 @@ editing or resuming never launches past slots and a restart never runs a slot tw
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -30,6 +33,7 @@ __all__ = [
     "next_run_time",
     "plan_tick",
     "schedule_anchor",
+    "schedule_digest",
     "slots_due",
 ]
 
@@ -42,6 +46,12 @@ _MICRO: Final = timedelta(microseconds=1)
 def compile_spec(spec: ScheduledJobSpec) -> CompiledSchedule | None:
     """Compile ``spec.schedule``; ``None`` for trigger-only ScheduledJobs."""
     return compile_schedule(spec.schedule) if spec.schedule is not None else None
+
+
+def schedule_digest(spec: ScheduledJobSpec) -> str:
+    """Digest of what decides the slots: an edit to it re-anchors the schedule."""
+    schedule = spec.schedule.model_dump(mode="json", by_alias=True) if spec.schedule else None
+    return hashlib.sha256(json.dumps(schedule, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def schedule_anchor(
@@ -124,6 +134,8 @@ class TickPlan:
         Runs to create now, oldest first (catch-up, then the on-time slot).
     skipped, skipped_exact
         Slots skipped by this pass (suspend, catch-up window/limit, maxRuns).
+    beyond_max_runs
+        How many of ``skipped`` were due but beyond ``maxRuns``.
     last_schedule_time
         New ``status.lastScheduleTime`` (``None``: unchanged).
     wait
@@ -138,6 +150,7 @@ class TickPlan:
     last_schedule_time: datetime | None = None
     wait: Wait | None = None
     complete: bool = False
+    beyond_max_runs: int = 0
 
 
 def plan_tick(
@@ -207,9 +220,11 @@ def plan_tick(
         launches = launches[dropped:]
     skipped = catch_up.skipped + dropped
     if pending is not None:
-        return TickPlan(tuple(launches), skipped, catch_up.exact, last, Wait(pending))
+        return TickPlan(
+            tuple(launches), skipped, catch_up.exact, last, Wait(pending), beyond_max_runs=dropped
+        )
     left = None if remaining is None else remaining - len(launches)
-    return _finish(
+    finished = _finish(
         spec,
         schedule=schedule,
         uid=uid,
@@ -221,6 +236,7 @@ def plan_tick(
         last=last,
         remaining=left,
     )
+    return dataclasses.replace(finished, beyond_max_runs=dropped)
 
 
 def _finish(

@@ -44,6 +44,7 @@ __all__ = [
     "RunRequest",
     "build_job",
     "builtin_template",
+    "job_name_of",
     "observe_job",
     "run_now_label",
     "run_params",
@@ -97,6 +98,8 @@ class JobObservation:
     completion_time: datetime | None
     request: str | None = None
     event_id: str | None = None
+    #: The run-now key's label value (:func:`run_now_label`) of a run a user asked for.
+    run_now: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -113,6 +116,11 @@ def builtin_template(
     """
     schema = dict(params_schema) if params_schema is not None else None
     return JobTemplateSpec(image=image, command=list(EXECUTOR_COMMAND), params_schema=schema)
+
+
+def job_name_of(scheduled_job: str, uid: str, run: RunRequest) -> str:
+    """The deterministic name of ``run``'s Job (what makes launching it twice collide)."""
+    return run_name(scheduled_job, uid, run.slot, trigger=run.trigger, attempt=run.attempt, n=run.n)
 
 
 def run_now_label(key: str) -> str:
@@ -191,7 +199,7 @@ def build_job(
     with its own name); the owner reference lets Kubernetes garbage-collect runs with
     their ScheduledJob; no service-account token unless ``podTemplate`` names an account.
     """
-    job_name = run_name(name, uid, run.slot, trigger=run.trigger, attempt=run.attempt, n=run.n)
+    job_name = job_name_of(name, uid, run)
     secrets = _secret_volumes(spec)
     labels = dict(run_labels(name, uid, run.slot, trigger=run.trigger, attempt=run.attempt))
     if run.run_now_key is not None:
@@ -329,6 +337,7 @@ def observe_job(job: Mapping[str, Any]) -> JobObservation | None:
         or (_finished_at(status) if phase in (RunPhase.SUCCEEDED, RunPhase.FAILED) else None),
         request=labels.get(LABEL_RUN_REQUEST),
         event_id=(meta.get("annotations") or {}).get(ANNOTATION_EVENT_ID),
+        run_now=labels.get(LABEL_RUN_NOW_KEY),
     )
 
 

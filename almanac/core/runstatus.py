@@ -96,6 +96,7 @@ def jobs_to_prune(
     nothing-lost: a run is never lost by deleting its Job too early).
     """
     allowed = None if recorded is None else set(recorded)
+    jobs = list(jobs)  # read once per phase below (a generator would serve only the first)
     doomed: list[JobObservation] = []
     for phase, keep in (
         (RunPhase.SUCCEEDED, history.successful_jobs),

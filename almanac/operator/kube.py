@@ -20,6 +20,7 @@ from almanac.core.namespaces import NamespacePolicy
 from almanac.core.naming import rfc3339_utc
 from almanac.core.powers import Power
 from almanac.core.runs import API_VERSION, BUILTIN_TEMPLATES
+from almanac.core.snapshot import ObjectRef
 from almanac.core.vocabulary import (
     CLUSTER_JOB_TEMPLATES,
     GROUP,
@@ -56,13 +57,6 @@ async def load_api_client(kubeconfig: str | None = None) -> client.ApiClient:
     # here; ``configuration.proxy`` still works when one is set explicitly.
     api.rest_client.pool_manager._trust_env = False
     return api
-
-
-@dataclass(frozen=True)
-class ObjectRef:
-    namespace: str
-    name: str
-    uid: str
 
 
 class Kube:

@@ -22,7 +22,12 @@ import uvloop
 from aiohttp import web
 
 from almanac.core.errors import AlmanacError
-from almanac.core.vocabulary import LABEL_SCHEDULED_JOB_UID
+from almanac.core.vocabulary import (
+    CLUSTER_JOB_TEMPLATES,
+    JOB_TEMPLATES,
+    LABEL_SCHEDULED_JOB_UID,
+    SCHEDULED_JOBS,
+)
 
 from . import handlers  # noqa: F401 - registers the Kopf handlers
 from .certs import ca_bundle
@@ -34,8 +39,9 @@ from .logs import configure_logging, log
 from .namespacecache import NamespaceCache
 from .observability import Metrics, Probes, start_probe_server
 from .scheduler import Scheduler
-from .triggers import TriggerService, TriggerSettings
-from .watch import ResourceWatch, job_lister, run_request_lister
+from .triggers import TriggerService
+from .triggersettings import TriggerSettings
+from .watch import Handler, Lister, ResourceWatch, custom_lister, job_lister, run_request_lister
 from .webhookconfig import apply_webhook_configuration, webhook_configuration
 from .webhookserver import start_webhook_server
 
@@ -135,22 +141,52 @@ class Leading:
     ) -> Leading:
         metrics.is_leader.set(1)
         history.start()
+        namespaced = list(config.namespaces)
+        registry = scheduler.registry
+        watches: tuple[tuple[str, Lister, str, list[str], Handler], ...] = (
+            (
+                "scheduledjob",
+                custom_lister(kube.api, SCHEDULED_JOBS),
+                "",
+                namespaced,
+                scheduler.scheduledjob_event,
+            ),
+            (
+                "jobtemplate",
+                custom_lister(kube.api, JOB_TEMPLATES),
+                "",
+                namespaced,
+                functools.partial(registry.template_body, cluster=False),
+            ),
+            (
+                "clusterjobtemplate",
+                custom_lister(kube.api, CLUSTER_JOB_TEMPLATES, cluster=True),
+                "",
+                [],
+                functools.partial(registry.template_body, cluster=True),
+            ),
+            ("job", job_lister(kube.api), LABEL_SELECTOR, namespaced, scheduler.job_event),
+            (
+                "runrequest",
+                run_request_lister(kube.api),
+                LABEL_SELECTOR,
+                namespaced,
+                scheduler.request_event,
+            ),
+        )
         watching = [
             asyncio.create_task(
                 ResourceWatch(
-                    lister(kube.api),
-                    LABEL_SELECTOR,
-                    list(config.namespaces),
+                    lister,
+                    selector,
+                    scope,
                     handle,
                     scheduler.launches_done,
                     kind=kind,
                     on_listed=functools.partial(scheduler.listed, kind),
                 ).run()
             )
-            for kind, lister, handle in (
-                ("job", job_lister, scheduler.job_event),
-                ("runrequest", run_request_lister, scheduler.request_event),
-            )
+            for kind, lister, selector, scope, handle in watches
         ]
         tasks = (
             asyncio.create_task(elector.keep(on_lost=_lost)),

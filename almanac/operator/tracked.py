@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from almanac.core.errors import AlmanacError
 from almanac.core.models import ScheduledJobSpec
 from almanac.core.plan import compile_spec
 from almanac.core.resource import parse_spec
-from almanac.core.runrequests import RunRequestSpec, RunRequestStatus
 from almanac.core.runs import JobObservation
 from almanac.core.schedule import CompiledSchedule
+from almanac.core.snapshot import ObjectRef, Snapshot, StoredRequest
 from almanac.core.status import ScheduledJobStatus
+from almanac.core.templates import JobTemplateSpec
+from almanac.core.templateuse import use_refusal
 from almanac.core.triggers import CompiledTrigger, compile_triggers
 from almanac.core.vocabulary import ANNOTATION_RETRY, ANNOTATION_RUN_NOW
 
-from .kube import ObjectRef
-
-__all__ = ["StoredRequest", "Tracked", "schedule_digest"]
-
-
-def schedule_digest(spec: ScheduledJobSpec) -> str:
-    """Digest of what decides the slots: an edit to it re-anchors the schedule."""
-    schedule = spec.schedule.model_dump(mode="json", by_alias=True) if spec.schedule else None
-    return hashlib.sha256(json.dumps(schedule, sort_keys=True).encode()).hexdigest()[:16]
+__all__ = ["StoredRequest", "Tracked"]
 
 
 def _time(text: str | None) -> datetime:
@@ -42,23 +34,6 @@ def _older(candidate: str, current: str) -> bool:
         return int(candidate) < int(current)
     except ValueError:
         return False
-
-
-@dataclass
-class StoredRequest:
-    """A RunRequest as the watch last showed it (status may be ahead: ours, not yet echoed)."""
-
-    name: str
-    spec: RunRequestSpec
-    status: RunRequestStatus
-
-    @classmethod
-    def from_body(cls, body: dict[str, Any]) -> StoredRequest:
-        return cls(
-            name=body["metadata"]["name"],
-            spec=RunRequestSpec.model_validate(body.get("spec") or {}),
-            status=RunRequestStatus.model_validate(body.get("status") or {}),
-        )
 
 
 @dataclass
@@ -170,6 +145,61 @@ class Tracked:
     def retry_request(self) -> str | None:
         """The run a user asked to retry (``almanac.dev/retry: <run name>``)."""
         return self.annotations.get(ANNOTATION_RETRY) or None
+
+    def snapshot(
+        self,
+        *,
+        template: JobTemplateSpec | None,
+        held: frozenset[str],
+        degraded: str | None,
+        event_record_window: timedelta,
+    ) -> Snapshot:
+        """This ScheduledJob as one reconcile pass reads it. The Jobs and requests are
+        shared, not copied: the pass is synchronous, so nothing changes them under it."""
+        return Snapshot(
+            ref=self.ref,
+            created=self.created,
+            spec=self.spec,
+            compiled=self.compiled,
+            error=self.error,
+            generation=self.generation,
+            annotations=self.annotations,
+            status=self.status,
+            jobs=self.jobs,
+            requests=self.requests,
+            messages=self.messages,
+            trigger_names=tuple(trigger.name for trigger in self.triggers),
+            trigger_counts=self.trigger_counts,
+            buffered=self.buffered,
+            template=template,
+            refusal=self.template_refusal(template) if template is not None else None,
+            held=held,
+            degraded=degraded,
+            event_record_window=event_record_window,
+        )
+
+    def template_refusal(self, template: JobTemplateSpec) -> AlmanacError | None:
+        """Params must satisfy the template's schema, and the template must allow the
+        namespace: checked at admission too, and again here because templates change
+        (once per spec and template: schema validation was a tenth of a launch burst's
+        CPU). A trigger-only job's params are complete only once an event's mapping is
+        merged in, and are checked then (a refused request is Failed with the reason)."""
+        if self.spec is None:
+            return None
+        if self.template_check is not None:
+            checked_template, checked_spec, verdict = self.template_check
+            if checked_template is template and checked_spec is self.spec:
+                return verdict
+        params = self.spec.params if self.spec.schedule is not None else None
+        verdict = use_refusal(
+            self.spec.template,
+            template.allowed_namespaces,
+            self.ref.namespace,
+            params,
+            template.params_schema,
+        )
+        self.template_check = (template, self.spec, verdict)
+        return verdict
 
     def count(self, trigger: str, outcome: str, error: str | None = None) -> None:
         """Bump one of a trigger's counters (written with the next status)."""

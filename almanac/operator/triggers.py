@@ -1,19 +1,13 @@
 """Event triggers (leader only): Kafka events and finished upstream runs become runs.
 
-Each run an event plans gets a durable record in the API before the event's offset is
-committed: its Job, when the run is due now and can start now (one API write per event),
-else a RunRequest, which the scheduler watches like Jobs and launches at its due time. The
-consumer commits a partition's offsets only after every event read from it has its records
-(or a recorded refusal), so a crash re-reads those events; the names derive from the event
-identity, so the re-read meets AlreadyExists and no run doubles. A malformed event, a
-filter that fails or a mapping the template refuses is counted as ``failed`` on the
-trigger with the reason, and the partition moves on: one bad event never stops a topic.
-
-No tenant stalls the rest: expressions are evaluated in killable processes with a
-deadline each (:mod:`.evaluation`), events and mapped params are size-capped, and a record
-the API server refuses for good (quota, a namespace being deleted, 413, 422, ...) is
-counted ``failed`` while transient API errors are retried in the event's own task
-(:mod:`.triggererrors`); a partition with too many events in flight is paused alone.
+Each run an event plans is recorded in the API before the event's offset is committed
+(:mod:`.triggerconsumer`): as its Job when it is due and can start now, else as a
+RunRequest the scheduler launches at its due time. A malformed event, a filter that fails
+or a mapping the template refuses is counted ``failed`` on the trigger with the reason,
+and the partition moves on. No tenant stalls the rest: expressions run in killable
+processes with a deadline each (:mod:`.evaluation`), events and mapped params are
+size-capped, and a record the API server refuses for good is counted ``failed`` while
+transient API errors are retried in the event's own task (:mod:`.triggererrors`).
 
 Events carrying the ``almanac-namespace`` header (those the REST facade publishes for an
 organisation) reach only ScheduledJobs in that namespace; on the trigger topic
@@ -26,20 +20,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import os
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.structs import OffsetAndMetadata
+from aiokafka import ConsumerRecord
 
-from almanac.core.durations import parse_duration
-from almanac.core.errors import AlmanacError, InvalidInputError
-from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames, reaches
+from almanac.core.errors import AlmanacError
+from almanac.core.kafkanames import reaches
 from almanac.core.naming import LABEL_SCHEDULED_JOB_UID, rfc3339_utc
 from almanac.core.routecheck import Verdict, check_of
 from almanac.core.runrequests import (
@@ -65,16 +54,15 @@ from almanac.core.triggers import (
     parse_event,
 )
 from almanac.core.vocabulary import EventReason
-from almanac.kafkasecurity import PLAINTEXT, KafkaSecurity
 
 from .evaluation import Evaluator, EvaluatorPool
 from .kube import Kube, RunOutcome
 from .logs import log
 from .observability import Metrics
-from .ordered import OrderedWork
 from .recording import parse_result
 from .scheduler import EVENT_CONCURRENCY, Scheduler
 from .tracked import StoredRequest, Tracked
+from .triggerconsumer import TriggerConsumer
 from .triggererrors import BACKOFF, retried
 from .triggerroutes import (
     Create,
@@ -86,70 +74,17 @@ from .triggerroutes import (
     headers_of,
     specs_of,
 )
+from .triggersettings import TriggerSettings
 
-__all__ = ["TriggerService", "TriggerSettings"]
+__all__ = ["TriggerService"]
 
 SWEEP_INTERVAL: Final = 60.0
-POLL_MS: Final = 200
-BATCH: Final = 500
-CONCURRENCY: Final = EVENT_CONCURRENCY  # Job or RunRequest creations in flight
-MAX_IN_FLIGHT: Final = 2_000  # records read and not finished, per partition
-COMMIT_INTERVAL: Final = 0.5  # seconds between offset commits while events flow
-DRAIN_SECONDS: Final = 10.0  # on shutdown, for the records in flight
-MAX_EVAL_WORKERS: Final = 16
-
-
-@dataclass(frozen=True)
-class TriggerSettings:
-    """``ALMANAC_KAFKA_BOOTSTRAP`` (triggers are off without it), ``ALMANAC_TRIGGER_GROUP``
-    (consumer group, default ``almanac-triggers``), ``ALMANAC_RUNREQUEST_RETENTION`` (how
-    long settled RunRequests stay: the dedup window of redelivered events, default 15m;
-    every RunRequest is an object in etcd, so a busy topic needs a short window), and
-    Almanac's own topics (``ALMANAC_TRIGGER_TOPIC``, ``ALMANAC_EVENTS_TOPIC``,
-    ``ALMANAC_NOTIFY_TOPIC``; the facade's and the webhook's must match).
-
-    ``ALMANAC_TRIGGER_EVAL_TIMEOUT`` (default 100ms: CPU time one route's expressions may
-    take on one event before they are stopped and the event counted failed; the filters
-    people write take microseconds) and ``ALMANAC_TRIGGER_EVAL_WORKERS`` (default 2, 1-16:
-    evaluator processes, about 40 MB each, started with the consumer).
-
-    ``security``: TLS and SASL of the consumer (:mod:`almanac.kafkasecurity`); read here,
-    at the operator's start, so a bad setting exits 2 naming the variable."""
-
-    bootstrap: str | None = None
-    group: str = "almanac-triggers"
-    retention: timedelta = timedelta(minutes=15)
-    names: KafkaNames = DEFAULT_NAMES
-    eval_timeout: timedelta = timedelta(milliseconds=100)
-    eval_workers: int = 2
-    security: KafkaSecurity = PLAINTEXT
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> TriggerSettings:
-        env = os.environ if env is None else env
-        retention = env.get("ALMANAC_RUNREQUEST_RETENTION", "").strip() or "15m"
-        timeout = env.get("ALMANAC_TRIGGER_EVAL_TIMEOUT", "").strip() or "100ms"
-        return cls(
-            bootstrap=env.get("ALMANAC_KAFKA_BOOTSTRAP", "").strip() or None,
-            group=env.get("ALMANAC_TRIGGER_GROUP", "").strip() or "almanac-triggers",
-            retention=parse_duration(retention, "ALMANAC_RUNREQUEST_RETENTION"),
-            names=KafkaNames.from_env(env),
-            eval_timeout=parse_duration(timeout, "ALMANAC_TRIGGER_EVAL_TIMEOUT"),
-            eval_workers=_workers(env.get("ALMANAC_TRIGGER_EVAL_WORKERS", "").strip() or "2"),
-            security=KafkaSecurity.from_env(env),
-        )
-
-
-def _workers(raw: str) -> int:
-    if raw.isdigit() and 1 <= int(raw) <= MAX_EVAL_WORKERS:
-        return int(raw)
-    raise InvalidInputError(
-        f"{raw!r} is not a whole number from 1 to {MAX_EVAL_WORKERS}; fix or unset it",
-        "ALMANAC_TRIGGER_EVAL_WORKERS",
-    )
 
 
 class TriggerService:
+    """Decides and stores the runs of events (:class:`.TriggerConsumer` brings them) and of
+    finished upstream runs (:meth:`chain`); deletes settled RunRequests (:meth:`_sweep`)."""
+
     def __init__(
         self,
         kube: Kube,
@@ -171,21 +106,31 @@ class TriggerService:
         self._routes: dict[str, list[Route]] = {}
         self._routes_generation = -1
         self._chained: set[str] = set()
-        self._positions: dict[TopicPartition, int] = {}
-        self._limit = asyncio.Semaphore(CONCURRENCY)
+        self._limit = asyncio.Semaphore(EVENT_CONCURRENCY)  # Job or RunRequest creations
         self._tasks: set[asyncio.Task[None]] = set()
         scheduler.on_run_finished = self.chain
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Sweep settled RunRequests and, when Kafka is configured, consume events."""
         work = [self._sweep(stop)]
         if self.settings.bootstrap:
-            work.append(self._consume(stop, self.settings.bootstrap))
+            consumer = TriggerConsumer(
+                self.settings.bootstrap,
+                self.settings,
+                self._metrics,
+                topics=self.routes,
+                synced=self._scheduler.synced,
+                warm=self._evaluator.start,
+                decide=self._decide,
+                complete=self._complete,
+            )
+            work.append(consumer.run(stop))
         try:
             await asyncio.gather(*work)
         finally:
             await self._evaluator.aclose()
 
-    # -- routing -------------------------------------------------------------------------
+    # -- events --------------------------------------------------------------------------
 
     def routes(self) -> dict[str, list[Route]]:
         """Topic → routes, rebuilt when ScheduledJobs changed (:func:`.build_routes`)."""
@@ -193,140 +138,6 @@ class TriggerService:
             self._routes = build_routes(self._scheduler.objects(), self.settings.names)
             self._routes_generation = self._scheduler.generation
         return self._routes
-
-    # -- Kafka ---------------------------------------------------------------------------
-
-    async def _consume(self, stop: asyncio.Event, bootstrap: str) -> None:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
-            group_id=self.settings.group,
-            enable_auto_commit=False,
-            # A new group reads what is on the topic; events older than the ScheduledJob
-            # they would trigger are ignored (see _decide), so history does not replay.
-            auto_offset_reset="earliest",
-            metadata_max_age_ms=5000,
-            max_poll_records=BATCH,
-            **self.settings.security.client_kwargs(),
-        )
-        # Whether an event was accepted before is answered from the Jobs and RunRequests
-        # the watches listed: nothing is read before they have.
-        synced = asyncio.create_task(self._scheduler.synced.wait())
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({synced, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        synced.cancel()
-        stopping.cancel()
-        await self._evaluator.start()  # its processes start while Kafka connects
-        delay = 1.0
-        while not stop.is_set():
-            try:
-                await consumer.start()
-                break
-            except Exception as exc:
-                log.warning("trigger consumer cannot reach Kafka", extra={"error": str(exc)})
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), delay)
-                delay = min(delay * 2, 30.0)
-        try:
-            await self._poll(stop, consumer)
-        finally:
-            with contextlib.suppress(Exception):
-                await consumer.stop()
-
-    async def _poll(self, stop: asyncio.Event, consumer: AIOKafkaConsumer) -> None:
-        subscribed: frozenset[str] = frozenset()
-        flights: dict[TopicPartition, OrderedWork] = {}
-        committed = time.monotonic()
-        try:
-            while not stop.is_set():
-                topics = frozenset(self.routes())
-                if topics != subscribed:
-                    if topics:
-                        consumer.subscribe(sorted(topics))
-                    else:
-                        consumer.unsubscribe()
-                    subscribed = topics
-                    log.info("trigger topics", extra={"topics": sorted(topics)})
-                if not subscribed:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), 1.0)
-                    continue
-                _backpressure(consumer, flights)
-                try:
-                    batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=BATCH)
-                except Exception as exc:
-                    log.warning("trigger poll failed", extra={"error": str(exc)})
-                    await asyncio.sleep(1.0)
-                    continue
-                for tp, records in batch.items():
-                    flight = flights.setdefault(tp, OrderedWork())
-                    for record in records:
-                        outcome = await self._decide(record)
-                        flight.add(
-                            record.offset,
-                            functools.partial(self._complete, record, outcome),
-                            barrier=bool(outcome.cancels),
-                        )
-                await self._rewind_failed(consumer, flights)
-                if time.monotonic() - committed >= COMMIT_INTERVAL:
-                    await self._commit(consumer, flights)
-                    committed = time.monotonic()
-        finally:
-            for flight in flights.values():
-                await flight.drain(DRAIN_SECONDS)
-            await self._commit(consumer, flights)
-
-    async def _rewind_failed(
-        self, consumer: AIOKafkaConsumer, flights: dict[TopicPartition, OrderedWork]
-    ) -> None:
-        """A record whose records could not be created after every transient retry (the
-        API server is down): its partition is re-read from it after a pause; what ran
-        after it meets AlreadyExists then."""
-        for tp, flight in list(flights.items()):
-            failure = flight.failed()
-            if failure is None:
-                continue
-            log.warning(
-                "trigger events not handled, will retry",
-                extra={
-                    "topic": tp.topic,
-                    "partition": tp.partition,
-                    "offset": failure.offset,
-                    "error": str(failure.error),
-                },
-            )
-            await flight.abandon()
-            del flights[tp]
-            if tp in consumer.paused():
-                consumer.resume(tp)
-            consumer.seek(tp, failure.offset)
-            await asyncio.sleep(1.0)
-
-    async def _commit(
-        self, consumer: AIOKafkaConsumer, flights: dict[TopicPartition, OrderedWork]
-    ) -> None:
-        """Commit each partition up to its finished prefix (a crash re-reads the rest)."""
-        offsets = {}
-        for tp, flight in flights.items():
-            done = flight.committable()
-            if done is not None:
-                offsets[tp] = OffsetAndMetadata(done, "")
-        self._positions.update({tp: o.offset for tp, o in offsets.items()})
-        if offsets:
-            try:
-                await consumer.commit(offsets)
-            except Exception as exc:  # rebalance: the next owner re-reads; dedup holds
-                log.warning("trigger offsets not committed", extra={"error": str(exc)})
-        self._lag(consumer)
-
-    def _lag(self, consumer: AIOKafkaConsumer) -> None:
-        """Events on the assigned partitions not handled yet (the consumer lag metric)."""
-        lag = 0
-        for tp in consumer.assignment():
-            highwater = consumer.highwater(tp)
-            position = self._positions.get(tp)
-            if highwater is not None and position is not None:
-                lag += max(0, highwater - position)
-        self._metrics.trigger_lag.set(lag)
 
     async def _complete(self, record: ConsumerRecord[Any, Any], outcome: Outcome) -> None:
         """Do what one event decided (cancels first: they run only once every earlier
@@ -417,7 +228,7 @@ class TriggerService:
                     outcome.cancels.append((t, route.trigger, verdict.key, event_id))
                 return
             planned = assemble_runs(
-                _trigger(t, route.trigger),
+                next(trigger for trigger in t.triggers if trigger.name == route.trigger),
                 key=verdict.key,
                 params=verdict.params,
                 scheduled_job=t.ref.name,
@@ -480,12 +291,9 @@ class TriggerService:
 
     async def _cancel(self, t: Tracked, trigger: str, key: str, event_id: str) -> None:
         """Pending requests of this trigger with this key are cancelled (and say by what)."""
-        selector = ",".join(
-            [
-                f"{LABEL_SCHEDULED_JOB_UID}={t.ref.uid}",
-                f"{LABEL_TRIGGER_NAME}={trigger}",
-                f"{LABEL_KEY}={key_label(key)}",
-            ]
+        selector = (
+            f"{LABEL_SCHEDULED_JOB_UID}={t.ref.uid},{LABEL_TRIGGER_NAME}={trigger},"
+            f"{LABEL_KEY}={key_label(key)}"
         )
         now = datetime.now(UTC)
         for body in await self._kube.run_requests(t.ref.namespace, selector):
@@ -582,17 +390,6 @@ class TriggerService:
                             log.warning("RunRequest not deleted", extra={"error": str(exc)})
 
 
-def _backpressure(consumer: AIOKafkaConsumer, flights: dict[TopicPartition, OrderedWork]) -> None:
-    """A partition with too many records in flight (its API writes are slow or retrying) is
-    paused until commits release them; the loop and the other partitions keep going."""
-    paused = consumer.paused()
-    for tp, flight in flights.items():
-        if len(flight) >= MAX_IN_FLIGHT and tp not in paused:
-            consumer.pause(tp)
-        elif len(flight) < MAX_IN_FLIGHT and tp in paused:
-            consumer.resume(tp)
-
-
 def _read_event(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
     """The event, or why it is refused; the size is checked before anything is parsed."""
     if len(raw) > MAX_EVENT_BYTES:
@@ -601,7 +398,3 @@ def _read_event(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
         return parse_event(raw), None
     except EventError as exc:
         return None, str(exc)
-
-
-def _trigger(t: Tracked, name: str) -> CompiledTrigger:
-    return next(trigger for trigger in t.triggers if trigger.name == name)

@@ -1,4 +1,5 @@
-"""The operator's own list-and-watch of its busiest resources: Jobs and RunRequests.
+"""The operator's one list-and-watch, for every resource it reads: ScheduledJobs, their
+templates, Jobs and RunRequests.
 
 A launch burst brings several watch events per Job, and an event trigger two per
 RunRequest (its creation and its phase). Through Kopf each event cost a per-object worker
@@ -6,7 +7,8 @@ task, a body wrapper and handler dispatch (about half a millisecond, on the loop
 launching); here one task splits the stream into lines and a second one parses them, and
 it waits while due runs launch (the lines queue in memory, so the API server never sees a
 slow watcher). A full relist reports objects that vanished meanwhile as deleted, as an
-informer does.
+informer does, and the first complete list of every namespace is announced
+(``on_listed``): the scheduler decides nothing before all its watches have listed.
 """
 
 from __future__ import annotations
@@ -27,7 +29,14 @@ from almanac.core.vocabulary import GROUP, VERSION
 from .kube import REQUESTS, raise_for_status, read_reply
 from .logs import log
 
-__all__ = ["ResourceWatch", "job_lister", "run_request_lister"]
+__all__ = [
+    "Handler",
+    "Lister",
+    "ResourceWatch",
+    "custom_lister",
+    "job_lister",
+    "run_request_lister",
+]
 
 PAGE = 500
 # Short watches: the server ends each with a bookmark (a fresh resourceVersion); a stream
@@ -54,17 +63,22 @@ def job_lister(api: client.ApiClient) -> Lister:
     return call
 
 
-def run_request_lister(api: client.ApiClient) -> Lister:
+def custom_lister(api: client.ApiClient, plural: str, *, cluster: bool = False) -> Lister:
+    """Lists or watches one of Almanac's custom resources (``cluster``: cluster-scoped)."""
     custom = client.CustomObjectsApi(api)
 
     def call(namespace: str, **options: Any) -> Any:
-        if namespace:
+        if namespace and not cluster:
             return custom.list_namespaced_custom_object(
-                GROUP, VERSION, namespace, REQUESTS, **options
+                GROUP, VERSION, namespace, plural, **options
             )
-        return custom.list_cluster_custom_object(GROUP, VERSION, REQUESTS, **options)
+        return custom.list_cluster_custom_object(GROUP, VERSION, plural, **options)
 
     return call
+
+
+def run_request_lister(api: client.ApiClient) -> Lister:
+    return custom_lister(api, REQUESTS)
 
 
 class _Expired(Exception):

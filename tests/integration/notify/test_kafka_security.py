@@ -36,7 +36,7 @@ from almanac.executor.errors import PayloadFailedError
 from almanac.executor.payloads.message import execute
 from almanac.kafkasecurity import KafkaSecurity
 from almanac.notify import KafkaPublisher, Message
-from almanac.operator.triggers import TriggerSettings
+from almanac.operator.triggersettings import TriggerSettings
 from tests.integration.executor.conftest import RUN_TIMEOUT, executor_env
 from tests.support import eventually
 from tests.support.kafka import reading

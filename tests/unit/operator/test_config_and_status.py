@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from almanac.core.errors import InvalidInputError
+from almanac.core.snapshot import Snapshot
+from almanac.core.statuscompose import compose_status
 from almanac.operator.config import OperatorConfig
-from almanac.operator.statusview import compose_status
 from almanac.operator.tracked import Tracked
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -71,6 +72,12 @@ def body(spec: dict[str, Any], annotations: dict[str, str] | None = None) -> dic
     }
 
 
+def snapshot_of(tracked: Tracked) -> Snapshot:
+    return tracked.snapshot(
+        template=None, held=frozenset(), degraded=None, event_record_window=timedelta(0)
+    )
+
+
 def conditions(status: dict[str, Any]) -> dict[str, tuple[str, str]]:
     return {c["type"]: (c["status"], c["reason"]) for c in status["conditions"]}
 
@@ -78,7 +85,7 @@ def conditions(status: dict[str, Any]) -> dict[str, tuple[str, str]]:
 def test_invalid_spec_is_a_condition_with_the_engines_message() -> None:
     tracked = Tracked.from_body(body({"template": "command", "schedule": {"cron": "0 0 30 2 *"}}))
     assert tracked.error is not None
-    status = compose_status(tracked, NOW, invalid=tracked.error)
+    status = compose_status(snapshot_of(tracked), NOW, invalid=tracked.error)
     assert conditions(status)["InvalidSpec"] == ("True", "InvalidSpec")
     assert conditions(status)["Ready"] == ("False", "InvalidSpec")
     assert "never fires" in status["conditions"][0]["message"]
@@ -91,7 +98,7 @@ def test_suspended_job_says_why_from_its_annotation() -> None:
             {"almanac.dev/suspend-reason": "quarter-end freeze"},
         )
     )
-    status = compose_status(tracked, NOW, summary="every 1m")
+    status = compose_status(snapshot_of(tracked), NOW, summary="every 1m")
     assert conditions(status)["Suspended"] == ("True", "Suspended")
     ready = next(c for c in status["conditions"] if c["type"] == "Ready")
     assert (ready["status"], ready["message"]) == ("False", "quarter-end freeze")
@@ -99,9 +106,9 @@ def test_suspended_job_says_why_from_its_annotation() -> None:
 
 def test_condition_keeps_its_transition_time_while_unchanged() -> None:
     tracked = Tracked.from_body(body({"template": "command", "schedule": {"every": "1m"}}))
-    first = compose_status(tracked, NOW)
+    first = compose_status(snapshot_of(tracked), NOW)
     tracked.refresh(body({"template": "command", "schedule": {"every": "1m"}}) | {"status": first})
-    later = compose_status(tracked, datetime(2026, 11, 23, 13, 0, tzinfo=UTC))
+    later = compose_status(snapshot_of(tracked), datetime(2026, 11, 23, 13, 0, tzinfo=UTC))
     assert (
         later["conditions"][0]["lastTransitionTime"] == first["conditions"][0]["lastTransitionTime"]
     )

@@ -6,6 +6,7 @@ decided from memory before the watches have listed."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,9 +17,11 @@ from almanac.core.templates import JobTemplateSpec
 from almanac.core.topicpolicy import ANNOTATION_KAFKA_TOPICS as ANNOTATION
 from almanac.operator.namespacecache import NamespaceCache
 from almanac.operator.observability import Metrics
-from almanac.operator.scheduler import Scheduler, _PassState
+from almanac.operator.registry import WATCHED
+from almanac.operator.scheduler import Scheduler
 from almanac.operator.tracked import Tracked
-from almanac.operator.triggers import TriggerService, TriggerSettings
+from almanac.operator.triggers import TriggerService
+from almanac.operator.triggersettings import TriggerSettings
 
 from .objects import trigger_job
 
@@ -49,7 +52,7 @@ class Api:
 
 
 def setup(
-    listed: tuple[str, ...] = ("job", "runrequest"), **spec: Any
+    listed: Iterable[str] = WATCHED, **spec: Any
 ) -> tuple[Scheduler, Api, Tracked, list[datetime]]:
     api = Api()
     clock = [NOW]
@@ -123,10 +126,10 @@ async def test_history_limits_keep_an_event_jobs_record_for_the_window() -> None
     assert observe_job(finished) is not None
     s.job_event(finished, deleted=False)
     clock[0] = NOW + timedelta(minutes=10)
-    await s._prune(tracked, _PassState(tracked, None, ""))
+    await s.reconcile(tracked)
     assert api.deleted == []  # a redelivered event would still meet it
     clock[0] = NOW + timedelta(minutes=16)
-    await s._prune(tracked, _PassState(tracked, None, ""))
+    await s.reconcile(tracked)
     assert api.deleted == [body["metadata"]["name"]]
 
 
@@ -150,7 +153,7 @@ async def test_a_copy_that_cannot_start_now_does_not_become_a_request() -> None:
 
 
 async def test_nothing_is_created_at_once_before_the_watches_have_listed() -> None:
-    s, api, tracked, _ = setup(listed=("job",))
+    s, api, tracked, _ = setup(listed=WATCHED - {"runrequest"})
     assert not s.synced.is_set()
     assert await s.launch_event_now(tracked, "a-t-e1", planned("e1")) is None
     assert api.jobs == {}

@@ -21,10 +21,13 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from almanac.operator.observability import Metrics
 from almanac.operator.ordered import OrderedWork
+from almanac.operator.registry import WATCHED
 from almanac.operator.scheduler import Scheduler
 from almanac.operator.tracked import Tracked
+from almanac.operator.triggerconsumer import MAX_IN_FLIGHT, _backpressure
 from almanac.operator.triggererrors import classify, retried
-from almanac.operator.triggers import MAX_IN_FLIGHT, TriggerService, TriggerSettings, _backpressure
+from almanac.operator.triggers import TriggerService
+from almanac.operator.triggersettings import TriggerSettings
 
 from .evaluators import InlineEvaluator
 from .objects import trigger_job
@@ -93,7 +96,7 @@ class RefusingApi:
 def setup(api: RefusingApi) -> tuple[TriggerService, Tracked]:
     s = Scheduler(api, Metrics(), image="img", clock=lambda: NOW)  # type: ignore[arg-type]
     s.upsert(trigger_job())
-    for kind in ("job", "runrequest"):
+    for kind in WATCHED:
         s.listed(kind)
     tracked = s.find("ns", "a")
     assert tracked is not None

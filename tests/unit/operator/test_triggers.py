@@ -20,7 +20,8 @@ from almanac.core.routecheck import RouteCheck, Verdict
 from almanac.operator.namespacecache import NamespaceCache
 from almanac.operator.observability import Metrics
 from almanac.operator.tracked import Tracked
-from almanac.operator.triggers import TriggerService, TriggerSettings
+from almanac.operator.triggers import TriggerService
+from almanac.operator.triggersettings import TriggerSettings
 
 from .evaluators import InlineEvaluator
 

@@ -20,7 +20,8 @@ from almanac.core.runrequests import (
 )
 from almanac.operator import writer
 from almanac.operator.observability import Metrics
-from almanac.operator.scheduler import COALESCE, Scheduler
+from almanac.operator.scheduler import Scheduler
+from almanac.operator.wakeups import COALESCE
 
 from .objects import trigger_job
 
@@ -32,14 +33,14 @@ def scheduler() -> Scheduler:
 
 
 def queued(s: Scheduler) -> list[tuple[datetime, tuple[str, str]]]:
-    return sorted((when, key) for when, _, key in s._heap)
+    return s.wakeups.queued()
 
 
 def test_a_queued_pass_covers_later_pokes_of_the_same_object() -> None:
     s = scheduler()
     s.poke(("ns", "a"))
     s.poke(("ns", "a"), NOW + timedelta(seconds=5))
-    s._observed(("ns", "a"))
+    s.wakeups.observed(("ns", "a"))
     s.poke(("ns", "b"), NOW + timedelta(seconds=5))
     assert queued(s) == [(NOW, ("ns", "a")), (NOW + timedelta(seconds=5), ("ns", "b"))]
 
@@ -54,7 +55,7 @@ def test_an_earlier_poke_is_queued_ahead_of_a_later_one() -> None:
 def test_observations_are_coalesced_into_one_pass_shortly_after() -> None:
     s = scheduler()
     for _ in range(100):
-        s._observed(("ns", "a"))
+        s.wakeups.observed(("ns", "a"))
     assert queued(s) == [(NOW + COALESCE, ("ns", "a"))]
 
 
@@ -84,21 +85,21 @@ def request(name: str, *, phase: str = "Pending", due: datetime = NOW) -> dict[s
 def test_a_request_settled_here_ignores_its_echoes_even_malformed_ones() -> None:
     s = scheduler()
     s.request_event(request("r1"), deleted=False)
-    (stored,) = s._orphan_requests[("ns", "u1")].values()
+    (stored,) = s.registry._orphan_requests[("ns", "u1")].values()
     stored.status = stored.status.model_copy(update={"phase": RequestPhase.LAUNCHED})
     s.request_event(request("r1", phase="Pending"), deleted=False)  # the creation's echo
     broken = request("r1") | {"spec": {"due_time": "not a time"}}
     s.request_event(broken, deleted=False)
-    assert s._orphan_requests[("ns", "u1")]["r1"].status.phase is RequestPhase.LAUNCHED
+    assert s.registry._orphan_requests[("ns", "u1")]["r1"].status.phase is RequestPhase.LAUNCHED
     s.request_event(broken, deleted=True)  # a deletion needs no valid body
-    assert s._orphan_requests[("ns", "u1")] == {}
+    assert s.registry._orphan_requests[("ns", "u1")] == {}
 
 
 def test_a_pending_request_takes_the_phase_the_api_shows() -> None:
     s = scheduler()
     s.request_event(request("r1"), deleted=False)
     s.request_event(request("r1", phase="Cancelled"), deleted=False)
-    assert s._orphan_requests[("ns", "u1")]["r1"].status.phase is RequestPhase.CANCELLED
+    assert s.registry._orphan_requests[("ns", "u1")]["r1"].status.phase is RequestPhase.CANCELLED
 
 
 async def test_a_launch_burst_holds_background_writes_for_a_bounded_time(
@@ -155,7 +156,7 @@ async def test_event_runs_launch_as_wide_as_their_requests_are_created_not_the_s
         await asyncio.sleep(0)
     assert api.peak == 4
     api.release.set()
-    await asyncio.wait_for(asyncio.gather(*s._direct), timeout=5)
+    await asyncio.wait_for(asyncio.gather(*s.events._direct), timeout=5)
     tracked = s.find("ns", "a")
     assert tracked is not None
     assert all(r.status.phase is RequestPhase.LAUNCHED for r in tracked.requests.values())

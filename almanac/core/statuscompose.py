@@ -1,18 +1,22 @@
 """The status a reconcile pass writes: run fields rebuilt from the Jobs, conditions that
-say why something is (not) running, and the bookkeeping the schedule needs."""
+say why something is (not) running, and the bookkeeping the schedule needs.
+
+Pure: everything comes from the pass's :class:`~almanac.core.snapshot.Snapshot` and what
+the pass decided (``extra``), so the status a situation gets is a table test away."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from almanac.core.errors import AlmanacError
 from almanac.core.naming import rfc3339_utc
+from almanac.core.runs import JobObservation
 from almanac.core.runstatus import summarize_runs
+from almanac.core.snapshot import Snapshot
 from almanac.core.status import ConditionType, RunCounts
 from almanac.core.vocabulary import ANNOTATION_SUSPEND_REASON, ConditionReason
-
-from .tracked import Tracked
 
 __all__ = ["compose_status"]
 
@@ -22,7 +26,7 @@ def _iso(instant: datetime | None) -> str | None:
 
 
 def _conditions(
-    t: Tracked, now: datetime, wanted: list[tuple[ConditionType, bool, str, str]]
+    t: Snapshot, now: datetime, wanted: list[tuple[ConditionType, bool, str, str]]
 ) -> list[dict[str, Any]]:
     """Conditions keep their transition time while their status does not change."""
     previous = {c.type: c for c in t.status.conditions or []}
@@ -45,18 +49,20 @@ def _conditions(
 
 
 def compose_status(
-    t: Tracked,
+    t: Snapshot,
     now: datetime,
     *,
+    jobs: Iterable[JobObservation] | None = None,
     invalid: AlmanacError | None = None,
     missing_template: str | None = None,
     summary: str | None = None,
     next_run: datetime | None = None,
     complete: bool = False,
-    degraded: str | None = None,
-    extra: dict[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The status document; ``jobs`` are the Jobs left after the pass (default: all)."""
     extra = extra or {}
+    degraded = t.degraded
     previous = t.status.counts or RunCounts()
     counts = previous.model_copy(
         update={
@@ -66,7 +72,7 @@ def compose_status(
         }
     )
     runs = summarize_runs(
-        t.jobs.values(),
+        t.jobs.values() if jobs is None else jobs,
         previous_counts=counts,
         previous_success=t.status.last_successful_time,
         messages=t.messages,
@@ -144,14 +150,14 @@ def compose_status(
     }
 
 
-def _trigger_counts(t: Tracked) -> list[dict[str, Any]] | None:
+def _trigger_counts(t: Snapshot) -> list[dict[str, Any]] | None:
     """Counters of the spec's triggers, in spec order (a renamed trigger starts at 0)."""
-    if not t.triggers:
+    if not t.trigger_names:
         return None
     out = []
-    for trigger in t.triggers:
-        counts = t.trigger_counts.get(trigger.name, {})
-        entry: dict[str, Any] = {"name": trigger.name}
+    for name in t.trigger_names:
+        counts = t.trigger_counts.get(name, {})
+        entry: dict[str, Any] = {"name": name}
         for field in ("received", "matched", "launched", "cancelled", "failed"):
             entry[field] = counts.get(field, 0)
         if counts.get("last_error"):
