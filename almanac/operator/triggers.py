@@ -30,7 +30,7 @@ from aiokafka import ConsumerRecord
 from almanac.core.errors import AlmanacError
 from almanac.core.kafkanames import reaches
 from almanac.core.naming import LABEL_SCHEDULED_JOB_UID, rfc3339_utc
-from almanac.core.routecheck import Verdict, check_of
+from almanac.core.routecheck import Verdict
 from almanac.core.runrequests import (
     LABEL_KEY,
     LABEL_TRIGGER_NAME,
@@ -42,24 +42,20 @@ from almanac.core.runrequests import (
     run_request_body,
     status_patch,
 )
-from almanac.core.runs import JobObservation
 from almanac.core.triggers import (
     NAMESPACE_HEADER,
-    CompiledTrigger,
     EventError,
-    after_event,
-    after_matches,
     assemble_runs,
     event_identity,
     parse_event,
 )
 from almanac.core.vocabulary import EventReason
 
+from .chains import AfterChains
 from .evaluation import Evaluator, EvaluatorPool
-from .kube import Kube, RunOutcome
+from .kube import Kube
 from .logs import log
 from .observability import Metrics
-from .recording import parse_result
 from .scheduler import EVENT_CONCURRENCY, Scheduler
 from .tracked import StoredRequest, Tracked
 from .triggerconsumer import TriggerConsumer
@@ -83,7 +79,7 @@ SWEEP_INTERVAL: Final = 60.0
 
 class TriggerService:
     """Decides and stores the runs of events (:class:`.TriggerConsumer` brings them) and of
-    finished upstream runs (:meth:`chain`); deletes settled RunRequests (:meth:`_sweep`)."""
+    finished upstream runs (:class:`.AfterChains`); deletes settled RunRequests (:meth:`_sweep`)."""
 
     def __init__(
         self,
@@ -105,10 +101,15 @@ class TriggerService:
         self._backoff = backoff
         self._routes: dict[str, list[Route]] = {}
         self._routes_generation = -1
-        self._chained: set[str] = set()
         self._limit = asyncio.Semaphore(EVENT_CONCURRENCY)  # Job or RunRequest creations
-        self._tasks: set[asyncio.Task[None]] = set()
-        scheduler.on_run_finished = self.chain
+        self.chains = AfterChains(
+            scheduler,
+            self._evaluator,
+            self._store,
+            retention=settings.retention,
+            backoff=backoff,
+        )
+        scheduler.on_run_finished = self.chains.chain
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sweep settled RunRequests and, when Kafka is configured, consume events."""
@@ -309,66 +310,6 @@ class TriggerService:
             self._scheduler.post_event(
                 t, EventReason.CANCELLED, f"pending run {stored.name} (key {key}) {message}"
             )
-
-    # -- chains ----------------------------------------------------------------------------
-
-    def chain(self, upstream: Tracked, job: JobObservation, outcome: RunOutcome) -> None:
-        """A run finished: ScheduledJobs that run ``after`` it get a RunRequest each."""
-        if job.name in self._chained or job.completion_time is None:
-            return
-        if datetime.now(UTC) - job.completion_time > self.settings.retention:
-            return  # older than the dedup window: its RunRequests may be gone already
-        self._chained.add(job.name)
-        for t in self._scheduler.objects():
-            if t.ref.namespace != upstream.ref.namespace or t.spec is None or t.error:
-                continue
-            for trigger in t.triggers:
-                if trigger.after is None or trigger.after[0] != upstream.ref.name:
-                    continue
-                if not after_matches(trigger.after[1], job.phase.value):
-                    continue
-                task = asyncio.create_task(self._after(t, trigger, upstream, job, outcome))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-
-    async def _after(
-        self,
-        t: Tracked,
-        trigger: CompiledTrigger,
-        upstream: Tracked,
-        job: JobObservation,
-        outcome: RunOutcome,
-    ) -> None:
-        result, _ = parse_result(outcome.message)
-        event = after_event(upstream.ref.name, job.name, job.phase.value, result, outcome.exit_code)
-        event_id = f"{upstream.ref.uid}/{job.name}"
-        try:
-            (verdict,) = await self._evaluator.evaluate(event, [check_of("after", None, trigger)])
-            if verdict.failure is not None:
-                raise verdict.failure
-            planned = assemble_runs(
-                trigger,
-                key=None,
-                params=verdict.params,
-                scheduled_job=t.ref.name,
-                uid=t.ref.uid,
-                event_id=event_id,
-                received_at=job.completion_time or datetime.now(UTC),
-            )
-            source = EventSource(id=event_id, type=f"run.{job.phase.value.lower()}")
-            created = False
-            for create in specs_of(
-                t, trigger=trigger.name, kind="after", planned=planned, source=source, event=event
-            ):
-                created = await self._store(t, create.name, create.spec) or created
-            if created:  # a re-announced run (new leader) is not counted twice
-                self._scheduler.count_trigger(t, trigger.name, "received")
-                self._scheduler.count_trigger(t, trigger.name, "matched")
-        except AlmanacError as exc:
-            self._scheduler.count_trigger(t, trigger.name, "failed", f"after {job.name}: {exc}")
-        except Exception:
-            self._chained.discard(job.name)  # the next announcement retries
-            log.exception("after trigger failed", extra=fields_of(t, event_id))
 
     # -- retention -------------------------------------------------------------------------
 
