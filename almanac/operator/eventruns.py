@@ -20,6 +20,7 @@ from almanac.core.naming import claimed_owner
 from almanac.core.reconcile import request_actions
 from almanac.core.runrequests import RequestPhase, RunRequestSpec, RunRequestStatus
 from almanac.core.snapshot import StoredRequest
+from almanac.core.triggers import legacy_request_name
 from almanac.core.vocabulary import EventReason
 
 from .launcher import fields_of
@@ -85,8 +86,14 @@ class EventRuns:
         now = self._clock()
         if not registry.synced.is_set():
             return None  # the RunRequest's name settles it
-        if registry.already_accepted(t, name):
-            return False
+        if registry.already_accepted(t, name) or (
+            spec.source is not None
+            and registry.already_accepted(
+                t,
+                legacy_request_name(t.ref.name, t.ref.uid, spec.trigger, spec.source.id, spec.step),
+            )
+        ):
+            return False  # accepted before, possibly under its pre-128-bit name
         if spec.kind != "event" or spec.due_time > now or t.spec is None or t.error is not None:
             return None
         if t.spec.suspend or t.spec.retry.max_attempts > 1:

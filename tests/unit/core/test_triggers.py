@@ -20,6 +20,7 @@ from almanac.core.triggers import (
     after_event,
     compile_triggers,
     find_chain_cycle,
+    legacy_request_name,
     plan_runs,
     request_name,
     validate_topic,
@@ -250,13 +251,24 @@ def test_after_trigger_maps_the_upstream_run() -> None:
 @pytest.mark.parametrize(
     ("step", "expected"),
     [
-        pytest.param(0, "escalation-f58a24459e", id="first-step"),
-        pytest.param(2, "escalation-f58a24459e-s2", id="later-step"),
+        pytest.param(0, "escalation-6wfcirm6zbarz7z45qmcqeqr4y", id="first-step"),
+        pytest.param(2, "escalation-6wfcirm6zbarz7z45qmcqeqr4y-s2", id="later-step"),
     ],
 )
 def test_request_name_format(step: int, expected: str) -> None:
     # Pinned: a different hash after an upgrade would run redelivered events again.
     assert request_name("escalation", UID, "escalate", "evt-1", step) == expected
+
+
+def test_request_names_carry_128_bits_of_the_event_identity() -> None:
+    digest = request_name("escalation", UID, "escalate", "evt-1").rsplit("-", 1)[1]
+    assert len(digest) * 5 >= 128
+    assert re.fullmatch(r"[a-z2-7]+", digest)
+
+
+def test_the_pre_128_bit_name_is_still_known_for_dedup() -> None:
+    # Pinned: the names RunRequests had before; an event accepted under one is not again.
+    assert legacy_request_name("escalation", UID, "escalate", "evt-1") == "escalation-f58a24459e"
 
 
 def test_request_name_truncates_long_and_dotted_names() -> None:

@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from almanac.core.namespaces import NamespacePolicy
-from almanac.core.runrequests import EventSource, RunRequestSpec
+from almanac.core.runrequests import EventSource, RunRequestSpec, run_request_body
 from almanac.core.runs import observe_job
 from almanac.core.templates import JobTemplateSpec
 from almanac.core.topicpolicy import ANNOTATION_KAFKA_TOPICS as ANNOTATION
+from almanac.core.triggers import legacy_request_name, request_name
 from almanac.operator.namespacecache import NamespaceCache
 from almanac.operator.observability import Metrics
 from almanac.operator.registry import WATCHED
@@ -175,3 +176,15 @@ async def test_a_run_carries_its_namespaces_topic_allow_list() -> None:
     (container,) = job["spec"]["template"]["spec"]["containers"]
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["ALMANAC_KAFKA_TOPICS"] == "reports.*"
+
+
+async def test_an_event_accepted_under_its_pre_128_bit_name_is_not_accepted_again() -> None:
+    s, api, tracked, _ = setup()
+    spec = planned("e1", due=NOW + timedelta(minutes=5))
+    assert spec.source is not None
+    legacy = legacy_request_name("a", "u1", "t", spec.source.id)
+    body = run_request_body(name=legacy, namespace="ns", owner="a", owner_uid="u1", spec=spec)
+    s.request_event(body, deleted=False)
+    again = planned("e1")
+    assert await s.launch_event_now(tracked, request_name("a", "u1", "t", "e1"), again) is False
+    assert api.jobs == {}
