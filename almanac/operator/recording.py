@@ -4,8 +4,10 @@ The scheduler and the writer hand every run they see (launched, running, finishe
 :class:`RunRecorder`, which turns it into a :class:`~almanac.history.RunRecord` plus its
 outbox messages and queues both in the :class:`~almanac.history.BufferedRecorder`: nothing
 here waits on Postgres. History limits ask :meth:`RunRecorder.may_delete` before deleting a
-Job, so a run's Job stays until its final row is stored (invariant nothing-lost). After a
-restart the new leader records every Job it finds again; the upserts make that harmless.
+Job, so a run's Job stays until its final row is stored (invariant nothing-lost); a row
+the full buffer evicted is recorded again from its Job (:meth:`RunRecorder.requeue_if_lost`).
+After a restart the new leader records every Job it finds again; the upserts make that
+harmless.
 """
 
 from __future__ import annotations
@@ -109,6 +111,18 @@ class RunRecorder:
         key = (scheduledjob_uid, run_name)
         self._seen.pop(key, None)
         self._final.discard(key)
+
+    def requeue_if_lost(self, scheduledjob_uid: str, run_name: str) -> bool:
+        """True when a run whose Job waits for its final row has none queued either (the
+        full buffer evicted it): it is forgotten here, so recording it again queues it.
+        Asked after :meth:`may_delete` said no while the store is healthy."""
+        key = (scheduledjob_uid, run_name)
+        if not self.buffer.healthy or key not in self._seen:
+            return False
+        if self.buffer.pending(scheduledjob_uid, run_name) is not None:
+            return False
+        del self._seen[key]
+        return True
 
     async def may_delete(self, scheduledjob_uid: str, run_name: str) -> bool:
         """True once the run's final row is stored (history limits wait for it)."""

@@ -254,14 +254,15 @@ class Scheduler:
         nothing-lost): the reconcile keeps them."""
         if self._recorder is None or snapshot.spec is None or snapshot.template is None:
             return frozenset()
-        uid = snapshot.ref.uid
-        return frozenset(
-            [
-                job.name
-                for job in prune_candidates(snapshot, now)
-                if not await self._recorder.may_delete(uid, job.name)
-            ]
-        )
+        uid, held = snapshot.ref.uid, set()
+        for job in prune_candidates(snapshot, now):
+            if await self._recorder.may_delete(uid, job.name):
+                continue
+            held.add(job.name)
+            t = self.find(snapshot.ref.namespace, snapshot.ref.name)
+            if t is not None and self._recorder.requeue_if_lost(uid, job.name):
+                self._writer.rerecord(t, job.name)  # evicted from the buffer: again
+        return frozenset(held)
 
     async def carry_out(
         self, t: Tracked, template: JobTemplateSpec, actions: tuple[Action, ...], now: datetime

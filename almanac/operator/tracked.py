@@ -57,6 +57,8 @@ class Tracked:
     written: dict[str, Any] | None = None
     pending: dict[str, Any] | None = None
     announced: set[str] = field(default_factory=set)
+    #: Finished runs to record again, quietly (their row was evicted from the buffer).
+    rerecord: set[str] = field(default_factory=set)
     triggers: tuple[CompiledTrigger, ...] = ()
     requests: dict[str, StoredRequest] = field(default_factory=dict)
     #: Per trigger name: received, matched, launched, cancelled, failed (and last_error).
@@ -103,6 +105,7 @@ class Tracked:
         fresh = Tracked.from_body(body)
         fresh.jobs, fresh.messages, fresh.buffered = self.jobs, self.messages, self.buffered
         fresh.written, fresh.announced = self.written, self.announced
+        fresh.rerecord = self.rerecord
         fresh.pending = self.pending
         fresh.requests, fresh.trigger_counts = self.requests, self.trigger_counts
         if self.pending is not None or _older(fresh.resource_version, self.resource_version):

@@ -94,6 +94,11 @@ class BackgroundWriter:
         self._dirty[t.key] = t
         self._wake.set()
 
+    def rerecord(self, t: Tracked, job: str) -> None:
+        """Record finished run ``job`` again on the next round (no Event, no chain)."""
+        t.rerecord.add(job)
+        self.touch(t)
+
     def touch(self, t: Tracked) -> None:
         """Visit ``t`` on the next round even if its status did not change (finished runs
         not yet announced or recorded by this process get their turn)."""
@@ -162,9 +167,11 @@ class BackgroundWriter:
         message (runs that ended before this process started were announced by the
         previous leader, but are recorded again: the upsert makes that harmless)."""
         for job in list(t.jobs.values()):
-            if not job.finished or job.name in t.announced:
+            again = job.name in t.rerecord
+            if not job.finished or (job.name in t.announced and not again):
                 continue
             t.announced.add(job.name)
+            t.rerecord.discard(job.name)
             outcome = RunOutcome()
             with contextlib.suppress(Exception):
                 outcome = await self._kube.run_outcome(t.ref.namespace, job.name)
@@ -174,6 +181,8 @@ class BackgroundWriter:
                 template = t.spec.template if t.spec else ""
                 params = t.spec.params if t.spec else None
                 self._recorder.record(run_record(t.ref, template, job, outcome, params=params))
+            if again:
+                continue  # announced before: only its history row was lost
             if self._on_finished is not None:
                 self._on_finished(t, job, outcome)
             if job.completion_time is not None and job.completion_time < self._started:

@@ -13,7 +13,10 @@ from almanac.history import Backoff, BufferedRecorder, HistoryUnavailableError
 from almanac.history.deferred import DeferredRunStore
 from almanac.notify import NotifySettings
 from almanac.operator.kube import ObjectRef, RunOutcome
+from almanac.operator.observability import Metrics
 from almanac.operator.recording import RunRecorder, parse_result, run_record
+from almanac.operator.tracked import Tracked
+from almanac.operator.writer import BackgroundWriter
 from tests.support import eventually
 from tests.support.runstore import InMemoryRunStore
 
@@ -166,3 +169,64 @@ async def test_retry_now_cuts_the_backoff_short() -> None:
     finally:
         stop.set()
         await loop
+
+
+async def test_a_row_the_full_buffer_evicted_is_recorded_again_and_its_job_may_then_go() -> None:
+    store = InMemoryRunStore()
+    recorder = RunRecorder(BufferedRecorder(store, capacity=1), NotifySettings())
+    first, second = job(RunPhase.SUCCEEDED, "nightly-a"), job(RunPhase.SUCCEEDED, "nightly-b")
+    recorder.record(run_record(REF, "t", first))
+    recorder.record(run_record(REF, "t", second))  # the buffer holds one: the first goes
+    assert recorder.buffer.dropped == 1
+    await recorder.buffer.flush()
+    assert not await recorder.may_delete("uid-1", "nightly-a")  # never stored
+    assert await recorder.may_delete("uid-1", "nightly-b")  # the one kept was stored
+    assert recorder.requeue_if_lost("uid-1", "nightly-a")
+    recorder.record(run_record(REF, "t", first))  # what the writer does with it next
+    await recorder.buffer.flush()
+    assert await recorder.may_delete("uid-1", "nightly-a")
+
+
+async def test_a_queued_row_is_not_taken_for_lost() -> None:
+    store = InMemoryRunStore()
+    recorder = RunRecorder(BufferedRecorder(store), NotifySettings())
+    recorder.record(run_record(REF, "t", job(RunPhase.SUCCEEDED)))
+    assert not recorder.requeue_if_lost("uid-1", "nightly-202612010400")
+    assert recorder.buffer.backlog == 1
+
+
+class OutcomeKube:
+    async def run_outcome(self, namespace: str, job: str) -> RunOutcome:
+        return RunOutcome("{}", 0, "pod")
+
+
+async def test_the_writer_records_an_announced_run_again_without_a_second_event() -> None:
+    store = InMemoryRunStore()
+    recorder = RunRecorder(BufferedRecorder(store), NotifySettings())
+    chained: list[str] = []
+    writer = BackgroundWriter(
+        OutcomeKube(),  # type: ignore[arg-type]
+        Metrics(),
+        started=SLOT,
+        recorder=recorder,
+        on_finished=lambda t, j, o: chained.append(j.name),
+    )
+    body = {
+        "metadata": {"namespace": "org-7", "name": "nightly", "uid": "uid-1"},
+        "spec": {"template": "command", "params": {}, "schedule": {"every": "1h"}},
+    }
+    tracked = Tracked.from_body(body)
+    done = job(RunPhase.SUCCEEDED)
+    tracked.jobs[done.name] = done
+    await writer._announce_finished(tracked)
+    await recorder.buffer.flush()
+    events = writer._events.qsize()
+    assert chained == [done.name]
+    store.runs.clear()  # as if its row had been evicted before it was written
+    recorder.forget("uid-1", done.name)
+    writer.rerecord(tracked, done.name)
+    await writer._announce_finished(tracked)
+    await recorder.buffer.flush()
+    assert await store.get_run("uid-1", done.name) is not None
+    assert chained == [done.name]  # no second chain
+    assert writer._events.qsize() == events  # no second Event
