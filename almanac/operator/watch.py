@@ -81,6 +81,10 @@ def run_request_lister(api: client.ApiClient) -> Lister:
     return custom_lister(api, REQUESTS)
 
 
+#: The failures of a watch that are the network's or the API server's (logged briefly).
+_EXPECTED = (ApiException, aiohttp.ClientError, OSError, TimeoutError, ValueError)
+
+
 class _Expired(Exception):
     """The watch's resourceVersion is too old (410 Gone): list again."""
 
@@ -146,8 +150,10 @@ class ResourceWatch:
                     version = await self._watch(namespace, version)
             except _Expired:
                 continue
-            except (ApiException, aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+            except Exception as exc:  # a watch must not die: list again after a pause
                 _raise_if_cancelled()
+                if not isinstance(exc, _EXPECTED):
+                    log.exception(f"{self._kind} watch broke on an unexpected error")
                 delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
                 failures += 1
                 log.warning(
@@ -164,7 +170,7 @@ class ResourceWatch:
             page = await self._list(namespace, token)
             for job in page.get("items") or []:
                 meta = job["metadata"]
-                keys.add((meta["namespace"], meta["name"]))
+                keys.add((meta.get("namespace", ""), meta["name"]))
                 self._put((job, False))
             meta = page.get("metadata") or {}
             token = meta.get("continue")

@@ -33,7 +33,7 @@ class Seen:
 
     def __call__(self, body: dict[str, Any], deleted: bool) -> None:
         meta = body["metadata"]
-        self.calls.append((meta["namespace"], meta["name"], deleted))
+        self.calls.append((meta.get("namespace", ""), meta["name"], deleted))
         if len(self.calls) == 3:
             self.third.set()
 
@@ -156,3 +156,39 @@ async def test_listed_is_announced_once_every_namespace_in_scope_was_listed() ->
     w._dispatch(_Listed("b", frozenset()))
     w._dispatch(_Listed("a", frozenset({("a", "j1")})))  # a relist later: no second call
     assert announced == ["listed"]
+
+
+class ListReply:
+    """A list answer as kubernetes_asyncio returns it with ``_preload_content=False``."""
+
+    status = 200
+    reason = "OK"
+
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        self._body = json.dumps({"items": items, "metadata": {"resourceVersion": "7"}}).encode()
+
+    async def read(self) -> bytes:
+        return self._body
+
+
+async def test_a_cluster_scoped_resource_is_listed_and_announced() -> None:
+    # ClusterJobTemplates carry no namespace: the first list must not fail on that (it
+    # did, and the scheduler waited for ever for the watch's first list).
+    async def lister(namespace: str, **options: Any) -> ListReply:
+        return ListReply([{"metadata": {"name": "http", "resourceVersion": "7"}}])
+
+    seen, announced = Seen(), list[str]()
+    w = ResourceWatch(
+        lister,
+        "",
+        [],
+        seen,
+        open_gate,
+        kind="clusterjobtemplate",
+        on_listed=lambda: announced.append("listed"),
+    )
+    assert await w._relist("") == "7"
+    for item in list(w._queue):
+        w._dispatch(item)
+    assert announced == ["listed"]
+    assert seen.calls == [("", "http", False)]
