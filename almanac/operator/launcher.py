@@ -24,6 +24,7 @@ from almanac.core.topicpolicy import TOPICS_VARIABLE
 from almanac.core.vocabulary import EventReason
 
 from .kube import Kube
+from .leader import Fence, NotLeaderError, always
 from .logs import log
 from .namespacecache import NamespaceCache
 from .observability import Metrics
@@ -58,8 +59,10 @@ class Launcher:
         recorder: RunRecorder | None = None,
         namespaces: NamespaceCache | None = None,
         request_concurrency: int = EVENT_CONCURRENCY,
+        fence: Fence = always,
     ) -> None:
         self._kube = kube
+        self._fence = fence
         self._metrics = metrics
         self._writer = writer
         self._clock = clock
@@ -93,6 +96,8 @@ class Launcher:
             extra_env=await self._env_for(t.ref.namespace),
         )
         job = body["metadata"]["name"]
+        if not self._fence():
+            raise NotLeaderError(f"run {job} not launched: the Lease is not surely held")
         created = await self._kube.create_job(t.ref.namespace, body)
         fields = fields_of(t) | {
             "job": job,

@@ -5,6 +5,14 @@ so this is a small elector of our own: acquire or take over an expired Lease wit
 optimistic-concurrency replace, renew every ``retry`` seconds, declare the Lease lost when
 no renewal succeeded within ``renew_deadline``, and hand it back on a clean exit so the
 standby replica takes over at once.
+
+Two rules keep a deposed leader from writing beside its successor. A Lease counts as
+expired when its record has not changed for ``duration`` seconds *of this process's own
+clock* (the holder's ``renewTime`` is stamped by its clock, which may run ahead). And the
+holder fences its own writes (:meth:`LeaseElector.holds`): launches and status writes are
+refused once ``renew_deadline`` has passed since the start of its last successful renewal,
+which is before any other replica can see the Lease expire (a process frozen by SIGSTOP
+past its Lease resumes with its writes refused, then exits).
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes_asyncio import client
@@ -21,7 +29,20 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from almanac.operator.logs import log
 
-__all__ = ["LeaseElector", "LeaseTiming"]
+__all__ = ["Fence", "LeaseElector", "LeaseTiming", "NotLeaderError", "always"]
+
+
+#: Asked before every launch and status write: may this process still write as leader?
+Fence = Callable[[], bool]
+
+
+def always() -> bool:
+    """The fence of a process that is not elected (tests, tools)."""
+    return True
+
+
+class NotLeaderError(Exception):
+    """A write was refused: this process no longer surely holds the Lease."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +67,7 @@ class LeaseElector:
         name: str,
         identity: str,
         timing: LeaseTiming = LeaseTiming(),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._api = api
         self._namespace = namespace
@@ -54,6 +76,11 @@ class LeaseElector:
         self._timing = timing
         self.is_leader = False
         self.transitions = 0
+        self._clock = clock
+        #: The Lease record as last read (resourceVersion) and when this process saw it change.
+        self._seen: tuple[str, float] | None = None
+        #: When the last successful acquire or renewal began (this process's clock).
+        self._renewed_at: float | None = None
 
     def _body(
         self, resource_version: str | None, acquire: datetime, transitions: int
@@ -93,11 +120,11 @@ class LeaseElector:
             return True
         spec = lease.spec
         holder = spec.holder_identity
-        renewed = spec.renew_time
         duration = spec.lease_duration_seconds or int(self._timing.duration)
-        expired = renewed is None or datetime.now(UTC) > renewed.astimezone(UTC) + timedelta(
-            seconds=duration
-        )
+        version = str(lease.metadata.resource_version or "")
+        if self._seen is None or self._seen[0] != version:
+            self._seen = (version, self._clock())
+        expired = self._clock() - self._seen[1] > duration
         if holder not in (None, "", self.identity) and not expired:
             return False
         ours = holder == self.identity
@@ -115,11 +142,21 @@ class LeaseElector:
             raise
         return True
 
+    def holds(self) -> bool:
+        """Whether this process may still write as the leader (the fence)."""
+        return (
+            self.is_leader
+            and self._renewed_at is not None
+            and self._clock() - self._renewed_at < self._timing.renew_deadline
+        )
+
     async def acquire(self) -> None:
         """Block until this process holds the Lease."""
         while True:
             try:
+                began = self._clock()
                 if await self.try_acquire_or_renew():
+                    self._renewed_at = began
                     self.is_leader = True
                     self.transitions += 1
                     log.info("lease acquired", extra={"leader": self.identity})
@@ -133,6 +170,7 @@ class LeaseElector:
         last_success = time.monotonic()
         while True:
             await asyncio.sleep(self._timing.retry)
+            began = self._clock()
             try:
                 renewed = await asyncio.wait_for(
                     self.try_acquire_or_renew(), timeout=self._timing.renew_deadline
@@ -142,6 +180,7 @@ class LeaseElector:
                 renewed = False
             if renewed:
                 last_success = time.monotonic()
+                self._renewed_at = began
             elif time.monotonic() - last_success > self._timing.renew_deadline:
                 self.is_leader = False
                 log.error("lease lost", extra={"leader": self.identity})

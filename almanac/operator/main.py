@@ -231,6 +231,7 @@ async def run(config: OperatorConfig) -> None:
         recorder=history.recorder,
         event_record_window=trigger_settings.retention,
         namespaces=NamespaceCache(kube.namespace_policy),
+        fence=elector.holds,
     )
     history.on_health_change = scheduler.poke_all
     history.recorder.buffer.hold = scheduler.launches_done

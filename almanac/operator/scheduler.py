@@ -41,6 +41,7 @@ from .bounded import each_bounded
 from .eventruns import EventRuns
 from .kube import Kube, RunOutcome
 from .launcher import EVENT_CONCURRENCY, Launcher, fields_of
+from .leader import Fence, always
 from .logs import log
 from .namespacecache import NamespaceCache
 from .observability import Metrics
@@ -70,6 +71,7 @@ class Scheduler:
         event_record_window: timedelta = EVENT_RECORD_WINDOW,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         namespaces: NamespaceCache | None = None,
+        fence: Fence = always,
     ) -> None:
         self._kube = kube
         self._metrics = metrics
@@ -80,7 +82,12 @@ class Scheduler:
         self.wakeups = WakeQueue(clock)
         self.registry = Registry(metrics, self.wakeups, image=image, clock=clock, recorder=recorder)
         self._writer = BackgroundWriter(
-            kube, metrics, started=clock(), recorder=recorder, on_finished=self._finished
+            kube,
+            metrics,
+            started=clock(),
+            recorder=recorder,
+            on_finished=self._finished,
+            fence=fence,
         )
         self.launcher = Launcher(
             kube,
@@ -92,6 +99,7 @@ class Scheduler:
             recorder=recorder,
             namespaces=namespaces,
             request_concurrency=request_concurrency,
+            fence=fence,
         )
         self.events = EventRuns(self, clock=clock)
         #: Called once per finished run this process announces (``after`` triggers).

@@ -21,6 +21,7 @@ from almanac.core.vocabulary import EventReason
 
 from .bounded import each_bounded
 from .kube import Kube, ObjectRef, RunOutcome
+from .leader import Fence, NotLeaderError, always
 from .logs import log
 from .observability import Metrics
 from .recording import RunRecorder, run_record
@@ -47,8 +48,10 @@ class BackgroundWriter:
         concurrency: int = 8,
         recorder: RunRecorder | None = None,
         on_finished: Callable[[Tracked, JobObservation, RunOutcome], None] | None = None,
+        fence: Fence = always,
     ) -> None:
         self._kube = kube
+        self._fence = fence
         self._on_finished = on_finished
         self._recorder = recorder
         self._metrics = metrics
@@ -153,6 +156,8 @@ class BackgroundWriter:
         if last and not last.get("message") and t.messages.get(last["job"]):
             status = status | {"lastRun": last | {"message": t.messages[last["job"]][:4096]}}
         try:
+            if not self._fence():
+                raise NotLeaderError(f"status of {t.ref.name} not written: Lease not surely held")
             t.resource_version = await self._kube.patch_status(t.ref, status, None)
         except Exception:
             self._dirty.setdefault(t.key, t)  # try again on the next round
