@@ -87,11 +87,19 @@ class HistoryService:
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
-    async def open(cls, metrics: Metrics, env: Mapping[str, str] | None = None) -> HistoryService:
-        """Read settings and connect; raise only for configuration mistakes."""
+    async def open(
+        cls,
+        metrics: Metrics,
+        env: Mapping[str, str] | None = None,
+        *,
+        settings: HistorySettings | None = None,
+        notify: NotifySettings | None = None,
+    ) -> HistoryService:
+        """Connect with the process's settings (read from ``env`` when not given); raise
+        only for configuration mistakes."""
         env = dict(os.environ if env is None else env)
-        settings = HistorySettings.from_env(env)
-        notify = NotifySettings.from_env(env)
+        settings = settings or HistorySettings.from_env(env)
+        notify = notify or NotifySettings.from_env(env)
         try:
             history = await History.from_env(env)
         except DatabaseConfigError as exc:

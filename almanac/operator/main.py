@@ -39,8 +39,8 @@ from .logs import configure_logging, log
 from .namespacecache import NamespaceCache
 from .observability import Metrics, Probes, start_probe_server
 from .scheduler import Scheduler
+from .settings import OperatorSettings
 from .triggers import TriggerService
-from .triggersettings import TriggerSettings
 from .watch import Handler, Lister, ResourceWatch, custom_lister, job_lister, run_request_lister
 from .webhookconfig import apply_webhook_configuration, webhook_configuration
 from .webhookserver import start_webhook_server
@@ -211,10 +211,10 @@ class Leading:
         self._metrics.is_leader.set(0)
 
 
-async def run(config: OperatorConfig) -> None:
+async def run(settings: OperatorSettings) -> None:
+    config, trigger_settings = settings.process, settings.triggers
     metrics = Metrics()
-    trigger_settings = TriggerSettings.from_env()
-    history = await HistoryService.open(metrics)
+    history = await HistoryService.open(metrics, settings=settings.history, notify=settings.notify)
     kube = Kube(await load_api_client(), component="almanac-operator")
     elector = LeaseElector(
         kube.coordination,
@@ -329,10 +329,10 @@ def main() -> int:
     """Run until stopped; a configuration mistake exits 2 with one line naming the setting."""
     configure_logging()
     try:
-        config = OperatorConfig.from_env()
-        logging.getLogger().setLevel(config.log_level.upper())
+        settings = OperatorSettings.from_env()
+        logging.getLogger().setLevel(settings.process.log_level.upper())
         # libuv's loop: the launch bursts and the Job watch are mostly loop and socket work.
-        uvloop.run(run(config))
+        uvloop.run(run(settings))
     except AlmanacError as exc:
         log.error("cannot start: %s", exc, extra={"field": exc.field})
         print(f"almanac operator: {exc}", file=sys.stderr)
