@@ -31,20 +31,16 @@ from datetime import datetime
 from almanac.core.actions import (
     Action,
     CountSkip,
-    CountTrigger,
     CreateJob,
     DeleteJob,
     KeepJob,
     LaunchRequest,
     PassResult,
     PostEvent,
-    SettleRequest,
 )
 from almanac.core.decisions import Buffer, Launch, Skip, SkipReason
-from almanac.core.errors import AlmanacError
 from almanac.core.naming import rfc3339_utc
 from almanac.core.overlap import backfill_releases, decide_overlap, release_buffered
-from almanac.core.params import validate_params
 from almanac.core.plan import (
     TickPlan,
     next_run_time,
@@ -52,16 +48,19 @@ from almanac.core.plan import (
     schedule_anchor,
     schedule_digest,
 )
+from almanac.core.pruning import prune_candidates
+from almanac.core.requestdecisions import request_actions
 from almanac.core.runrequests import RequestPhase, launch_of
-from almanac.core.runs import JobObservation, RunRequest, job_name_of, run_now_label, run_params
-from almanac.core.runstatus import due_retries, jobs_to_prune
+from almanac.core.runs import JobObservation, RunRequest, job_name_of, run_now_label
+from almanac.core.runstatus import due_retries
 from almanac.core.schedule import summarize_schedule
 from almanac.core.snapshot import Snapshot, StoredRequest
 from almanac.core.status import ActiveRun, RunPhase, TriggerKind
 from almanac.core.statuscompose import compose_status
 from almanac.core.vocabulary import ANNOTATION_RETRY, ANNOTATION_RUN_NOW, EventReason
 
-__all__ = ["prune_candidates", "reconcile", "request_actions"]
+__all__ = ["reconcile"]
+
 
 #: Run-now and retry keys remembered in status (each acts once).
 ACKNOWLEDGED_KEYS = 20
@@ -106,64 +105,6 @@ def reconcile(s: Snapshot, now: datetime) -> PassResult:
     if plan.wait is not None:
         p.wake_at(plan.wait.until)
     return PassResult(tuple(p.actions), status, wake=p.wake, buffered=p.buffered)
-
-
-def request_actions(s: Snapshot, stored: StoredRequest) -> list[Action]:
-    """What one due RunRequest becomes: skipped while suspended, failed when the template
-    refuses its params (with the trigger's failure counted and an Event), else launched.
-    Also used by the operator's launch on acceptance, so both paths decide alike."""
-    assert s.spec is not None
-    assert s.template is not None
-    run = launch_of(stored.name, stored.spec)
-    if s.spec.suspend:
-        return [SettleRequest(stored.name, RequestPhase.SKIPPED, "suspended at the due time")]
-    try:
-        validate_params(run_params(s.spec, run), s.template.params_schema)
-    except AlmanacError as exc:
-        why = f"params refused: {exc}"
-        counted = [CountTrigger(stored.spec.trigger, "failed", why)] if stored.spec.trigger else []
-        return [
-            *counted,
-            SettleRequest(stored.name, RequestPhase.FAILED, why),
-            PostEvent(EventReason.TRIGGER_FAILED, f"request {stored.name}: {why}"),
-        ]
-    backfill = stored.spec.kind == "backfill"
-    return [
-        LaunchRequest(
-            request=stored.name,
-            job=job_name_of(s.ref.name, s.ref.uid, run),
-            run=run,
-            reason=EventReason.BACKFILLED if backfill else EventReason.TRIGGERED,
-            trigger=stored.spec.trigger,
-        )
-    ]
-
-
-def prune_candidates(s: Snapshot, now: datetime) -> list[JobObservation]:
-    """Finished Jobs beyond the history limits, oldest first. An event run launched
-    without a RunRequest is left alone for the event record window: its Job is the event's
-    dedup record, which a redelivered event must still meet."""
-    assert s.spec is not None
-    window = s.event_record_window
-
-    def event_record(job: JobObservation) -> bool:
-        return (
-            job.trigger is TriggerKind.EVENT
-            and job.request is not None
-            and job.request not in s.requests
-            and (job.completion_time is None or now - job.completion_time < window)
-        )
-
-    # A failed attempt whose retry is still to come is kept: the retry reads it.
-    awaiting = {
-        (run.slot, run.trigger, run.request, run.attempt - 1)
-        for run, _ in due_retries(s.jobs.values(), s.spec.retry)
-    }
-
-    def kept(job: JobObservation) -> bool:
-        return event_record(job) or (job.slot, job.trigger, job.request, job.attempt) in awaiting
-
-    return jobs_to_prune([j for j in s.jobs.values() if not kept(j)], s.spec.history)
 
 
 def _slots_launched(s: Snapshot) -> int:

@@ -1,24 +1,21 @@
-"""Event triggers: a spec's triggers compiled once, and durable request names.
+"""Event triggers: a spec's triggers compiled once, and the runs an event plans.
 
 :func:`compile_triggers` compiles ``spec.triggers`` once per spec generation and reports
 every problem at once, each naming its field; CEL itself is compiled by
 :mod:`almanac.core.expressions`, and events are evaluated by :mod:`almanac.core.events`.
-Callers import all of it from here.
 
-Exactly once from at-least-once delivery rests on :func:`request_name`: a RunRequest's name
-is a pure function of (ScheduledJob uid, trigger name, event identity, step). A redelivered
-event, or the same event seen by a new leader, yields the same names, and creating them
-again fails with AlreadyExists instead of running twice. The identity is the event's ``id``
-(fallback ``topic/partition/offset``), see :func:`event_identity`.
+Exactly once from at-least-once delivery rests on the RunRequest names of
+:mod:`almanac.core.requestnames`: a pure function of (ScheduledJob uid, trigger name,
+event identity, step). A redelivered event, or the same event seen by a new leader, yields
+the same names, and creating them again fails with AlreadyExists instead of running twice.
+The identity is the event's ``id`` (fallback ``topic/partition/offset``), see
+:func:`event_identity`.
 
 Everything here is pure: no I/O, no clock, no Kafka or Kubernetes client.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -49,7 +46,7 @@ from almanac.core.events import (
 from almanac.core.expressions import EVENT_ONLY, VARIABLES, compile_expression
 from almanac.core.kafkanames import KafkaNames, check_subscription
 from almanac.core.models import KafkaSource, Trigger
-from almanac.core.naming import MAX_RUN_NAME, validate_object_name
+from almanac.core.requestnames import request_name
 from almanac.core.zones import require_aware
 
 __all__ = [
@@ -68,20 +65,16 @@ __all__ = [
     "event_identity",
     "event_key",
     "find_chain_cycle",
-    "legacy_request_name",
     "map_each",
     "map_params",
     "matches",
     "parse_event",
     "plan_runs",
-    "request_name",
     "validate_topic",
 ]
 
 _TOPIC: Final = re.compile(r"[a-zA-Z0-9._-]{1,249}")
 _LABEL_VALUE: Final = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
-_LEGACY_HASH_LEN: Final = 10
-_MAX_STEP: Final = 999_999
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -293,45 +286,6 @@ class PlannedRun:
     params: dict[str, Any]
     key: str | None
     name: str
-
-
-def request_name(scheduled_job: str, uid: str, trigger: str, event_id: str, step: int = 0) -> str:
-    """Deterministic RunRequest name: ``<ScheduledJob name>-<26 base32>[-s<step>]``.
-
-    The base32 is 128 bits of sha256 over (uid, trigger, event_id): two distinct events
-    never share a name in practice (with 40 bits, the earlier length, two of a day's events
-    at 100 events/s shared one with a chance of about 30 %, and the second was taken for a
-    redelivery and dropped). Every step of
-    one event shares it, so the steps list together; ``-s<step>`` is added for steps after
-    the first. The ScheduledJob name (dots turned into ``-``) is truncated to fit 63
-    characters: always a DNS-1123 label.
-    """
-    digest = base64.b32encode(_identity_digest(uid, trigger, event_id)[:16]).decode()
-    return _request_name(scheduled_job, digest.rstrip("=").lower(), step)
-
-
-def legacy_request_name(
-    scheduled_job: str, uid: str, trigger: str, event_id: str, step: int = 0
-) -> str:
-    """The name an event's RunRequest had before 128-bit names (10 hex digits): asked
-    only so an event accepted under it before an upgrade is not accepted again."""
-    digest = _identity_digest(uid, trigger, event_id).hex()[:_LEGACY_HASH_LEN]
-    return _request_name(scheduled_job, digest, step)
-
-
-def _identity_digest(uid: str, trigger: str, event_id: str) -> bytes:
-    return hashlib.sha256(
-        json.dumps([uid, trigger, event_id], ensure_ascii=False).encode()
-    ).digest()
-
-
-def _request_name(scheduled_job: str, digest: str, step: int) -> str:
-    validate_object_name(scheduled_job, "scheduledJob")
-    if not 0 <= step <= _MAX_STEP:
-        raise InvalidInputError(f"step {step} is outside 0..{_MAX_STEP}", "step")
-    suffix = f"-{digest}" + (f"-s{step}" if step else "")
-    prefix = scheduled_job.replace(".", "-")[: MAX_RUN_NAME - len(suffix)].rstrip("-")
-    return prefix + suffix
 
 
 def plan_runs(

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from almanac.core.actions import LaunchRequest
 from almanac.core.naming import claimed_owner
-from almanac.core.reconcile import request_actions
+from almanac.core.requestdecisions import request_actions
+from almanac.core.requestnames import legacy_request_name
 from almanac.core.runrequests import RequestPhase, RunRequestSpec, RunRequestStatus
 from almanac.core.snapshot import StoredRequest
-from almanac.core.triggers import legacy_request_name
 from almanac.core.vocabulary import EventReason
 
 from .launcher import fields_of

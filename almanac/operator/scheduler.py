@@ -30,7 +30,8 @@ from almanac.core.actions import (
     PostEvent,
     SettleRequest,
 )
-from almanac.core.reconcile import prune_candidates, reconcile
+from almanac.core.pruning import prune_candidates
+from almanac.core.reconcile import reconcile
 from almanac.core.runrequests import RequestPhase
 from almanac.core.runs import JobObservation
 from almanac.core.snapshot import EVENT_RECORD_WINDOW, Snapshot

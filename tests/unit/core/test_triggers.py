@@ -15,14 +15,13 @@ import almanac.core.events
 import almanac.core.expressions
 import almanac.core.triggers
 from almanac.core import InvalidInputError, InvalidSpecError
+from almanac.core.requestnames import legacy_request_name, request_name
 from almanac.core.triggers import (
     CompiledTrigger,
     after_event,
     compile_triggers,
     find_chain_cycle,
-    legacy_request_name,
     plan_runs,
-    request_name,
     validate_topic,
 )
 

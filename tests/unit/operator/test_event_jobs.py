@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from almanac.core.namespaces import NamespacePolicy
+from almanac.core.requestnames import legacy_request_name, request_name
 from almanac.core.runrequests import EventSource, RunRequestSpec, run_request_body
 from almanac.core.runs import observe_job
 from almanac.core.templates import JobTemplateSpec
 from almanac.core.topicpolicy import ANNOTATION_KAFKA_TOPICS as ANNOTATION
-from almanac.core.triggers import legacy_request_name, request_name
 from almanac.operator.namespacecache import NamespaceCache
 from almanac.operator.observability import Metrics
 from almanac.operator.registry import WATCHED

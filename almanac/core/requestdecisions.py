@@ -1,0 +1,46 @@
+"""What a due RunRequest becomes: skipped while suspended, failed when the template
+refuses its params, else launched. One rule for the reconcile pass and for the operator's
+launch on acceptance, so both paths decide alike."""
+
+from __future__ import annotations
+
+from almanac.core.actions import Action, CountTrigger, LaunchRequest, PostEvent, SettleRequest
+from almanac.core.errors import AlmanacError
+from almanac.core.params import validate_params
+from almanac.core.runrequests import RequestPhase, launch_of
+from almanac.core.runs import job_name_of, run_params
+from almanac.core.snapshot import Snapshot, StoredRequest
+from almanac.core.vocabulary import EventReason
+
+__all__ = ["request_actions"]
+
+
+def request_actions(s: Snapshot, stored: StoredRequest) -> list[Action]:
+    """What one due RunRequest becomes: skipped while suspended, failed when the template
+    refuses its params (with the trigger's failure counted and an Event), else launched.
+    Also used by the operator's launch on acceptance, so both paths decide alike."""
+    assert s.spec is not None
+    assert s.template is not None
+    run = launch_of(stored.name, stored.spec)
+    if s.spec.suspend:
+        return [SettleRequest(stored.name, RequestPhase.SKIPPED, "suspended at the due time")]
+    try:
+        validate_params(run_params(s.spec, run), s.template.params_schema)
+    except AlmanacError as exc:
+        why = f"params refused: {exc}"
+        counted = [CountTrigger(stored.spec.trigger, "failed", why)] if stored.spec.trigger else []
+        return [
+            *counted,
+            SettleRequest(stored.name, RequestPhase.FAILED, why),
+            PostEvent(EventReason.TRIGGER_FAILED, f"request {stored.name}: {why}"),
+        ]
+    backfill = stored.spec.kind == "backfill"
+    return [
+        LaunchRequest(
+            request=stored.name,
+            job=job_name_of(s.ref.name, s.ref.uid, run),
+            run=run,
+            reason=EventReason.BACKFILLED if backfill else EventReason.TRIGGERED,
+            trigger=stored.spec.trigger,
+        )
+    ]
