@@ -17,10 +17,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from kubernetes_asyncio import client, watch
+from kubernetes_asyncio import client
 
-from almanac.core.models import API_GROUP
-from almanac.core.vocabulary import SCHEDULED_JOBS, VERSION
+from almanac.core.vocabulary import SCHEDULED_JOBS
+from almanac.operator.watch import ResourceWatch, custom_lister
 
 __all__ = ["JobCache"]
 
@@ -28,8 +28,6 @@ log = logging.getLogger("almanac.api")
 
 PLURAL: Final = SCHEDULED_JOBS
 IDLE_SECONDS: Final = 900.0
-WATCH_SECONDS: Final = 300
-RETRY_SECONDS: Final = 1.0
 
 
 def _version(obj: dict[str, Any]) -> int:
@@ -67,7 +65,7 @@ class JobCache:
     """Watched copies per namespace; :meth:`list` falls back to nothing but the API."""
 
     def __init__(self, api: client.ApiClient) -> None:
-        self._custom = client.CustomObjectsApi(api)
+        self._lister = custom_lister(api, PLURAL)
         self._copies: dict[str, _Copy] = {}
 
     async def list(self, namespace: str) -> list[dict[str, Any]] | None:
@@ -115,42 +113,37 @@ class JobCache:
                 del self._copies[namespace]
 
     async def _follow(self, namespace: str, copy: _Copy) -> None:
-        """List, then watch from the list's version; relist when the watch ends or fails."""
-        while True:
-            try:
-                reply = await self._custom.list_namespaced_custom_object(
-                    API_GROUP, VERSION, namespace, PLURAL
-                )
-                fresh = _Copy(gone=copy.gone)
-                for obj in reply.get("items") or []:
-                    obj["metadata"].setdefault("namespace", namespace)
-                    fresh.put(obj)
-                copy.items, copy.loaded = fresh.items, True
-                copy.ready.set()
-                stream = watch.Watch().stream(
-                    self._custom.list_namespaced_custom_object,
-                    API_GROUP,
-                    VERSION,
-                    namespace,
-                    PLURAL,
-                    resource_version=reply["metadata"]["resourceVersion"],
-                    timeout_seconds=WATCH_SECONDS,
-                    allow_watch_bookmarks=True,
-                )
-                async with stream:
-                    async for event in stream:
-                        kind, obj = event["type"], event["raw_object"]
-                        if kind == "DELETED":
-                            copy.drop(obj)
-                        elif kind in ("ADDED", "MODIFIED"):
-                            copy.put(obj)
-                        elif kind == "ERROR":
-                            break
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a broken watch must not end the copy: relist after a pause
-                log.warning(
-                    "scheduledjob watch failed", exc_info=True, extra={"namespace": namespace}
-                )
-                copy.ready.set()  # waiting callers fall back (never loaded) or see the last list
-                await asyncio.sleep(RETRY_SECONDS)
+        """List, then watch (the operator's :class:`ResourceWatch`); the first complete list
+        makes the copy ready, and a failure before it lets waiting callers fall back."""
+
+        def handle(obj: dict[str, Any], deleted: bool) -> None:
+            if deleted:
+                copy.drop(obj)
+            else:
+                obj["metadata"].setdefault("namespace", namespace)
+                copy.put(obj)
+
+        def listed() -> None:
+            copy.loaded = True
+            copy.ready.set()
+
+        def failed(exc: Exception) -> None:
+            log.warning(
+                "scheduledjob watch failed", extra={"namespace": namespace, "error": str(exc)}
+            )
+            copy.ready.set()  # waiting callers fall back (never loaded) or see the last list
+
+        await ResourceWatch(
+            self._lister,
+            "",
+            [namespace],
+            handle,
+            _nothing_held,
+            kind="scheduledjob",
+            on_listed=listed,
+            on_failure=failed,
+        ).run()
+
+
+async def _nothing_held() -> None:
+    """The facade launches nothing: its watch never waits for a launch burst."""

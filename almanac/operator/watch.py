@@ -1,5 +1,5 @@
-"""The operator's one list-and-watch, for every resource it reads: ScheduledJobs, their
-templates, Jobs and RunRequests.
+"""Almanac's one list-and-watch, for every resource the operator reads (ScheduledJobs,
+their templates, Jobs and RunRequests) and the facade's copy of ScheduledJobs.
 
 A launch burst brings several watch events per Job, and an event trigger two per
 RunRequest (its creation and its phase). Through Kopf each event cost a per-object worker
@@ -111,8 +111,11 @@ class ResourceWatch:
         *,
         kind: str = "job",
         on_listed: Callable[[], None] | None = None,
+        on_failure: Callable[[Exception], None] | None = None,
     ) -> None:
         self._lister = lister
+        #: Called on every failed list or watch, before the pause and the next list.
+        self._on_failure = on_failure
         #: Called once, when every namespace in scope has been listed and handled.
         self._on_listed = on_listed
         self._listed: set[str] = set()
@@ -154,6 +157,8 @@ class ResourceWatch:
                 _raise_if_cancelled()
                 if not isinstance(exc, _EXPECTED):
                     log.exception(f"{self._kind} watch broke on an unexpected error")
+                if self._on_failure is not None:
+                    self._on_failure(exc)
                 delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
                 failures += 1
                 log.warning(
@@ -281,7 +286,7 @@ def _raise_for(status: dict[str, Any]) -> None:
 
 def _identity(meta: dict[str, Any]) -> dict[str, Any]:
     """Enough of an object to report its deletion after a relist (labels carry its owner)."""
-    return {"metadata": {k: meta[k] for k in ("name", "namespace", "labels") if k in meta}}
+    return {"metadata": {k: meta[k] for k in ("name", "namespace", "uid", "labels") if k in meta}}
 
 
 async def _lines(content: Any) -> AsyncIterator[bytes]:
