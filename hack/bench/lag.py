@@ -25,11 +25,8 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -39,12 +36,24 @@ from typing import Any
 from kubernetes_asyncio import client, config
 
 from hack.bench.jobseen import FirstSeen, watch_first_seen
+from hack.bench.lagreport import print_table
+from hack.bench.operatorproc import (
+    dev_operator_pids,
+    free_port,
+    metric,
+    proc_stats,
+    start_operator,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 CONCURRENCY = 32
 WINDOW = 60.0
 SETTLE = 30.0
 PAUSE = {"image": "localhost/pause:busybox-1"}
+
+# noisy and trigger_bench import the operator-process helpers from here by these names.
+_free_port, _metric, _proc_stats = free_port, metric, proc_stats
+_start_operator = start_operator
 
 
 def _env() -> dict[str, str]:
@@ -171,55 +180,6 @@ async def bench_cronjobs(api: client.ApiClient, n: int) -> dict[str, Any]:
         await _delete_namespace(core, ns)
 
 
-def _proc_stats(pid: int) -> tuple[float, float]:
-    """(CPU seconds used, RSS MB) of a process."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / ticks
-    rss = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    return cpu, rss
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _metric(port: int, name: str) -> float:
-    """One unlabelled series from the operator's /metrics (0 if not there yet)."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as page:
-            for line in page.read().decode().splitlines():
-                if line.startswith(name + " "):
-                    return float(line.split()[1])
-    except OSError:
-        pass
-    return 0.0
-
-
-def _start_operator(
-    env: dict[str, str], namespace: str, log: Path, port: int, watch: str | None = None
-) -> subprocess.Popen[bytes]:
-    """One operator whose Lease is in ``namespace``, watching ``watch`` (default: it)."""
-    run_env = dict(
-        os.environ,
-        **env,
-        ALMANAC_WATCH_NAMESPACES=watch or namespace,
-        ALMANAC_LEASE_NAMESPACE=namespace,
-        ALMANAC_LEASE_NAME="bench",
-        ALMANAC_IDENTITY="bench",
-        ALMANAC_METRICS_PORT=str(port),
-    )
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "almanac", "operator"],
-            env=run_env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
 def _scheduled_job(i: int, cron: str) -> dict[str, Any]:
     return {
         "apiVersion": "almanac.dev/v1alpha1",
@@ -260,36 +220,23 @@ def _stack(*args: str) -> None:
     subprocess.run([REPO / "hack" / "stack", *args], check=True, capture_output=True)
 
 
-def _dev_operator_pids(env: dict[str, str]) -> list[int]:
-    """The pids of ``make dev``'s operator replicas (from the stack's state file)."""
-    state = json.loads((Path(env["ALMANAC_STACK_DIR"]) / "state.json").read_text())
-    pids = [
-        int(record["pid"])
-        for name, record in state.get("processes", {}).items()
-        if name.startswith("operator-") and Path(f"/proc/{record['pid']}").exists()
-    ]
-    if not pids:
-        raise SystemExit("--on-dev: no operator replica of 'make dev' is running")
-    return pids
-
-
 async def bench_almanac(
     api: client.ApiClient, env: dict[str, str], n: int, logs: Path, *, on_dev: bool = False
 ) -> dict[str, Any]:
     core = client.CoreV1Api(api)
     ns = await _namespace(core, "bench-sj")
     log = logs / f"operator-{n}.log"
-    operator = None if on_dev else _start_operator(env, ns, log, _free_port())
-    pids = _dev_operator_pids(env) if operator is None else [operator.pid]
+    operator = None if on_dev else start_operator(env, ns, log, free_port())
+    pids = dev_operator_pids(env) if operator is None else [operator.pid]
     try:
         boundary = _next_minute(margin=15 + n / 100)
         await _create_scheduled_jobs(api, ns, n, _cron_for(boundary))
-        cpu_before = sum(_proc_stats(pid)[0] for pid in pids)
+        cpu_before = sum(proc_stats(pid)[0] for pid in pids)
         seen: dict[str, float] = {}
         watcher = asyncio.create_task(watch_first_seen(api, ns, _boundary_jobs(seen, boundary)))
         await asyncio.sleep(max(0.0, boundary + WINDOW - time.time()))
         watcher.cancel()
-        stats = [_proc_stats(pid) for pid in pids]
+        stats = [proc_stats(pid) for pid in pids]
         lags = [t - boundary for t in seen.values()]
         return _summary(lags, n) | {
             "who": "Almanac (default)",
@@ -332,18 +279,18 @@ async def bench_idle(
     try:
         await _create_scheduled_jobs(api, ns, n, "0 0 1 1 *")
         began = time.monotonic()
-        port = _free_port()
-        operator = _start_operator(env, ns, logs / "operator-idle.log", port)
+        port = free_port()
+        operator = start_operator(env, ns, logs / "operator-idle.log", port)
         try:
             # Ready when every object has been reconciled once (one status write each).
-            while _metric(port, "almanac_status_writes_total") < n:
+            while metric(port, "almanac_status_writes_total") < n:
                 if time.monotonic() - began > 600:
                     break
                 await asyncio.sleep(1)
             took = time.monotonic() - began
-            _, rss = _proc_stats(operator.pid)
+            _, rss = proc_stats(operator.pid)
             await asyncio.sleep(SETTLE)  # and once the first pass's garbage is collected
-            _, settled = _proc_stats(operator.pid)
+            _, settled = proc_stats(operator.pid)
             return {
                 "who": f"{n} idle ScheduledJobs",
                 "startup_s": took,
@@ -410,46 +357,7 @@ async def main() -> None:
                 print(json.dumps(rows[-1]), flush=True)
     finally:
         _kubectl(env, "uncordon", "localhost")
-    print_table(rows)
-
-
-def print_table(rows: list[dict[str, Any]]) -> None:
-    print(
-        f"\n{'who':28} {'N':>6} {'created':>8} {'missing':>8} {'p50 s':>7} {'p99 s':>7} "
-        f"{'max s':>7} {'CPU s':>6} {'RSS MB':>7}"
-    )
-    for row in rows:
-        if "p50" in row:
-            print(
-                f"{row['who']:28} {row['n']:>6} {row['created']:>8} {row['missing']:>8} "
-                f"{row['p50']:7.2f} {row['p99']:7.2f} {row['max']:7.2f} "
-                f"{row.get('cpu_s', float('nan')):6.1f} {row.get('rss_mb', float('nan')):7.0f}"
-            )
-    for row in rows:
-        if "rate" in row:
-            print(f"ceiling N={row['n']}: {row['seconds']:.2f} s ({row['rate']:.0f} Jobs/s)")
-        if "startup_s" in row:
-            print(
-                f"{row['who']}: start-up {row['startup_s']:.1f} s, RSS {row['rss_mb']:.0f} MB "
-                f"at the end of the first pass, {row['rss_settled_mb']:.0f} MB {SETTLE:.0f} s later"
-            )
-    by_n: dict[int, dict[str, dict[str, Any]]] = {}
-    for row in rows:
-        if "n" in row:
-            by_n.setdefault(row["n"], {})[row["who"]] = row
-    for n, group in by_n.items():
-        cron, alm, raw = (
-            group.get("CronJob (default)"),
-            group.get("Almanac (default)"),
-            group.get("tight client (ceiling)"),
-        )
-        if cron and alm:
-            print(f"N={n}: CronJob p99 / Almanac p99 = {cron['p99'] / alm['p99']:.1f}x")
-        tuned = group.get("CronJob (tuned)")
-        if tuned and alm:
-            print(f"N={n}: tuned CronJob p99 / Almanac p99 = {tuned['p99'] / alm['p99']:.1f}x")
-        if raw and alm:
-            print(f"N={n}: Almanac p99 / ceiling time = {alm['p99'] / raw['seconds']:.2f}x")
+    print_table(rows, SETTLE)
 
 
 if __name__ == "__main__":
