@@ -75,6 +75,8 @@ class OperatorConfig:
     namespaces: tuple[str, ...] = ()
     metrics_port: int = 8080
     launch_concurrency: int = 32
+    #: ScheduledJobs with per-job series at most (0: none).
+    job_metrics_limit: int = 1000
     run_env: tuple[tuple[str, str], ...] = ()
     webhook_port: int | None = None
     webhook_cert_dir: Path = Path("/tmp/almanac-webhook-certs")
@@ -109,6 +111,7 @@ class OperatorConfig:
             namespaces=namespaces,
             metrics_port=_int(env, "ALMANAC_METRICS_PORT", 8080, 0, 65535),
             launch_concurrency=_int(env, "ALMANAC_LAUNCH_CONCURRENCY", 32, 1, 256),
+            job_metrics_limit=_int(env, "ALMANAC_JOB_METRICS_LIMIT", 1000, 0, 100_000),
             # Always set, even empty: an explicit variable beats one a pod imports with
             # envFrom, so a Secret cannot widen the run's HTTP allow-list or move the
             # reserved topics (empty means the default).

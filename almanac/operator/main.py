@@ -214,6 +214,7 @@ class Leading:
 async def run(settings: OperatorSettings) -> None:
     config, trigger_settings = settings.process, settings.triggers
     metrics = Metrics()
+    metrics.jobs.limit = config.job_metrics_limit
     history = await HistoryService.open(metrics, settings=settings.history, notify=settings.notify)
     kube = Kube(await load_api_client(), component="almanac-operator")
     elector = LeaseElector(

@@ -21,6 +21,8 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
+from .jobmetrics import JobSeries
+
 __all__ = ["Metrics", "Probes", "start_probe_server"]
 
 LIVENESS_LIMIT = 30.0  # seconds without a scheduler tick before liveness fails
@@ -68,6 +70,8 @@ class Metrics:
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
             registry=r,
         )
+        #: Per-job series (last success, last failure, next run, failure streak).
+        self.jobs = JobSeries(r)
         self.active = Gauge("almanac_active_runs", "Runs in progress.", registry=r)
         self.heap_size = Gauge("almanac_scheduler_heap_size", "Pending wake-ups.", registry=r)
         self.scheduled_jobs = Gauge("almanac_scheduledjobs", "ScheduledJobs watched.", registry=r)

@@ -40,6 +40,7 @@ from almanac.core.vocabulary import EventReason
 
 from .bounded import each_bounded
 from .eventruns import EventRuns
+from .jobmetrics import facts_of
 from .kube import Kube, RunOutcome
 from .launcher import EVENT_CONCURRENCY, Launcher, fields_of
 from .leader import Fence, always
@@ -143,6 +144,7 @@ class Scheduler:
     def forget(self, namespace: str, name: str) -> None:
         self.registry.forget(namespace, name)
         self._count_active((namespace, name), 0)
+        self._metrics.jobs.forget((namespace, name))
 
     def scheduledjob_event(self, body: dict[str, Any], deleted: bool) -> None:
         """A ScheduledJob as its watch delivers it."""
@@ -254,6 +256,15 @@ class Scheduler:
             await self.carry_out(t, snapshot.template, result.actions, now)
         t.buffered = result.buffered
         self._count_active(t.key, int(result.status.get("activeCount") or 0))
+        status = result.status
+        self._metrics.jobs.observe(
+            t.key,
+            facts_of(
+                t.jobs.values(),
+                _instant(status.get("lastSuccessfulTime")),
+                _instant(status.get("nextRunTime")),
+            ),
+        )
         self._writer.status(t, result.status)
         if result.wake is not None:
             self.wakeups.poke(t.key, result.wake)
@@ -324,3 +335,8 @@ class Scheduler:
         if count:
             self._active_counts[key] = count
         self._metrics.active.set(self._active_total)
+
+
+def _instant(text: str | None) -> datetime | None:
+    """A status timestamp (RFC 3339, ``Z``) as a datetime."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
