@@ -306,6 +306,18 @@ class KubeFacade:
             raise translate(exc, "run") from None
         return True
 
+    async def get_run_request(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """A RunRequest the facade wrote (a run-now asked before with the same key)."""
+        try:
+            found: dict[str, Any] = await self._custom.get_namespaced_custom_object(
+                API_GROUP, VERSION, namespace, REQUESTS, name
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise translate(exc, "run") from None
+        return found
+
     async def ping(self) -> None:
         """Raise :class:`UpstreamError` when the API server does not answer."""
         async with _translated("version"):

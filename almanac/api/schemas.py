@@ -208,6 +208,7 @@ class RunNowAccepted(BaseModel):
     """A manual run was requested; the operator launches it once per key."""
 
     job_id: str
+    run_id: str = Field(description="The run it starts (listed under the job once launched).")
     idempotency_key: str
     status: Literal["accepted"] = "accepted"
 

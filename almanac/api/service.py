@@ -48,7 +48,14 @@ from almanac.core.naming import claimed_owner
 from almanac.core.plan import compile_spec, slots_due
 from almanac.core.preview import preview_slots
 from almanac.core.resource import parse_spec
-from almanac.core.runrequests import backfill_request, run_request_body
+from almanac.core.runrequests import (
+    RunRequestSpec,
+    backfill_request,
+    launch_of,
+    manual_request,
+    run_request_body,
+)
+from almanac.core.runs import job_name_of
 from almanac.core.status import RunPhase
 from almanac.core.vocabulary import ANNOTATION_RETRY, ANNOTATION_RUN_NOW
 from almanac.history.records import AuditEntry, RunRecord, RunStats
@@ -274,14 +281,25 @@ class JobService:
         action = "pause" if paused else "resume"
         return job_view(await self._annotate(who, job_id, action, change, reason=reason))
 
-    async def run_now(self, who: Identity, job_id: str, key: str) -> None:
-        """Ask for one manual run per ``key`` (the operator launches it once per key)."""
-
-        def change(obj: dict[str, Any]) -> None:
-            obj["metadata"].setdefault("annotations", {})[ANNOTATION_RUN_NOW] = key
-
+    async def run_now(self, who: Identity, job_id: str, key: str) -> str:
+        """Ask for one manual run per ``key``: a RunRequest named from the key, which the
+        operator launches (while paused too); any number of keys queue side by side.
+        Returns the run's id, known now because the run's name follows from the request."""
+        namespace = await self.namespace(who)
+        obj = await self.kube.get_job(namespace, job_id)
+        self.roles.check_change(who, obj, "run")
+        meta = obj["metadata"]
+        name, request = manual_request(meta["name"], meta["uid"], key, self.clock())
+        body = run_request_body(
+            name=name, namespace=namespace, owner=meta["name"], owner_uid=meta["uid"], spec=request
+        )
         async with self.limits.manual_run(who):
-            await self._annotate(who, job_id, "run", change, idempotency_key=key)
+            if not await self.kube.create_run_request(namespace, body):
+                earlier = await self.kube.get_run_request(namespace, name)
+                if earlier is not None:  # asked before with this key: that run
+                    request = RunRequestSpec.model_validate(earlier.get("spec") or {})
+            await self._audit(who, namespace, obj, "run", idempotency_key=key)
+        return job_name_of(meta["name"], meta["uid"], launch_of(name, request))
 
     async def retry_run(self, who: Identity, run_id: str) -> str:
         """Ask for one more attempt of a finished run; returns the job id."""

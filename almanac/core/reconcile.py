@@ -64,6 +64,8 @@ __all__ = ["reconcile"]
 
 #: Run-now and retry keys remembered in status (each acts once).
 ACKNOWLEDGED_KEYS = 20
+#: Runs whose params and event live in their RunRequest (a retry by hand needs it).
+_EVENT_RUNS = frozenset({TriggerKind.EVENT, TriggerKind.AFTER})
 #: The triggers of a slot's own run (on time or caught up).
 _SLOT_RUNS = frozenset({TriggerKind.SCHEDULE, TriggerKind.CATCHUP})
 
@@ -211,8 +213,10 @@ class _Pass:
         if failed is None or not failed.finished:
             self.event(EventReason.RETRY_REFUSED, f"run {run} is not a finished run of this job")
             return
-        attempt = 1 + self.attempts(failed.slot, failed.request)
-        if failed.request is None:
+        attempt = 1 + max(
+            self.attempts(failed.slot, failed.request), self.attempts(failed.slot, None)
+        )
+        if failed.request is None or failed.trigger not in _EVENT_RUNS:
             retry = RunRequest(failed.slot, TriggerKind.RETRY, attempt=attempt)
         elif (stored := self.s.requests.get(failed.request)) is not None:
             retry = launch_of(stored.name, stored.spec, attempt=attempt)  # its event, again

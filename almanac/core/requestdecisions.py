@@ -16,13 +16,15 @@ __all__ = ["request_actions"]
 
 
 def request_actions(s: Snapshot, stored: StoredRequest) -> list[Action]:
-    """What one due RunRequest becomes: skipped while suspended, failed when the template
+    """What one due RunRequest becomes: skipped while suspended (but a run-now, which is
+    asked for explicitly, runs as the run-now annotation does), failed when the template
     refuses its params (with the trigger's failure counted and an Event), else launched.
     Also used by the operator's launch on acceptance, so both paths decide alike."""
     assert s.spec is not None
     assert s.template is not None
     run = launch_of(stored.name, stored.spec)
-    if s.spec.suspend:
+    manual = stored.spec.kind == "manual"
+    if s.spec.suspend and not manual:
         return [SettleRequest(stored.name, RequestPhase.SKIPPED, "suspended at the due time")]
     try:
         validate_params(run_params(s.spec, run), s.template.params_schema)
@@ -40,7 +42,11 @@ def request_actions(s: Snapshot, stored: StoredRequest) -> list[Action]:
             request=stored.name,
             job=job_name_of(s.ref.name, s.ref.uid, run),
             run=run,
-            reason=EventReason.BACKFILLED if backfill else EventReason.TRIGGERED,
+            reason=EventReason.RUN_NOW
+            if manual
+            else EventReason.BACKFILLED
+            if backfill
+            else EventReason.TRIGGERED,
             trigger=stored.spec.trigger,
         )
     ]

@@ -31,6 +31,7 @@ from almanac.core.naming import (
     rfc3339_utc,
     run_name,
 )
+from almanac.core.requestnames import request_name
 from almanac.core.runs import API_VERSION, RunRequest
 from almanac.core.status import TriggerKind
 from almanac.core.vocabulary import LABEL_KEY, LABEL_TRIGGER_NAME
@@ -46,6 +47,7 @@ __all__ = [
     "backfill_request",
     "key_label",
     "launch_of",
+    "manual_request",
     "run_request_body",
     "status_patch",
 ]
@@ -58,6 +60,7 @@ _TRIGGERS: Final = {
     "event": TriggerKind.EVENT,
     "after": TriggerKind.AFTER,
     "backfill": TriggerKind.BACKFILL,
+    "manual": TriggerKind.MANUAL,
 }
 
 
@@ -86,8 +89,9 @@ class RunRequestSpec(SpecModel):
     trigger: str = Field(
         "", max_length=63, description="Name of the trigger in spec.triggers (none: backfill)."
     )
-    kind: Literal["event", "after", "backfill"] = Field(
-        description="A Kafka event, an upstream run, or a past slot asked for (backfill)."
+    kind: Literal["event", "after", "backfill", "manual"] = Field(
+        description="A Kafka event, an upstream run, a past slot asked for (backfill), or a "
+        "run asked for now (manual: run-now through REST)."
     )
     due_time: AwareDatetime = Field(description="When the run starts.")
     step: int = Field(0, ge=0, description="Index in the trigger's sequence (0 without one).")
@@ -175,6 +179,21 @@ def backfill_request(owner: str, owner_uid: str, slot: datetime) -> tuple[str, R
         source=EventSource(id=f"backfill:{rfc3339_utc(slot)}"),
     )
     return run_name(owner, owner_uid, slot, trigger=TriggerKind.BACKFILL), spec
+
+
+def manual_request(
+    owner: str, owner_uid: str, key: str, now: datetime
+) -> tuple[str, RunRequestSpec]:
+    """The request (name, spec) of one run-now: named from its idempotency ``key``, so
+    asking again with the key stores nothing new, and any number of keys queue runs
+    side by side (an annotation held one). Due now; its run's name follows from it."""
+    spec = RunRequestSpec(
+        scheduled_job=owner,
+        kind="manual",
+        due_time=now.replace(microsecond=0),
+        source=EventSource(id=f"run-now:{key}"[:1024]),
+    )
+    return request_name(owner, owner_uid, "run-now", key), spec
 
 
 def status_patch(

@@ -18,7 +18,7 @@ from almanac.core.naming import rfc3339_utc
 from almanac.core.runrequests import RequestPhase, status_patch
 from almanac.core.runs import JobObservation, RunRequest, build_job
 from almanac.core.snapshot import StoredRequest
-from almanac.core.status import RunPhase
+from almanac.core.status import RunPhase, TriggerKind
 from almanac.core.templates import JobTemplateSpec
 from almanac.core.topicpolicy import TOPICS_VARIABLE
 from almanac.core.vocabulary import EventReason
@@ -39,6 +39,8 @@ __all__ = ["EVENT_CONCURRENCY", "Launcher", "fields_of"]
 EVENT_CONCURRENCY = 96
 
 CountTrigger = Callable[[Tracked, str, str], None]
+#: Runs whose first attempt posts no Event of its own (see :meth:`Launcher.launch`).
+_QUIET = frozenset({TriggerKind.EVENT, TriggerKind.AFTER})
 
 
 def fields_of(t: Tracked) -> dict[str, Any]:
@@ -129,7 +131,7 @@ class Launcher:
         self._metrics.launched.labels(trigger=run.trigger.value).inc()
         self._metrics.lag.observe(max(0.0, lag))
         log.info("run launched", extra=fields | {"lag_seconds": round(lag, 3)})
-        if run.request is None or run.attempt > 1:
+        if run.trigger not in _QUIET or run.attempt > 1:
             # An event's first run is recorded by its Job or RunRequest, and by the
             # trigger's counters (and the match by an EventMatched Event when delayed): one
             # Event per event would double the API writes of an event burst.

@@ -167,7 +167,7 @@ def request(
         name=name,
         spec=RunRequestSpec(
             scheduled_job=REF.name,
-            trigger="" if kind == "backfill" else trigger,
+            trigger="" if kind in ("backfill", "manual") else trigger,
             kind=kind,
             due_time=at(due),
             params=dict(params or {}),

@@ -1,8 +1,9 @@
 """Job control: run now, pause, resume, backfill, retry a run.
 
-The 202 answers carry ``Location``: the path where what they started will show. The run a
-run-now or retry starts is named by the operator when it launches it, so its id is not known
-when the facade answers, and a backfill's runs (named in the answer) exist only once the
+The 202 answers carry ``Location``: the path where what they started will show. A run-now
+answers with its run's id (the run's name follows from its request), but the run shows in
+history only once the operator has launched it; a retry's run is named by the operator when
+it launches it, and a backfill's runs (named in the answer) exist only once the
 operator launches them, one at a time under most overlap policies. ``Location`` is therefore
 the job's runs list (``listRuns``), where they appear, rather than a run path that would
 404 for a while.
@@ -70,9 +71,9 @@ async def run_job(
     key: IdempotencyKey = None,
 ) -> RunNowAccepted:
     key = key or uuid.uuid4().hex
-    await service.run_now(who, job_id, key)
+    run_id = await service.run_now(who, job_id, key)
     _runs_of(request, response, job_id)
-    return RunNowAccepted(job_id=job_id, idempotency_key=key)
+    return RunNowAccepted(job_id=job_id, run_id=run_id, idempotency_key=key)
 
 
 @router.post(

@@ -179,7 +179,12 @@ PAUSE_REQUEST: Final[Examples] = {
 RUN_NOW_ACCEPTED: Final[Examples] = {
     "accepted": _example(
         "Accepted",
-        {"job_id": JOB_ID, "idempotency_key": "inventory-rerun-2026-01-27", "status": "accepted"},
+        {
+            "job_id": JOB_ID,
+            "run_id": f"{RESOURCE}-20260127093012-m688077",
+            "idempotency_key": "inventory-rerun-2026-01-27",
+            "status": "accepted",
+        },
     )
 }
 RETRY_ACCEPTED: Final[Examples] = {

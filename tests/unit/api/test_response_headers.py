@@ -53,8 +53,9 @@ class FakeService:
     async def get_job(self, who: Identity, job_id: str) -> dict[str, Any]:
         raise self.failure or AssertionError("no failure set")
 
-    async def run_now(self, who: Identity, job_id: str, key: str) -> None:
+    async def run_now(self, who: Identity, job_id: str, key: str) -> str:
         self.asked.append(f"run {job_id} {key}")
+        return "nightly-x7k2p-20261201120000-m42"
 
     async def retry_run(self, who: Identity, run_id: str) -> str:
         self.asked.append(f"retry {run_id}")
@@ -92,13 +93,14 @@ async def test_created_job_is_201_with_location_of_the_job(client: httpx.AsyncCl
 async def test_run_now_is_202_with_location_of_the_jobs_runs(
     client: httpx.AsyncClient, service: FakeService
 ) -> None:
-    """The operator names the run when it launches it: the runs list is where it shows."""
+    """The answer names the run; the runs list is where it shows once launched."""
     reply = await client.post(
         f"{BASE_PATH}/jobs/{UID}/run", headers=IDENTITY | {"Idempotency-Key": "k-1"}
     )
 
     assert reply.status_code == 202, reply.text
     assert reply.headers["location"] == f"{BASE_PATH}/jobs/{UID}/runs"
+    assert reply.json()["run_id"] == "nightly-x7k2p-20261201120000-m42"
     assert service.asked == [f"run {UID} k-1"]
 
 

@@ -141,6 +141,39 @@ CASES = [
         want=["create schedule 12:00 #1 (Launched)", "event Buffered"],
         buffered=at("12:01"),
     ),
+    # -- run-now through REST: a RunRequest per idempotency key ------------------------------
+    Case(
+        "two run-now requests with different keys both launch in one pass",
+        snapshot(
+            last_slot="12:00",
+            requests=[
+                request("rn-k1", "12:00:10", kind="manual"),
+                request("rn-k2", "12:00:11", kind="manual"),
+            ],
+        ),
+        now=at("12:00:30"),
+        want=["launch rn-k1 (RunNow)", "launch rn-k2 (RunNow)"],
+    ),
+    Case(
+        "a run-now request launches while the job is paused, as the annotation does",
+        snapshot(
+            spec_of(suspend=True),
+            last_slot="12:00",
+            requests=[request("rn-k1", "12:00:10", kind="manual")],
+        ),
+        now=at("12:00:30"),
+        want=["launch rn-k1 (RunNow)"],
+    ),
+    Case(
+        "manual retry of a run-now's failed run is a plain retry (nothing to carry over)",
+        snapshot(
+            annotations=retry(job("12:00:10", "Failed", trigger="manual", request="rn-k1").name),
+            last_slot="12:00",
+            jobs=[job("12:00:10", "Failed", trigger="manual", request="rn-k1")],
+        ),
+        now=at("12:00:40"),
+        want=["create retry 12:00:10 #2 (Retrying)"],
+    ),
     # -- what a new leader inherits ------------------------------------------------------------
     Case(
         "takeover under maxRuns 2: run 2 launched by the old leader, its count lost: no third",
