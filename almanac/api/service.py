@@ -57,11 +57,11 @@ from almanac.core.runrequests import (
 )
 from almanac.core.runs import job_name_of
 from almanac.core.status import RunPhase
-from almanac.core.vocabulary import ANNOTATION_RETRY, ANNOTATION_RUN_NOW
+from almanac.core.vocabulary import ANNOTATION_RETRY
 from almanac.history.records import AuditEntry, RunRecord, RunStats
 from almanac.history.store import RunPage, RunStore
 
-__all__ = ["ANNOTATION_RETRY", "ANNOTATION_RUN_NOW", "JobService"]
+__all__ = ["JobService"]
 
 _NAME_ATTEMPTS: Final = 3
 _FINISHED: Final = frozenset({"Complete", "Failed", "SuccessCriteriaMet", "FailureTarget"})

@@ -95,7 +95,7 @@ class AfterChains:
         assert job.completion_time is not None
         while True:
             try:
-                await self._record(t, trigger, upstream, job, outcome)
+                await self._record(t, trigger, upstream, job, outcome, event_id=event_id)
                 return
             except AlmanacError as exc:
                 error = f"after {job.name}: {exc}"
@@ -119,10 +119,11 @@ class AfterChains:
         upstream: Tracked,
         job: JobObservation,
         outcome: RunOutcome,
+        *,
+        event_id: str,
     ) -> None:
         result, _ = parse_result(outcome.message)
         event = after_event(upstream.ref.name, job.name, job.phase.value, result, outcome.exit_code)
-        event_id = f"{upstream.ref.uid}/{job.name}"
         (verdict,) = await self._evaluator.evaluate(event, [check_of("after", None, trigger)])
         if verdict.failure is not None:
             raise verdict.failure

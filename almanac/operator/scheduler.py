@@ -248,7 +248,7 @@ class Scheduler:
         """One pass: snapshot, decide (pure), carry out, write the status, plan a wake-up."""
         now = self._clock()
         snapshot = self.snapshot(t)
-        held = await self._held(snapshot, now)
+        held = await self._held(t, snapshot, now)
         if held:
             snapshot = self.snapshot(t, held)
         result = reconcile(snapshot, now)
@@ -269,7 +269,7 @@ class Scheduler:
         if result.wake is not None:
             self.wakeups.poke(t.key, result.wake)
 
-    async def _held(self, snapshot: Snapshot, now: datetime) -> frozenset[str]:
+    async def _held(self, t: Tracked, snapshot: Snapshot, now: datetime) -> frozenset[str]:
         """Jobs due for pruning whose final history row is not stored yet (invariant
         nothing-lost): the reconcile keeps them."""
         if self._recorder is None or snapshot.spec is None or snapshot.template is None:
@@ -279,8 +279,7 @@ class Scheduler:
             if await self._recorder.may_delete(uid, job.name):
                 continue
             held.add(job.name)
-            t = self.find(snapshot.ref.namespace, snapshot.ref.name)
-            if t is not None and self._recorder.requeue_if_lost(uid, job.name):
+            if self._recorder.requeue_if_lost(uid, job.name):
                 self._writer.rerecord(t, job.name)  # evicted from the buffer: again
         return frozenset(held)
 

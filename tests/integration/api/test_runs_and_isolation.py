@@ -118,6 +118,8 @@ async def test_two_organisations_see_nothing_of_each_other(
         assert text == nowhere.text
         assert alice.namespace not in reply.text
 
+    # Bob's run-now and backfill of Alice's job asked the operator for nothing there.
+    assert alice.kubectl.list("runrequests") == []
     assert bob.request("GET", "/jobs", params={"name": "secret"}).json()["data"] == []
     assert [j["name"] for j in bob.request("GET", "/jobs").json()["data"]] == ["bobs"]
     mine = alice.request("GET", f"/jobs/{secret['id']}").json()
