@@ -6,11 +6,19 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 
 from hack.localstack import services
-from hack.localstack.processes import State
+from hack.localstack.processes import State, free_port
 from hack.localstack.settings import GATEWAY, Dirs
+
+
+@pytest.fixture(autouse=True)
+def _ports_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pod bridge's address exists only while a stack runs; the unit stage runs first
+    on a fresh machine, so ports are picked on loopback (the choosing is what is tested)."""
+    monkeypatch.setattr(services, "free_port", lambda _host: free_port("127.0.0.1"))
 
 
 def _configured(tmp_path: Path) -> tuple[Dirs, State, dict[str, str]]:
