@@ -214,10 +214,14 @@ class RunNowAccepted(BaseModel):
 
 
 class RetryAccepted(BaseModel):
-    """A new attempt of a finished run was requested."""
+    """A new attempt of a finished run was requested; asking again for the same run
+    answers the same attempt (retry that attempt's run for another)."""
 
-    run_id: str
+    run_id: str = Field(description="The run retried.")
     job_id: str
+    retry_run_id: str = Field(
+        description="The new attempt's run (listed under the job once launched)."
+    )
     status: Literal["accepted"] = "accepted"
 
 

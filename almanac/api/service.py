@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from prometheus_client import Counter
@@ -24,7 +24,6 @@ from almanac.api.errors import (
     ForbiddenError,
     NotFoundError,
     UpstreamError,
-    bad_request_from,
 )
 from almanac.api.identity import Identity
 from almanac.api.jobfilter import JobFilter, select_jobs
@@ -41,30 +40,19 @@ from almanac.api.mapping import (
 )
 from almanac.api.namespacechecks import check_against_namespace, refuse_foreign_org
 from almanac.api.roles import RolePolicy
+from almanac.api.runasks import RunAsks
 from almanac.api.schemas import Job
 from almanac.api.settings import ApiSettings
 from almanac.core.errors import AlmanacError
-from almanac.core.naming import claimed_owner
-from almanac.core.plan import compile_spec, slots_due
 from almanac.core.preview import preview_slots
 from almanac.core.resource import parse_spec
-from almanac.core.runrequests import (
-    RunRequestSpec,
-    backfill_request,
-    launch_of,
-    manual_request,
-    run_request_body,
-)
-from almanac.core.runs import job_name_of
 from almanac.core.status import RunPhase
-from almanac.core.vocabulary import ANNOTATION_RETRY
 from almanac.history.records import AuditEntry, RunRecord, RunStats
 from almanac.history.store import RunPage, RunStore
 
 __all__ = ["JobService"]
 
 _NAME_ATTEMPTS: Final = 3
-_FINISHED: Final = frozenset({"Complete", "Failed", "SuccessCriteriaMet", "FailureTarget"})
 
 
 def _now() -> datetime:
@@ -86,6 +74,8 @@ class JobService:
     _known: set[str] = field(default_factory=set)
     audit: AuditWriter = field(init=False)
     limits: Limits = field(init=False)
+    #: Runs asked for through REST: run-now, retry and backfill.
+    asks: RunAsks = field(init=False)
 
     def __post_init__(self) -> None:
         self.audit = AuditWriter(self.store, self.audit_failures)
@@ -97,6 +87,7 @@ class JobService:
             manual_runs_per_hour=self.settings.manual_runs_per_hour,
             failures=self.limit_failures,
         )
+        self.asks = RunAsks(self)
 
     async def aclose(self) -> None:
         """Write the queued audit rows (call before the history closes); stop template
@@ -138,9 +129,10 @@ class JobService:
         self._known.add(namespace)
         return namespace
 
-    async def _audit(
+    async def record_action(
         self, who: Identity, namespace: str, obj: dict[str, Any], action: str, **details: Any
     ) -> None:
+        """One audit row: who did ``action`` to ``obj``, with the details."""
         entry = AuditEntry(
             namespace=namespace,
             scheduledjob=str(obj["metadata"]["name"]),
@@ -211,7 +203,7 @@ class JobService:
                 self._known.discard(namespace)  # it went away since we cached it
                 namespace = await self.namespace(who, create=True)
                 continue
-            await self._audit(who, namespace, obj, "create", name=changes.get("name"))
+            await self.record_action(who, namespace, obj, "create", name=changes.get("name"))
             return job_view(obj)
         raise ConflictError("could not find a free object name; retry", "name")
 
@@ -232,7 +224,7 @@ class JobService:
         spec = mutate(current)["spec"]
         await check_against_namespace(self.kube, self.catalog, namespace, spec, who.org_id)
         obj = await self.kube.update_job(namespace, job_id, mutate)
-        await self._audit(who, namespace, obj, "update", fields=sorted(changes))
+        await self.record_action(who, namespace, obj, "update", fields=sorted(changes))
         return job_view(obj)
 
     async def delete_job(self, who: Identity, job_id: str) -> None:
@@ -240,7 +232,7 @@ class JobService:
         obj = await self.kube.delete_job(
             namespace, job_id, check=lambda job: self.roles.check_change(who, job, "delete")
         )
-        await self._audit(who, namespace, obj, "delete")
+        await self.record_action(who, namespace, obj, "delete")
 
     async def _annotate(
         self,
@@ -260,7 +252,7 @@ class JobService:
             return obj
 
         obj = await self.kube.update_job(namespace, job_id, mutate)
-        await self._audit(who, namespace, obj, action, **details)
+        await self.record_action(who, namespace, obj, action, **details)
         return obj
 
     async def set_paused(self, who: Identity, job_id: str, paused: bool, reason: str | None) -> Job:
@@ -280,45 +272,6 @@ class JobService:
 
         action = "pause" if paused else "resume"
         return job_view(await self._annotate(who, job_id, action, change, reason=reason))
-
-    async def run_now(self, who: Identity, job_id: str, key: str) -> str:
-        """Ask for one manual run per ``key``: a RunRequest named from the key, which the
-        operator launches (while paused too); any number of keys queue side by side.
-        Returns the run's id, known now because the run's name follows from the request."""
-        namespace = await self.namespace(who)
-        obj = await self.kube.get_job(namespace, job_id)
-        self.roles.check_change(who, obj, "run")
-        meta = obj["metadata"]
-        name, request = manual_request(meta["name"], meta["uid"], key, self.clock())
-        body = run_request_body(
-            name=name, namespace=namespace, owner=meta["name"], owner_uid=meta["uid"], spec=request
-        )
-        async with self.limits.manual_run(who):
-            if not await self.kube.create_run_request(namespace, body):
-                earlier = await self.kube.get_run_request(namespace, name)
-                if earlier is not None:  # asked before with this key: that run
-                    request = RunRequestSpec.model_validate(earlier.get("spec") or {})
-            await self._audit(who, namespace, obj, "run", idempotency_key=key)
-        return job_name_of(meta["name"], meta["uid"], launch_of(name, request))
-
-    async def retry_run(self, who: Identity, run_id: str) -> str:
-        """Ask for one more attempt of a finished run; returns the job id."""
-        namespace = await self.namespace(who)
-        job = await self.kube.get_run_job(namespace, run_id)
-        owner = claimed_owner(job["metadata"]) if job is not None else None
-        uid = owner[1] if owner is not None else None
-        if job is None or uid is None:
-            raise NotFoundError(f"no run {run_id!r}", "id")
-        conditions = (job.get("status") or {}).get("conditions") or []
-        if not any(c.get("type") in _FINISHED and c.get("status") == "True" for c in conditions):
-            raise ConflictError(f"run {run_id!r} has not finished; retry it once it has", "id")
-
-        def change(obj: dict[str, Any]) -> None:
-            obj["metadata"].setdefault("annotations", {})[ANNOTATION_RETRY] = run_id
-
-        async with self.limits.manual_run(who):
-            await self._annotate(who, uid, "retry", change, run=run_id)
-        return str(uid)
 
     # --- history -------------------------------------------------------------------------
 
@@ -358,45 +311,3 @@ class JobService:
             return preview_slots(spec, self.clock(), count)
         except AlmanacError as exc:
             raise ConflictError(f"the job's spec is invalid: {exc}", "schedule") from None
-
-    async def backfill(
-        self, who: Identity, job_id: str, start: datetime, end: datetime
-    ) -> tuple[list[str], int]:
-        """Ask the operator to run every slot in ``[start, end]`` (one RunRequest each, named
-        like its run, so asking twice creates nothing new): it launches them as the job's
-        overlap policy allows, with the template's checks. Returns (run names, how many
-        were new)."""
-        if end < start:
-            raise bad_request_from(AlmanacError("end must not be before start", "end"))
-        namespace = await self.namespace(who)
-        obj = await self.kube.get_job(namespace, job_id)
-        self.roles.check_change(who, obj, "backfill")
-        try:
-            spec = parse_spec(obj.get("spec") or {})
-            compiled = compile_spec(spec)
-        except AlmanacError as exc:
-            raise ConflictError(f"the job's spec is invalid: {exc}", "schedule") from None
-        if compiled is None:
-            raise ConflictError("the job has no schedule to backfill", "schedule")
-        limit = self.settings.max_backfill
-        slots = slots_due(compiled, start - timedelta(microseconds=1), end, limit + 1)
-        if len(slots) > limit:
-            raise bad_request_from(
-                AlmanacError(f"the range holds more than {limit} slots; narrow it", "end")
-            )
-        await self.catalog.resolve(namespace, spec.template)  # a missing one: 400 now
-        meta = obj["metadata"]
-        names, created = [], 0
-        for slot in slots:
-            name, request = backfill_request(meta["name"], meta["uid"], slot)
-            body = run_request_body(
-                name=name,
-                namespace=namespace,
-                owner=meta["name"],
-                owner_uid=meta["uid"],
-                spec=request,
-            )
-            names.append(name)
-            created += await self.kube.create_run_request(namespace, body)
-        await self._audit(who, namespace, obj, "backfill", start=str(start), end=str(end))
-        return names, created

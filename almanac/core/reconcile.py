@@ -227,9 +227,18 @@ class _Pass:
         self.create(retry, EventReason.RETRYING)
 
     def attempts(self, slot: datetime, request: str | None) -> int:
-        """The highest attempt of a slot's (or a request's) run, created or planned."""
+        """The highest attempt of a slot's (or a request's) run, created or planned. A
+        retry asked for by hand takes its attempt whichever way it came (annotation or
+        RunRequest), so an automatic retry of that attempt does not run as well."""
         runs: list[JobObservation | RunRequest] = [*self.s.jobs.values(), *self.planned]
-        return max((r.attempt for r in runs if r.slot == slot and r.request == request), default=0)
+        return max(
+            (
+                r.attempt
+                for r in runs
+                if r.slot == slot and (r.request == request or r.trigger is TriggerKind.RETRY)
+            ),
+            default=0,
+        )
 
     def retries(self) -> None:
         for run, due_at in due_retries(self.s.jobs.values(), self.spec.retry):

@@ -7,24 +7,30 @@ from __future__ import annotations
 from almanac.core.actions import Action, CountTrigger, LaunchRequest, PostEvent, SettleRequest
 from almanac.core.errors import AlmanacError
 from almanac.core.params import validate_params
-from almanac.core.runrequests import RequestPhase, launch_of
+from almanac.core.runrequests import ASKED_BY_HAND, RequestPhase, launch_of
 from almanac.core.runs import job_name_of, run_params
 from almanac.core.snapshot import Snapshot, StoredRequest
 from almanac.core.vocabulary import EventReason
 
 __all__ = ["request_actions"]
 
+#: The Event a launched request posts, by its kind (events and chains: Triggered).
+_REASONS = {
+    "manual": EventReason.RUN_NOW,
+    "backfill": EventReason.BACKFILLED,
+    "retry": EventReason.RETRYING,
+}
+
 
 def request_actions(s: Snapshot, stored: StoredRequest) -> list[Action]:
-    """What one due RunRequest becomes: skipped while suspended (but a run-now, which is
-    asked for explicitly, runs as the run-now annotation does), failed when the template
+    """What one due RunRequest becomes: skipped while suspended (but a run-now or a retry,
+    asked for explicitly, runs as the run-now and retry annotations do), failed when the template
     refuses its params (with the trigger's failure counted and an Event), else launched.
     Also used by the operator's launch on acceptance, so both paths decide alike."""
     assert s.spec is not None
     assert s.template is not None
     run = launch_of(stored.name, stored.spec)
-    manual = stored.spec.kind == "manual"
-    if s.spec.suspend and not manual:
+    if s.spec.suspend and stored.spec.kind not in ASKED_BY_HAND:
         return [SettleRequest(stored.name, RequestPhase.SKIPPED, "suspended at the due time")]
     try:
         validate_params(run_params(s.spec, run), s.template.params_schema)
@@ -36,17 +42,12 @@ def request_actions(s: Snapshot, stored: StoredRequest) -> list[Action]:
             SettleRequest(stored.name, RequestPhase.FAILED, why),
             PostEvent(EventReason.TRIGGER_FAILED, f"request {stored.name}: {why}"),
         ]
-    backfill = stored.spec.kind == "backfill"
     return [
         LaunchRequest(
             request=stored.name,
             job=job_name_of(s.ref.name, s.ref.uid, run),
             run=run,
-            reason=EventReason.RUN_NOW
-            if manual
-            else EventReason.BACKFILLED
-            if backfill
-            else EventReason.TRIGGERED,
+            reason=_REASONS.get(stored.spec.kind, EventReason.TRIGGERED),
             trigger=stored.spec.trigger,
         )
     ]

@@ -37,6 +37,7 @@ from almanac.core.status import TriggerKind
 from almanac.core.vocabulary import LABEL_KEY, LABEL_TRIGGER_NAME
 
 __all__ = [
+    "ASKED_BY_HAND",
     "LABEL_KEY",
     "LABEL_TRIGGER_NAME",
     "MAX_EVENT_BYTES",
@@ -48,6 +49,7 @@ __all__ = [
     "key_label",
     "launch_of",
     "manual_request",
+    "retry_request",
     "run_request_body",
     "status_patch",
 ]
@@ -61,7 +63,10 @@ _TRIGGERS: Final = {
     "after": TriggerKind.AFTER,
     "backfill": TriggerKind.BACKFILL,
     "manual": TriggerKind.MANUAL,
+    "retry": TriggerKind.RETRY,
 }
+#: Kinds a person asks for explicitly: they run while the job is paused.
+ASKED_BY_HAND: Final = frozenset({"manual", "retry"})
 
 
 class RequestPhase(StrEnum):
@@ -89,9 +94,10 @@ class RunRequestSpec(SpecModel):
     trigger: str = Field(
         "", max_length=63, description="Name of the trigger in spec.triggers (none: backfill)."
     )
-    kind: Literal["event", "after", "backfill", "manual"] = Field(
-        description="A Kafka event, an upstream run, a past slot asked for (backfill), or a "
-        "run asked for now (manual: run-now through REST)."
+    kind: Literal["event", "after", "backfill", "manual", "retry"] = Field(
+        description="A Kafka event, an upstream run, a past slot asked for (backfill), a "
+        "run asked for now (manual: run-now through REST), or one more attempt of a "
+        "finished run (retry, through REST)."
     )
     due_time: AwareDatetime = Field(description="When the run starts.")
     step: int = Field(0, ge=0, description="Index in the trigger's sequence (0 without one).")
@@ -102,6 +108,12 @@ class RunRequestSpec(SpecModel):
     source: EventSource = Field(description="The event behind the request.")
     event: dict[str, Any] = Field(
         default_factory=dict, description="The event itself (ALMANAC_EVENT in the run)."
+    )
+    attempt: int = Field(
+        1, ge=1, le=9999, description="The run's attempt number (a retry: the retried run's + 1)."
+    )
+    retry_of: str | None = Field(
+        None, max_length=63, description="The run a retry repeats (kind retry only)."
     )
 
 
@@ -148,17 +160,20 @@ def run_request_body(
     }
 
 
-def launch_of(name: str, spec: RunRequestSpec, attempt: int = 1) -> RunRequest:
-    """The run a RunRequest launches. ``n`` comes from the request's name and the slot
-    keeps its microseconds, so the Job name is deterministic per request and distinct
-    between requests due in the same second. A backfill has one request per slot, so its
-    run keeps the plain per-slot name (``n`` 1) that asking twice must collide on."""
+def launch_of(name: str, spec: RunRequestSpec, attempt: int | None = None) -> RunRequest:
+    """The run a RunRequest launches (``attempt``: a later attempt of it; default its
+    own). ``n`` comes from the request's name and the slot keeps its microseconds, so the
+    Job name is deterministic per request and distinct between requests due in the same
+    second. A backfill has one request per slot, so its run keeps the plain per-slot name
+    (``n`` 1) that asking twice must collide on; a retry is named like the retry the
+    ``almanac.dev/retry`` annotation starts (``n`` 1, the attempt), so the two collide."""
     backfill = spec.kind == "backfill"
-    n = 1 if backfill else int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % _N_RANGE
+    fixed = backfill or spec.kind == "retry"
+    n = 1 if fixed else int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % _N_RANGE
     return RunRequest(
         slot=spec.due_time,
         trigger=_TRIGGERS[spec.kind],
-        attempt=attempt,
+        attempt=spec.attempt if attempt is None else attempt,
         n=n,
         request=name,
         params=None if backfill else spec.params,
@@ -194,6 +209,37 @@ def manual_request(
         source=EventSource(id=f"run-now:{key}"[:1024]),
     )
     return request_name(owner, owner_uid, "run-now", key), spec
+
+
+def retry_request(
+    owner: str,
+    owner_uid: str,
+    run: str,
+    *,
+    slot: datetime,
+    attempt: int,
+    origin: RunRequestSpec | None,
+) -> tuple[str, RunRequestSpec]:
+    """The request (name, spec) of one more attempt of finished run ``run`` (its
+    ``attempt`` + 1 is given). Named from the run, so retrying a run twice asks once (retry
+    the retry for a third attempt); due at the run's slot, which has passed, so it runs at
+    once. A run an event started keeps that event's params and payload (``origin``, its
+    RunRequest's spec): the history does not store them."""
+    carried = (
+        {"params": origin.params, "event": origin.event, "step": origin.step, "key": origin.key}
+        if origin is not None
+        else {}
+    )
+    spec = RunRequestSpec(
+        scheduled_job=owner,
+        kind="retry",
+        due_time=origin.due_time if origin is not None else slot,  # to the microsecond
+        attempt=attempt,
+        retry_of=run,
+        source=origin.source if origin is not None else EventSource(id=f"retry:{run}"),
+        **carried,
+    )
+    return request_name(owner, owner_uid, "retry", run), spec
 
 
 def status_patch(

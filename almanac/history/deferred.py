@@ -46,6 +46,9 @@ class DeferredRunStore:
     async def get_run(self, scheduledjob_uid: str, run_name: str) -> RunRecord | None:
         return await self._store().get_run(scheduledjob_uid, run_name)
 
+    async def find_run(self, namespace: str, run_name: str) -> RunRecord | None:
+        return await self._store().find_run(namespace, run_name)
+
     async def list_runs(
         self,
         namespace: str,

@@ -91,7 +91,15 @@ CREATE INDEX outbox_pending ON outbox (next_attempt_at, id) WHERE delivered_at I
 CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
 """
 
-MIGRATIONS: Final[tuple[Migration, ...]] = (Migration(1, "runs_audit_outbox", _V1_RUNS),)
+#: A run is found by its name alone when its Job is gone (a retry through REST names it so).
+_V2_RUN_NAMES: Final = """
+CREATE INDEX job_runs_by_run_name ON job_runs (namespace, run_name, id DESC);
+"""
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (
+    Migration(1, "runs_audit_outbox", _V1_RUNS),
+    Migration(2, "runs_by_name", _V2_RUN_NAMES),
+)
 
 _BOOKKEEPING: Final = """
 CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -181,6 +181,15 @@ class PostgresRunStore:
             row = await cur.fetchone()
         return _record(row) if row is not None else None
 
+    async def find_run(self, namespace: str, run_name: str) -> RunRecord | None:
+        async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                _SELECT + " WHERE namespace = %s AND run_name = %s ORDER BY id DESC LIMIT 1",
+                (namespace, run_name),
+            )
+            row = await cur.fetchone()
+        return _record(row) if row is not None else None
+
     async def list_runs(
         self,
         namespace: str,

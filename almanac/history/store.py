@@ -41,6 +41,9 @@ class RunStore(Protocol):
     async def get_run(self, scheduledjob_uid: str, run_name: str) -> RunRecord | None:
         """The stored run, or ``None``."""
 
+    async def find_run(self, namespace: str, run_name: str) -> RunRecord | None:
+        """The newest stored run of that name in ``namespace`` (its Job may be gone)."""
+
     async def list_runs(
         self,
         namespace: str,

@@ -161,19 +161,28 @@ def request(
     phase: str = "Pending",
     job_name: str | None = None,
     params: Mapping[str, Any] | None = None,
+    retry_of: str | None = None,
+    attempt: int = 1,
 ) -> StoredRequest:
-    """A RunRequest as the operator stores it."""
+    """A RunRequest as the operator stores it (``retry_of``: a retry the facade wrote)."""
+    source = (
+        f"backfill:{at(due).isoformat()}"
+        if kind == "backfill"
+        else f"retry:{retry_of}"
+        if kind == "retry"
+        else f"event-{name}"
+    )
     return StoredRequest(
         name=name,
         spec=RunRequestSpec(
             scheduled_job=REF.name,
-            trigger="" if kind in ("backfill", "manual") else trigger,
+            trigger="" if kind in ("backfill", "manual", "retry") else trigger,
             kind=kind,
             due_time=at(due),
             params=dict(params or {}),
-            source=EventSource(
-                id=f"backfill:{at(due).isoformat()}" if kind == "backfill" else f"event-{name}"
-            ),
+            source=EventSource(id=source),
+            attempt=attempt,
+            retry_of=retry_of,
         ),
         status=RunRequestStatus(phase=RequestPhase(phase), job=job_name),
     )

@@ -88,6 +88,13 @@ class InMemoryRunStore:
         self._maybe_fail()
         return self.runs.get((scheduledjob_uid, run_name))
 
+    async def find_run(self, namespace: str, run_name: str) -> RunRecord | None:
+        self._maybe_fail()
+        found = [
+            r for r in self.runs.values() if (r.namespace, r.run_name) == (namespace, run_name)
+        ]
+        return found[-1] if found else None
+
     async def list_runs(
         self,
         namespace: str,

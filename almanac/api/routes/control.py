@@ -1,12 +1,11 @@
 """Job control: run now, pause, resume, backfill, retry a run.
 
 The 202 answers carry ``Location``: the path where what they started will show. A run-now
-answers with its run's id (the run's name follows from its request), but the run shows in
-history only once the operator has launched it; a retry's run is named by the operator when
-it launches it, and a backfill's runs (named in the answer) exist only once the
-operator launches them, one at a time under most overlap policies. ``Location`` is therefore
-the job's runs list (``listRuns``), where they appear, rather than a run path that would
-404 for a while.
+and a retry answer with their run's id (the run's name follows from its request), but the
+run shows in history only once the operator has launched it; a backfill's runs (named in
+the answer) exist only once the operator launches them, one at a time under most overlap
+policies. ``Location`` is therefore the job's runs list (``listRuns``), where they appear,
+rather than a run path that would 404 for a while.
 """
 
 from __future__ import annotations
@@ -71,7 +70,7 @@ async def run_job(
     key: IdempotencyKey = None,
 ) -> RunNowAccepted:
     key = key or uuid.uuid4().hex
-    run_id = await service.run_now(who, job_id, key)
+    run_id = await service.asks.run_now(who, job_id, key)
     _runs_of(request, response, job_id)
     return RunNowAccepted(job_id=job_id, run_id=run_id, idempotency_key=key)
 
@@ -119,7 +118,7 @@ async def backfill_job(
     request: Request,
     response: Response,
 ) -> BackfillAccepted:
-    names, created = await service.backfill(who, job_id, body.start, body.end)
+    names, created = await service.asks.backfill(who, job_id, body.start, body.end)
     _runs_of(request, response, job_id)
     return BackfillAccepted(job_id=job_id, runs=names, created=created)
 
@@ -139,6 +138,6 @@ async def retry_run(
     request: Request,
     response: Response,
 ) -> RetryAccepted:
-    job_id = await service.retry_run(who, run_id)
+    job_id, retry_run_id = await service.asks.retry_run(who, run_id)
     _runs_of(request, response, job_id)
-    return RetryAccepted(run_id=run_id, job_id=job_id)
+    return RetryAccepted(run_id=run_id, job_id=job_id, retry_run_id=retry_run_id)

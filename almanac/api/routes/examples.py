@@ -190,7 +190,12 @@ RUN_NOW_ACCEPTED: Final[Examples] = {
 RETRY_ACCEPTED: Final[Examples] = {
     "accepted": _example(
         "Accepted",
-        {"run_id": f"{RESOURCE}-202601280000", "job_id": JOB_ID, "status": "accepted"},
+        {
+            "run_id": f"{RESOURCE}-202601280000",
+            "job_id": JOB_ID,
+            "retry_run_id": f"{RESOURCE}-202601280000-r1-a2",
+            "status": "accepted",
+        },
     )
 }
 BACKFILL_REQUEST: Final[Examples] = {

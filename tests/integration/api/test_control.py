@@ -1,6 +1,6 @@
 """Job control through REST with a real operator: pause stops runs and resume restarts
-them, run-now runs once per Idempotency-Key, retry creates a run, backfill asks the operator
-for past slots, which it runs as the job's overlap policy allows."""
+them, run-now runs once per Idempotency-Key, retry runs once per retried run, backfill
+asks the operator for past slots, which it runs as the job's overlap policy allows."""
 
 from __future__ import annotations
 
@@ -138,7 +138,10 @@ async def test_retry_and_backfill_create_runs(scripted: Org) -> None:
     retry = org.request("POST", f"/runs/{run}/retry")
     assert retry.status_code == 202, retry.text
     assert retry.json()["job_id"] == job["id"]
-    await eventually(lambda: _by_trigger(k, name, "retry"), timeout=60, what="a retry run")
+    retried = await eventually(lambda: _by_trigger(k, name, "retry"), timeout=60, what="retry")
+    assert [j["metadata"]["name"] for j in retried] == [retry.json()["retry_run_id"]]
+    again = org.request("POST", f"/runs/{run}/retry").json()  # the same run: the same attempt
+    assert again["retry_run_id"] == retry.json()["retry_run_id"]
     assert org.request("POST", "/runs/no-such-run/retry").status_code == 404
 
     window = {"start": "2024-01-01T00:00:00Z", "end": "2025-12-31T23:59:59Z"}

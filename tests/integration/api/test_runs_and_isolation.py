@@ -126,3 +126,10 @@ async def test_two_organisations_see_nothing_of_each_other(
     assert (mine["name"], mine["status"]) == ("secret", "scheduled")
     runs = alice.request("GET", f"/jobs/{secret['id']}/runs").json()["data"]
     assert [r["id"] for r in runs] == [record.run_name]
+    # Her own retry of that run (its Job long pruned: history only) is accepted, once.
+    retry = alice.request("POST", f"/runs/{record.run_name}/retry")
+    assert retry.status_code == 202, retry.text
+    again = alice.request("POST", f"/runs/{record.run_name}/retry").json()
+    assert again["retry_run_id"] == retry.json()["retry_run_id"] == f"{record.run_name}-r1-a2"
+    [asked] = alice.kubectl.list("runrequests")
+    assert (asked["spec"]["kind"], asked["spec"]["retryOf"]) == ("retry", record.run_name)

@@ -53,13 +53,18 @@ class FakeService:
     async def get_job(self, who: Identity, job_id: str) -> dict[str, Any]:
         raise self.failure or AssertionError("no failure set")
 
+    @property
+    def asks(self) -> FakeService:
+        """Run-now, retry and backfill live on ``JobService.asks``; one fake serves both."""
+        return self
+
     async def run_now(self, who: Identity, job_id: str, key: str) -> str:
         self.asked.append(f"run {job_id} {key}")
         return "nightly-x7k2p-20261201120000-m42"
 
-    async def retry_run(self, who: Identity, run_id: str) -> str:
+    async def retry_run(self, who: Identity, run_id: str) -> tuple[str, str]:
         self.asked.append(f"retry {run_id}")
-        return UID
+        return UID, f"{run_id}-r1-a2"
 
     async def backfill(
         self, who: Identity, job_id: str, start: datetime, end: datetime
@@ -111,6 +116,7 @@ async def test_retry_is_202_with_location_of_the_runs_of_the_runs_job(
 
     assert reply.status_code == 202, reply.text
     assert reply.headers["location"] == f"{BASE_PATH}/jobs/{UID}/runs"
+    assert reply.json()["retry_run_id"] == "nightly-x7k2p-1-r1-a2"
 
 
 async def test_backfill_is_202_with_location_of_the_jobs_runs(client: httpx.AsyncClient) -> None:

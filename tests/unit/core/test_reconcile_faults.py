@@ -1,8 +1,9 @@
 """The reconcile table, continued: situations a first version of the pure reconcile got
 wrong, each written down as the case that failed before its fix (history limits that
-never pruned failed Jobs, a manual retry doubled by the automatic one, an event run
-retried without its event, Complete announced while the last run still ran, a buffered
-slot overtaken by a newer one, and the counting a new leader inherits)."""
+never pruned failed Jobs, a manual retry, by annotation or request, doubled by the
+automatic one, an event run retried without its event, Complete announced while the last
+run still ran, a buffered slot overtaken by a newer one, and the counting a new leader
+inherits)."""
 
 from __future__ import annotations
 
@@ -173,6 +174,37 @@ CASES = [
         ),
         now=at("12:00:40"),
         want=["create retry 12:00:10 #2 (Retrying)"],
+    ),
+    Case(
+        "a retry request launches while the job is paused, as the retry annotation does",
+        snapshot(
+            spec_of(schedule=HOURLY, suspend=True),
+            last_slot="12:00",
+            jobs=[FAILED],
+            requests=[request("rt-1", "12:00", kind="retry", retry_of=FAILED.name, attempt=2)],
+        ),
+        now=at("12:05"),
+        want=["launch rt-1 (Retrying)"],
+    ),
+    Case(
+        "an automatic retry does not also run the attempt a retry request launched",
+        snapshot(
+            spec_of(schedule=HOURLY, retry=RETRY),
+            last_slot="12:00",
+            jobs=[FAILED, job("12:00", trigger="retry", attempt=2, request="rt-1")],
+            requests=[
+                request(
+                    "rt-1",
+                    "12:00",
+                    kind="retry",
+                    retry_of=FAILED.name,
+                    attempt=2,
+                    phase="Launched",
+                )
+            ],
+        ),
+        now=at("12:05"),
+        want=[],
     ),
     # -- what a new leader inherits ------------------------------------------------------------
     Case(
