@@ -131,8 +131,12 @@ def run_name(
     exact = base == scheduled_job and slot.microsecond == 0
     if exact and len(base) + len(suffix) <= MAX_RUN_NAME:
         return base + suffix
+    # A slot's run is one run whether launched on time or caught up (a new leader may
+    # catch up a slot the old one launched): the hash, like the exact name, says so.
+    same = trigger in _SAME_AS_SLOT
+    kind, n_text = (TriggerKind.SCHEDULE.value, "1") if same else (trigger.value, str(n))
     key = "/".join(
-        [uid, scheduled_job, slot.astimezone(UTC).isoformat(), trigger.value, str(n), str(attempt)]
+        [uid, scheduled_job, slot.astimezone(UTC).isoformat(), kind, n_text, str(attempt)]
     )
     digest = hashlib.sha256(key.encode()).hexdigest()[:_HASH_LEN]
     room = MAX_RUN_NAME - len(suffix) - _HASH_LEN - 1

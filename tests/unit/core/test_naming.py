@@ -79,6 +79,17 @@ def test_long_or_dotted_names_are_truncated_with_hash(name: str) -> None:
     )
 
 
+@pytest.mark.parametrize("name", ["j", "a" * 60, "team.nightly"])
+def test_a_slot_launched_on_time_or_caught_up_has_one_name(name: str) -> None:
+    # A new leader catches up a slot the old one launched on time: AlreadyExists, not a
+    # second run (hashed names once differed by trigger).
+    on_time = run_name(name, UID, SLOT, trigger=TriggerKind.SCHEDULE)
+    assert run_name(name, UID, SLOT, trigger=TriggerKind.CATCHUP) == on_time
+    assert run_name(name, UID, SLOT, trigger=TriggerKind.CATCHUP, n=0) == on_time
+    retry = run_name(name, UID, SLOT, trigger=TriggerKind.SCHEDULE, attempt=2)
+    assert run_name(name, UID, SLOT, trigger=TriggerKind.CATCHUP, attempt=2) == retry != on_time
+
+
 def test_sub_second_slots_stay_distinct() -> None:
     a = run_name("j", UID, SLOT + timedelta(milliseconds=100))
     b = run_name("j", UID, SLOT + timedelta(milliseconds=200))
