@@ -27,14 +27,21 @@ import json
 import os
 import subprocess
 import time
-import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from kubernetes_asyncio import client, config
 
+from hack.bench.ceiling import (
+    CONCURRENCY,
+    _bounded,
+    _delete_namespace,
+    _namespace,
+    _pod_template,
+    bench_ceiling,
+    bench_ceiling_same_jobs,
+)
 from hack.bench.jobseen import FirstSeen, watch_first_seen
 from hack.bench.lagreport import print_table
 from hack.bench.operatorproc import (
@@ -46,10 +53,8 @@ from hack.bench.operatorproc import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-CONCURRENCY = 32
 WINDOW = 60.0
 SETTLE = 30.0
-PAUSE = {"image": "localhost/pause:busybox-1"}
 
 # noisy and trigger_bench import the operator-process helpers from here by these names.
 _free_port, _metric, _proc_stats = free_port, metric, proc_stats
@@ -62,43 +67,6 @@ def _env() -> dict[str, str]:
     )
     env: dict[str, str] = json.loads(out.stdout)
     return env
-
-
-async def _bounded(call: Callable[[int], Awaitable[Any]], n: int) -> None:
-    """``call(i)`` for i in range(n), CONCURRENCY requests in flight."""
-    limit = asyncio.Semaphore(CONCURRENCY)
-
-    async def one(i: int) -> None:
-        async with limit:
-            await call(i)
-
-    await asyncio.gather(*(one(i) for i in range(n)))
-
-
-def _pod_template() -> dict[str, Any]:
-    return {
-        "spec": {
-            "restartPolicy": "Never",
-            "containers": [{"name": "c", **PAUSE, "imagePullPolicy": "Never"}],
-        }
-    }
-
-
-async def _namespace(core: client.CoreV1Api, prefix: str) -> str:
-    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
-    await core.create_namespace({"metadata": {"name": name}})
-    return name
-
-
-async def _delete_namespace(core: client.CoreV1Api, name: str) -> None:
-    await core.delete_namespace(name)
-    while True:
-        try:
-            await core.read_namespace(name)
-        except client.ApiException as exc:
-            if exc.status == 404:
-                return
-        await asyncio.sleep(1)
 
 
 def _boundary_jobs(seen: dict[str, float], boundary: float) -> FirstSeen:
@@ -250,27 +218,6 @@ async def bench_almanac(
         await _delete_namespace(core, ns)
 
 
-async def bench_ceiling(api: client.ApiClient, n: int) -> dict[str, Any]:
-    core, batch = client.CoreV1Api(api), client.BatchV1Api(api)
-    ns = await _namespace(core, "bench-raw")
-    try:
-        began = time.monotonic()
-        await _bounded(
-            lambda i: batch.create_namespaced_job(
-                ns,
-                {
-                    "metadata": {"name": f"j{i}"},
-                    "spec": {"backoffLimit": 0, "template": _pod_template()},
-                },
-            ),
-            n,
-        )
-        took = time.monotonic() - began
-        return {"who": "tight client (ceiling)", "n": n, "seconds": took, "rate": n / took}
-    finally:
-        await _delete_namespace(core, ns)
-
-
 async def bench_idle(
     api: client.ApiClient, env: dict[str, str], n: int, logs: Path
 ) -> dict[str, Any]:
@@ -343,6 +290,8 @@ async def main() -> None:
         async with client.ApiClient(configuration) as api:
             for n in args.sizes:
                 rows.append(await bench_ceiling(api, n))
+                print(json.dumps(rows[-1]), flush=True)
+                rows.append(await bench_ceiling_same_jobs(api, n))
                 print(json.dumps(rows[-1]), flush=True)
                 if not args.skip_cron:
                     rows.append(await bench_cronjobs(api, n))

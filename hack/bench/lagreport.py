@@ -22,7 +22,7 @@ def print_table(rows: list[dict[str, Any]], settle: float) -> None:
             )
     for row in rows:
         if "rate" in row:
-            print(f"ceiling N={row['n']}: {row['seconds']:.2f} s ({row['rate']:.0f} Jobs/s)")
+            print(f"{row['who']} N={row['n']}: {row['seconds']:.2f} s ({row['rate']:.0f} Jobs/s)")
         if "startup_s" in row:
             print(
                 f"{row['who']}: start-up {row['startup_s']:.1f} s, RSS {row['rss_mb']:.0f} MB "
@@ -45,3 +45,9 @@ def print_table(rows: list[dict[str, Any]], settle: float) -> None:
             print(f"N={n}: tuned CronJob p99 / Almanac p99 = {tuned['p99'] / alm['p99']:.1f}x")
         if raw and alm:
             print(f"N={n}: Almanac p99 / ceiling time = {alm['p99'] / raw['seconds']:.2f}x")
+        shaped = group.get("tight client, Almanac's Jobs")
+        if shaped and alm:
+            print(
+                f"N={n}: Almanac p99 / same-Jobs ceiling time = "
+                f"{alm['p99'] / shaped['seconds']:.2f}x"
+            )

@@ -28,6 +28,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from kubernetes_asyncio import client, config
 
+from hack.bench.ceiling import _delete_namespace, _namespace
 from hack.bench.jobseen import watch_first_seen
 from hack.bench.lag import (
     REPO,
@@ -35,11 +36,9 @@ from hack.bench.lag import (
     _boundary_jobs,
     _create_scheduled_jobs,
     _cron_for,
-    _delete_namespace,
     _env,
     _free_port,
     _kubectl,
-    _namespace,
     _next_minute,
     _start_operator,
     _summary,

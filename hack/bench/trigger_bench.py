@@ -33,15 +33,14 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from kubernetes_asyncio import client, config
 
+from hack.bench.ceiling import _delete_namespace, _namespace
 from hack.bench.jobseen import FirstSeen, watch_first_seen
 from hack.bench.lag import (
     REPO,
-    _delete_namespace,
     _env,
     _free_port,
     _kubectl,
     _metric,
-    _namespace,
     _proc_stats,
     _start_operator,
     _summary,
