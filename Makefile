@@ -5,8 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := hack/stack
 export ALMANAC_TIMES := /tmp/almanac-test-times-$(shell echo $$PPID)
+PROFILE ?= short
 
-.PHONY: help install stack dev down status lint unit integration e2e test crds clean
+.PHONY: help install stack dev down status lint unit integration e2e chaos test crds clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,6 +54,9 @@ integration: install ## integration tests against the real stack (started if nee
 
 e2e: install ## Helm chart end-to-end tests on the local stack (started if needed)
 	@hack/timed e2e $(PY) -m pytest tests/e2e -q
+
+chaos: install ## the chaos suite: 3 replicas under leader kills and restarts, exact accounting (PROFILE=short|long)
+	@hack/timed chaos $(PY) -m hack.chaos --profile $(PROFILE)
 
 test: lint unit integration e2e ## everything CI runs: lint, unit, integration and e2e tests
 	@hack/timed --summary

@@ -1,0 +1,1 @@
+"""The chaos suite (``make chaos``): exactly once under faults, counted."""

@@ -1,0 +1,113 @@
+"""The chaos suite's recorders, independent of the operator's code: a Job ledger from its
+own watch (kubernetes_asyncio's, not the operator's), and a leader sampler that asks every
+replica's /metrics whether it leads, twice a second."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+from kubernetes_asyncio import client, watch
+
+from hack.bench.operatorproc import metric
+from hack.chaos.ledger import RunSeen
+
+__all__ = ["JobLedger", "LeaderSampler"]
+
+_FINISHED = ("Complete", "Failed", "SuccessCriteriaMet", "FailureTarget")
+
+
+def _finished_at(job: client.V1Job) -> datetime | None:
+    status = job.status
+    if status is None:
+        return None
+    if status.completion_time is not None:
+        return status.completion_time  # type: ignore[no-any-return]
+    times = [
+        c.last_transition_time
+        for c in status.conditions or []
+        if c.type in _FINISHED and c.status == "True" and c.last_transition_time
+    ]
+    return min(times) if times else None
+
+
+class JobLedger:
+    """Every Job the namespace ever had (deleted ones stay), latest state of each."""
+
+    def __init__(self, api: client.ApiClient, namespace: str) -> None:
+        self._batch = client.BatchV1Api(api)
+        self._namespace = namespace
+        self.jobs: dict[str, client.V1Job] = {}
+        self.restarts = 0
+
+    async def run(self) -> None:
+        """Watch until cancelled; a broken stream (API-server restart) is listed again."""
+        while True:
+            try:
+                stream = watch.Watch().stream(
+                    self._batch.list_namespaced_job, self._namespace, timeout_seconds=60
+                )
+                async for event in stream:
+                    job = event["object"]
+                    self.jobs[job.metadata.name] = job
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the API server went away: watch again
+                self.restarts += 1
+                await asyncio.sleep(1)
+
+    async def settle(self) -> None:
+        """Fold in a final list (finish times the stream may not have delivered yet)."""
+        listed = await self._batch.list_namespaced_job(self._namespace)
+        for job in listed.items:
+            self.jobs[job.metadata.name] = job
+
+    def runs(self) -> list[RunSeen]:
+        out = []
+        for job in self.jobs.values():
+            labels = job.metadata.labels or {}
+            if "almanac.dev/slot" not in labels:
+                continue
+            out.append(
+                RunSeen(
+                    job=job.metadata.name,
+                    scheduledjob=labels.get("almanac.dev/scheduledjob", ""),
+                    slot=datetime.fromtimestamp(int(labels["almanac.dev/slot"]), UTC),
+                    trigger=labels.get("almanac.dev/trigger", "schedule"),
+                    attempt=int(labels.get("almanac.dev/attempt", "1")),
+                    created=job.metadata.creation_timestamp,
+                    finished=_finished_at(job),
+                )
+            )
+        return out
+
+
+class LeaderSampler:
+    """Who says it leads, twice a second: ``samples`` of (monotonic time, identities)."""
+
+    def __init__(self, replicas: Callable[[], Iterable[tuple[str, int]]]) -> None:
+        self._replicas = replicas
+        self.samples: list[tuple[float, frozenset[str]]] = []
+
+    async def run(self, every: float = 0.5) -> None:
+        while True:
+            began = time.monotonic()
+            replicas = list(self._replicas())
+            answers = await asyncio.gather(
+                *(asyncio.to_thread(metric, port, "almanac_is_leader") for _, port in replicas)
+            )
+            leaders = frozenset(
+                who for (who, _), says in zip(replicas, answers, strict=True) if says
+            )
+            self.samples.append((began, leaders))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.sleep(max(0.0, every - (time.monotonic() - began)))
+
+    def leader(self) -> str | None:
+        """The replica the latest sample says leads (``None``: none yet, or two)."""
+        if not self.samples or len(self.samples[-1][1]) != 1:
+            return None
+        return next(iter(self.samples[-1][1]))

@@ -1,0 +1,197 @@
+"""``make chaos``: exactly once under faults, counted.
+
+On the local stack (started if needed, and then stopped again; ``make dev``'s operators
+must not run, they would launch the suite's jobs too), three operator replicas under one
+Lease run the profile's workloads in a namespace of their own while the profile's faults
+strike. Then every job is suspended, the runs allowed to finish, and the recorders'
+ledgers are counted against the schedules (:mod:`hack.chaos.ledger`). One table is
+printed; the exit status is non-zero on any loss, duplicate, overlap, ``maxRuns``
+violation, two-leader sample or replica that crashed by itself.
+
+    .venv/bin/python -m hack.chaos --profile short   # CI, about three minutes
+    .venv/bin/python -m hack.chaos --profile long    # by hand, about twelve minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from kubernetes_asyncio import client, config
+
+from almanac.core.plan import compile_spec
+from almanac.core.resource import parse_spec
+from hack.chaos.ledger import Kill, Workload, account, takeovers
+from hack.chaos.profiles import PROFILES, SCRIPT, Fault, Profile, workloads
+from hack.chaos.recorders import JobLedger, LeaderSampler
+from hack.chaos.replicas import Replicas
+
+REPO = Path(__file__).resolve().parents[2]
+STACK = REPO / "hack" / "stack"
+KUBECTL = REPO / ".venv" / "bin" / "kubectl"
+#: Slots this close to the stop are not required to have run (the suspend may win).
+STOP_MARGIN = timedelta(seconds=10)
+#: How long the runs get to finish after the stop.
+SETTLE = 45.0
+
+
+def say(text: str) -> None:
+    print(f"[chaos {time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def _stack(*args: str) -> str:
+    done = subprocess.run([STACK, *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"hack/stack {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def _kubectl(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        [str(KUBECTL), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"KUBECONFIG": env["KUBECONFIG"], "PATH": "/usr/bin:/bin"},
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"kubectl {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def _refuse_dev_operators(env: dict[str, str]) -> None:
+    state = json.loads((Path(env["ALMANAC_STACK_DIR"]) / "state.json").read_text())
+    running = [
+        name
+        for name, record in state.get("processes", {}).items()
+        if name.startswith("operator-") and Path(f"/proc/{record['pid']}").exists()
+    ]
+    if running:
+        raise SystemExit(
+            f"make dev's operators run ({', '.join(running)}): they would launch the suite's "
+            "jobs too; 'make down' (or stop them) and run 'make chaos' again"
+        )
+
+
+def _template(env: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "almanac.dev/v1alpha1",
+        "kind": "JobTemplate",
+        "metadata": {"name": "chaos-script"},
+        "spec": {"image": env["ALMANAC_IMAGE"], "command": ["python3", "-c", SCRIPT]},
+    }
+
+
+async def _strike(
+    fault: Fault, replicas: Replicas, sampler: LeaderSampler, kills: list[Kill]
+) -> None:
+    if fault.verb != "kill":
+        say(f"{fault.verb} {fault.component}")
+        await asyncio.to_thread(_stack, fault.verb, fault.component)
+        return
+    leader = sampler.leader()
+    if leader is None or leader not in dict(replicas.ports()):
+        say("kill: no single leader to kill right now, skipped")
+        return
+    kills.append(Kill(time.monotonic(), leader))
+    successor = replicas.kill(leader)
+    say(f"SIGKILL {leader} (the leader); {successor} started")
+
+
+async def _faults(
+    profile: Profile, began: float, replicas: Replicas, sampler: LeaderSampler
+) -> list[Kill]:
+    kills: list[Kill] = []
+    for fault in profile.faults:
+        await asyncio.sleep(max(0.0, began + fault.at - time.monotonic()))
+        await _strike(fault, replicas, sampler, kills)
+    return kills
+
+
+def _expected(job: dict[str, Any], stopped: datetime) -> Workload:
+    spec = parse_spec(job["spec"])
+    compiled = compile_spec(spec)
+    assert compiled is not None
+    created = datetime.fromisoformat(job["metadata"]["creationTimestamp"].replace("Z", "+00:00"))
+    slots = compiled.slots_between(created, stopped - STOP_MARGIN, 10_000)
+    max_runs = compiled.max_runs
+    return Workload(job["metadata"]["name"], spec.overlap_policy.value, tuple(slots), max_runs)
+
+
+async def _on_stack(profile: Profile) -> int:
+    env: dict[str, str] = json.loads(_stack("env", "--json"))
+    _refuse_dev_operators(env)
+    namespace = f"chaos-{uuid.uuid4().hex[:6]}"
+    logs = Path(env["ALMANAC_STACK_DIR"]) / "logs" / namespace
+    logs.mkdir(parents=True, exist_ok=True)
+    _kubectl(env, "create", "namespace", namespace)
+    await config.load_kube_config(config_file=env["KUBECONFIG"])
+    replicas = Replicas(env, namespace, logs)
+    try:
+        async with client.ApiClient() as api:
+            return await _run(api, env, namespace, profile, replicas)
+    finally:
+        replicas.stop_all()
+        _kubectl(env, "delete", "namespace", namespace, "--wait=false")
+        say(f"operator logs: {logs}")
+
+
+async def _run(
+    api: client.ApiClient, env: dict[str, str], namespace: str, profile: Profile, replicas: Replicas
+) -> int:
+    ledger, sampler = JobLedger(api, namespace), LeaderSampler(replicas.ports)
+    recording = [asyncio.create_task(ledger.run()), asyncio.create_task(sampler.run())]
+    replicas.start_all()
+    manifests = [_template(env), *workloads(profile)]
+    items = json.dumps({"apiVersion": "v1", "kind": "List", "items": manifests})
+    _kubectl(env, "-n", namespace, "apply", "-f", "-", stdin=items)
+    began = time.monotonic()
+    say(f"{len(manifests) - 1} jobs in {namespace}, {profile.duration:.0f} s of faults")
+    kills = await _faults(profile, began, replicas, sampler)
+    await asyncio.sleep(max(0.0, began + profile.duration - time.monotonic()))
+    crashed = replicas.crashed()
+    stopped = datetime.now(UTC)
+    suspend = '{"spec":{"suspend":true}}'
+    for manifest in manifests[1:]:
+        name = manifest["metadata"]["name"]
+        _kubectl(env, "-n", namespace, "patch", "scheduledjob", name, "--type=merge", "-p", suspend)
+    listed = _kubectl(env, "-n", namespace, "get", "scheduledjobs", "-o", "json")
+    jobs = json.loads(listed)["items"]
+    say(f"stopped; {SETTLE:.0f} s for the runs to finish")
+    await asyncio.sleep(SETTLE)
+    await ledger.settle()
+    for task in recording:
+        task.cancel()
+    report = account(
+        [_expected(j, stopped) for j in jobs],
+        ledger.runs(),
+        [leaders for _, leaders in sampler.samples],
+        takeovers(kills, sampler.samples),
+    )
+    print(report.table())
+    if crashed:
+        print(f"FAILED: replicas that exited on their own: {', '.join(crashed)}")
+    return 0 if report.ok and not crashed else 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="short")
+    profile = PROFILES[parser.parse_args().profile]
+    say(f"{profile.duration:.0f} s, {len(profile.faults)} faults")
+    was_running = subprocess.run([STACK, "env"], capture_output=True, check=False).returncode == 0
+    _stack("up")
+    try:
+        code = asyncio.run(_on_stack(profile))
+    finally:
+        if not was_running:  # as the test suites do: a stack started here is stopped
+            _stack("down")
+    raise SystemExit(code)

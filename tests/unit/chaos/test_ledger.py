@@ -1,0 +1,98 @@
+"""The chaos suite's accounting finds each kind of fault it exists to find, and nothing in
+a clean run: a missed slot, a slot run twice, a Forbid overlap, runs past maxRuns, two
+leaders at once; takeover times from the kills and the leader samples."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hack.chaos.ledger import Kill, RunSeen, Workload, account, takeovers
+
+T0 = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+SLOTS = tuple(T0 + timedelta(seconds=5 * i) for i in range(4))
+
+
+def run(
+    job: str,
+    slot: datetime,
+    *,
+    trigger: str = "schedule",
+    attempt: int = 1,
+    created: datetime | None = None,
+    took: float | None = 1.0,
+) -> RunSeen:
+    made = created or slot
+    finished = made + timedelta(seconds=took) if took is not None else None
+    return RunSeen(
+        f"{job}-{slot:%H%M%S}-{trigger}-{attempt}", job, slot, trigger, attempt, made, finished
+    )
+
+
+def test_a_clean_run_counts_nothing() -> None:
+    allow = Workload("allow-1", "Allow", SLOTS)
+    runs = [
+        run("allow-1", s, trigger="catchup" if i == 2 else "schedule") for i, s in enumerate(SLOTS)
+    ]
+    report = account([allow], runs, [frozenset({"a"}), frozenset()])
+    assert report.ok, report.table()
+    assert report.rows == [("allow-1", 4, 0, 0, 0, 0)]
+
+
+def test_a_missed_and_a_doubled_slot_are_counted() -> None:
+    allow = Workload("allow-1", "Allow", SLOTS)
+    runs = [
+        run("allow-1", SLOTS[0]),
+        run("allow-1", SLOTS[1]),
+        run("allow-1", SLOTS[1], trigger="catchup"),
+        run("allow-1", SLOTS[3]),
+    ]
+    report = account([allow], runs, [])
+    assert report.rows == [("allow-1", 4, 1, 1, 0, 0)]
+    assert not report.ok
+    assert "FAILED: 2 faults" in report.table()
+
+
+def test_a_retry_is_not_a_second_run_of_its_slot() -> None:
+    allow = Workload("allow-1", "Allow", SLOTS[:1])
+    runs = [run("allow-1", SLOTS[0]), run("allow-1", SLOTS[0], trigger="schedule", attempt=2)]
+    assert account([allow], runs, []).ok
+
+
+def test_a_forbid_run_created_before_the_last_one_finished_is_an_overlap() -> None:
+    forbid = Workload("forbid-1", "Forbid", SLOTS)
+    runs = [
+        run("forbid-1", SLOTS[0], took=7.0),
+        run("forbid-1", SLOTS[1], took=7.0),
+        run("forbid-1", SLOTS[3]),
+    ]
+    report = account([forbid], runs, [])
+    assert report.rows == [("forbid-1", 3, 0, 0, 1, 0)]
+
+
+def test_skipped_forbid_slots_are_not_missed() -> None:
+    forbid = Workload("forbid-1", "Forbid", SLOTS)
+    assert account(
+        [forbid], [run("forbid-1", SLOTS[0], took=7.0), run("forbid-1", SLOTS[2])], []
+    ).ok
+
+
+def test_runs_past_max_runs_are_counted() -> None:
+    bounded = Workload("max-1", "Allow", SLOTS, max_runs=2)
+    runs = [run("max-1", s) for s in SLOTS[:3]]
+    assert account([bounded], runs, []).rows == [("max-1", 3, 0, 0, 0, 1)]
+
+
+def test_two_leaders_in_one_sample_is_a_fault() -> None:
+    report = account([], [], [frozenset({"a"}), frozenset({"a", "b"}), frozenset({"b"})])
+    assert report.two_leader_samples == 1
+    assert not report.ok
+
+
+def test_takeover_time_runs_from_the_kill_to_another_leader() -> None:
+    samples = [
+        (0.0, frozenset({"a"})),
+        (10.5, frozenset()),
+        (12.0, frozenset({"a"})),
+        (14.0, frozenset({"b"})),
+    ]
+    assert takeovers([Kill(10.0, "a")], samples) == [4.0]
