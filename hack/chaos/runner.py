@@ -132,6 +132,10 @@ async def _on_stack(profile: Profile) -> int:
     namespace = f"chaos-{uuid.uuid4().hex[:6]}"
     logs = Path(env["ALMANAC_STACK_DIR"]) / "logs" / namespace
     logs.mkdir(parents=True, exist_ok=True)
+    # The stack has no CRDs until something applies them (make dev, the test suites).
+    _kubectl(env, "apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
+    crd = "crd/scheduledjobs.almanac.dev"
+    _kubectl(env, "wait", "--for=condition=Established", "--timeout=60s", crd)
     _kubectl(env, "create", "namespace", namespace)
     await config.load_kube_config(config_file=env["KUBECONFIG"])
     replicas = Replicas(env, namespace, logs)
