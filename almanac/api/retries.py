@@ -16,17 +16,14 @@ from datetime import datetime
 from almanac.api.errors import ConflictError, NotFoundError
 from almanac.api.kube import KubeFacade
 from almanac.core.naming import claimed_owner
-from almanac.core.runrequests import RunRequestSpec
-from almanac.core.runs import observe_job
-from almanac.core.status import RunPhase, TriggerKind
+from almanac.core.runrequests import OWN_SOURCES, RunRequestSpec
+from almanac.core.runs import FINISHED_PHASES, observe_job
+from almanac.core.status import TriggerKind
 from almanac.history.store import RunStore
 
 __all__ = ["RetryTarget", "find_retry_target", "origin_of"]
 
-_FINISHED = frozenset({RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.CANCELLED})
 _EVENT_RUNS = frozenset({TriggerKind.EVENT, TriggerKind.AFTER})
-#: Event ids the facade gives the requests it writes itself (no event behind them).
-_OWN_SOURCES = ("retry:", "run-now:", "backfill:")
 
 
 @dataclass(frozen=True)
@@ -49,7 +46,7 @@ def _carried_event(trigger: TriggerKind, event_id: str | None) -> bool:
     return (
         trigger is TriggerKind.RETRY
         and event_id is not None
-        and not event_id.startswith(_OWN_SOURCES)
+        and not event_id.startswith(OWN_SOURCES)
     )
 
 
@@ -81,7 +78,7 @@ async def find_retry_target(
     record = await store.find_run(namespace, run)
     if record is None:
         raise NotFoundError(f"no run {run!r}", "id")
-    if record.phase not in _FINISHED:
+    if record.phase not in FINISHED_PHASES:
         raise _unfinished(run)
     trigger = TriggerKind(record.trigger)
     return RetryTarget(

@@ -41,6 +41,7 @@ __all__ = [
     "LABEL_KEY",
     "LABEL_TRIGGER_NAME",
     "MAX_EVENT_BYTES",
+    "OWN_SOURCES",
     "EventSource",
     "RequestPhase",
     "RunRequestSpec",
@@ -65,6 +66,11 @@ _TRIGGERS: Final = {
     "manual": TriggerKind.MANUAL,
     "retry": TriggerKind.RETRY,
 }
+#: How the event ids of the requests the facade writes itself begin (no event behind them).
+BACKFILL_SOURCE: Final = "backfill:"
+RUN_NOW_SOURCE: Final = "run-now:"
+RETRY_SOURCE: Final = "retry:"
+OWN_SOURCES: Final = (BACKFILL_SOURCE, RUN_NOW_SOURCE, RETRY_SOURCE)
 #: Kinds a person asks for explicitly: they run while the job is paused.
 ASKED_BY_HAND: Final = frozenset({"manual", "retry"})
 
@@ -191,7 +197,7 @@ def backfill_request(owner: str, owner_uid: str, slot: datetime) -> tuple[str, R
         scheduled_job=owner,
         kind="backfill",
         due_time=slot,
-        source=EventSource(id=f"backfill:{rfc3339_utc(slot)}"),
+        source=EventSource(id=f"{BACKFILL_SOURCE}{rfc3339_utc(slot)}"),
     )
     return run_name(owner, owner_uid, slot, trigger=TriggerKind.BACKFILL), spec
 
@@ -206,7 +212,7 @@ def manual_request(
         scheduled_job=owner,
         kind="manual",
         due_time=now.replace(microsecond=0),
-        source=EventSource(id=f"run-now:{key}"[:1024]),
+        source=EventSource(id=f"{RUN_NOW_SOURCE}{key}"[:1024]),
     )
     return request_name(owner, owner_uid, "run-now", key), spec
 
@@ -236,7 +242,7 @@ def retry_request(
         due_time=origin.due_time if origin is not None else slot,  # to the microsecond
         attempt=attempt,
         retry_of=run,
-        source=origin.source if origin is not None else EventSource(id=f"retry:{run}"),
+        source=origin.source if origin is not None else EventSource(id=f"{RETRY_SOURCE}{run}"),
         **carried,
     )
     return request_name(owner, owner_uid, "retry", run), spec

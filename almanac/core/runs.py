@@ -37,6 +37,7 @@ __all__ = [
     "ANNOTATION_EVENT_ID",
     "API_VERSION",
     "BUILTIN_TEMPLATES",
+    "FINISHED_PHASES",
     "LABEL_RUN_NOW_KEY",
     "LABEL_RUN_REQUEST",
     "RUN_USER",
@@ -85,6 +86,10 @@ class RunRequest:
     step: int | None = None
 
 
+#: Phases after which a run changes no more (what a retry may repeat).
+FINISHED_PHASES: Final = frozenset({RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.CANCELLED})
+
+
 @dataclass(frozen=True)
 class JobObservation:
     """What the operator needs to know about one of its Jobs."""
@@ -103,7 +108,7 @@ class JobObservation:
 
     @property
     def finished(self) -> bool:
-        return self.phase in (RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.CANCELLED)
+        return self.phase in FINISHED_PHASES
 
 
 def builtin_template(
