@@ -58,7 +58,7 @@ e2e: install ## Helm chart end-to-end tests on the local stack (started if neede
 chaos: install ## the chaos suite: 3 replicas under leader kills and restarts, exact accounting (PROFILE=short|long)
 	@hack/timed chaos $(PY) -m hack.chaos --profile $(PROFILE)
 
-test: lint unit integration e2e ## everything CI runs: lint, unit, integration and e2e tests
+test: lint unit integration e2e chaos ## everything CI runs: lint, unit, integration, e2e and the short chaos profile
 	@hack/timed --summary
 
 clean: ## remove the virtualenv and caches in the checkout

@@ -139,7 +139,8 @@ class Leading:
         metrics: Metrics,
         stop: asyncio.Event,
     ) -> Leading:
-        metrics.is_leader.set(1)
+        # The fence, not the flag: a leader frozen past its Lease stops saying it leads.
+        metrics.is_leader.set_function(lambda: int(elector.holds()))
         history.start()
         namespaced = list(config.namespaces)
         registry = scheduler.registry
@@ -208,7 +209,7 @@ class Leading:
         await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
         await self._history.aclose()
         await self._elector.release()
-        self._metrics.is_leader.set(0)
+        self._metrics.is_leader.set_function(lambda: 0)
 
 
 async def run(settings: OperatorSettings) -> None:

@@ -76,7 +76,9 @@ class Metrics:
         self.heap_size = Gauge("almanac_scheduler_heap_size", "Pending wake-ups.", registry=r)
         self.scheduled_jobs = Gauge("almanac_scheduledjobs", "ScheduledJobs watched.", registry=r)
         self.is_leader = Gauge(
-            "almanac_is_leader", "1 while this replica holds the Lease.", registry=r
+            "almanac_is_leader",
+            "1 while this replica surely holds the Lease (its writes are not fenced).",
+            registry=r,
         )
         self.reconcile_errors = Counter(
             "almanac_reconcile_errors_total", "Reconcile passes that raised.", registry=r

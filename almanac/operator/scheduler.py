@@ -43,7 +43,7 @@ from .eventruns import EventRuns
 from .jobmetrics import facts_of
 from .kube import Kube, RunOutcome
 from .launcher import EVENT_CONCURRENCY, Launcher, fields_of
-from .leader import Fence, always
+from .leader import Fence, NotLeaderError, always
 from .logs import log
 from .namespacecache import NamespaceCache
 from .observability import Metrics
@@ -223,6 +223,11 @@ class Scheduler:
             return
         try:
             await self.reconcile(tracked)
+        except NotLeaderError as refused:
+            # The fence at work (a leader that may have been deposed), not a fault of this
+            # job: one line, no traceback; the process exits once the Lease is judged lost.
+            log.warning("pass refused", extra=fields_of(tracked) | {"error": str(refused)})
+            self.pass_failed(tracked)
         except Exception:
             log.exception("reconcile failed", extra=fields_of(tracked))
             self.pass_failed(tracked)

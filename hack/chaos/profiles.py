@@ -4,8 +4,8 @@ Workloads whose ground truth the schedule alone gives: ``Allow`` jobs every 5 s 
 slot runs once, caught up after a takeover), ``Forbid`` jobs whose runs outlast their
 interval (never two at once; skipped slots are allowed), and ``maxRuns: 4`` jobs (exactly
 four runs). Faults: the Lease holder SIGKILLed on a period and restarted at once under a
-new identity, an API-server restart, and in the long profile the controller-manager,
-Postgres and Kafka stopped and started.
+new identity, the Lease holder frozen past its Lease, an API-server restart, and in the
+long profile the controller-manager, Postgres and Kafka stopped and started.
 """
 
 from __future__ import annotations
@@ -27,11 +27,14 @@ SCRIPT: Final = (
 
 @dataclass(frozen=True)
 class Fault:
-    """At ``at`` seconds into the run: ``kill`` the leader, or ``hack/stack <verb> <what>``."""
+    """At ``at`` seconds into the run: ``kill`` the leader, ``freeze`` it (SIGSTOP, SIGCONT
+    ``lasting`` seconds later: past its Lease, so it must resume fenced and exit), or
+    ``hack/stack <verb> <what>``."""
 
     at: float
-    verb: str  # "kill", "restart", "stop", "start"
+    verb: str  # "kill", "freeze", "restart", "stop", "start"
     component: str = ""
+    lasting: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -49,14 +52,15 @@ def _kills(every: float, until: float, start: float = 10.0) -> tuple[Fault, ...]
 
 
 PROFILES: Final[dict[str, Profile]] = {
-    # CI: six leader kills 20 s apart and one API-server restart, about three minutes.
+    # CI, about four minutes: four leader kills, one API-server restart, one leader frozen
+    # for 15 s (past its 10 s Lease).
     "short": Profile(
         duration=120.0,
-        faults=tuple(
-            sorted(
-                (*_kills(20.0, 110.0), Fault(65.0, "restart", "kube-apiserver")),
-                key=lambda f: f.at,
-            )
+        faults=(
+            *_kills(20.0, 50.0),
+            Fault(65.0, "restart", "kube-apiserver"),
+            Fault(85.0, "freeze", lasting=15.0),
+            Fault(110.0, "kill"),
         ),
     ),
     # By hand: ten minutes, a kill every 10 s, and every stateful component interrupted.
@@ -68,7 +72,8 @@ PROFILES: Final[dict[str, Profile]] = {
         faults=tuple(
             sorted(
                 (
-                    *_kills(10.0, 590.0),
+                    *(k for k in _kills(10.0, 590.0) if not 150 <= k.at <= 170),
+                    Fault(150.0, "freeze", lasting=20.0),
                     Fault(95.0, "restart", "kube-apiserver"),
                     Fault(185.0, "stop", "kube-controller-manager"),
                     Fault(215.0, "start", "kube-controller-manager"),

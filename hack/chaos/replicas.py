@@ -1,10 +1,17 @@
 """The chaos suite's operator replicas: host processes under one Lease, watching only the
-suite's namespace, each restarted under a new identity after a kill (a new pod, as a
-Deployment would make it)."""
+suite's namespace, each restarted under a new identity after it ends (a new pod, as a
+Deployment would make it).
+
+A replica ends in one of three ways: the suite kills it; it loses the Lease (an API-server
+outage longer than the renew deadline) and exits by design, as kube-controller-manager
+does; or it crashes. Only the last is a failure, told apart by the log line a lost Lease
+writes.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,7 +20,12 @@ from pathlib import Path
 
 from hack.bench.operatorproc import free_port
 
-__all__ = ["Replicas"]
+__all__ = ["Exit", "Replicas"]
+
+#: What a replica logs just before it exits on a lost Lease (almanac.operator.main).
+LEASE_LOST = b"lease lost"
+#: How much of a crashed replica's log the report shows.
+TAIL_BYTES = 4000
 
 
 @dataclass
@@ -21,6 +33,17 @@ class _Replica:
     identity: str
     port: int
     process: subprocess.Popen[bytes]
+    log: Path
+
+
+@dataclass(frozen=True)
+class Exit:
+    """A replica that ended without being killed by the suite."""
+
+    identity: str
+    code: int
+    lease_lost: bool
+    tail: str
 
 
 @dataclass
@@ -50,14 +73,15 @@ class Replicas:
             ALMANAC_IDENTITY=identity,
             ALMANAC_METRICS_PORT=str(port),
         )
-        with (self.logs / f"{identity}.log").open("wb") as out:
+        path = self.logs / f"{identity}.log"
+        with path.open("wb") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", "almanac", "operator"],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        replica = _Replica(identity, port, process)
+        replica = _Replica(identity, port, process, path)
         self._live.append(replica)
         return replica
 
@@ -77,10 +101,22 @@ class Replicas:
         self._live.remove(victim)
         return self._start().identity
 
+    def freeze(self, identity: str) -> None:
+        """SIGSTOP one replica (a process paused past its Lease: GC, a VM stall)."""
+        os.kill(self.pid(identity), signal.SIGSTOP)
+
+    def thaw(self, identity: str) -> None:
+        """SIGCONT a frozen replica, if it still exists."""
+        for replica in self._live:
+            if replica.identity == identity and replica.process.poll() is None:
+                os.kill(replica.process.pid, signal.SIGCONT)
+
     def stop_all(self) -> None:
         """SIGTERM each, then wait (a clean stop releases the Lease)."""
         for replica in self._live:
             replica.process.terminate()
+            if replica.process.poll() is None:
+                os.kill(replica.process.pid, signal.SIGCONT)  # a frozen one must hear it
         for replica in self._live:
             try:
                 replica.process.wait(20)
@@ -89,6 +125,20 @@ class Replicas:
                 replica.process.wait()
         self._live.clear()
 
-    def crashed(self) -> list[str]:
-        """Replicas that exited on their own (a crash the suite did not cause)."""
-        return [r.identity for r in self._live if r.process.poll() is not None]
+    def reap(self) -> list[Exit]:
+        """Replicas that ended by themselves since the last call, each replaced at once."""
+        ended = [r for r in self._live if r.process.poll() is not None]
+        exits = []
+        for replica in ended:
+            self._live.remove(replica)
+            text = replica.log.read_bytes()
+            exits.append(
+                Exit(
+                    replica.identity,
+                    replica.process.returncode,
+                    LEASE_LOST in text,
+                    text[-TAIL_BYTES:].decode(errors="replace"),
+                )
+            )
+            self._start()
+        return exits

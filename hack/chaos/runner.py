@@ -6,7 +6,8 @@ Lease run the profile's workloads in a namespace of their own while the profile'
 strike. Then every job is suspended, the runs allowed to finish, and the recorders'
 ledgers are counted against the schedules (:mod:`hack.chaos.ledger`). One table is
 printed; the exit status is non-zero on any loss, duplicate, overlap, ``maxRuns``
-violation, two-leader sample or replica that crashed by itself.
+violation, two-leader sample or replica that crashed by itself (a replica that exits on
+a lost Lease does so by design and is replaced, as a Deployment would).
 
     .venv/bin/python -m hack.chaos --profile short   # CI, about three minutes
     .venv/bin/python -m hack.chaos --profile long    # by hand, about twelve minutes
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import time
 import uuid
@@ -31,7 +33,7 @@ from almanac.core.resource import parse_spec
 from hack.chaos.ledger import Kill, Workload, account, takeovers
 from hack.chaos.profiles import PROFILES, SCRIPT, Fault, Profile, workloads
 from hack.chaos.recorders import JobLedger, LeaderSampler
-from hack.chaos.replicas import Replicas
+from hack.chaos.replicas import Exit, Replicas
 
 REPO = Path(__file__).resolve().parents[2]
 STACK = REPO / "hack" / "stack"
@@ -40,6 +42,8 @@ KUBECTL = REPO / ".venv" / "bin" / "kubectl"
 STOP_MARGIN = timedelta(seconds=10)
 #: How long the runs get to finish after the stop.
 SETTLE = 45.0
+#: How often the suite looks for replicas that ended by themselves.
+REAP_EVERY = 0.5
 
 
 def say(text: str) -> None:
@@ -60,14 +64,14 @@ def _kubectl(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
         capture_output=True,
         text=True,
         check=False,
-        env={"KUBECONFIG": env["KUBECONFIG"], "PATH": "/usr/bin:/bin"},
+        env=dict(os.environ, KUBECONFIG=env["KUBECONFIG"]),
     )
     if done.returncode != 0:
         raise SystemExit(f"kubectl {' '.join(args)} failed: {done.stderr.strip()}")
     return done.stdout
 
 
-def _refuse_dev_operators(env: dict[str, str]) -> None:
+def refuse_dev_operators(env: dict[str, str]) -> None:
     state = json.loads((Path(env["ALMANAC_STACK_DIR"]) / "state.json").read_text())
     running = [
         name
@@ -93,7 +97,7 @@ def _template(env: dict[str, str]) -> dict[str, Any]:
 async def _strike(
     fault: Fault, replicas: Replicas, sampler: LeaderSampler, kills: list[Kill]
 ) -> None:
-    if fault.verb != "kill":
+    if fault.verb not in ("kill", "freeze"):
         say(f"{fault.verb} {fault.component}")
         await asyncio.to_thread(_stack, fault.verb, fault.component)
         return
@@ -102,6 +106,13 @@ async def _strike(
         say("kill: no single leader to kill right now, skipped")
         return
     kills.append(Kill(time.monotonic(), leader))
+    if fault.verb == "freeze":
+        replicas.freeze(leader)
+        say(f"SIGSTOP {leader} (the leader) for {fault.lasting:.0f} s")
+        await asyncio.sleep(fault.lasting)
+        replicas.thaw(leader)
+        say(f"SIGCONT {leader}: it must find its writes fenced and exit")
+        return
     successor = replicas.kill(leader)
     say(f"SIGKILL {leader} (the leader); {successor} started")
 
@@ -128,9 +139,10 @@ def _expected(job: dict[str, Any], stopped: datetime) -> Workload:
 
 async def _on_stack(profile: Profile) -> int:
     env: dict[str, str] = json.loads(_stack("env", "--json"))
-    _refuse_dev_operators(env)
+    refuse_dev_operators(env)
     namespace = f"chaos-{uuid.uuid4().hex[:6]}"
-    logs = Path(env["ALMANAC_STACK_DIR"]) / "logs" / namespace
+    # Outside the stack's directory: a stack this suite started is removed when it stops.
+    logs = REPO / "build" / "chaos" / namespace
     logs.mkdir(parents=True, exist_ok=True)
     # The stack has no CRDs until something applies them (make dev, the test suites).
     _kubectl(env, "apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
@@ -148,12 +160,39 @@ async def _on_stack(profile: Profile) -> int:
         say(f"operator logs: {logs}")
 
 
+async def _supervise(replicas: Replicas, exits: list[Exit]) -> None:
+    """Replace replicas that ended by themselves, and say why each ended."""
+    while True:
+        for ended in replicas.reap():
+            exits.append(ended)
+            why = "lost the Lease (by design)" if ended.lease_lost else "CRASHED"
+            say(f"{ended.identity} exited {ended.code}: {why}; replaced")
+        await asyncio.sleep(REAP_EVERY)
+
+
+def _crashes(exits: list[Exit]) -> int:
+    """Print the crashes' log tails; how many there were."""
+    crashed = [e for e in exits if not e.lease_lost]
+    for ended in crashed:
+        print(f"--- {ended.identity} exited {ended.code}, last lines of its log:\n{ended.tail}")
+    lost = len(exits) - len(crashed)
+    print(f"replicas that exited on a lost Lease and were replaced: {lost}")
+    if crashed:
+        print(f"FAILED: replicas that crashed: {', '.join(e.identity for e in crashed)}")
+    return len(crashed)
+
+
 async def _run(
     api: client.ApiClient, env: dict[str, str], namespace: str, profile: Profile, replicas: Replicas
 ) -> int:
     ledger, sampler = JobLedger(api, namespace), LeaderSampler(replicas.ports)
-    recording = [asyncio.create_task(ledger.run()), asyncio.create_task(sampler.run())]
+    exits: list[Exit] = []
     replicas.start_all()
+    recording = [
+        asyncio.create_task(ledger.run()),
+        asyncio.create_task(sampler.run()),
+        asyncio.create_task(_supervise(replicas, exits)),
+    ]
     manifests = [_template(env), *workloads(profile)]
     items = json.dumps({"apiVersion": "v1", "kind": "List", "items": manifests})
     _kubectl(env, "-n", namespace, "apply", "-f", "-", stdin=items)
@@ -161,7 +200,6 @@ async def _run(
     say(f"{len(manifests) - 1} jobs in {namespace}, {profile.duration:.0f} s of faults")
     kills = await _faults(profile, began, replicas, sampler)
     await asyncio.sleep(max(0.0, began + profile.duration - time.monotonic()))
-    crashed = replicas.crashed()
     stopped = datetime.now(UTC)
     suspend = '{"spec":{"suspend":true}}'
     for manifest in manifests[1:]:
@@ -181,8 +219,7 @@ async def _run(
         takeovers(kills, sampler.samples),
     )
     print(report.table())
-    if crashed:
-        print(f"FAILED: replicas that exited on their own: {', '.join(crashed)}")
+    crashed = _crashes(exits)
     return 0 if report.ok and not crashed else 1
 
 

@@ -16,6 +16,7 @@ from almanac.core.templates import JobTemplateSpec
 from almanac.operator.launcher import Launcher
 from almanac.operator.leader import LeaseElector, LeaseTiming, NotLeaderError
 from almanac.operator.observability import Metrics
+from almanac.operator.scheduler import Scheduler
 from almanac.operator.tracked import Tracked
 from almanac.operator.writer import BackgroundWriter
 
@@ -117,3 +118,26 @@ async def test_a_fenced_launcher_creates_no_job() -> None:
     template = JobTemplateSpec(image="img", command=["true"])
     with pytest.raises(NotLeaderError):
         await launcher.launch(tracked, template, RunRequest(datetime.now(UTC)), datetime.now(UTC))
+
+
+async def test_a_fenced_pass_is_one_warning_and_tried_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A pass the fence refused is the fence at work, not a broken job: one warning line
+    without a traceback, counted, and the job woken again soon."""
+    metrics = Metrics()
+    scheduler = Scheduler(None, metrics, image="img", fence=lambda: False)  # type: ignore[arg-type]
+    tracked = Tracked.from_body(trigger_job())
+    scheduler.registry.objects[tracked.key] = tracked
+
+    async def refused(t: Tracked) -> None:
+        raise NotLeaderError("run x not launched: the Lease is not surely held")
+
+    scheduler.reconcile = refused  # type: ignore[method-assign]
+    await scheduler._guarded(tracked.key)
+    [record] = [r for r in caplog.records if r.getMessage() == "pass refused"]
+    assert record.levelname == "WARNING"
+    assert record.exc_info is None
+    assert "Lease is not surely held" in record.error  # type: ignore[attr-defined]
+    assert metrics.reconcile_errors._value.get() == 1
+    assert len(scheduler.wakeups) == 1
