@@ -11,20 +11,34 @@ Counted after quiescence, per workload:
   not finished;
 * **beyond maxRuns**: slot runs past ``maxRuns``;
 
-and over the run: Lease samples in which two replicas said they led, and each kill's
-takeover time (from the kill to the first sample with another leader).
+and over the run: Lease samples in which two replicas said they led, each kill's
+takeover time (from the kill to the first sample with another leader), and the run
+history against the Jobs (invariant nothing-lost): a Job with no history row (**lost**), a
+row whose phase is not the Job's (**stale**: a finished run still ``Running``), a row
+with no Job (**phantom**).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-__all__ = ["Kill", "Report", "RunSeen", "Workload", "account", "takeovers"]
+__all__ = [
+    "HistoryGaps",
+    "Kill",
+    "Report",
+    "RunSeen",
+    "Workload",
+    "account",
+    "history_gaps",
+    "takeovers",
+]
 
 _SLOT_TRIGGERS = frozenset({"schedule", "catchup"})
+#: History phases of a run whose Job has not finished.
+_UNFINISHED = frozenset({"Pending", "Running"})
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,38 @@ class RunSeen:
     attempt: int
     created: datetime
     finished: datetime | None = None
+    #: ``Succeeded`` or ``Failed`` once finished (the Job's conditions).
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryGaps:
+    """The run history checked against the Job ledger."""
+
+    runs: int
+    lost: int = 0
+    stale: int = 0
+    phantom: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.lost + self.stale + self.phantom
+
+
+def _agrees(run: RunSeen, phase: str) -> bool:
+    """A finished run's row has its outcome; an unfinished run's is pending or running."""
+    return phase == run.outcome if run.outcome is not None else phase in _UNFINISHED
+
+
+def history_gaps(runs: Iterable[RunSeen], rows: Mapping[str, str]) -> HistoryGaps:
+    """``rows``: run name to the stored phase, for every history row of the namespace."""
+    seen = {r.job: r for r in runs}
+    lost = sum(1 for name in seen if name not in rows)
+    phantom = sum(1 for name in rows if name not in seen)
+    stale = sum(
+        1 for name, phase in rows.items() if name in seen and not _agrees(seen[name], phase)
+    )
+    return HistoryGaps(len(seen), lost, stale, phantom)
 
 
 @dataclass(frozen=True)
@@ -67,10 +113,12 @@ class Report:
     rows: list[tuple[str, int, int, int, int, int]] = field(default_factory=list)
     two_leader_samples: int = 0
     takeover_seconds: list[float] = field(default_factory=list)
+    history: HistoryGaps | None = None
 
     @property
     def losses(self) -> int:
-        return sum(sum(row[2:]) for row in self.rows) + self.two_leader_samples
+        gaps = self.history.total if self.history else 0
+        return sum(sum(row[2:]) for row in self.rows) + self.two_leader_samples + gaps
 
     @property
     def ok(self) -> bool:
@@ -88,6 +136,12 @@ class Report:
         takeovers = ", ".join(f"{s:.1f}" for s in self.takeover_seconds) or "none"
         lines.append(f"samples with two leaders: {self.two_leader_samples}")
         lines.append(f"takeover seconds per kill: {takeovers}")
+        if self.history is not None:
+            h = self.history
+            lines.append(
+                f"history rows of {h.runs} runs: lost {h.lost}, stale {h.stale}, "
+                f"phantom {h.phantom}"
+            )
         lines.append("OK: nothing lost or doubled" if self.ok else f"FAILED: {self.losses} faults")
         return "\n".join(lines)
 
@@ -126,12 +180,13 @@ def account(
     runs: Iterable[RunSeen],
     leader_samples: Iterable[frozenset[str]],
     takeover_seconds: Sequence[float] = (),
+    history: HistoryGaps | None = None,
 ) -> Report:
     """The report of one chaos run."""
     by_job: dict[str, list[RunSeen]] = {}
     for run in runs:
         by_job.setdefault(run.scheduledjob, []).append(run)
-    report = Report(takeover_seconds=list(takeover_seconds))
+    report = Report(takeover_seconds=list(takeover_seconds), history=history)
     for workload in workloads:
         report.rows.append(_count(workload, by_job.get(workload.name, [])))
     report.two_leader_samples = sum(1 for leaders in leader_samples if len(leaders) > 1)

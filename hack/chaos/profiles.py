@@ -5,7 +5,8 @@ slot runs once, caught up after a takeover), ``Forbid`` jobs whose runs outlast 
 interval (never two at once; skipped slots are allowed), and ``maxRuns: 4`` jobs (exactly
 four runs). Faults: the Lease holder SIGKILLed on a period and restarted at once under a
 new identity, the Lease holder frozen past its Lease, an API-server restart, and in the
-long profile the controller-manager, Postgres and Kafka stopped and started.
+long profile the controller-manager, Postgres and Kafka stopped and started and Postgres
+black-holed (hanging, not refusing).
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ SCRIPT: Final = (
 @dataclass(frozen=True)
 class Fault:
     """At ``at`` seconds into the run: ``kill`` the leader, ``freeze`` it (SIGSTOP, SIGCONT
-    ``lasting`` seconds later: past its Lease, so it must resume fenced and exit), or
+    ``lasting`` seconds later: past its Lease, so it must resume fenced and exit), ``hang``
+    Postgres for ``lasting`` seconds (black-holed: every process stopped), or
     ``hack/stack <verb> <what>``."""
 
     at: float
-    verb: str  # "kill", "freeze", "restart", "stop", "start"
+    verb: str  # "kill", "freeze", "hang", "restart", "stop", "start"
     component: str = ""
     lasting: float = 0.0
 
@@ -81,6 +83,7 @@ PROFILES: Final[dict[str, Profile]] = {
                     Fault(335.0, "start", "postgres"),
                     Fault(395.0, "stop", "kafka"),
                     Fault(425.0, "start", "kafka"),
+                    Fault(455.0, "hang", "postgres", lasting=45.0),
                 ),
                 key=lambda f: f.at,
             )

@@ -1,6 +1,7 @@
 """The chaos suite's recorders, independent of the operator's code: a Job ledger from its
-own watch (kubernetes_asyncio's, not the operator's), and a leader sampler that asks every
-replica's /metrics whether it leads, twice a second."""
+own watch (kubernetes_asyncio's, not the operator's), a leader sampler that asks every
+replica's /metrics whether it leads, twice a second, and a reader of the run history's
+rows straight from Postgres (plain SQL, not the operator's store)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,32 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from kubernetes_asyncio import client, watch
+from psycopg import AsyncConnection
 
 from hack.bench.operatorproc import metric
 from hack.chaos.ledger import RunSeen
 
-__all__ = ["JobLedger", "LeaderSampler"]
+__all__ = ["JobLedger", "LeaderSampler", "history_rows"]
 
 _FINISHED = ("Complete", "Failed", "SuccessCriteriaMet", "FailureTarget")
+_SUCCEEDED = ("Complete", "SuccessCriteriaMet")
+
+
+def _outcome(job: client.V1Job) -> str | None:
+    """``Succeeded``/``Failed`` from a finished Job's conditions."""
+    for c in (job.status.conditions if job.status else None) or []:
+        if c.type in _FINISHED and c.status == "True":
+            return "Succeeded" if c.type in _SUCCEEDED else "Failed"
+    return None
+
+
+async def history_rows(database_url: str, namespace: str) -> dict[str, str]:
+    """Run name to stored phase, for every history row of ``namespace``."""
+    async with await AsyncConnection.connect(database_url) as conn:
+        cursor = await conn.execute(
+            "SELECT run_name, status FROM job_runs WHERE namespace = %s", (namespace,)
+        )
+        return {name: status for name, status in await cursor.fetchall()}
 
 
 def _finished_at(job: client.V1Job) -> datetime | None:
@@ -80,6 +100,7 @@ class JobLedger:
                     attempt=int(labels.get("almanac.dev/attempt", "1")),
                     created=job.metadata.creation_timestamp,
                     finished=_finished_at(job),
+                    outcome=_outcome(job),
                 )
             )
         return out

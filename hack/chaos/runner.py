@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import time
 import uuid
@@ -30,9 +31,10 @@ from kubernetes_asyncio import client, config
 
 from almanac.core.plan import compile_spec
 from almanac.core.resource import parse_spec
-from hack.chaos.ledger import Kill, Workload, account, takeovers
+from hack.chaos.hang import postgres_processes, signal_all
+from hack.chaos.ledger import HistoryGaps, Kill, RunSeen, Workload, account, history_gaps, takeovers
 from hack.chaos.profiles import PROFILES, SCRIPT, Fault, Profile, workloads
-from hack.chaos.recorders import JobLedger, LeaderSampler
+from hack.chaos.recorders import JobLedger, LeaderSampler, history_rows
 from hack.chaos.replicas import Exit, Replicas
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,6 +44,8 @@ KUBECTL = REPO / ".venv" / "bin" / "kubectl"
 STOP_MARGIN = timedelta(seconds=10)
 #: How long the runs get to finish after the stop.
 SETTLE = 45.0
+#: How long the run history gets to catch up with the Jobs after the settle.
+HISTORY_WAIT = 60.0
 #: How often the suite looks for replicas that ended by themselves.
 REAP_EVERY = 0.5
 
@@ -97,6 +101,16 @@ def _template(env: dict[str, str]) -> dict[str, Any]:
 async def _strike(
     fault: Fault, replicas: Replicas, sampler: LeaderSampler, kills: list[Kill]
 ) -> None:
+    if fault.verb == "hang":
+        pids = postgres_processes(replicas.env["ALMANAC_STACK_DIR"])
+        signal_all(pids, signal.SIGSTOP)
+        say(f"Postgres black-holed ({len(pids)} processes stopped) for {fault.lasting:.0f} s")
+        try:
+            await asyncio.sleep(fault.lasting)
+        finally:
+            signal_all(pids, signal.SIGCONT)
+        say("Postgres answers again")
+        return
     if fault.verb not in ("kill", "freeze"):
         say(f"{fault.verb} {fault.component}")
         await asyncio.to_thread(_stack, fault.verb, fault.component)
@@ -120,10 +134,13 @@ async def _strike(
 async def _faults(
     profile: Profile, began: float, replicas: Replicas, sampler: LeaderSampler
 ) -> list[Kill]:
+    """Each fault on time, also while a long one (a freeze, a hang) still lasts."""
     kills: list[Kill] = []
+    striking = []
     for fault in profile.faults:
         await asyncio.sleep(max(0.0, began + fault.at - time.monotonic()))
-        await _strike(fault, replicas, sampler, kills)
+        striking.append(asyncio.create_task(_strike(fault, replicas, sampler, kills)))
+    await asyncio.gather(*striking)
     return kills
 
 
@@ -158,6 +175,17 @@ async def _on_stack(profile: Profile) -> int:
         replicas.stop_all()
         _kubectl(env, "delete", "namespace", namespace, "--wait=false")
         say(f"operator logs: {logs}")
+
+
+async def _history(env: dict[str, str], namespace: str, runs: list[RunSeen]) -> HistoryGaps:
+    """The history's gaps once they are gone, or as they stand after ``HISTORY_WAIT``
+    (rows are written behind the runs, through a buffer)."""
+    deadline = time.monotonic() + HISTORY_WAIT
+    while True:
+        gaps = history_gaps(runs, await history_rows(env["ALMANAC_DATABASE_URL"], namespace))
+        if gaps.total == 0 or time.monotonic() > deadline:
+            return gaps
+        await asyncio.sleep(2)
 
 
 async def _supervise(replicas: Replicas, exits: list[Exit]) -> None:
@@ -212,11 +240,13 @@ async def _run(
     await ledger.settle()
     for task in recording:
         task.cancel()
+    runs = ledger.runs()
     report = account(
         [_expected(j, stopped) for j in jobs],
-        ledger.runs(),
+        runs,
         [leaders for _, leaders in sampler.samples],
         takeovers(kills, sampler.samples),
+        history=await _history(env, namespace, runs),
     )
     print(report.table())
     crashed = _crashes(exits)

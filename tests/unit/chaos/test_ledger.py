@@ -1,12 +1,22 @@
 """The chaos suite's accounting finds each kind of fault it exists to find, and nothing in
 a clean run: a missed slot, a slot run twice, a Forbid overlap, runs past maxRuns, two
-leaders at once; takeover times from the kills and the leader samples."""
+leaders at once, history rows lost, stale or phantom; takeover times from the kills and
+the leader samples."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
-from hack.chaos.ledger import Kill, RunSeen, Workload, account, takeovers
+from hack.chaos.ledger import (
+    HistoryGaps,
+    Kill,
+    RunSeen,
+    Workload,
+    account,
+    history_gaps,
+    takeovers,
+)
 
 T0 = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 SLOTS = tuple(T0 + timedelta(seconds=5 * i) for i in range(4))
@@ -96,3 +106,39 @@ def test_takeover_time_runs_from_the_kill_to_another_leader() -> None:
         (14.0, frozenset({"b"})),
     ]
     assert takeovers([Kill(10.0, "a")], samples) == [4.0]
+
+
+def finished(job: str, slot: datetime, outcome: str | None = "Succeeded") -> RunSeen:
+    seen = run(job, slot, took=1.0 if outcome else None)
+    return dataclasses.replace(seen, outcome=outcome)
+
+
+def test_history_that_matches_the_jobs_counts_nothing() -> None:
+    runs = [
+        finished("a", SLOTS[0]),
+        finished("a", SLOTS[1], "Failed"),
+        finished("a", SLOTS[2], None),
+    ]
+    rows = {runs[0].job: "Succeeded", runs[1].job: "Failed", runs[2].job: "Running"}
+    assert history_gaps(runs, rows) == HistoryGaps(3)
+
+
+def test_a_job_without_a_row_is_lost() -> None:
+    runs = [finished("a", SLOTS[0]), finished("a", SLOTS[1])]
+    assert history_gaps(runs, {runs[0].job: "Succeeded"}) == HistoryGaps(2, lost=1)
+
+
+def test_a_finished_run_still_running_in_history_is_stale() -> None:
+    done, running = finished("a", SLOTS[0]), finished("a", SLOTS[1], None)
+    rows = {done.job: "Running", running.job: "Succeeded"}
+    assert history_gaps([done, running], rows) == HistoryGaps(2, stale=2)
+
+
+def test_a_row_without_a_job_is_phantom_and_fails_the_report() -> None:
+    runs = [finished("allow-1", s) for s in SLOTS]
+    rows = {r.job: "Succeeded" for r in runs} | {"allow-1-ghost": "Succeeded"}
+    gaps = history_gaps(runs, rows)
+    assert gaps == HistoryGaps(4, phantom=1)
+    report = account([Workload("allow-1", "Allow", SLOTS)], runs, [], history=gaps)
+    assert not report.ok
+    assert "history rows of 4 runs: lost 0, stale 0, phantom 1" in report.table()
