@@ -93,6 +93,9 @@ class Tracked:
             compiled=compiled,
             error=error,
             status_doc=status_doc,
+            # What the API server holds is what was written: a new leader whose pass
+            # computes the same status writes nothing (a restart that changes nothing).
+            written=status_doc or None,
             triggers=triggers,
             trigger_counts={
                 c.name: c.model_dump(by_alias=False, exclude={"name"}, exclude_none=True)

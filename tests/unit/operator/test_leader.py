@@ -5,6 +5,7 @@ older than the renew deadline (a leader frozen past its Lease resumes refused)."
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -141,3 +142,20 @@ async def test_a_fenced_pass_is_one_warning_and_tried_again(
     assert "Lease is not surely held" in record.error  # type: ignore[attr-defined]
     assert metrics.reconcile_errors._value.get() == 1
     assert len(scheduler.wakeups) == 1
+
+
+class NoWrites:
+    async def patch_status(self, *args: Any) -> str:
+        raise AssertionError("an unchanged status must not be written")
+
+
+def test_a_new_leader_does_not_rewrite_the_status_it_read() -> None:
+    """The status in the body a new leader lists counts as written: the same status
+    computed again queues nothing (a restart that changes nothing writes nothing)."""
+    stored = {"observedGeneration": 1, "counts": {"launched": 3}}
+    tracked = Tracked.from_body(trigger_job() | {"status": stored})
+    writer = BackgroundWriter(NoWrites(), Metrics(), started=datetime.now(UTC))  # type: ignore[arg-type]
+    writer.status(tracked, json.loads(json.dumps(stored)))
+    assert not writer._dirty
+    writer.status(tracked, stored | {"counts": {"launched": 4}})
+    assert tracked.key in writer._dirty
