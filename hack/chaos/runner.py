@@ -46,6 +46,8 @@ STOP_MARGIN = timedelta(seconds=10)
 SETTLE = 45.0
 #: How long the run history gets to catch up with the Jobs after the settle.
 HISTORY_WAIT = 60.0
+#: How long a leader fault waits for a single leader to strike.
+LEADER_WAIT = 20.0
 #: How often the suite looks for replicas that ended by themselves.
 REAP_EVERY = 0.5
 
@@ -98,6 +100,18 @@ def _template(env: dict[str, str]) -> dict[str, Any]:
     }
 
 
+async def _single_leader(sampler: LeaderSampler, replicas: Replicas) -> str | None:
+    """The one replica leading now, waiting up to ``LEADER_WAIT`` for one (a fault right
+    after a takeover or an API-server restart would otherwise find none and be lost)."""
+    deadline = time.monotonic() + LEADER_WAIT
+    while time.monotonic() < deadline:
+        leader = sampler.leader()
+        if leader is not None and leader in dict(replicas.ports()):
+            return leader
+        await asyncio.sleep(0.5)
+    return None
+
+
 async def _strike(
     fault: Fault, replicas: Replicas, sampler: LeaderSampler, kills: list[Kill]
 ) -> None:
@@ -115,9 +129,9 @@ async def _strike(
         say(f"{fault.verb} {fault.component}")
         await asyncio.to_thread(_stack, fault.verb, fault.component)
         return
-    leader = sampler.leader()
-    if leader is None or leader not in dict(replicas.ports()):
-        say("kill: no single leader to kill right now, skipped")
+    leader = await _single_leader(sampler, replicas)
+    if leader is None:
+        say(f"{fault.verb}: no single leader within {LEADER_WAIT:.0f} s, skipped")
         return
     kills.append(Kill(time.monotonic(), leader))
     if fault.verb == "freeze":
