@@ -109,14 +109,17 @@ def reconcile(s: Snapshot, now: datetime) -> PassResult:
     return PassResult(tuple(p.actions), status, wake=p.wake, buffered=p.buffered)
 
 
-def _slots_launched(s: Snapshot) -> int:
-    """Slots up to the last one status records whose Jobs exist: a lower bound of the runs
-    launched that holds when a leader's status write was lost (status counts may lag the
-    Jobs; the Jobs of later slots count when the schedule reaches them again)."""
+def _slots_launched(s: Snapshot) -> tuple[int, frozenset[datetime]]:
+    """Runs launched so far, and the slots past the last one status records whose Jobs
+    exist. Status counts may lag the Jobs (a leader killed before its status write): up to
+    the recorded slot the Jobs raise the count, past it every slot Job adds one, so a new
+    leader never launches past ``maxRuns`` whichever slots its catch-up reaches."""
+    counts = s.status.counts
+    recorded = counts.launched if counts else 0
     last = s.status.last_schedule_time
-    if last is None:
-        return 0
-    return len({j.slot for j in s.jobs.values() if j.trigger in _SLOT_RUNS and j.slot <= last})
+    slots = {j.slot for j in s.jobs.values() if j.trigger in _SLOT_RUNS}
+    later = frozenset(x for x in slots if last is None or x > last)
+    return max(recorded, len(slots - later)) + len(later), later
 
 
 def _iso(instant: datetime) -> str:
@@ -130,7 +133,7 @@ class _Pass:
         assert s.spec is not None
         self.s, self.spec, self.now = s, s.spec, now
         counts = s.status.counts
-        self.launched = max(counts.launched if counts else 0, _slots_launched(s))
+        self.launched, self.launched_unrecorded = _slots_launched(s)
         self.skipped = counts.skipped if counts else 0
         self.pruned_succeeded = counts.pruned_succeeded if counts else 0
         self.pruned_failed = counts.pruned_failed if counts else 0
@@ -292,19 +295,23 @@ class _Pass:
             anchor=self.anchor,
             runs_so_far=self.launched,
         )
-        self.skipped += plan.skipped
-        missed = plan.skipped - plan.beyond_max_runs
-        if plan.skipped and self.spec.suspend:
-            self.actions.append(CountSkip(SkipReason.SUSPENDED, plan.skipped))
-            self.event(EventReason.SKIPPED, f"{plan.skipped} slot(s) skipped: suspended")
+        # Slots past the recorded one whose Jobs exist ran: not skipped, even where the plan,
+        # counting them towards maxRuns, calls them beyond it.
+        reached = {launch.slot for launch in plan.launches}
+        ran = len(self.launched_unrecorded - reached)
+        beyond = max(0, plan.beyond_max_runs - ran)
+        skipped = plan.skipped - (plan.beyond_max_runs - beyond)
+        self.skipped += skipped
+        missed = skipped - beyond
+        if skipped and self.spec.suspend:
+            self.actions.append(CountSkip(SkipReason.SUSPENDED, skipped))
+            self.event(EventReason.SKIPPED, f"{skipped} slot(s) skipped: suspended")
         elif missed:
             self.actions.append(CountSkip(SkipReason.MISSED, missed))
             self.event(EventReason.SKIPPED, f"{missed} missed slot(s) skipped (catch-up)")
-        if plan.beyond_max_runs and not self.spec.suspend:
-            self.actions.append(CountSkip(SkipReason.MAX_RUNS_REACHED, plan.beyond_max_runs))
-            self.event(
-                EventReason.SKIPPED, f"{plan.beyond_max_runs} slot(s) skipped: maxRuns reached"
-            )
+        if beyond and not self.spec.suspend:
+            self.actions.append(CountSkip(SkipReason.MAX_RUNS_REACHED, beyond))
+            self.event(EventReason.SKIPPED, f"{beyond} slot(s) skipped: maxRuns reached")
         for launch in plan.launches:
             self.overlap(launch)
         if plan.last_schedule_time is not None:
@@ -314,9 +321,8 @@ class _Pass:
     def overlap(self, launch: Launch) -> None:
         self.last_schedule_time = launch.slot
         if any(j.slot == launch.slot and j.trigger in _SLOT_RUNS for j in self.s.jobs.values()):
-            # Launched already (an earlier leader whose status write was lost): it counts,
-            # and it is not an overlapping run of itself (invariant one-run-per-slot).
-            self.launched += 1
+            # Launched already (an earlier leader whose status write was lost): counted in
+            # _slots_launched, and not an overlapping run of itself (one-run-per-slot).
             return
         decision = decide_overlap(
             self.spec.overlap_policy, launch, self.active, buffered=self.buffered

@@ -42,12 +42,17 @@ _REASONS: Final = (
     ("no route to host", "host"),
     ("network is unreachable", "host"),
     ("no such file or directory", "host"),
+    # The server answers but is stopping, starting or recovering: down for now, not a
+    # configuration mistake (an operator starting meanwhile must still schedule).
+    ("the database system is", "host"),
+    ("server closed the connection unexpectedly", "host"),
 )
 _FIXES: Final = {
     "auth": "the server rejected the user or password; fix the credentials in the URL",
     "database_missing": "the database in the URL does not exist; create it or fix its name",
     "permission": "the user may not connect or create tables; grant it or use another user",
-    "host": "the host or port did not answer; check the address and that Postgres is up",
+    "host": "the host or port did not answer (or Postgres is starting or stopping); check "
+    "the address and that Postgres is up",
     "unknown": "check the URL and the server's log",
 }
 

@@ -9,6 +9,7 @@ records the run in history, counts it, logs it with its run id and posts its Eve
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -109,21 +110,22 @@ class Launcher:
         }
         if run.event_id is not None:
             fields |= {"event_id": run.event_id, "request": run.request}
+        pending = JobObservation(
+            job,
+            run.slot,
+            run.trigger,
+            run.attempt,
+            RunPhase.PENDING,
+            None,
+            None,
+            request=run.request,
+            event_id=run.event_id,
+        )
+        t.unseen[job] = (pending, time.monotonic())  # a run now, before the watch says so
         if not created:
             log.info("run already launched", extra=fields)
             return False
         if self._recorder:
-            pending = JobObservation(
-                job,
-                run.slot,
-                run.trigger,
-                run.attempt,
-                RunPhase.PENDING,
-                None,
-                None,
-                request=run.request,
-                event_id=run.event_id,
-            )
             self._recorder.record(
                 run_record(t.ref, t.spec.template, pending, launched_at=now, params=t.spec.params)
             )

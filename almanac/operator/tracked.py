@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,7 +20,12 @@ from almanac.core.templateuse import use_refusal
 from almanac.core.triggers import CompiledTrigger, compile_triggers
 from almanac.core.vocabulary import ANNOTATION_RETRY, ANNOTATION_RUN_NOW
 
-__all__ = ["StoredRequest", "Tracked"]
+__all__ = ["UNSEEN_FOR", "StoredRequest", "Tracked"]
+
+#: How long a Job this process created counts as pending without its watch showing it
+#: (a watch shows a new Job within milliseconds; one deleted before it was ever seen
+#: must not hold a Forbid job forever).
+UNSEEN_FOR = 60.0
 
 
 def _time(text: str | None) -> datetime:
@@ -66,6 +72,9 @@ class Tracked:
     #: The last template check: (template, spec, refusal); valid while both are the same
     #: objects (a new spec or template object means an edit).
     template_check: tuple[object, object, AlmanacError | None] | None = None
+    #: Jobs this process created that the watch has not shown yet, with when (monotonic):
+    #: they count as pending runs, so the next pass cannot overlap them.
+    unseen: dict[str, tuple[JobObservation, float]] = field(default_factory=dict)
     _status: ScheduledJobStatus | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -108,7 +117,7 @@ class Tracked:
         fresh = Tracked.from_body(body)
         fresh.jobs, fresh.messages, fresh.buffered = self.jobs, self.messages, self.buffered
         fresh.written, fresh.announced = self.written, self.announced
-        fresh.rerecord = self.rerecord
+        fresh.rerecord, fresh.unseen = self.rerecord, self.unseen
         fresh.pending = self.pending
         fresh.requests, fresh.trigger_counts = self.requests, self.trigger_counts
         if self.pending is not None or _older(fresh.resource_version, self.resource_version):
@@ -162,6 +171,15 @@ class Tracked:
     ) -> Snapshot:
         """This ScheduledJob as one reconcile pass reads it. The Jobs and requests are
         shared, not copied: the pass is synchronous, so nothing changes them under it."""
+        jobs = self.jobs
+        if self.unseen:
+            now = time.monotonic()
+            self.unseen = {
+                name: (seen, at)
+                for name, (seen, at) in self.unseen.items()
+                if name not in self.jobs and now - at < UNSEEN_FOR
+            }
+            jobs = {name: seen for name, (seen, _) in self.unseen.items()} | self.jobs
         return Snapshot(
             ref=self.ref,
             created=self.created,
@@ -171,7 +189,7 @@ class Tracked:
             generation=self.generation,
             annotations=self.annotations,
             status=self.status,
-            jobs=self.jobs,
+            jobs=jobs,
             requests=self.requests,
             messages=self.messages,
             trigger_names=tuple(trigger.name for trigger in self.triggers),

@@ -24,6 +24,7 @@ HOURLY = {"cron": "0 * * * *"}
 RETRY = {"maxAttempts": 3, "backoff": {"initial": "30s", "factor": 2, "max": "10m"}}
 FAILED = job("12:00", "Failed", finished="12:00:20")
 TWO_RUNS = {"cron": "* * * * *", "maxRuns": 2}
+FOUR_RUNS = {"cron": "* * * * *", "maxRuns": 4}
 EVENT_RUN = job("12:03", "Failed", trigger="event", request="rr-1", finished="12:03:30")
 
 
@@ -233,6 +234,28 @@ CASES = [
         now=at("12:02:01"),
         want=[],
         status={"counts.launched": 2, "condition Complete": ("True", "Complete")},
+    ),
+    Case(
+        # Found by make chaos PROFILE=long (4 Dec): max-1 ran six times. Two leaders in a
+        # row were killed right after launching, before their status writes; the third
+        # caught up from the last recorded slot and launched the newest slots.
+        "takeover under maxRuns 4 with catch-up: Jobs of slots past the recorded one count",
+        snapshot(
+            spec_of(
+                schedule=FOUR_RUNS, overlapPolicy="Allow", catchUp={"window": "10m", "maxRuns": 20}
+            ),
+            last_slot="12:01",
+            launched=2,
+            jobs=[
+                job("12:00", "Succeeded", finished="12:00:10"),
+                job("12:01", "Succeeded", finished="12:01:10"),
+                job("12:02"),
+                job("12:03"),
+            ],
+        ),
+        now=at("12:05:02"),
+        want=[],
+        status={"counts.launched": 4},
     ),
 ]
 

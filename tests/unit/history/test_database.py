@@ -34,6 +34,14 @@ from almanac.history.database import classify_connect_error, open_pool
         ),
         pytest.param('could not translate host name "db.invalid" to address', "host", id="dns"),
         pytest.param("connection timeout expired", "host", id="timeout"),
+        pytest.param(
+            'connection to server at "10.244.0.1", port 39739 failed: FATAL:  the database '
+            "system is shutting down",
+            "host",
+            id="shutting-down",
+        ),
+        pytest.param("FATAL:  the database system is starting up", "host", id="starting-up"),
+        pytest.param("server closed the connection unexpectedly", "host", id="closed-unexpectedly"),
         pytest.param("permission denied for database almanac", "permission", id="permission"),
         pytest.param("something new", "unknown", id="unknown"),
     ],
