@@ -167,6 +167,8 @@ class Registry:
             return
         uid = claimed[1]
         owner = self.owner(claimed)
+        if owner:
+            owner.unseen.pop(seen.name, None)  # seen now: the watch speaks for it
         jobs = owner.jobs if owner else self._orphans.setdefault(claimed, {})
         if seen.request is not None:
             if deleted:

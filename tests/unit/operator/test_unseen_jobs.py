@@ -31,3 +31,17 @@ async def test_an_unseen_job_stops_counting_once_its_watch_never_showed_it() -> 
     clock[0] = NOW + timedelta(seconds=5)
     await s.reconcile(tracked)
     assert len(api.jobs) == 2
+
+
+async def test_a_job_seen_and_deleted_between_two_passes_does_not_linger() -> None:
+    """The watch showing the Job ends its unseen stand-in at once, so a Job deleted
+    right after (by a person) does not hold a Forbid job for a minute."""
+    s, api, tracked, clock = setup(**FORBID_EVERY_5S)
+    await s.reconcile(tracked)
+    [name] = api.jobs
+    body = api.jobs[name] | {"status": {}}
+    s.registry.job_event(body, deleted=False)
+    s.registry.job_event(body, deleted=True)
+    clock[0] = NOW + timedelta(seconds=5)
+    await s.reconcile(tracked)
+    assert len(api.jobs) == 2
