@@ -11,8 +11,8 @@ that slot the leader is SIGKILLed. Printed: the due Jobs' lag (first seen by a w
 the slot) p50/p99/max, Jobs missing after 60 s and slots run twice, the takeover time
 (kill to the standby's "lease acquired"), and the RSS of the replica that took over, at the
 end of the slot's minute and 30 s later, beside the old leader's RSS before the kill, and
-the new leader's status writes by then (a restart that changes nothing writes nothing:
-about one per due job, none for the idle ones).
+the new leader's status writes by then (with a restart that changes nothing writing
+nothing, the idle jobs should add none; not yet measured).
 Targets (#20): p99 ≤ 15 s with 0 missing and 0 doubled; the new leader ≤ 300 MB.
 """
 

@@ -63,14 +63,19 @@ def start_operator(
         )
 
 
-def dev_operator_pids(env: dict[str, str]) -> list[int]:
-    """The pids of ``make dev``'s operator replicas (from the stack's state file)."""
+def running_dev_operators(env: dict[str, str]) -> dict[str, int]:
+    """``make dev``'s operator replicas that run now, name to pid (the stack's state file)."""
     state = json.loads((Path(env["ALMANAC_STACK_DIR"]) / "state.json").read_text())
-    pids = [
-        int(record["pid"])
+    return {
+        name: int(record["pid"])
         for name, record in state.get("processes", {}).items()
         if name.startswith("operator-") and Path(f"/proc/{record['pid']}").exists()
-    ]
+    }
+
+
+def dev_operator_pids(env: dict[str, str]) -> list[int]:
+    """The pids of ``make dev``'s operator replicas; exits when none runs."""
+    pids = list(running_dev_operators(env).values())
     if not pids:
         raise SystemExit("--on-dev: no operator replica of 'make dev' is running")
     return pids

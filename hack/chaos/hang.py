@@ -32,10 +32,10 @@ def _children(root: int) -> list[int]:
     return tree
 
 
-def postgres_processes(stack_dir: str) -> list[int]:
-    """The local stack's postmaster (from its pid file) and all its backends."""
-    dirs = Dirs(state=Path(stack_dir).resolve(), cache=Path("/nonexistent"))
-    pid_file = dirs.postgres / "data" / "postmaster.pid"
+def postgres_processes() -> list[int]:
+    """The local stack's postmaster (from its pid file) and all its backends; the stack's
+    directories found as ``hack/stack`` finds them."""
+    pid_file = Dirs.from_env().postgres / "data" / "postmaster.pid"
     return _children(int(pid_file.read_text().splitlines()[0]))
 
 

@@ -31,6 +31,7 @@ from kubernetes_asyncio import client, config
 
 from almanac.core.plan import compile_spec
 from almanac.core.resource import parse_spec
+from hack.bench.operatorproc import running_dev_operators
 from hack.chaos.hang import postgres_processes, signal_all
 from hack.chaos.ledger import HistoryGaps, Kill, RunSeen, Workload, account, history_gaps, takeovers
 from hack.chaos.profiles import PROFILES, SCRIPT, Fault, Profile, workloads
@@ -78,12 +79,8 @@ def _kubectl(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
 
 
 def refuse_dev_operators(env: dict[str, str]) -> None:
-    state = json.loads((Path(env["ALMANAC_STACK_DIR"]) / "state.json").read_text())
-    running = [
-        name
-        for name, record in state.get("processes", {}).items()
-        if name.startswith("operator-") and Path(f"/proc/{record['pid']}").exists()
-    ]
+    """Exit when ``make dev``'s operators run: they would launch the suite's jobs too."""
+    running = running_dev_operators(env)
     if running:
         raise SystemExit(
             f"make dev's operators run ({', '.join(running)}): they would launch the suite's "
@@ -116,7 +113,7 @@ async def _strike(
     fault: Fault, replicas: Replicas, sampler: LeaderSampler, kills: list[Kill]
 ) -> None:
     if fault.verb == "hang":
-        pids = postgres_processes(replicas.env["ALMANAC_STACK_DIR"])
+        pids = postgres_processes()
         signal_all(pids, signal.SIGSTOP)
         say(f"Postgres black-holed ({len(pids)} processes stopped) for {fault.lasting:.0f} s")
         try:
