@@ -50,6 +50,7 @@ unit: install ## unit tests (pure logic, no cluster)
 	@hack/timed unit $(PY) -m pytest tests/unit -q
 
 integration: install ## integration tests against the real stack (started if needed)
+	@hack/timed build $(STACK) build
 	@hack/timed integration $(PY) -m pytest tests/integration -q
 
 e2e: install ## Helm chart end-to-end tests on the local stack (started if needed)

@@ -257,6 +257,7 @@ def print_env(dirs: Dirs, as_json: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hack/stack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("build", help="build what is missing (binaries, packages), start nothing")
     sub.add_parser("up", help="build what is missing, start the stack (or reuse it)")
     sub.add_parser("dev", help="up, then CRDs, two operator replicas and a sample job")
     sub.add_parser("down", help="stop the stack and clean up after it")
@@ -280,6 +281,13 @@ def main(argv: list[str] | None = None) -> int:
     dirs = Dirs.from_env()
     began = time.monotonic()
     try:
+        if args.command == "build":
+            with _locked(dirs):
+                check_host()
+                install_packages(dirs)
+                build_all(dirs)
+            say(f"everything built in {time.monotonic() - began:.1f}s")
+            return 0
         if args.command in ("up", "dev"):
             with _locked(dirs):
                 state = up(dirs)
