@@ -24,6 +24,7 @@ from almanac.core.templates import JobTemplateSpec
 from almanac.core.topicpolicy import TOPICS_VARIABLE
 from almanac.core.vocabulary import EventReason
 
+from .fencing import fenced
 from .kube import Kube
 from .leader import Fence, NotLeaderError, always
 from .logs import log
@@ -101,7 +102,8 @@ class Launcher:
         job = body["metadata"]["name"]
         if not self._fence():
             raise NotLeaderError(f"run {job} not launched: the Lease is not surely held")
-        created = await self._kube.create_job(t.ref.namespace, body)
+        with fenced(self._fence, f"run {job}"):
+            created = await self._kube.create_job(t.ref.namespace, body)
         fields = fields_of(t) | {
             "job": job,
             "slot": rfc3339_utc(run.slot),

@@ -32,6 +32,7 @@ from almanac.core.vocabulary import (
 from . import handlers  # noqa: F401 - registers the Kopf handlers
 from .certs import ca_bundle
 from .config import OperatorConfig
+from .fencing import install_fence
 from .history import STOP_SECONDS, HistoryService
 from .kube import Kube, load_api_client
 from .leader import LeaseElector
@@ -217,7 +218,9 @@ async def run(settings: OperatorSettings) -> None:
     metrics = Metrics()
     metrics.jobs.limit = config.job_metrics_limit
     history = await HistoryService.open(metrics, settings=settings.history, notify=settings.notify)
-    kube = Kube(await load_api_client(), component="almanac-operator")
+    api = await load_api_client()
+    install_fence(api)
+    kube = Kube(api, component="almanac-operator")
     elector = LeaseElector(
         kube.coordination,
         namespace=config.lease_namespace,

@@ -20,6 +20,7 @@ from almanac.core.runs import JobObservation
 from almanac.core.vocabulary import EventReason
 
 from .bounded import each_bounded
+from .fencing import fenced
 from .kube import Kube, ObjectRef, RunOutcome
 from .leader import Fence, NotLeaderError, always
 from .logs import log
@@ -158,7 +159,8 @@ class BackgroundWriter:
         try:
             if not self._fence():
                 raise NotLeaderError(f"status of {t.ref.name} not written: Lease not surely held")
-            t.resource_version = await self._kube.patch_status(t.ref, status, None)
+            with fenced(self._fence, f"status of {t.ref.name}"):
+                t.resource_version = await self._kube.patch_status(t.ref, status, None)
         except Exception:
             self._dirty.setdefault(t.key, t)  # try again on the next round
             raise
