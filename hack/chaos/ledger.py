@@ -66,6 +66,11 @@ class RunSeen:
     finished: datetime | None = None
     #: ``Succeeded`` or ``Failed`` once finished (the Job's conditions).
     outcome: str | None = None
+    #: An event run's event id (annotation), sequence step and, for an ``after`` run, the
+    #: upstream run (from the event the run was given).
+    event_id: str | None = None
+    step: int | None = None
+    upstream: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -38,6 +39,20 @@ async def history_rows(database_url: str, namespace: str) -> dict[str, str]:
             "SELECT run_name, status FROM job_runs WHERE namespace = %s", (namespace,)
         )
         return {name: status for name, status in await cursor.fetchall()}
+
+
+def _run_env(job: client.V1Job) -> dict[str, str]:
+    """The run's ``ALMANAC_*`` environment, as the Job hands it to the run."""
+    containers = job.spec.template.spec.containers if job.spec else []
+    return {e.name: e.value or "" for c in containers for e in c.env or []}
+
+
+def _upstream(env: dict[str, str]) -> str | None:
+    """An ``after`` run's upstream run, from the event it was given."""
+    if env.get("ALMANAC_TRIGGER") != "after":
+        return None
+    run = json.loads(env.get("ALMANAC_EVENT", "{}")).get("run")
+    return run if isinstance(run, str) else None
 
 
 def _finished_at(job: client.V1Job) -> datetime | None:
@@ -91,6 +106,8 @@ class JobLedger:
             labels = job.metadata.labels or {}
             if "almanac.dev/slot" not in labels:
                 continue
+            env = _run_env(job)
+            step = env.get("ALMANAC_SEQUENCE_STEP")
             out.append(
                 RunSeen(
                     job=job.metadata.name,
@@ -101,6 +118,9 @@ class JobLedger:
                     created=job.metadata.creation_timestamp,
                     finished=_finished_at(job),
                     outcome=_outcome(job),
+                    event_id=(job.metadata.annotations or {}).get("almanac.dev/event-id"),
+                    step=int(step) if step is not None else None,
+                    upstream=_upstream(env),
                 )
             )
         return out

@@ -1,6 +1,7 @@
 """The chaos suite's operator replicas: host processes under one Lease, watching only the
 suite's namespace, each restarted under a new identity after it ends (a new pod, as a
-Deployment would make it).
+Deployment would make it), each reaching the API server through a relay of its own that
+the suite can cut (:mod:`hack.chaos.partition`).
 
 A replica ends in one of three ways: the suite kills it; it loses the Lease (an API-server
 outage longer than the renew deadline) and exits by design, as kube-controller-manager
@@ -10,15 +11,22 @@ writes.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
 
 from hack.bench.operatorproc import free_port
+from hack.chaos.partition import Partition, proxied_kubeconfig
 
 __all__ = ["Exit", "Replicas"]
 
@@ -34,6 +42,42 @@ class _Replica:
     port: int
     process: subprocess.Popen[bytes]
     log: Path
+    #: Its only way to the API server, so it alone can be cut off.
+    partition: Partition
+    serving: asyncio.Task[None]
+
+    def retire(self) -> None:
+        """Close its relay (in the background: the process is gone already)."""
+        self.serving.cancel()
+        _background(self.partition.close())
+
+
+_closing: set[asyncio.Task[None]] = set()
+
+
+def _background(coroutine: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.get_running_loop().create_task(coroutine)
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
+def _api_server(kubeconfig: Path) -> tuple[str, int]:
+    """Host and port of the (first) cluster's server."""
+    server = urlsplit(yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["server"])
+    return server.hostname or "127.0.0.1", server.port or 443
+
+
+def _relay(
+    api_server: tuple[str, int], kubeconfig: Path, out: Path
+) -> tuple[Partition, asyncio.Task[None], Path]:
+    """A relay to the API server on a port bound here and now (the replica starts at once),
+    served by the running loop, and a kubeconfig pointing at it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    partition = Partition(*api_server)
+    serving = asyncio.get_running_loop().create_task(partition.start(sock))
+    return partition, serving, proxied_kubeconfig(kubeconfig, sock.getsockname()[1], out)
 
 
 @dataclass(frozen=True)
@@ -64,9 +108,13 @@ class Replicas:
     def _start(self) -> _Replica:
         self._started += 1
         identity, port = f"chaos-{self._started}", free_port()
+        kubeconfig = Path(self.env["KUBECONFIG"])
+        partition, serving, proxied = _relay(
+            _api_server(kubeconfig), kubeconfig, self.logs / f"{identity}.kubeconfig"
+        )
         env = dict(
             os.environ,
-            **self.env,
+            **(self.env | {"KUBECONFIG": str(proxied)}),
             ALMANAC_WATCH_NAMESPACES=self.namespace,
             ALMANAC_LEASE_NAMESPACE=self.namespace,
             ALMANAC_LEASE_NAME="chaos",
@@ -81,7 +129,7 @@ class Replicas:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        replica = _Replica(identity, port, process, path)
+        replica = _Replica(identity, port, process, path, partition, serving)
         self._live.append(replica)
         return replica
 
@@ -98,8 +146,13 @@ class Replicas:
         victim = next(r for r in self._live if r.identity == identity)
         victim.process.kill()
         victim.process.wait()
+        victim.retire()
         self._live.remove(victim)
         return self._start().identity
+
+    def partition(self, identity: str) -> Partition:
+        """The relay between one replica and the API server (cut it to partition them)."""
+        return next(r.partition for r in self._live if r.identity == identity)
 
     def freeze(self, identity: str) -> None:
         """SIGSTOP one replica (a process paused past its Lease: GC, a VM stall)."""
@@ -123,6 +176,7 @@ class Replicas:
             except subprocess.TimeoutExpired:
                 replica.process.kill()
                 replica.process.wait()
+            replica.retire()
         self._live.clear()
 
     def reap(self) -> list[Exit]:
@@ -130,6 +184,7 @@ class Replicas:
         ended = [r for r in self._live if r.process.poll() is not None]
         exits = []
         for replica in ended:
+            replica.retire()
             self._live.remove(replica)
             text = replica.log.read_bytes()
             exits.append(

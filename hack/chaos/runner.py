@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import time
 import uuid
@@ -32,11 +31,32 @@ from kubernetes_asyncio import client, config
 from almanac.core.plan import compile_spec
 from almanac.core.resource import parse_spec
 from hack.bench.operatorproc import running_dev_operators
-from hack.chaos.hang import postgres_processes, signal_all
-from hack.chaos.ledger import HistoryGaps, Kill, RunSeen, Workload, account, history_gaps, takeovers
-from hack.chaos.profiles import PROFILES, SCRIPT, Fault, Profile, workloads
+from hack.chaos.asked import (
+    AskedRow,
+    after_row,
+    asked_table,
+    event_rows,
+    missing_notices,
+    request_row,
+)
+from hack.chaos.driver import Driver
+from hack.chaos.executions import ExecutionLedger, execution_gaps
+from hack.chaos.facade import Facade, FacadeClient
+from hack.chaos.faults import Targets, strike_all
+from hack.chaos.ledger import HistoryGaps, RunSeen, Workload, account, history_gaps, takeovers
+from hack.chaos.profiles import (
+    EVENT_DELAY,
+    PROFILES,
+    SCHEDULED,
+    SCRIPT,
+    SEQUENCE,
+    Profile,
+    workloads,
+)
 from hack.chaos.recorders import JobLedger, LeaderSampler, history_rows
 from hack.chaos.replicas import Exit, Replicas
+from hack.chaos.tap import KafkaTap
+from hack.localstack.settings import GATEWAY
 
 REPO = Path(__file__).resolve().parents[2]
 STACK = REPO / "hack" / "stack"
@@ -47,8 +67,6 @@ STOP_MARGIN = timedelta(seconds=10)
 SETTLE = 45.0
 #: How long the run history gets to catch up with the Jobs after the settle.
 HISTORY_WAIT = 60.0
-#: How long a leader fault waits for a single leader to strike.
-LEADER_WAIT = 20.0
 #: How often the suite looks for replicas that ended by themselves.
 REAP_EVERY = 0.5
 
@@ -88,71 +106,14 @@ def refuse_dev_operators(env: dict[str, str]) -> None:
         )
 
 
-def _template(env: dict[str, str]) -> dict[str, Any]:
+def _template(env: dict[str, str], ledger_url: str) -> dict[str, Any]:
+    command = ["python3", "-c", SCRIPT, ledger_url]
     return {
         "apiVersion": "almanac.dev/v1alpha1",
         "kind": "JobTemplate",
         "metadata": {"name": "chaos-script"},
-        "spec": {"image": env["ALMANAC_IMAGE"], "command": ["python3", "-c", SCRIPT]},
+        "spec": {"image": env["ALMANAC_IMAGE"], "command": command},
     }
-
-
-async def _single_leader(sampler: LeaderSampler, replicas: Replicas) -> str | None:
-    """The one replica leading now, waiting up to ``LEADER_WAIT`` for one (a fault right
-    after a takeover or an API-server restart would otherwise find none and be lost)."""
-    deadline = time.monotonic() + LEADER_WAIT
-    while time.monotonic() < deadline:
-        leader = sampler.leader()
-        if leader is not None and leader in dict(replicas.ports()):
-            return leader
-        await asyncio.sleep(0.5)
-    return None
-
-
-async def _strike(
-    fault: Fault, replicas: Replicas, sampler: LeaderSampler, kills: list[Kill]
-) -> None:
-    if fault.verb == "hang":
-        pids = postgres_processes()
-        signal_all(pids, signal.SIGSTOP)
-        say(f"Postgres black-holed ({len(pids)} processes stopped) for {fault.lasting:.0f} s")
-        try:
-            await asyncio.sleep(fault.lasting)
-        finally:
-            signal_all(pids, signal.SIGCONT)
-        say("Postgres answers again")
-        return
-    if fault.verb not in ("kill", "freeze"):
-        say(f"{fault.verb} {fault.component}")
-        await asyncio.to_thread(_stack, fault.verb, fault.component)
-        return
-    leader = await _single_leader(sampler, replicas)
-    if leader is None:
-        say(f"{fault.verb}: no single leader within {LEADER_WAIT:.0f} s, skipped")
-        return
-    kills.append(Kill(time.monotonic(), leader))
-    if fault.verb == "freeze":
-        replicas.freeze(leader)
-        say(f"SIGSTOP {leader} (the leader) for {fault.lasting:.0f} s")
-        await asyncio.sleep(fault.lasting)
-        replicas.thaw(leader)
-        say(f"SIGCONT {leader}: it must find its writes fenced and exit")
-        return
-    successor = replicas.kill(leader)
-    say(f"SIGKILL {leader} (the leader); {successor} started")
-
-
-async def _faults(
-    profile: Profile, began: float, replicas: Replicas, sampler: LeaderSampler
-) -> list[Kill]:
-    """Each fault on time, also while a long one (a freeze, a hang) still lasts."""
-    kills: list[Kill] = []
-    striking = []
-    for fault in profile.faults:
-        await asyncio.sleep(max(0.0, began + fault.at - time.monotonic()))
-        striking.append(asyncio.create_task(_strike(fault, replicas, sampler, kills)))
-    await asyncio.gather(*striking)
-    return kills
 
 
 def _expected(job: dict[str, Any], stopped: datetime) -> Workload:
@@ -168,7 +129,8 @@ def _expected(job: dict[str, Any], stopped: datetime) -> Workload:
 async def _on_stack(profile: Profile) -> int:
     env: dict[str, str] = json.loads(_stack("env", "--json"))
     refuse_dev_operators(env)
-    namespace = f"chaos-{uuid.uuid4().hex[:6]}"
+    org = f"{uuid.uuid4().int % 10**6:06d}"
+    namespace = f"chaos-{org}"  # the facade's pattern: chaos-{org_id}
     # Outside the stack's directory: a stack this suite started is removed when it stops.
     logs = REPO / "build" / "chaos" / namespace
     logs.mkdir(parents=True, exist_ok=True)
@@ -177,12 +139,17 @@ async def _on_stack(profile: Profile) -> int:
     crd = "crd/scheduledjobs.almanac.dev"
     _kubectl(env, "wait", "--for=condition=Established", "--timeout=60s", crd)
     _kubectl(env, "create", "namespace", namespace)
+    _kubectl(env, "label", "namespace", namespace, f"almanac.dev/org-id={org}")
     await config.load_kube_config(config_file=env["KUBECONFIG"])
     replicas = Replicas(env, namespace, logs)
+    facade = Facade(env, logs)
     try:
+        facade.start()
+        await asyncio.to_thread(facade.wait_ready)
         async with client.ApiClient() as api:
-            return await _run(api, env, namespace, profile, replicas)
+            return await _run(api, env, org, profile, replicas=replicas, facade=facade)
     finally:
+        facade.stop()
         replicas.stop_all()
         _kubectl(env, "delete", "namespace", namespace, "--wait=false")
         say(f"operator logs: {logs}")
@@ -221,47 +188,99 @@ def _crashes(exits: list[Exit]) -> int:
     return len(crashed)
 
 
+def _asked_rows(driver: Driver, runs: list[RunSeen], stopped: datetime) -> list[AskedRow]:
+    by_job: dict[str, list[RunSeen]] = {}
+    for run in runs:
+        by_job.setdefault(run.scheduledjob, []).append(run)
+    manual = by_job.get("manual-1", [])
+    return [
+        request_row("run-now", driver.manual, [r for r in manual if r.trigger == "manual"]),
+        request_row("retry", driver.retries, [r for r in manual if r.trigger == "retry"]),
+        *event_rows(driver.events, by_job, timedelta(seconds=EVENT_DELAY), len(SEQUENCE)),
+        after_row("chain-1", by_job.get("allow-1", []), by_job.get("chain-1", []), stopped),
+    ]
+
+
+async def _notices(tap: KafkaTap, runs: list[RunSeen]) -> int:
+    """Finished runs whose lifecycle event the tap has not read, once there are none or
+    after ``HISTORY_WAIT`` (the outbox relays behind the history)."""
+    deadline = time.monotonic() + HISTORY_WAIT
+    while True:
+        missing = missing_notices(runs, tap.types)
+        if not missing or time.monotonic() > deadline:
+            return missing
+        await asyncio.sleep(2)
+
+
 async def _run(
-    api: client.ApiClient, env: dict[str, str], namespace: str, profile: Profile, replicas: Replicas
+    api: client.ApiClient,
+    env: dict[str, str],
+    org: str,
+    profile: Profile,
+    *,
+    replicas: Replicas,
+    facade: Facade,
 ) -> int:
+    namespace = f"chaos-{org}"
     ledger, sampler = JobLedger(api, namespace), LeaderSampler(replicas.ports)
+    tap = KafkaTap(env["ALMANAC_KAFKA_BOOTSTRAP"], namespace)
+    executions = ExecutionLedger(GATEWAY)
+    await executions.start()
     exits: list[Exit] = []
     replicas.start_all()
     recording = [
         asyncio.create_task(ledger.run()),
         asyncio.create_task(sampler.run()),
+        asyncio.create_task(tap.run()),
         asyncio.create_task(_supervise(replicas, exits)),
     ]
-    manifests = [_template(env), *workloads(profile)]
+    manifests = [_template(env, executions.url), *workloads(profile)]
     items = json.dumps({"apiVersion": "v1", "kind": "List", "items": manifests})
     _kubectl(env, "-n", namespace, "apply", "-f", "-", stdin=items)
+    manual = _kubectl(env, "-n", namespace, "get", "scheduledjob", "manual-1", "-o", "json")
+    driver = Driver(FacadeClient(facade, org), json.loads(manual)["metadata"]["uid"], ledger)
     began = time.monotonic()
     say(f"{len(manifests) - 1} jobs in {namespace}, {profile.duration:.0f} s of faults")
-    kills = await _faults(profile, began, replicas, sampler)
+    asking = asyncio.create_task(driver.run(began + profile.duration))
+    targets = Targets(replicas, sampler, facade, _stack, say)
+    await strike_all(profile, began, targets)
     await asyncio.sleep(max(0.0, began + profile.duration - time.monotonic()))
     stopped = datetime.now(UTC)
     suspend = '{"spec":{"suspend":true}}'
-    for manifest in manifests[1:]:
-        name = manifest["metadata"]["name"]
+    scheduled = [
+        m["metadata"]["name"] for m in manifests if m["metadata"]["name"].startswith(SCHEDULED)
+    ]
+    for name in scheduled:
         _kubectl(env, "-n", namespace, "patch", "scheduledjob", name, "--type=merge", "-p", suspend)
     listed = _kubectl(env, "-n", namespace, "get", "scheduledjobs", "-o", "json")
-    jobs = json.loads(listed)["items"]
-    say(f"stopped; {SETTLE:.0f} s for the runs to finish")
+    jobs = [j for j in json.loads(listed)["items"] if j["metadata"]["name"] in scheduled]
+    say(f"stopped; waiting for the facade's answers, then {SETTLE:.0f} s for the runs to finish")
+    await asking
     await asyncio.sleep(SETTLE)
     await ledger.settle()
-    for task in recording:
-        task.cancel()
     runs = ledger.runs()
     report = account(
         [_expected(j, stopped) for j in jobs],
         runs,
         [leaders for _, leaders in sampler.samples],
-        takeovers(kills, sampler.samples),
+        takeovers(targets.kills, sampler.samples),
         history=await _history(env, namespace, runs),
     )
+    asked = _asked_rows(driver, runs, stopped)
+    notices = await _notices(tap, runs)
+    unexecuted, twice = execution_gaps(runs, executions.counts)
+    for task in recording:
+        task.cancel()
+    await executions.stop()
     print(report.table())
+    print(asked_table(asked, notices, tap.copies))
+    print(f"requests sent again (the facade was down or cut the answer): {driver.client.resent}")
+    print(f"finished runs that never executed: {unexecuted}; runs executed twice: {twice}")
     crashed = _crashes(exits)
-    return 0 if report.ok and not crashed else 1
+    faults = sum(row.faults for row in asked) + notices + unexecuted + twice
+    if faults:
+        print(f"FAILED: {faults} faults in the asked-for runs, notices or executions")
+    return 0 if report.ok and not faults and not crashed else 1
 
 
 def main() -> None:
