@@ -49,7 +49,7 @@ from almanac.core.plan import (
     schedule_digest,
 )
 from almanac.core.pruning import prune_candidates
-from almanac.core.requestdecisions import request_actions
+from almanac.core.requestdecisions import EVENTS_READ_RECHECK, request_actions, waits_for_events
 from almanac.core.runrequests import RequestPhase, launch_of
 from almanac.core.runs import JobObservation, RunRequest, job_name_of, run_now_label
 from almanac.core.runstatus import due_retries
@@ -263,6 +263,8 @@ class _Pass:
                 continue
             if stored.spec.due_time > self.now:
                 self.wake_at(stored.spec.due_time)
+            elif waits_for_events(stored, self.s.events_read_to):
+                self.wake_at(self.now + EVENTS_READ_RECHECK)
             elif stored.spec.kind == "backfill":
                 backfills.append((stored.spec.due_time, stored))
             else:

@@ -4,6 +4,8 @@ launch on acceptance, so both paths decide alike."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from almanac.core.actions import Action, CountTrigger, LaunchRequest, PostEvent, SettleRequest
 from almanac.core.errors import AlmanacError
 from almanac.core.params import validate_params
@@ -12,7 +14,10 @@ from almanac.core.runs import job_name_of, run_params
 from almanac.core.snapshot import Snapshot, StoredRequest
 from almanac.core.vocabulary import EventReason
 
-__all__ = ["request_actions"]
+__all__ = ["EVENTS_READ_RECHECK", "request_actions", "waits_for_events"]
+
+#: How soon a pass looks again at an event run held back by :func:`waits_for_events`.
+EVENTS_READ_RECHECK = timedelta(milliseconds=250)
 
 #: The Event a launched request posts, by its kind (events and chains: Triggered).
 _REASONS = {
@@ -20,6 +25,18 @@ _REASONS = {
     "backfill": EventReason.BACKFILLED,
     "retry": EventReason.RETRYING,
 }
+
+
+def waits_for_events(stored: StoredRequest, read_to: datetime | None) -> bool:
+    """Whether a due event run must wait because the trigger consumer has not handled
+    every event up to its due time (``read_to``; ``None``: no consumer runs).
+
+    An event sent before the due time but read after it (the consumer was behind: a
+    leader change, Kafka away) may cancel the run (``cancelOn``): a step launched the
+    moment its overdue request was written ran although its cancel was already on the
+    topic (the chaos suite caught it). So the run waits until the consumer has read past
+    its due time; the cancel, if there is one, is handled by then."""
+    return stored.spec.kind == "event" and read_to is not None and stored.spec.due_time > read_to
 
 
 def request_actions(s: Snapshot, stored: StoredRequest) -> list[Action]:

@@ -87,6 +87,9 @@ class Snapshot:
     held: frozenset[str] = frozenset()
     degraded: str | None = None
     event_record_window: timedelta = EVENT_RECORD_WINDOW
+    #: The trigger consumer has handled every event sent up to this instant (``None``: no
+    #: consumer runs): event runs due later wait (:func:`~.requestdecisions.waits_for_events`).
+    events_read_to: datetime | None = None
 
     @property
     def running(self) -> list[JobObservation]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from almanac.core.actions import LaunchRequest
 from almanac.core.naming import claimed_owner
-from almanac.core.requestdecisions import request_actions
+from almanac.core.requestdecisions import request_actions, waits_for_events
 from almanac.core.requestnames import legacy_request_name
 from almanac.core.runrequests import RequestPhase, RunRequestSpec, RunRequestStatus
 from almanac.core.snapshot import StoredRequest
@@ -55,6 +55,7 @@ class EventRuns:
             or snapshot.refusal is not None
             or stored.status.phase is not RequestPhase.PENDING
             or stored.spec.due_time > self._clock()
+            or waits_for_events(stored, snapshot.events_read_to)
         ):
             return  # the reconcile pass decides, and says why in status
         actions = tuple(request_actions(snapshot, stored))

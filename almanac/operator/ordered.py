@@ -67,6 +67,14 @@ class OrderedWork:
             self._barrier = None
         return done
 
+    def first_unfinished(self) -> int | None:
+        """The offset of the oldest record whose work is not done (a failed one counts:
+        it is re-read), or None when every record in flight is done."""
+        for offset, task in self._flight:
+            if not task.done() or task.cancelled() or task.exception() is not None:
+                return offset
+        return None
+
     def failed(self) -> Failed | None:
         """The earliest record whose work raised, once everything before it finished."""
         for offset, task in self._flight:

@@ -81,6 +81,9 @@ class Scheduler:
         self._recorder = recorder
         self._concurrency = concurrency
         self._event_record_window = event_record_window
+        #: How far the trigger consumer has handled its events (set by the trigger
+        #: service when it consumes; ``None``: no consumer, nothing waits for one).
+        self.events_read_to: Callable[[], datetime | None] = lambda: None
         self.wakeups = WakeQueue(clock)
         self.registry = Registry(metrics, self.wakeups, image=image, clock=clock, recorder=recorder)
         self._writer = BackgroundWriter(
@@ -247,6 +250,7 @@ class Scheduler:
             held=held,
             degraded=self._recorder.problem if self._recorder else None,
             event_record_window=self._event_record_window,
+            events_read_to=self.events_read_to(),
         )
 
     async def reconcile(self, t: Tracked) -> None:

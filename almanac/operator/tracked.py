@@ -168,6 +168,7 @@ class Tracked:
         held: frozenset[str],
         degraded: str | None,
         event_record_window: timedelta,
+        events_read_to: datetime | None = None,
     ) -> Snapshot:
         """This ScheduledJob as one reconcile pass reads it. The Jobs and requests are
         shared, not copied: the pass is synchronous, so nothing changes them under it."""
@@ -200,6 +201,7 @@ class Tracked:
             held=held,
             degraded=degraded,
             event_record_window=event_record_window,
+            events_read_to=events_read_to,
         )
 
     def template_refusal(self, template: JobTemplateSpec) -> AlmanacError | None:

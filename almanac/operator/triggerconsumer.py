@@ -23,14 +23,17 @@ import contextlib
 import functools
 import time
 from collections.abc import Awaitable, Callable, Collection
+from datetime import UTC, datetime
 from typing import Any, Final, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from .logs import log
 from .observability import Metrics
 from .ordered import OrderedWork
+from .readmark import ReadMark
 from .triggerroutes import Outcome
 from .triggersettings import TriggerSettings
 
@@ -41,6 +44,7 @@ BATCH: Final = 500
 MAX_IN_FLIGHT: Final = 2_000  # records read and not finished, per partition
 COMMIT_INTERVAL: Final = 0.5  # seconds between offset commits while events flow
 DRAIN_SECONDS: Final = 10.0  # on shutdown, for the records in flight
+POSITION_WAIT: Final = 0.5  # seconds: a partition whose position is unknown is not at its end
 _RETRY_PAUSE: Final = 1.0  # seconds, after a failed poll or before a partition's re-read
 
 Record: TypeAlias = ConsumerRecord[Any, Any]
@@ -83,6 +87,8 @@ class TriggerConsumer:
         self._decide = decide
         self._complete = complete
         self._positions: dict[TopicPartition, int] = {}
+        #: How far the events are handled, for event runs that wait on it.
+        self.mark: ReadMark[TopicPartition] = ReadMark(lambda: bool(self._topics()))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Connect (again and again while Kafka is unreachable), then poll until ``stop``."""
@@ -143,15 +149,18 @@ class TriggerConsumer:
                         await asyncio.wait_for(stop.wait(), 1.0)
                     continue
                 _backpressure(consumer, flights)
+                polled = datetime.now(UTC)
                 try:
                     batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=BATCH)
                 except Exception as exc:
                     log.warning("trigger poll failed", extra={"error": str(exc)})
                     await asyncio.sleep(_RETRY_PAUSE)
                     continue
+                self.mark.assigned(consumer.assignment())
                 for tp, records in batch.items():
                     flight = flights.setdefault(tp, OrderedWork())
                     for record in records:
+                        self.mark.read(tp, record.offset, _sent(record.timestamp))
                         outcome = await self._decide(record)
                         flight.add(
                             record.offset,
@@ -159,6 +168,7 @@ class TriggerConsumer:
                             barrier=bool(outcome.cancels),
                         )
                 await self._rewind_failed(consumer, flights)
+                await self._mark_handled(consumer, flights, polled)
                 if time.monotonic() - committed >= COMMIT_INTERVAL:
                     await self._commit(consumer, flights)
                     committed = time.monotonic()
@@ -166,6 +176,18 @@ class TriggerConsumer:
             for flight in flights.values():
                 await flight.drain(DRAIN_SECONDS)
             await self._commit(consumer, flights)
+
+    async def _mark_handled(
+        self, consumer: AIOKafkaConsumer, flights: Flights, polled: datetime
+    ) -> None:
+        """Tell the read mark which records are handled and which partitions the poll that
+        began at ``polled`` read to their end (position at the high-water mark, nothing in
+        flight)."""
+        for tp in consumer.assignment():
+            flight = flights.get(tp)
+            before = flight.first_unfinished() if flight is not None else None
+            at_end = before is None and await _read_to_end(consumer, tp)
+            self.mark.handled(tp, before, end_as_of=polled if at_end else None)
 
     async def _rewind_failed(self, consumer: AIOKafkaConsumer, flights: Flights) -> None:
         """A record whose records could not be created after every transient retry (the
@@ -215,6 +237,24 @@ class TriggerConsumer:
             if highwater is not None and position is not None:
                 lag += max(0, highwater - position)
         self._metrics.trigger_lag.set(lag)
+
+
+def _sent(timestamp_ms: int) -> datetime:
+    """A record's timestamp (its send time, as the producer stamped it)."""
+    return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+
+
+async def _read_to_end(consumer: AIOKafkaConsumer, tp: TopicPartition) -> bool:
+    """Whether the consumer's position is at the partition's high-water mark (unknown
+    positions, while a partition is being reset or reassigned, count as not)."""
+    highwater = consumer.highwater(tp)
+    if highwater is None:
+        return False
+    try:
+        position = await asyncio.wait_for(consumer.position(tp), POSITION_WAIT)
+    except (TimeoutError, KafkaError):
+        return False
+    return bool(position >= highwater)
 
 
 def _backpressure(consumer: AIOKafkaConsumer, flights: Flights) -> None:

@@ -125,6 +125,7 @@ class TriggerService:
                 decide=self._decide,
                 complete=self._complete,
             )
+            self._scheduler.events_read_to = consumer.mark.instant
             work.append(consumer.run(stop))
         try:
             await asyncio.gather(*work)

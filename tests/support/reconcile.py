@@ -201,6 +201,7 @@ def snapshot(
     degraded: str | None = None,
     last_slot: str | None = None,
     launched: int | None = None,
+    events_read_to: str | None = None,
 ) -> Snapshot:
     """The situation of one pass. ``last_slot`` and ``launched`` are shorthands for a
     status the operator wrote before (last schedule time, runs launched so far); the
@@ -249,6 +250,7 @@ def snapshot(
         refusal=refusal,
         held=frozenset(held),
         degraded=degraded,
+        events_read_to=at(events_read_to) if events_read_to else None,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from almanac.core.requestdecisions import EVENTS_READ_RECHECK
 from tests.support.reconcile import (
     Case,
     at,
@@ -234,6 +235,41 @@ CASES = [
         now=at("12:05"),
         want=["launch rr-1 (Triggered)"],
         status={"counts.launched": 0},
+    ),
+    Case(
+        "an overdue event run waits while the consumer has not handled the events up to its "
+        "due time (one sent before it may cancel it), and looks again soon",
+        snapshot(
+            TRIGGERED,
+            last_slot="12:00",
+            requests=[request("rr-1", "12:04")],
+            events_read_to="12:03",
+        ),
+        now=at("12:05"),
+        want=[],
+        wake=at("12:05") + EVENTS_READ_RECHECK,
+    ),
+    Case(
+        "an overdue event run launches once the consumer has handled the events up to its due time",
+        snapshot(
+            TRIGGERED,
+            last_slot="12:00",
+            requests=[request("rr-1", "12:04")],
+            events_read_to="12:04",
+        ),
+        now=at("12:05"),
+        want=["launch rr-1 (Triggered)"],
+    ),
+    Case(
+        "a backfill does not wait for the trigger consumer: no event can cancel it",
+        snapshot(
+            TRIGGERED,
+            last_slot="12:00",
+            requests=[request("bf-1", "12:04", kind="backfill")],
+            events_read_to="12:03",
+        ),
+        now=at("12:05"),
+        want=["launch bf-1 (Backfilled)"],
     ),
     Case(
         "a RunRequest due later wakes the job at its due time",

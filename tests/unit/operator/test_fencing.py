@@ -31,12 +31,14 @@ class Server:
     """Records the Job names that reach it; holds the first request until ``release``."""
 
     seen: list[str] = field(default_factory=list)
+    holding: asyncio.Event = field(default_factory=asyncio.Event)
     release: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def create(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.seen.append(body["metadata"]["name"])
         if len(self.seen) == 1:
+            self.holding.set()
             await self.release.wait()
         return web.json_response(body, status=201)
 
@@ -92,6 +94,7 @@ async def _slow_then_fenced(
     api = await _api(port, queued)
     try:
         slow = asyncio.create_task(_create(api, "slow"))
+        await asyncio.wait_for(server.holding.wait(), 5)  # it holds the one connection
 
         async def fenced_create() -> None:
             with fenced(lambda: lease[0], "run waiting"):

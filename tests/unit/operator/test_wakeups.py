@@ -160,3 +160,22 @@ async def test_event_runs_launch_as_wide_as_their_requests_are_created_not_the_s
     tracked = s.find("ns", "a")
     assert tracked is not None
     assert all(r.status.phase is RequestPhase.LAUNCHED for r in tracked.requests.values())
+
+
+async def test_an_overdue_event_run_is_not_launched_on_acceptance_before_its_events_are_read() -> (
+    None
+):
+    """The fast path on acceptance asks the same question as the pass: a request written
+    from a backlog, due before the consumer has handled the events up to its due time,
+    waits (its cancel may be the next record)."""
+    api = BlockedApi()
+    api.release.set()
+    s = Scheduler(api, Metrics(), image="img", clock=lambda: NOW)  # type: ignore[arg-type]
+    s.upsert(trigger_job())
+    s.events_read_to = lambda: NOW - timedelta(seconds=30)
+    s.accepted(request("behind", due=NOW - timedelta(seconds=10)))
+    assert not s.events._direct
+    s.events_read_to = lambda: NOW
+    s.accepted(request("read", due=NOW - timedelta(seconds=10)))
+    assert len(s.events._direct) == 1
+    await asyncio.wait_for(asyncio.gather(*s.events._direct), timeout=5)
