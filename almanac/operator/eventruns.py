@@ -75,14 +75,17 @@ class EventRuns:
             log.exception("event run not launched; retrying", extra=fields_of(t))
             scheduler.pass_failed(t)
 
-    async def launch_event_now(self, t: Tracked, name: str, spec: RunRequestSpec) -> bool | None:
+    async def launch_event_now(
+        self, t: Tracked, name: str, spec: RunRequestSpec, *, sent: datetime | None = None
+    ) -> bool | None:
         """An event's run that is due now and can start now becomes its Job at once, named
         as its RunRequest's Job would be: that Job is the event's durable record (a
         redelivered event meets AlreadyExists), and the event costs one API write instead
         of three. True: created; False: the event has a record already. None: the run
         needs its RunRequest (delayed, a chain, suspended, retried, a template missing or
-        refusing it, the create failed, or the watches have not listed yet), which records
-        why and launches it later."""
+        refusing it, the create failed, or the watches have not listed yet, or it fell due
+        after its event, ``sent``, and events sent before its due time are not handled yet:
+        one may cancel it), which records why and launches it later."""
         scheduler, registry = self._scheduler, self._scheduler.registry
         now = self._clock()
         if not registry.synced.is_set():
@@ -104,6 +107,10 @@ class EventRuns:
         if template is None or snapshot.refusal is not None:
             return None
         pending = StoredRequest(name, spec, RunRequestStatus())
+        if (sent is None or spec.due_time > sent) and waits_for_events(
+            pending, snapshot.events_read_to
+        ):
+            return None
         launch = request_actions(snapshot, pending)[0]
         if not isinstance(launch, LaunchRequest):
             return None  # params refused: the request is kept as Failed with the reason

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from aiokafka import ConsumerRecord
@@ -56,6 +57,9 @@ class Create:
     trigger: str
     name: str
     spec: RunRequestSpec
+    #: When its event was sent (``None``: a chain's): a run due later than that may be
+    #: cancelled by an event not handled yet (``waits_for_events``).
+    sent: datetime | None = None
 
 
 @dataclass
@@ -150,6 +154,7 @@ def specs_of(
     planned: list[PlannedRun],
     source: EventSource,
     event: dict[str, Any],
+    sent: datetime | None = None,
 ) -> list[Create]:
     """The records (as RunRequest specs) of the runs one event plans for ``t``."""
     return [
@@ -168,6 +173,7 @@ def specs_of(
                 source=source,
                 event=event,
             ),
+            sent,
         )
         for run in planned
     ]

@@ -164,7 +164,9 @@ class TriggerService:
         async def attempt() -> bool:
             async with self._limit:
                 with self._scheduler.launching():
-                    return await self._store(create.tracked, create.name, create.spec)
+                    return await self._store(
+                        create.tracked, create.name, create.spec, sent=create.sent
+                    )
 
         fields = fields_of(create.tracked, create.spec.source.id) | {"request": create.name}
         refusal = await retried(attempt, fields=fields, delays=self._backoff)
@@ -251,17 +253,25 @@ class TriggerService:
             offset=record.offset,
         )
         outcome.creates += specs_of(
-            t, trigger=route.trigger, kind="event", planned=planned, source=source, event=event
+            t,
+            trigger=route.trigger,
+            kind="event",
+            planned=planned,
+            source=source,
+            event=event,
+            sent=produced,
         )
 
     # -- requests --------------------------------------------------------------------------
 
-    async def _store(self, t: Tracked, name: str, spec: RunRequestSpec) -> bool:
+    async def _store(
+        self, t: Tracked, name: str, spec: RunRequestSpec, *, sent: datetime | None = None
+    ) -> bool:
         """Record one planned run: as its Job when it can start now, else as a RunRequest
         handed to the scheduler at once (the watch echo follows). False: the event was
         accepted before (a record in the operator's view, or AlreadyExists)."""
         started = time.monotonic()
-        launched = await self._scheduler.launch_event_now(t, name, spec)
+        launched = await self._scheduler.launch_event_now(t, name, spec, sent=sent)
         if launched is False:
             log.info(
                 "event already accepted", extra=fields_of(t, spec.source.id) | {"request": name}

@@ -188,3 +188,19 @@ async def test_an_event_accepted_under_its_pre_128_bit_name_is_not_accepted_agai
     again = planned("e1")
     assert await s.launch_event_now(tracked, request_name("a", "u1", "t", "e1"), again) is False
     assert api.jobs == {}
+
+
+async def test_an_overdue_later_step_is_left_to_its_request_while_its_events_are_unread() -> None:
+    """Read from a backlog, a step due 20 s after its event is overdue on arrival: made
+    its Job at once, it ran before its cancel (the next record) was read. It is left to
+    its RunRequest, which waits for the read mark; the event's own first step, due when it
+    was sent, still starts at once: no event can come between."""
+    s, api, tracked, _ = setup()
+    sent = NOW - timedelta(seconds=40)
+    s.events_read_to = lambda: sent
+    later_step = planned("e1", due=sent + timedelta(seconds=20))
+    assert await s.launch_event_now(tracked, "a-t-e1-s1", later_step, sent=sent) is None
+    assert await s.launch_event_now(tracked, "a-t-e1", planned("e1", due=sent), sent=sent)
+    assert len(api.jobs) == 1
+    s.events_read_to = lambda: NOW
+    assert await s.launch_event_now(tracked, "a-t-e1-s1", later_step, sent=sent) is True
