@@ -6,8 +6,7 @@ replaced): only the runs themselves can tell.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Final
 
 from aiohttp import web
@@ -20,11 +19,13 @@ _PATH: Final = "/executed"
 
 
 class ExecutionLedger:
-    """``counts``: run name (``ALMANAC_RUN``) to how many times it reported."""
+    """``pods``: run name (``ALMANAC_RUN``) to the pods that executed it. A run reports
+    ``<run> <pod>``; a report sent again (its answer was slow) names the same pod, so it
+    is one execution."""
 
     def __init__(self, host: str) -> None:
         self._host = host
-        self.counts: Counter[str] = Counter()
+        self.pods: dict[str, set[str]] = {}
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -43,13 +44,14 @@ class ExecutionLedger:
             await self._runner.cleanup()
 
     async def _executed(self, request: web.Request) -> web.Response:
-        self.counts[(await request.text()).strip()] += 1
+        run, _, pod = (await request.text()).strip().partition(" ")
+        self.pods.setdefault(run, set()).add(pod)
         return web.Response(text="ok")
 
 
-def execution_gaps(runs: Iterable[RunSeen], counts: Counter[str]) -> tuple[int, int]:
-    """(finished runs that never reported, runs that reported more than once)."""
+def execution_gaps(runs: Iterable[RunSeen], pods: Mapping[str, set[str]]) -> tuple[int, int]:
+    """(finished runs that never reported, runs executed by more than one pod)."""
     finished = [run for run in runs if run.outcome is not None]
-    unexecuted = sum(1 for run in finished if counts[run.job] == 0)
-    twice = sum(1 for n in counts.values() if n > 1)
+    unexecuted = sum(1 for run in finished if not pods.get(run.job))
+    twice = sum(1 for executed in pods.values() if len(executed) > 1)
     return unexecuted, twice

@@ -34,10 +34,11 @@ KEEP_ALL: Final = {"successfulJobs": 100, "failedJobs": 100}
 #: The run: report to the execution ledger (its URL the first argument; a run that cannot
 #: report fails, so it is counted), sleep ``seconds`` (params), then succeed.
 SCRIPT: Final = """
-import json, os, sys, time, urllib.request
+import json, os, socket, sys, time, urllib.request
 for attempt in range(30):
     try:
-        urllib.request.urlopen(sys.argv[1], data=os.environ["ALMANAC_RUN"].encode(), timeout=5)
+        report = f"{os.environ['ALMANAC_RUN']} {socket.gethostname()}".encode()
+        urllib.request.urlopen(sys.argv[1], data=report, timeout=5)
         break
     except OSError:
         time.sleep(1)

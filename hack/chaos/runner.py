@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import subprocess
@@ -201,6 +202,17 @@ def _asked_rows(driver: Driver, runs: list[RunSeen], stopped: datetime) -> list[
     ]
 
 
+def _keep(logs: Path, runs: list[RunSeen], driver: Driver) -> None:
+    """What the recorders saw, beside the logs, for a look after a failed run."""
+    seen = {
+        "runs": [dataclasses.asdict(r) for r in runs],
+        "run_now": [dataclasses.asdict(a) for a in driver.manual],
+        "retries": [dataclasses.asdict(a) for a in driver.retries],
+        "events": [dataclasses.asdict(e) for e in driver.events],
+    }
+    (logs / "ledger.json").write_text(json.dumps(seen, indent=1, default=str))
+
+
 async def _notices(tap: KafkaTap, runs: list[RunSeen]) -> int:
     """Finished runs whose lifecycle event the tap has not read, once there are none or
     after ``HISTORY_WAIT`` (the outbox relays behind the history)."""
@@ -268,10 +280,11 @@ async def _run(
     )
     asked = _asked_rows(driver, runs, stopped)
     notices = await _notices(tap, runs)
-    unexecuted, twice = execution_gaps(runs, executions.counts)
+    unexecuted, twice = execution_gaps(runs, executions.pods)
     for task in recording:
         task.cancel()
     await executions.stop()
+    _keep(replicas.logs, runs, driver)
     print(report.table())
     print(asked_table(asked, notices, tap.copies))
     print(f"requests sent again (the facade was down or cut the answer): {driver.client.resent}")

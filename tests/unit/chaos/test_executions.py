@@ -1,10 +1,9 @@
 """The execution ledger's accounting: a finished run that never reported, and a run that
-reported twice, are each counted; a run still going is not asked to have reported; and
-the ledger counts what runs post to it."""
+two pods executed, are each counted (a report sent again by the same pod is one
+execution); a run still going is not asked to have reported."""
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -20,14 +19,14 @@ def run(name: str, outcome: str | None = "Succeeded") -> RunSeen:
     return RunSeen(name, "allow-1", T0, "schedule", 1, T0, finished, outcome)
 
 
-def test_each_finished_run_reported_once_is_clean() -> None:
+def test_each_finished_run_executed_once_is_clean() -> None:
     runs = [run("a"), run("b", "Failed"), run("c", None)]
-    assert execution_gaps(runs, Counter({"a": 1, "b": 1})) == (0, 0)
+    assert execution_gaps(runs, {"a": {"a-pod"}, "b": {"b-pod"}}) == (0, 0)
 
 
-def test_a_run_never_executed_and_one_executed_twice_are_counted() -> None:
+def test_a_run_never_executed_and_one_executed_by_two_pods_are_counted() -> None:
     runs = [run("a"), run("b"), run("c", None)]
-    assert execution_gaps(runs, Counter({"a": 2, "c": 1})) == (1, 1)
+    assert execution_gaps(runs, {"a": {"a-pod", "a-pod-2"}, "c": {"c-pod"}}) == (1, 1)
 
 
 async def test_runs_posting_their_name_are_counted() -> None:
@@ -35,8 +34,8 @@ async def test_runs_posting_their_name_are_counted() -> None:
     await ledger.start()
     try:
         async with httpx.AsyncClient() as http:
-            for name in ("run-a", "run-b", "run-a"):
-                assert (await http.post(ledger.url, content=name)).status_code == 200
+            for report in ("run-a pod-1", "run-b pod-2", "run-a pod-1", "run-a pod-3"):
+                assert (await http.post(ledger.url, content=report)).status_code == 200
     finally:
         await ledger.stop()
-    assert ledger.counts == Counter({"run-a": 2, "run-b": 1})
+    assert ledger.pods == {"run-a": {"pod-1", "pod-3"}, "run-b": {"pod-2"}}
