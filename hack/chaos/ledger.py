@@ -4,7 +4,8 @@ each workload's schedule says must have happened. Pure: the runner collects, thi
 Counted after quiescence, per workload:
 
 * **missed**: a slot the schedule had (after the job's creation, before the settle margin
-  ahead of the stop) with no Job;
+  ahead of the stop) with no Job; for a ``maxRuns`` job, each of its ``maxRuns`` runs
+  short (it may run newer slots than its first ones after a takeover, by design);
 * **duplicated**: a slot (or, for a ``maxRuns`` job, a run number) launched by more than
   one Job;
 * **overlaps**: under ``Forbid``, a Job created while an earlier one of the same job had
@@ -168,11 +169,12 @@ def _count(workload: Workload, runs: Sequence[RunSeen]) -> tuple[str, int, int, 
     per_slot = Counter(r.slot for r in firsts)
     doubled = sum(n - 1 for n in per_slot.values() if n > 1)
     missed = 0
-    if workload.policy == "Allow":
-        wanted = workload.slots
-        if workload.max_runs is not None:
-            wanted = wanted[: workload.max_runs]
-        missed = sum(1 for slot in wanted if slot not in per_slot)
+    if workload.policy == "Allow" and workload.max_runs is not None:
+        # Exactly maxRuns distinct slots (which ones: the newest due when a takeover
+        # finds more due than runs left, by design), if the schedule had that many.
+        missed = max(0, min(workload.max_runs, len(workload.slots)) - len(per_slot))
+    elif workload.policy == "Allow":
+        missed = sum(1 for slot in workload.slots if slot not in per_slot)
     beyond = 0
     if workload.max_runs is not None:
         beyond = max(0, len(per_slot) - workload.max_runs)

@@ -92,6 +92,15 @@ def test_runs_past_max_runs_are_counted() -> None:
     assert account([bounded], runs, []).rows == [("max-1", 3, 0, 0, 0, 1)]
 
 
+def test_a_max_runs_job_may_run_newer_slots_but_not_fewer_runs() -> None:
+    """After a takeover the newest due slots get the runs left (by design): slots 0, 1, 3
+    is a clean run of three; two runs of three is one missed."""
+    bounded = Workload("max-1", "Allow", SLOTS, max_runs=3)
+    newest = [run("max-1", s) for s in (SLOTS[0], SLOTS[1], SLOTS[3])]
+    assert account([bounded], newest, []).rows == [("max-1", 3, 0, 0, 0, 0)]
+    assert account([bounded], newest[:2], []).rows == [("max-1", 2, 1, 0, 0, 0)]
+
+
 def test_two_leaders_in_one_sample_is_a_fault() -> None:
     report = account([], [], [frozenset({"a"}), frozenset({"a", "b"}), frozenset({"b"})])
     assert report.two_leader_samples == 1
