@@ -25,6 +25,7 @@ from almanac.api.errors import (
     NotFoundError,
     UpstreamError,
 )
+from almanac.api.idempotency import CreateKey, replayed
 from almanac.api.identity import Identity
 from almanac.api.jobfilter import JobFilter, select_jobs
 from almanac.api.kube import KubeFacade
@@ -170,10 +171,18 @@ class JobService:
         defaults = {k: v for k, v in caller.items() if v} | ({"baseUrl": url} if url else {})
         return changes | {"payload": defaults | payload}
 
-    async def create_job(self, who: Identity, changes: dict[str, Any]) -> Job:
+    async def create_job(
+        self, who: Identity, changes: dict[str, Any], key: str | None = None
+    ) -> Job:
+        """Create a job; with an ``Idempotency-Key``, a create sent again answers the job
+        the first one made (:mod:`almanac.api.idempotency`)."""
         self.roles.check_create(who)
         namespace = await self.namespace(who, create=True)
-        self.limits.check_job_count(who, len(await self.kube.list_jobs(namespace, cached=True)))
+        create_key = CreateKey(who.org_id, key, changes) if key is not None else None
+        jobs = await self.kube.list_jobs(namespace, cached=True)
+        if create_key is not None and (earlier := replayed(create_key, jobs)) is not None:
+            return job_view(earlier)
+        self.limits.check_job_count(who, len(jobs))
         changes = self._with_defaults(changes, who)
         for _ in range(_NAME_ATTEMPTS):
             body = new_manifest(
@@ -181,9 +190,11 @@ class JobService:
                 namespace=namespace,
                 org_id=who.org_id,
                 actor=who.actor,
-                suffix=uuid.uuid4().hex[:5],
+                suffix=create_key.suffix if create_key else uuid.uuid4().hex[:5],
                 kafka_names=self.settings.kafka_names,
             )
+            if create_key is not None:
+                body["metadata"]["annotations"] |= create_key.annotations
             refuse_past_instant(changes, body["spec"], self.clock())
             await check_against_namespace(
                 self.kube, self.catalog, namespace, body["spec"], who.org_id
@@ -191,7 +202,17 @@ class JobService:
             try:
                 obj = await self.kube.create_job(namespace, body)
             except ConflictError:
-                continue  # the random suffix collided: draw another
+                if create_key is None:
+                    continue  # the random suffix collided: draw another
+                # Made by the first create, not in the cached list yet.
+                earlier = replayed(create_key, await self.kube.list_jobs(namespace))
+                if earlier is None:
+                    raise ConflictError(
+                        f"a job named {body['metadata']['name']} exists and was not made "
+                        f"with Idempotency-Key {key!r}; send this job with a new key",
+                        "Idempotency-Key",
+                    ) from None
+                return job_view(earlier)
             except NotFoundError:
                 if await self.kube.namespace_labels(namespace) is not None:
                     # The namespace is there, so the resource type is not: no CRDs.

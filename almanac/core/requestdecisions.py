@@ -35,7 +35,8 @@ def waits_for_events(stored: StoredRequest, read_to: datetime | None) -> bool:
     leader change, Kafka away) may cancel the run (``cancelOn``): a step launched the
     moment its overdue request was written ran although its cancel was already on the
     topic (the chaos suite caught it). So the run waits until the consumer has read past
-    its due time; the cancel, if there is one, is handled by then."""
+    its due time; the cancel, if there is one, is handled by then (invariant
+    cancel-before-due)."""
     return stored.spec.kind == "event" and read_to is not None and stored.spec.due_time > read_to
 
 

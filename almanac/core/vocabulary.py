@@ -18,7 +18,9 @@ __all__ = [
     "ANNOTATION_CREATED_BY",
     "ANNOTATION_DISPLAY_NAME",
     "ANNOTATION_EVENT_ID",
+    "ANNOTATION_IDEMPOTENCY_KEY",
     "ANNOTATION_KAFKA_TOPICS",
+    "ANNOTATION_REQUEST_DIGEST",
     "ANNOTATION_RETRY",
     "ANNOTATION_RUN_NOW",
     "ANNOTATION_SCHEDULED_TIME",
@@ -93,6 +95,10 @@ ANNOTATION_SUSPEND_REASON: Final = f"{GROUP}/suspend-reason"
 ANNOTATION_DISPLAY_NAME: Final = f"{GROUP}/display-name"
 ANNOTATION_CREATED_BY: Final = f"{GROUP}/created-by"
 ANNOTATION_UPDATED_BY: Final = f"{GROUP}/updated-by"
+#: On a ScheduledJob created through REST with an ``Idempotency-Key``: digests of the
+#: organisation and key, and of the request body (a create sent again answers this job).
+ANNOTATION_IDEMPOTENCY_KEY: Final = f"{GROUP}/idempotency-key"
+ANNOTATION_REQUEST_DIGEST: Final = f"{GROUP}/request-digest"
 #: On a namespace: the Kafka topics its jobs may use.
 ANNOTATION_KAFKA_TOPICS: Final = f"{GROUP}/kafka-topics"
 

@@ -14,7 +14,7 @@ await before the bytes are written (an aiohttp trace hook on the reused or creat
 connection). Only writes made inside :func:`fenced` are checked, so Lease renewals and
 watches are never refused by it. What remains is the synchronous stretch from the hook to
 the socket write, microseconds of CPU, against the 3 s the fence keeps between the renew
-deadline and the Lease's expiry.
+deadline and the Lease's expiry (invariant one-scheduler).
 """
 
 from __future__ import annotations

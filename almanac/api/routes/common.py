@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.routing import APIRoute
 from starlette.types import Message
@@ -20,6 +20,7 @@ __all__ = [
     "ERRORS",
     "LOCATION",
     "RETRY_AFTER",
+    "IdempotencyKey",
     "Limit",
     "Offset",
     "Responses",
@@ -31,6 +32,18 @@ __all__ = [
 ]
 
 Responses = dict[int | str, dict[str, Any]]
+#: The ``Idempotency-Key`` header of run-now and job creation.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=253,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Same key, same result: a request sent again (its answer was lost) "
+        "makes nothing new and answers what the first one made.",
+    ),
+]
 
 _WHY: Final = {
     400: "Invalid request: body, query, or a malformed identity header.",

@@ -13,11 +13,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Body, Header, Path, Request, Response
+from fastapi import APIRouter, Body, Path, Request, Response
 
 from almanac.api.dependencies import Caller, Service
 from almanac.api.routes import examples
-from almanac.api.routes.common import ERRORS, LOCATION, Responses, error_response, success
+from almanac.api.routes.common import (
+    ERRORS,
+    LOCATION,
+    IdempotencyKey,
+    Responses,
+    error_response,
+    success,
+)
 from almanac.api.routes.common import location as path_of
 from almanac.api.routes.jobs import JobId
 from almanac.api.schemas import (
@@ -32,16 +39,6 @@ from almanac.api.schemas import (
 __all__ = ["router"]
 
 router = APIRouter(tags=["control"], responses=ERRORS)
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=253,
-        pattern=r"^[\x21-\x7e]+$",
-        description="Same key, same run: a repeated request launches nothing new.",
-    ),
-]
 _LIMITED: Final[Responses] = {429: error_response(429)}
 _RUNS_LOCATION: Final = "`Location` is the job's runs list, where the run will show."
 

@@ -20,6 +20,7 @@ from almanac.api.routes import examples
 from almanac.api.routes.common import (
     ERRORS,
     LOCATION,
+    IdempotencyKey,
     Limit,
     Offset,
     Responses,
@@ -44,9 +45,15 @@ _CREATED: Final[Responses] = success(
     "/jobs", status_code=201, summary="Create a job", operation_id="createJob", responses=_CREATED
 )
 async def create_job(
-    body: NewJob, who: Caller, service: Service, request: Request, response: Response
+    body: NewJob,
+    *,
+    who: Caller,
+    service: Service,
+    request: Request,
+    response: Response,
+    key: IdempotencyKey = None,
 ) -> Job:
-    job = await service.create_job(who, body.model_dump(exclude_none=True))
+    job = await service.create_job(who, body.model_dump(exclude_none=True), key)
     response.headers["Location"] = location(request, "get_job", job_id=job.id)
     return job
 

@@ -47,7 +47,7 @@ class FakeService:
     failure: Exception | None = None
     asked: list[str] = field(default_factory=list)
 
-    async def create_job(self, who: Identity, body: dict[str, Any]) -> Job:
+    async def create_job(self, who: Identity, body: dict[str, Any], key: str | None = None) -> Job:
         return _job(body)
 
     async def get_job(self, who: Identity, job_id: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from almanac.api.errors import NotFoundError, UpstreamError
+from almanac.api.errors import ConflictError, NotFoundError, UpstreamError
 from almanac.api.identity import Identity
 from almanac.api.service import JobService
 from almanac.api.settings import ApiSettings
@@ -48,3 +48,77 @@ async def test_create_without_the_crd_is_a_503_naming_the_fix_not_a_name_conflic
     with pytest.raises(UpstreamError, match="install Almanac's CRDs"):
         await service.create_job(WHO, BODY)
     assert kube.creates == 1  # refused at once, no retries with other names
+
+
+class JobsKube:
+    """Keeps created ScheduledJobs by name (a second create of a name is a conflict); the
+    cached list may lag behind, as the facade's cache does right after a create."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.creates = 0
+        self.stale_cache = False
+
+    async def namespace_labels(self, namespace: str) -> dict[str, str] | None:
+        return {"almanac.dev/org-id": namespace.removeprefix("org-")}
+
+    async def list_jobs(self, namespace: str, *, cached: bool = False) -> list[dict[str, Any]]:
+        mine = [j for j in self.jobs.values() if j["metadata"]["namespace"] == namespace]
+        return [] if cached and self.stale_cache else mine
+
+    async def create_job(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.creates += 1
+        name = body["metadata"]["name"]
+        if name in self.jobs:
+            raise ConflictError(f"{name} exists", "name")
+        made = body | {"metadata": body["metadata"] | {"uid": f"uid-{len(self.jobs)}"}}
+        self.jobs[name] = made
+        return made
+
+
+def idempotent_service() -> tuple[JobService, JobsKube]:
+    kube = JobsKube()
+    service = JobService(ApiSettings(), kube, InMemoryRunStore(), AnyPayload())  # type: ignore[arg-type]
+    service.record_action = _no_audit  # type: ignore[method-assign]
+    return service, kube
+
+
+async def _no_audit(*_: Any, **__: Any) -> None:
+    return None
+
+
+async def test_a_create_sent_again_with_its_key_answers_the_first_job() -> None:
+    service, kube = idempotent_service()
+    first = await service.create_job(WHO, dict(BODY), "key-1")
+    again = await service.create_job(WHO, dict(BODY), "key-1")
+    assert again.id == first.id
+    assert len(kube.jobs) == 1
+
+
+async def test_a_create_whose_answer_was_lost_is_recognised_past_a_stale_cache() -> None:
+    service, kube = idempotent_service()
+    first = await service.create_job(WHO, dict(BODY), "key-1")
+    kube.stale_cache = True  # the facade restarted: its list does not show the job yet
+    again = await service.create_job(WHO, dict(BODY), "key-1")
+    assert again.id == first.id
+    assert len(kube.jobs) == 1
+
+
+async def test_one_key_with_another_body_is_a_409_naming_the_key() -> None:
+    service, kube = idempotent_service()
+    await service.create_job(WHO, dict(BODY), "key-1")
+    with pytest.raises(ConflictError, match="Idempotency-Key 'key-1' was used") as refused:
+        await service.create_job(WHO, BODY | {"schedule": "0 4 * * *"}, "key-1")
+    assert refused.value.field == "Idempotency-Key"
+    assert len(kube.jobs) == 1
+
+
+async def test_without_a_key_each_create_makes_a_job_and_keys_are_per_organisation() -> None:
+    service, kube = idempotent_service()
+    await service.create_job(WHO, dict(BODY))
+    await service.create_job(WHO, dict(BODY))
+    other = Identity(org_id="202", user_id="u2", username="bob")
+    mine = await service.create_job(WHO, dict(BODY), "shared")
+    theirs = await service.create_job(other, dict(BODY), "shared")
+    assert mine.id != theirs.id
+    assert len(kube.jobs) == 4
