@@ -8,8 +8,11 @@ Per kind of request, after quiescence:
   retried it) with no run;
 * **doubled**: a request with more than one run, or a run no request accounts for;
 * **wrong**: a run that broke its request's terms: a delayed run created before its
-  delay, a sequence step run after its cancel, one key answered with two run ids, a
-  request the facade refused.
+  delay, a sequence step run after its cancel, one key answered with two run ids (or a
+  job id that is not the job made), a request the facade refused.
+
+Jobs made through the facade are counted the same way: each idempotency key one
+ScheduledJob, whatever the number of sends.
 
 And the lifecycle events a Kafka tap read: a finished run with no ``almanac.run.*``
 event for its outcome is a **notice missing**.
@@ -32,6 +35,7 @@ __all__ = [
     "after_row",
     "asked_table",
     "event_rows",
+    "made_row",
     "missing_notices",
     "request_row",
 ]
@@ -79,20 +83,31 @@ class AskedRow:
         return self.missed + self.doubled + self.wrong
 
 
-def request_row(name: str, asks: Sequence[Ask], runs: Sequence[RunSeen]) -> AskedRow:
-    """Run-now or retry requests against the Jobs of their trigger (named by run id)."""
+def _answers(asks: Sequence[Ask]) -> dict[str, set[str]]:
+    """Each request's answers: its key (or the run retried) to the ids the facade named."""
     answers: dict[str, set[str]] = {}
     for ask in asks:
         if ask.run_id is not None:
             answers.setdefault(ask.ident, set()).add(ask.run_id)
+    return answers
+
+
+def _unanswered(asks: Sequence[Ask], answers: Mapping[str, set[str]]) -> int:
+    """Requests neither answered nor refused, however often they were sent."""
+    refused = {a.ident for a in asks if a.refused is not None}
+    return len({a.ident for a in asks} - set(answers) - refused)
+
+
+def request_row(name: str, asks: Sequence[Ask], runs: Sequence[RunSeen]) -> AskedRow:
+    """Run-now or retry requests against the Jobs of their trigger (named by run id)."""
+    answers = _answers(asks)
     wanted = {run_id for ids in answers.values() for run_id in ids}
     seen = Counter(run.job for run in runs)
-    unanswered = {a.ident for a in asks if a.run_id is None and a.refused is None} - set(answers)
     return AskedRow(
         name,
         asked=len({a.ident for a in asks}),
         runs=len(runs),
-        missed=sum(1 for run_id in wanted if run_id not in seen) + len(unanswered),
+        missed=sum(1 for run_id in wanted if run_id not in seen) + _unanswered(asks, answers),
         doubled=sum(n for job, n in seen.items() if job not in wanted),
         wrong=sum(len(ids) - 1 for ids in answers.values())
         + sum(1 for a in asks if a.refused is not None),
@@ -173,6 +188,22 @@ def after_row(
         missed=sum(1 for job in wanted if job not in seen),
         doubled=sum(n - 1 for n in seen.values() if n > 1)
         + sum(n for job, n in seen.items() if job not in succeeded),
+    )
+
+
+def made_row(name: str, asks: Sequence[Ask], made: Mapping[str, Sequence[str]]) -> AskedRow:
+    """Jobs made through the facade: each key one job (``made``: key to the uids of the
+    jobs made under its display name), the one every answer named."""
+    answers = _answers(asks)
+    jobs = {a.ident: list(made.get(a.ident, ())) for a in asks}
+    return AskedRow(
+        name,
+        asked=len(jobs),
+        runs=sum(len(uids) for uids in jobs.values()),
+        missed=sum(1 for key in answers if not jobs[key]) + _unanswered(asks, answers),
+        doubled=sum(max(0, len(uids) - 1) for uids in jobs.values()),
+        wrong=sum(1 for key, ids in answers.items() if ids - set(jobs[key]))
+        + sum(1 for a in asks if a.refused is not None),
     )
 
 

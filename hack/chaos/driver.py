@@ -5,7 +5,8 @@ on a steady beat while the faults strike, each recorded with the facade's answer
 Every two seconds one of: a run-now with a new idempotency key (every other one sent
 twice, the second time two seconds later: the same run must answer), an event (``now``,
 ``delay`` or ``seq`` in turn; every fifth published again under its id; every second
-``seq`` key cancelled three seconds later), or a retry of a finished manual run. Each
+``seq`` key cancelled three seconds later), a retry of a finished manual run, or a job
+made through the facade (sent twice under one idempotency key: one job must result). Each
 request is its own task, so one the facade is slow to answer does not hold the beat.
 """
 
@@ -24,7 +25,7 @@ from hack.chaos.asked import Ask, EventSent
 from hack.chaos.facade import FacadeClient
 from hack.chaos.recorders import JobLedger
 
-__all__ = ["EVENT_KINDS", "Driver"]
+__all__ = ["EVENT_KINDS", "Driver", "made_name"]
 
 BEAT: Final = 2.0
 EVENT_KINDS: Final = ("now", "delay", "seq")
@@ -32,6 +33,13 @@ EVENT_KINDS: Final = ("now", "delay", "seq")
 AGAIN_AFTER: Final = 2.0
 #: A cancelled ``seq`` key's cancel follows its event by this long (well before step 1).
 CANCEL_AFTER: Final = 3.0
+#: The template of the jobs made through the facade (the suite's own).
+TEMPLATE: Final = "chaos-script"
+
+
+def made_name(key: str) -> str:
+    """The display name of the job made with idempotency key ``key``."""
+    return f"made-{key[:12]}"
 
 
 @dataclass
@@ -42,6 +50,8 @@ class Driver:
     ledger: JobLedger
     manual: list[Ask] = field(default_factory=list)
     retries: list[Ask] = field(default_factory=list)
+    #: Job creates (``ident``: the idempotency key, ``run_id``: the job id answered).
+    creates: list[Ask] = field(default_factory=list)
     events: list[EventSent] = field(default_factory=list)
     _retried: set[str] = field(default_factory=set)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -61,6 +71,8 @@ class Driver:
             await self._run_now(http, twice=beat % 8 == 0)
         elif beat % 10 == 5:
             await self._retry(http)
+        elif beat % 10 == 7:
+            await self._create(http)
         else:
             kind = EVENT_KINDS[beat % len(EVENT_KINDS)]
             await self._event(
@@ -76,6 +88,18 @@ class Driver:
             answer = await self.client.post(http, path, key=key)
             run_id = answer.body.get("run_id") if answer.body else None
             self.manual.append(Ask(key, run_id, answer.refused))
+
+    async def _create(self, http: httpx.AsyncClient) -> None:
+        """A job made through the facade, sent twice under one key (the second send is
+        what a caller does whose answer was lost)."""
+        key = uuid.uuid4().hex
+        body = {"name": made_name(key), "schedule": "0 0 1 1 *", "type": TEMPLATE, "payload": {}}
+        for sending in range(2):
+            if sending:
+                await asyncio.sleep(AGAIN_AFTER)
+            answer = await self.client.post(http, "/jobs", body, key=key)
+            job_id = answer.body.get("id") if answer.body else None
+            self.creates.append(Ask(key, job_id, answer.refused))
 
     async def _retry(self, http: httpx.AsyncClient) -> None:
         """Retry a manual run the ledger shows finished and not retried yet (if any)."""

@@ -37,10 +37,11 @@ from hack.chaos.asked import (
     after_row,
     asked_table,
     event_rows,
+    made_row,
     missing_notices,
     request_row,
 )
-from hack.chaos.driver import Driver
+from hack.chaos.driver import Driver, made_name
 from hack.chaos.executions import ExecutionLedger, execution_gaps
 from hack.chaos.facade import Facade, FacadeClient
 from hack.chaos.faults import Targets, strike_all
@@ -202,6 +203,16 @@ def _asked_rows(driver: Driver, runs: list[RunSeen], stopped: datetime) -> list[
     ]
 
 
+def _made(listed: dict[str, Any]) -> dict[str, list[str]]:
+    """Display name to the uids of the ScheduledJobs the facade made under it."""
+    made: dict[str, list[str]] = {}
+    for obj in listed["items"]:
+        name = (obj["metadata"].get("annotations") or {}).get("almanac.dev/display-name")
+        if name:
+            made.setdefault(name, []).append(obj["metadata"]["uid"])
+    return made
+
+
 def _keep(logs: Path, runs: list[RunSeen], driver: Driver) -> None:
     """What the recorders saw, beside the logs, for a look after a failed run."""
     seen = {
@@ -209,6 +220,7 @@ def _keep(logs: Path, runs: list[RunSeen], driver: Driver) -> None:
         "run_now": [dataclasses.asdict(a) for a in driver.manual],
         "retries": [dataclasses.asdict(a) for a in driver.retries],
         "events": [dataclasses.asdict(e) for e in driver.events],
+        "creates": [dataclasses.asdict(a) for a in driver.creates],
     }
     (logs / "ledger.json").write_text(json.dumps(seen, indent=1, default=str))
 
@@ -278,7 +290,15 @@ async def _run(
         takeovers(targets.kills, sampler.samples),
         history=await _history(env, namespace, runs),
     )
-    asked = _asked_rows(driver, runs, stopped)
+    made = _made(json.loads(_kubectl(env, "-n", namespace, "get", "scheduledjobs", "-o", "json")))
+    asked = [
+        *_asked_rows(driver, runs, stopped),
+        made_row(
+            "job create",
+            driver.creates,
+            {key: made.get(made_name(key), []) for key in {a.ident for a in driver.creates}},
+        ),
+    ]
     notices = await _notices(tap, runs)
     unexecuted, twice = execution_gaps(runs, executions.pods)
     for task in recording:

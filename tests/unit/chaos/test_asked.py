@@ -14,6 +14,7 @@ from hack.chaos.asked import (
     EventSent,
     after_row,
     event_rows,
+    made_row,
     missing_notices,
     request_row,
 )
@@ -153,3 +154,15 @@ def test_a_finished_run_without_its_lifecycle_event_is_a_missing_notice() -> Non
     assert missing_notices(runs, tapped) == 1
     tapped["m-2"].add("almanac.run.failed")
     assert missing_notices(runs, tapped) == 0
+
+
+def test_each_job_create_key_makes_one_job_the_one_answered() -> None:
+    asks = [Ask("k1", "uid-1"), Ask("k1", "uid-1"), Ask("k2", "uid-2")]
+    made = {"k1": ["uid-1"], "k2": ["uid-2"]}
+    assert made_row("job create", asks, made) == AskedRow("job create", asked=2, runs=2)
+    doubled = made_row("job create", asks, made | {"k1": ["uid-1", "uid-9"]})
+    assert (doubled.doubled, doubled.wrong) == (1, 0)
+    answered_other = made_row("job create", [*asks, Ask("k2", "uid-7")], made)
+    assert answered_other.wrong == 1
+    never = made_row("job create", [Ask("k3", None)], {})
+    assert never.missed == 1
