@@ -275,3 +275,25 @@ def test_a_past_at_instant_is_refused_and_a_future_one_accepted(org: Org) -> Non
     assert moved.json()["errors"][0]["field"] == "schedule"
     renamed = org.request("PATCH", f"/jobs/{job['id']}", json={"name": "Later"})
     assert renamed.status_code == 200, renamed.text
+
+
+async def test_a_create_sent_again_with_its_idempotency_key_makes_one_job(org: Org) -> None:
+    """A caller whose answer was lost sends the create again under the same key: one
+    ScheduledJob, the same id answered; the same key with another body is a 409 naming
+    the header; another key makes another job."""
+    body: dict[str, Any] = {"name": "Once", "schedule": "0 0 1 1 *", "type": "command"}
+    body["payload"] = {"command": ["true"]}
+    key = {"Idempotency-Key": "create-1"}
+    first = org.request("POST", "/jobs", json=body, headers=key)
+    again = org.request("POST", "/jobs", json=body, headers=key)
+    assert (first.status_code, again.status_code) == (201, 201), again.text
+    assert again.json()["id"] == first.json()["id"]
+    changed = org.request("POST", "/jobs", json=body | {"schedule": "0 0 2 1 *"}, headers=key)
+    assert changed.status_code == 409
+    assert changed.json()["errors"][0]["field"] == "Idempotency-Key", changed.text
+    other = org.request("POST", "/jobs", json=body, headers={"Idempotency-Key": "create-2"})
+    assert other.status_code == 201
+    listed = org.kubectl.list("scheduledjobs")
+    assert sorted(j["metadata"]["uid"] for j in listed) == sorted(
+        [first.json()["id"], other.json()["id"]]
+    )
