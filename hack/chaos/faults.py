@@ -20,10 +20,14 @@ from hack.chaos.profiles import Fault, Profile
 from hack.chaos.recorders import LeaderSampler
 from hack.chaos.replicas import Replicas
 
-__all__ = ["LEADER_WAIT", "Targets", "strike_all"]
+__all__ = ["LEADER_WAIT", "MIN_TENURE", "Targets", "strike_all"]
 
 #: How long a leader fault waits for a single leader to strike.
-LEADER_WAIT: Final = 20.0
+LEADER_WAIT: Final = 30.0
+#: A leader is struck only once it has led this long: one struck the moment it took over
+#: never schedules at all (with kills every 10 s and 10 s takeovers, none would), which
+#: tests takeovers but no longer the scheduling between them.
+MIN_TENURE: Final = 5.0
 
 
 @dataclass
@@ -38,12 +42,14 @@ class Targets:
     kills: list[Kill] = field(default_factory=list)
 
     async def single_leader(self) -> str | None:
-        """The one replica leading now, waiting up to ``LEADER_WAIT`` for one (a fault right
-        after a takeover or an API-server restart would otherwise find none and be lost)."""
+        """The one replica leading now, and for ``MIN_TENURE`` at least, waiting up to
+        ``LEADER_WAIT`` for one (a fault right after a takeover or an API-server restart
+        would otherwise find none and be lost)."""
         deadline = time.monotonic() + LEADER_WAIT
         while time.monotonic() < deadline:
             leader = self.sampler.leader()
-            if leader is not None and leader in dict(self.replicas.ports()):
+            led = self.sampler.tenure() >= MIN_TENURE
+            if leader is not None and led and leader in dict(self.replicas.ports()):
                 return leader
             await asyncio.sleep(0.5)
         return None
@@ -63,7 +69,9 @@ async def _hang_postgres(fault: Fault, say: Callable[[str], None]) -> None:
 async def _strike_leader(fault: Fault, targets: Targets) -> None:
     leader = await targets.single_leader()
     if leader is None:
-        targets.say(f"{fault.verb}: no single leader within {LEADER_WAIT:.0f} s, skipped")
+        targets.say(
+            f"{fault.verb}: no leader of {MIN_TENURE:.0f} s within {LEADER_WAIT:.0f} s, skipped"
+        )
         return
     targets.kills.append(Kill(time.monotonic(), leader))
     replicas = targets.replicas

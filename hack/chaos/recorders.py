@@ -95,10 +95,27 @@ class JobLedger:
                 await asyncio.sleep(1)
 
     async def settle(self) -> None:
-        """Fold in a final list (finish times the stream may not have delivered yet)."""
+        """Fold in a list (finish times the stream may not have delivered yet)."""
         listed = await self._batch.list_namespaced_job(self._namespace)
         for job in listed.items:
             self.jobs[job.metadata.name] = job
+
+    async def quiesce(self, quiet: float, within: float) -> bool:
+        """Wait until every Job has finished and none was added for ``quiet`` seconds
+        (the runs asked for before the stop may still be coming: delayed steps, chains,
+        a backlog of events), listing every two seconds; False if that took longer than
+        ``within`` (the count goes on with what is there)."""
+        deadline = time.monotonic() + within
+        count, since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            await self.settle()
+            runs = self.runs()
+            if len(runs) != count:
+                count, since = len(runs), time.monotonic()
+            elif all(r.finished for r in runs) and time.monotonic() - since >= quiet:
+                return True
+            await asyncio.sleep(2)
+        return False
 
     def runs(self) -> list[RunSeen]:
         out = []
@@ -152,3 +169,15 @@ class LeaderSampler:
         if not self.samples or len(self.samples[-1][1]) != 1:
             return None
         return next(iter(self.samples[-1][1]))
+
+    def tenure(self) -> float:
+        """How long the latest samples have shown the same single leader (0: none)."""
+        if self.leader() is None:
+            return 0.0
+        latest, newest = self.samples[-1][1], self.samples[-1][0]
+        began = newest
+        for at, leaders in reversed(self.samples):
+            if leaders != latest:
+                break
+            began = at
+        return newest - began

@@ -66,7 +66,10 @@ KUBECTL = REPO / ".venv" / "bin" / "kubectl"
 #: Slots this close to the stop are not required to have run (the suspend may win).
 STOP_MARGIN = timedelta(seconds=10)
 #: How long the runs get to finish after the stop.
-SETTLE = 45.0
+SETTLE = 25.0
+#: Quiescence: no new Job for this long, and every Job finished (within ``QUIESCE_WITHIN``).
+QUIET = 20.0
+QUIESCE_WITHIN = 240.0
 #: How long the run history gets to catch up with the Jobs after the settle.
 HISTORY_WAIT = 60.0
 #: How often the suite looks for replicas that ended by themselves.
@@ -281,7 +284,8 @@ async def _run(
     say(f"stopped; waiting for the facade's answers, then {SETTLE:.0f} s for the runs to finish")
     await asking
     await asyncio.sleep(SETTLE)
-    await ledger.settle()
+    if not await ledger.quiesce(QUIET, QUIESCE_WITHIN):
+        say(f"not quiet within {QUIESCE_WITHIN:.0f} s more: counting what is there")
     runs = ledger.runs()
     report = account(
         [_expected(j, stopped) for j in jobs],
