@@ -4,11 +4,11 @@ An event run due at T may be cancelled by any event sent before T (``cancelOn``)
 may only start once every event sent up to T has been handled
 (:func:`~almanac.core.requestdecisions.waits_for_events`). Per partition that is the send
 time of the last record whose work is done, with everything before it; a partition read
-to its end with nothing in flight is handled up to the start of the poll that found it
-so. Over the consumer it is the earliest of its partitions: a run waits for the slowest
-partition, since its cancel could be on any of them. Before the consumer has an
-assignment nothing is known, so nothing that waits on it starts; with no trigger topics at
-all there is nothing to wait for.
+to its end with nothing in flight is handled up to the fetch that found it so. Over the
+consumer it is the earliest of its partitions: a run waits for the slowest partition,
+since its cancel could be on any of them. Before the consumer has an assignment nothing
+is known, so nothing that waits on it starts; with no trigger topics at all there is
+nothing to wait for.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ class _Progress:
     #: Records read whose work is not known to be done: (offset, send time).
     pending: deque[tuple[int, datetime]] = field(default_factory=deque)
     handled_to: datetime = NOTHING_READ
-    #: When the poll that found the partition read to its end began (``None``: not at its
-    #: end): every event sent before then is handled.
+    #: When the fetch that found the partition read to its end happened (``None``: not at
+    #: its end): every event sent before then is handled.
     end_as_of: datetime | None = None
 
 
@@ -67,7 +67,7 @@ class ReadMark(Generic[Partition]):
         self, partition: Partition, before: int | None, *, end_as_of: datetime | None
     ) -> None:
         """Every record read below offset ``before`` is handled (``None``: every record
-        read); ``end_as_of``: the partition was read to its end by a poll that began then
+        read); ``end_as_of``: the partition was read to its end as of the fetch made then
         (``None``: it was not)."""
         progress = self._progress.get(partition)
         if progress is None:

@@ -149,7 +149,6 @@ class TriggerConsumer:
                         await asyncio.wait_for(stop.wait(), 1.0)
                     continue
                 _backpressure(consumer, flights)
-                polled = datetime.now(UTC)
                 try:
                     batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=BATCH)
                 except Exception as exc:
@@ -168,7 +167,7 @@ class TriggerConsumer:
                             barrier=bool(outcome.cancels),
                         )
                 await self._rewind_failed(consumer, flights)
-                await self._mark_handled(consumer, flights, polled)
+                await self._mark_handled(consumer, flights)
                 if time.monotonic() - committed >= COMMIT_INTERVAL:
                     await self._commit(consumer, flights)
                     committed = time.monotonic()
@@ -177,17 +176,14 @@ class TriggerConsumer:
                 await flight.drain(DRAIN_SECONDS)
             await self._commit(consumer, flights)
 
-    async def _mark_handled(
-        self, consumer: AIOKafkaConsumer, flights: Flights, polled: datetime
-    ) -> None:
-        """Tell the read mark which records are handled and which partitions the poll that
-        began at ``polled`` read to their end (position at the high-water mark, nothing in
-        flight)."""
+    async def _mark_handled(self, consumer: AIOKafkaConsumer, flights: Flights) -> None:
+        """Tell the read mark which records are handled and which partitions are read to
+        their end (as of the fetch that said so) with nothing in flight."""
         for tp in consumer.assignment():
             flight = flights.get(tp)
             before = flight.first_unfinished() if flight is not None else None
-            at_end = before is None and await _read_to_end(consumer, tp)
-            self.mark.handled(tp, before, end_as_of=polled if at_end else None)
+            end_as_of = await _read_to_end(consumer, tp) if before is None else None
+            self.mark.handled(tp, before, end_as_of=end_as_of)
 
     async def _rewind_failed(self, consumer: AIOKafkaConsumer, flights: Flights) -> None:
         """A record whose records could not be created after every transient retry (the
@@ -240,21 +236,24 @@ class TriggerConsumer:
 
 
 def _sent(timestamp_ms: int) -> datetime:
-    """A record's timestamp (its send time, as the producer stamped it)."""
+    """A Kafka timestamp in ms (a record's send time, as the producer stamped it; a fetch's
+    time) as an instant."""
     return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
 
 
-async def _read_to_end(consumer: AIOKafkaConsumer, tp: TopicPartition) -> bool:
-    """Whether the consumer's position is at the partition's high-water mark (unknown
-    positions, while a partition is being reset or reassigned, count as not)."""
+async def _read_to_end(consumer: AIOKafkaConsumer, tp: TopicPartition) -> datetime | None:
+    """When the partition was last seen read to its end: the consumer's position is at the
+    high-water mark of the latest fetch, as of that fetch (``None``: not at its end, or the
+    position is unknown while the partition is being reset or reassigned)."""
     highwater = consumer.highwater(tp)
-    if highwater is None:
-        return False
+    fetched = consumer.last_poll_timestamp(tp)
+    if highwater is None or fetched is None:
+        return None
     try:
         position = await asyncio.wait_for(consumer.position(tp), POSITION_WAIT)
     except (TimeoutError, KafkaError):
-        return False
-    return bool(position >= highwater)
+        return None
+    return _sent(fetched) if position >= highwater else None
 
 
 def _backpressure(consumer: AIOKafkaConsumer, flights: Flights) -> None:
