@@ -2,12 +2,13 @@
 on a steady beat while the faults strike, each recorded with the facade's answer for
 :mod:`hack.chaos.asked` to count against the Jobs.
 
-Every two seconds one of: a run-now with a new idempotency key (every other one sent
-twice, the second time two seconds later: the same run must answer), an event (``now``,
-``delay`` or ``seq`` in turn; every fifth published again under its id; every second
-``seq`` key cancelled three seconds later), a retry of a finished manual run, or a job
-made through the facade (sent twice under one idempotency key: one job must result). Each
-request is its own task, so one the facade is slow to answer does not hold the beat.
+On every beat (2 s; the long profile's 4 s) one of: a run-now with a new idempotency key
+(every other one sent twice, the second time two seconds later: the same run must
+answer), an event (``now``, ``delay`` or ``seq`` in turn; every fifth published again
+under its id; every second ``seq`` key cancelled three seconds later), a retry of a
+finished manual run, or a job made through the facade (sent twice under one idempotency
+key: one job must result). Each request is its own task, so one the facade is slow to
+answer does not hold the beat.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class Driver:
     #: Job creates (``ident``: the idempotency key, ``run_id``: the job id answered).
     creates: list[Ask] = field(default_factory=list)
     events: list[EventSent] = field(default_factory=list)
+    beat: float = BEAT
     _retried: set[str] = field(default_factory=set)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -63,7 +65,7 @@ class Driver:
             while time.monotonic() < until:
                 self._tasks.append(asyncio.create_task(self._ask(http, beat)))
                 beat += 1
-                await asyncio.sleep(BEAT)
+                await asyncio.sleep(self.beat)
             await asyncio.gather(*self._tasks)
 
     async def _ask(self, http: httpx.AsyncClient, beat: int) -> None:

@@ -265,7 +265,12 @@ async def _run(
     items = json.dumps({"apiVersion": "v1", "kind": "List", "items": manifests})
     _kubectl(env, "-n", namespace, "apply", "-f", "-", stdin=items)
     manual = _kubectl(env, "-n", namespace, "get", "scheduledjob", "manual-1", "-o", "json")
-    driver = Driver(FacadeClient(facade, org), json.loads(manual)["metadata"]["uid"], ledger)
+    driver = Driver(
+        FacadeClient(facade, org),
+        json.loads(manual)["metadata"]["uid"],
+        ledger,
+        beat=profile.beat,
+    )
     began = time.monotonic()
     say(f"{len(manifests) - 1} jobs in {namespace}, {profile.duration:.0f} s of faults")
     asking = asyncio.create_task(driver.run(began + profile.duration))
