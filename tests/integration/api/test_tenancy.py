@@ -341,3 +341,26 @@ def test_a_new_org_namespace_gets_its_quota_limits_and_no_ingress(
         http.close()
         process.stop()
         kubectl.run("delete", "namespace", org.namespace, "--wait=false", "--ignore-not-found")
+
+
+def test_another_orgs_idempotency_key_never_answers_the_victims_job(make_org: Any) -> None:
+    """Mallory replays the victim's create, key and body alike (a leaked key, a guessed
+    one): she gets a job of her own in her namespace, never the victim's id, and the
+    victim's job is untouched; the victim's own replay still answers her job (control)."""
+    victim, mallory = make_org(), make_org()
+    body: dict[str, Any] = {"name": "Shared", "schedule": "0 0 1 1 *", "type": "command"}
+    body["payload"] = {"command": ["true"]}
+    key = {"Idempotency-Key": "leaked-key"}
+    made = victim.request("POST", "/jobs", json=body, headers=key)
+    assert made.status_code == 201, made.text
+    stolen = mallory.request("POST", "/jobs", json=body, headers=key)
+    assert stolen.status_code == 201, stolen.text
+    assert stolen.json()["id"] != made.json()["id"]
+    assert [j["metadata"]["uid"] for j in mallory.kubectl.list("scheduledjobs")] == [
+        stolen.json()["id"]
+    ]
+    assert [j["metadata"]["uid"] for j in victim.kubectl.list("scheduledjobs")] == [
+        made.json()["id"]
+    ]
+    again = victim.request("POST", "/jobs", json=body, headers=key)
+    assert (again.status_code, again.json()["id"]) == (201, made.json()["id"])
