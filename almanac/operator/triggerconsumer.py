@@ -37,7 +37,7 @@ from .readmark import ReadMark
 from .triggerroutes import Outcome
 from .triggersettings import TriggerSettings
 
-__all__ = ["MAX_IN_FLIGHT", "TriggerConsumer"]
+__all__ = ["MAX_IN_FLIGHT", "TriggerConsumer", "record_time"]
 
 POLL_MS: Final = 200
 BATCH: Final = 500
@@ -159,7 +159,7 @@ class TriggerConsumer:
                 for tp, records in batch.items():
                     flight = flights.setdefault(tp, OrderedWork())
                     for record in records:
-                        self.mark.read(tp, record.offset, _sent(record.timestamp))
+                        self.mark.read(tp, record.offset, record_time(record.timestamp))
                         outcome = await self._decide(record)
                         flight.add(
                             record.offset,
@@ -235,7 +235,7 @@ class TriggerConsumer:
         self._metrics.trigger_lag.set(lag)
 
 
-def _sent(timestamp_ms: int) -> datetime:
+def record_time(timestamp_ms: int) -> datetime:
     """A Kafka timestamp in ms (a record's send time, as the producer stamped it; a fetch's
     time) as an instant."""
     return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
@@ -253,7 +253,7 @@ async def _read_to_end(consumer: AIOKafkaConsumer, tp: TopicPartition) -> dateti
         position = await asyncio.wait_for(consumer.position(tp), POSITION_WAIT)
     except (TimeoutError, KafkaError):
         return None
-    return _sent(fetched) if position >= highwater else None
+    return record_time(fetched) if position >= highwater else None
 
 
 def _backpressure(consumer: AIOKafkaConsumer, flights: Flights) -> None:

@@ -58,7 +58,7 @@ from .logs import log
 from .observability import Metrics
 from .scheduler import EVENT_CONCURRENCY, Scheduler
 from .tracked import StoredRequest, Tracked
-from .triggerconsumer import TriggerConsumer
+from .triggerconsumer import TriggerConsumer, record_time
 from .triggererrors import BACKOFF, retried
 from .triggerroutes import (
     Create,
@@ -179,7 +179,7 @@ class TriggerService:
         """What one record asks for, from the verdicts of every route of its topic."""
         outcome = Outcome()
         namespaces = headers_of(record, NAMESPACE_HEADER)
-        produced = datetime.fromtimestamp(record.timestamp / 1000, UTC)
+        produced = record_time(record.timestamp)
         live: list[tuple[Route, Tracked]] = []
         for route in self.routes().get(record.topic, []):
             if not reaches(record.topic, namespaces, route.key[0], self.settings.names):
@@ -221,7 +221,7 @@ class TriggerService:
         """Turn one route's verdict into counters, a cancel, or the records to create."""
         if route.role == "start":
             outcome.count(route, "received")
-        produced = datetime.fromtimestamp(record.timestamp / 1000, UTC)
+        produced = record_time(record.timestamp)
         try:
             if verdict.failure is not None:
                 raise verdict.failure
