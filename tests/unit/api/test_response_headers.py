@@ -214,3 +214,14 @@ async def test_a_not_ready_readyz_carries_retry_after() -> None:
 
     assert reply.status_code == 503
     assert reply.headers["retry-after"] == str(UPSTREAM_RETRY_AFTER)
+
+
+async def test_a_malformed_idempotency_key_on_create_is_a_400_naming_the_header(
+    client: httpx.AsyncClient,
+) -> None:
+    body = {"name": "Nightly", "schedule": "0 0 * * *", "type": "command"}
+    for bad in ("has space", "x" * 254):
+        headers = IDENTITY | {"Idempotency-Key": bad}
+        reply = await client.post(f"{BASE_PATH}/jobs", json=body, headers=headers)
+        assert reply.status_code == 400, reply.text
+        assert "Idempotency-Key" in reply.text
