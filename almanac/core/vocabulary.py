@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Final
 
 __all__ = [
+    "ANNOTATION_CANCELLED",
     "ANNOTATION_CREATED_BY",
     "ANNOTATION_DISPLAY_NAME",
     "ANNOTATION_EVENT_ID",
@@ -91,6 +92,8 @@ ANNOTATION_EVENT_ID: Final = f"{GROUP}/event-id"
 ANNOTATION_RUN_NOW: Final = f"{GROUP}/run-now"
 ANNOTATION_RETRY: Final = f"{GROUP}/retry"
 ANNOTATION_SUSPEND_REASON: Final = f"{GROUP}/suspend-reason"
+#: When a job was cancelled (seed 004): it stays suspended for good, kept for its history.
+ANNOTATION_CANCELLED: Final = f"{GROUP}/cancelled"
 #: On a ScheduledJob written through REST: its display name and who created/changed it.
 ANNOTATION_DISPLAY_NAME: Final = f"{GROUP}/display-name"
 ANNOTATION_CREATED_BY: Final = f"{GROUP}/created-by"
