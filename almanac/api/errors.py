@@ -56,7 +56,25 @@ _FIELD_NAMES: Final = (
     ("spec.schedule.cron", "schedule"),
     ("spec.schedule.every", "schedule"),
     ("spec.schedule.at", "schedule"),
+    ("spec.schedule.startTime", "start_date"),
+    ("spec.schedule.endTime", "end_date"),
+    ("spec.schedule.maxRuns", "max_executions"),
+    ("spec.schedule.jitter", "jitter_seconds"),
     ("spec.schedule", "schedule"),
+    ("spec.retry.maxAttempts", "retry_policy.max_retries"),
+    ("spec.retry.backoff.initial", "retry_policy.initial_delay_seconds"),
+    ("spec.retry.backoff.factor", "retry_policy.backoff_factor"),
+    ("spec.retry.backoff.max", "retry_policy.max_delay_seconds"),
+    ("spec.retry", "retry_policy"),
+    ("spec.timeout", "timeout_seconds"),
+    ("spec.overlapPolicy", "overlap_policy"),
+    ("spec.catchUp.window", "catch_up.window_seconds"),
+    ("spec.catchUp.maxRuns", "catch_up.max_runs"),
+    ("spec.catchUp", "catch_up"),
+    ("spec.history.successfulJobs", "history_limits.successful"),
+    ("spec.history.failedJobs", "history_limits.failed"),
+    ("spec.history", "history_limits"),
+    ("spec.triggers", "triggers"),
     ("spec.params", "payload"),
     ("spec.template", "type"),
     ("spec.suspend", "status"),
@@ -173,7 +191,7 @@ def rest_field(spec_field: str) -> str:
     for prefix, name in _FIELD_NAMES:
         if spec_field == prefix or spec_field.startswith((prefix + ".", prefix + "[")):
             rest = spec_field[len(prefix) :]
-            return name + rest if name == "payload" else name
+            return name + rest if name in ("payload", "triggers") else name
     return spec_field.removeprefix("spec.")
 
 

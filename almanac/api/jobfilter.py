@@ -16,9 +16,9 @@ from almanac.api.mapping import display_name, job_status, job_view, type_for
 from almanac.api.schemas import Job, JobStatus
 from almanac.core.vocabulary import ANNOTATION_CREATED_BY
 
-__all__ = ["JobFilter", "select_jobs"]
+__all__ = ["JobFilter", "SortKey", "select_jobs"]
 
-SortKey = Literal["created", "name"]
+SortKey = Literal["created", "name", "next_run"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,11 @@ class JobFilter:
     created_by: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    #: Any of these tags (seed 004's ``tags``) / all of them (``tags_all``).
+    tags: frozenset[str] = frozenset()
+    tags_all: frozenset[str] = frozenset()
+    next_run_after: datetime | None = None
+    next_run_before: datetime | None = None
     sort: SortKey = "created"
     descending: bool = False
 
@@ -39,6 +44,8 @@ class JobFilter:
         meta = obj.get("metadata") or {}
         shown = display_name(obj)
         created = _created(meta)
+        tags = set((obj.get("spec") or {}).get("tags") or ())
+        next_run = _instant((obj.get("status") or {}).get("nextRunTime"))
         checks = (
             self.status is None or job_status(obj) == self.status,
             self.name is None or shown == self.name,
@@ -49,15 +56,27 @@ class JobFilter:
             or (meta.get("annotations") or {}).get(ANNOTATION_CREATED_BY) == self.created_by,
             self.created_after is None or (created is not None and created >= self.created_after),
             self.created_before is None or (created is not None and created < self.created_before),
+            not self.tags or bool(self.tags & tags),
+            self.tags_all <= tags,
+            self.next_run_after is None
+            or (next_run is not None and next_run >= self.next_run_after),
+            self.next_run_before is None
+            or (next_run is not None and next_run < self.next_run_before),
         )
         return all(checks)
 
 
 def _created(meta: Mapping[str, Any]) -> datetime | None:
-    text = meta.get("creationTimestamp")
+    return _instant(meta.get("creationTimestamp"))
+
+
+def _instant(text: Any) -> datetime | None:
     if not isinstance(text, str):
         return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def select_jobs(objects: Iterable[Mapping[str, Any]], query: JobFilter) -> list[Job]:
@@ -67,11 +86,13 @@ def select_jobs(objects: Iterable[Mapping[str, Any]], query: JobFilter) -> list[
 
     def key(obj: Mapping[str, Any]) -> tuple[str, str]:
         meta = obj.get("metadata") or {}
-        first = (
-            display_name(obj).casefold()
-            if query.sort == "name"
-            else str(meta.get("creationTimestamp", ""))
-        )
+        if query.sort == "name":
+            first = display_name(obj).casefold()
+        elif query.sort == "next_run":
+            # RFC 3339 UTC text sorts as time; jobs with no next run come last.
+            first = str((obj.get("status") or {}).get("nextRunTime") or "~")
+        else:
+            first = str(meta.get("creationTimestamp", ""))
         return first, str(meta.get("name", ""))
 
     kept.sort(key=key, reverse=query.descending)

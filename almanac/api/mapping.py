@@ -7,8 +7,10 @@
   ``spec.params``; ``schedule`` is cron, ``@every <duration>`` or ``@at <instant>``.
 * ``status`` is derived from ``spec.suspend`` and the operator's status.
 
-Edits touch only what the job JSON carries: schedule bounds, retries, overlap policy and
-the rest of a kubectl-written spec survive a PUT.
+* the rest of the spec is in the seeds' words (:mod:`almanac.api.specfields`).
+
+Edits touch only what the request carries: a PUT that leaves out ``retry_policy`` keeps
+the retries a kubectl user wrote, and one that sends back what it read changes nothing.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final, cast
 
-from almanac.api.errors import BadRequestError, bad_request_from
+from almanac.api.errors import BadRequestError, ConflictError, bad_request_from
+from almanac.api.payloadaliases import canonical_payload
 from almanac.api.schemas import Job, JobStatus, Run, RunStatus
+from almanac.api.specfields import apply_spec_fields, spec_fields_view
 from almanac.core.errors import AlmanacError
 from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames
 from almanac.core.models import API_VERSION
@@ -29,6 +33,7 @@ from almanac.core.orgs import LABEL_ORG_ID
 from almanac.core.specs import check_spec
 from almanac.core.status import RunPhase
 from almanac.core.vocabulary import (
+    ANNOTATION_CANCELLED,
     ANNOTATION_CREATED_BY,
     ANNOTATION_DISPLAY_NAME,
     ANNOTATION_SUSPEND_REASON,
@@ -50,6 +55,7 @@ __all__ = [
     "job_view",
     "new_manifest",
     "phases_for",
+    "refuse_if_cancelled",
     "run_view",
     "schedule_text",
     "slug",
@@ -63,6 +69,10 @@ _TEMPLATE_TYPES: Final = {v: k for k, v in _TYPE_ALIASES.items()}
 _SLUG_LENGTH: Final = 40
 _LABEL_VALUE: Final = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 _EVERY: Final = "@every "
+_CANCELLED_FOR_GOOD: Final = (
+    "the job was cancelled and runs no more; create a new job (GET it and POST the body) "
+    "to schedule this work again"
+)
 _AT: Final = "@at "
 
 
@@ -161,39 +171,68 @@ def apply_changes(
     changes: Mapping[str, Any],
     actor: str,
     kafka_names: KafkaNames = DEFAULT_NAMES,
+    default_topic: str | None = None,
 ) -> dict[str, Any]:
     """A copy of ``obj`` with the job JSON fields in ``changes`` applied, validated.
 
     Keys of ``changes`` are those of :class:`~almanac.api.schemas.JobPatch`; absent keys
     keep their value. Raises the 400 naming the first bad field. ``kafka_names`` must be
-    the webhook's (this installation's Kafka topics).
+    the webhook's (this installation's Kafka topics); ``default_topic`` is where a seed-000
+    ``{"message": ...}`` payload publishes.
     """
-    return _applied(copy.deepcopy(obj), changes, actor, kafka_names)
+    return _applied(copy.deepcopy(obj), changes, actor, kafka_names, default_topic)
 
 
 def _applied(
-    new: dict[str, Any], changes: Mapping[str, Any], actor: str, kafka_names: KafkaNames
+    new: dict[str, Any],
+    changes: Mapping[str, Any],
+    actor: str,
+    kafka_names: KafkaNames,
+    default_topic: str | None,
 ) -> dict[str, Any]:
     """``new`` itself, changed (apply_changes without the copy)."""
     meta = new.setdefault("metadata", {})
     annotations = meta.get("annotations") or {}
     spec = new.setdefault("spec", {})
-    if "name" in changes:
+    if "name" in changes and changes["name"] != display_name(new):
         annotations[ANNOTATION_DISPLAY_NAME] = changes["name"]
     if "type" in changes:
         spec["template"] = template_for(changes["type"])
     if "payload" in changes:
-        spec["params"] = changes["payload"]
-    if "schedule" in changes or "timezone" in changes:
+        spec["params"] = canonical_payload(
+            str(spec.get("template", "")), changes["payload"], default_topic
+        )
+    schedule = spec.get("schedule") or {}
+    if ("schedule" in changes and changes["schedule"] != schedule_text(schedule)) or (
+        "timezone" in changes and changes["timezone"] != schedule.get("timeZone", "UTC")
+    ):
         spec["schedule"] = _merge_schedule(
             spec.get("schedule"), changes.get("schedule"), changes.get("timezone")
         )
     if "status" in changes:
-        spec["suspend"] = changes["status"] == "paused"
+        _apply_status(new, changes["status"])
+    apply_spec_fields(spec, changes)
     annotations[ANNOTATION_UPDATED_BY] = actor
     meta["annotations"] = annotations
     _validated(spec, kafka_names)
     return new
+
+
+def _apply_status(obj: dict[str, Any], status: str) -> None:
+    """``paused`` suspends; ``cancelled`` is only what a cancelled job reads back (cancel
+    is its own request); any other status, as written or read back, means not suspended."""
+    spec = obj["spec"]
+    cancelled = ANNOTATION_CANCELLED in (obj["metadata"].get("annotations") or {})
+    if status == "cancelled" and not cancelled:
+        raise BadRequestError(
+            "status cancelled is set by cancelling: POST /jobs/{id}/cancel", "status"
+        )
+    if status in ("paused", "cancelled"):
+        if not spec.get("suspend"):
+            spec["suspend"] = True
+    elif spec.get("suspend"):
+        refuse_if_cancelled(obj, "status")
+        spec["suspend"] = False
 
 
 def new_manifest(
@@ -204,6 +243,7 @@ def new_manifest(
     actor: str,
     suffix: str,
     kafka_names: KafkaNames = DEFAULT_NAMES,
+    default_topic: str | None = None,
 ) -> dict[str, Any]:
     """A new ScheduledJob from a POST body (validated, 400 on a bad field)."""
     base: dict[str, Any] = {
@@ -219,7 +259,13 @@ def new_manifest(
     }
     if not _LABEL_VALUE.fullmatch(org_id):  # label values are stricter than org ids
         del base["metadata"]["labels"]
-    return _applied(base, changes, actor, kafka_names)  # nothing shared: no copy
+    return _applied(base, changes, actor, kafka_names, default_topic)  # nothing shared: no copy
+
+
+def refuse_if_cancelled(obj: Mapping[str, Any], field: str) -> None:
+    """409 for a change a cancelled job cannot take (resume, pause, cancel again)."""
+    if ANNOTATION_CANCELLED in ((obj.get("metadata") or {}).get("annotations") or {}):
+        raise ConflictError(_CANCELLED_FOR_GOOD, field)
 
 
 def display_name(obj: Mapping[str, Any]) -> str:
@@ -236,11 +282,14 @@ def _true(conditions: list[Any], kind: str) -> bool:
 
 
 def job_status(obj: Mapping[str, Any]) -> JobStatus:
-    """paused (suspended), failed (invalid spec or last run failed), running (a run is
-    active), completed (a bounded job that will run no more), else scheduled."""
+    """cancelled (for good), paused (suspended), failed (invalid spec or last run failed),
+    running (a run is active), completed (a bounded job that will run no more), else
+    scheduled."""
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}
     conditions = status.get("conditions") or []
+    if ANNOTATION_CANCELLED in ((obj.get("metadata") or {}).get("annotations") or {}):
+        return "cancelled"
     if spec.get("suspend"):
         return "paused"
     if _true(conditions, ConditionType.INVALID_SPEC):
@@ -270,6 +319,7 @@ def job_view(obj: Mapping[str, Any]) -> Job:
     schedule = spec.get("schedule") or {}
     params = spec.get("params")
     return Job(
+        **spec_fields_view(spec).model_dump(),
         id=str(meta.get("uid")),
         name=display_name(obj),
         schedule=schedule_text(schedule),

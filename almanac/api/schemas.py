@@ -16,9 +16,12 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from almanac.api.specschemas import CLEARABLE, SpecFields
 
 __all__ = [
     "BackfillAccepted",
@@ -47,7 +50,7 @@ __all__ = [
     "TemplateList",
 ]
 
-JobStatus = Literal["scheduled", "paused", "running", "failed", "completed"]
+JobStatus = Literal["scheduled", "paused", "running", "failed", "completed", "cancelled"]
 RunStatus = Literal["running", "completed", "failed", "skipped", "cancelled"]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=253)]
 ScheduleText = Annotated[
@@ -64,24 +67,31 @@ _TYPE = (
     "name of any JobTemplate/ClusterJobTemplate (see GET /templates)."
 )
 
+_STATUS_INPUT = (
+    "`paused` suspends the job; `scheduled` (or any status read back from it: `running`, "
+    "`failed`, `completed`) resumes it. `cancelled` only as read back from a cancelled job; "
+    "cancel with POST /jobs/{id}/cancel."
+)
+
 
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class JobInput(_Input):
-    """A whole job, as POST /jobs and PUT /jobs/{id} take it."""
+class JobInput(SpecFields, _Input):
+    """A whole job, as POST /jobs and PUT /jobs/{id} take it; a spec field left out keeps
+    its value on PUT (so a kubectl-written setting survives a REST edit)."""
 
     name: Text = Field(description="Display name (the object name is derived from it).")
-    schedule: Schedule = Field(description=_SCHEDULE)
+    schedule: Schedule | None = Field(
+        None, description=_SCHEDULE + " Leave out (or null) for a job run only by `triggers`."
+    )
     type: Text = Field(description=_TYPE)
     payload: dict[str, Any] = Field(
         default_factory=dict, description="Parameters of the type, checked by its schema."
     )
     timezone: Text | None = Field(None, description="IANA time zone of the cron lines.")
-    status: Literal["scheduled", "paused"] | None = Field(
-        None, description="`paused` creates or keeps the job suspended."
-    )
+    status: JobStatus | None = Field(None, description=_STATUS_INPUT)
 
 
 def _absent_not_null(schema: dict[str, Any]) -> None:
@@ -95,16 +105,18 @@ def _absent_not_null(schema: dict[str, Any]) -> None:
             prop["anyOf"] = kept
 
 
-class JobPatch(_Input):
-    """Any subset of a job's fields (PATCH /jobs/{id}); a field left out keeps its value."""
+class JobPatch(SpecFields, _Input):
+    """Any subset of a job's fields (PATCH /jobs/{id}); a field left out keeps its value,
+    null clears the optional ones (description, tags, dates, limits, triggers)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=_absent_not_null)
 
     @field_validator("*", mode="before")
     @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        """An explicit null would otherwise read as "keep it", hiding a caller's mistake."""
-        if value is None:
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        """An explicit null would otherwise read as "keep it", hiding a caller's mistake;
+        on a clearable field it means "remove"."""
+        if value is None and info.field_name not in CLEARABLE:
             raise PydanticCustomError(
                 "null", "may not be null; leave the field out to keep its current value"
             )
@@ -115,13 +127,11 @@ class JobPatch(_Input):
     type: Text | None = Field(None, description=_TYPE)
     payload: dict[str, Any] | None = Field(None, description="Replaces the parameters.")
     timezone: Text | None = Field(None, description="IANA time zone of the cron lines.")
-    status: Literal["scheduled", "paused"] | None = Field(
-        None, description="`paused` suspends, `scheduled` resumes."
-    )
+    status: JobStatus | None = Field(None, description=_STATUS_INPUT)
 
 
-class Job(BaseModel):
-    """A ScheduledJob as the seed's job JSON."""
+class Job(SpecFields):
+    """A ScheduledJob as the seed's job JSON, with every spec field in the seeds' words."""
 
     id: str = Field(description="The ScheduledJob's metadata.uid.")
     name: str = Field(description="Display name.")
@@ -129,7 +139,9 @@ class Job(BaseModel):
     timezone: str = Field(description="IANA time zone of the cron lines.")
     type: str = Field(description=_TYPE)
     payload: dict[str, Any] = Field(description="Parameters of the type.")
-    status: JobStatus = Field(description="scheduled, paused, running, failed or completed.")
+    status: JobStatus = Field(
+        description="scheduled, paused, running, failed, completed or cancelled."
+    )
     last_run: AwareDatetime | None = Field(description="Start of the latest run.")
     next_run: AwareDatetime | None = Field(None, description="Next slot, if known.")
     resource_name: str = Field(description="metadata.name of the ScheduledJob (for kubectl).")
@@ -143,6 +155,12 @@ class ListMeta(BaseModel):
     count: int = Field(description="Items matching the filters (all pages).")
     limit: int = Field(description="Page size asked for.")
     offset: int = Field(description="Items skipped.")
+    next: str | None = Field(
+        None, description="Path and query of the next page (same filters); null on the last."
+    )
+    previous: str | None = Field(
+        None, description="Path and query of the previous page; null on the first."
+    )
 
 
 class JobList(BaseModel):

@@ -37,6 +37,7 @@ from almanac.api.mapping import (
     apply_changes,
     job_view,
     new_manifest,
+    refuse_if_cancelled,
     refuse_past_instant,
 )
 from almanac.api.namespacechecks import check_against_namespace, refuse_foreign_org
@@ -48,6 +49,7 @@ from almanac.core.errors import AlmanacError
 from almanac.core.preview import preview_slots
 from almanac.core.resource import parse_spec
 from almanac.core.status import RunPhase
+from almanac.core.vocabulary import ANNOTATION_CANCELLED
 from almanac.history.records import AuditEntry, RunRecord, RunStats
 from almanac.history.store import RunPage, RunStore
 
@@ -192,6 +194,7 @@ class JobService:
                 actor=who.actor,
                 suffix=create_key.suffix if create_key else uuid.uuid4().hex[:5],
                 kafka_names=self.settings.kafka_names,
+                default_topic=self.settings.default_message_topic,
             )
             if create_key is not None:
                 body["metadata"]["annotations"] |= create_key.annotations
@@ -234,7 +237,13 @@ class JobService:
 
         def mutate(obj: dict[str, Any]) -> dict[str, Any]:
             self.roles.check_change(who, obj, "change")
-            changed = apply_changes(obj, changes, who.actor, self.settings.kafka_names)
+            changed = apply_changes(
+                obj,
+                changes,
+                who.actor,
+                self.settings.kafka_names,
+                self.settings.default_message_topic,
+            )
             refuse_foreign_org(changed["spec"], who.org_id)
             refuse_past_instant(changes, changed["spec"], self.clock())
             return changed
@@ -281,6 +290,7 @@ class JobService:
 
         def change(obj: dict[str, Any]) -> None:
             spec = obj.setdefault("spec", {})
+            refuse_if_cancelled(obj, "status")
             if bool(spec.get("suspend")) == paused:
                 state = "paused" if paused else "not paused"
                 raise ConflictError(f"the job is already {state}", "status")
@@ -293,6 +303,20 @@ class JobService:
 
         action = "pause" if paused else "resume"
         return job_view(await self._annotate(who, job_id, action, change, reason=reason))
+
+    async def cancel_job(self, who: Identity, job_id: str) -> Job:
+        """End the job's future runs for good and keep it, with its history (seed 004's
+        cancel; ``DELETE`` removes it). Runs already going finish; 409 when cancelled."""
+        at = self.clock()
+
+        def change(obj: dict[str, Any]) -> None:
+            refuse_if_cancelled(obj, "job_id")
+            obj.setdefault("spec", {})["suspend"] = True
+            annotations = obj["metadata"].setdefault("annotations", {})
+            annotations[ANNOTATION_CANCELLED] = at.isoformat(timespec="seconds")
+            annotations.pop(ANNOTATION_SUSPEND_REASON, None)
+
+        return job_view(await self._annotate(who, job_id, "cancel", change))
 
     # --- history -------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from almanac.api.errors import BadRequestError
 from almanac.api.orgnamespace import DEFAULTS_VARIABLE, read_namespace_defaults
+from almanac.api.payloadaliases import DEFAULT_TOPIC_VARIABLE
 from almanac.core.errors import InvalidInputError
 from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames
 from almanac.history.errors import DATABASE_URL_VARIABLE
@@ -220,6 +221,8 @@ class ApiSettings:
     export_service_url: str | None = None
     kafka_bootstrap: str | None = None
     trigger_topic: str = "almanac.triggers"
+    #: Where a seed-000 ``{"message": ...}`` payload without a topic publishes.
+    default_message_topic: str | None = None
     gateway_secret: str | None = field(default=None, repr=False)
     admin_users: frozenset[str] = frozenset()
     readonly_users: frozenset[str] = frozenset()
@@ -257,6 +260,9 @@ class ApiSettings:
             export_service_url=env.get("ALMANAC_EXPORT_SERVICE_URL") or None,
             kafka_bootstrap=_bootstrap(env, BOOTSTRAP_VARIABLE),
             trigger_topic=_topic(env, TRIGGER_TOPIC_VARIABLE, "almanac.triggers"),
+            default_message_topic=(
+                _topic(env, DEFAULT_TOPIC_VARIABLE, "") if env.get(DEFAULT_TOPIC_VARIABLE) else None
+            ),
             gateway_secret=_secret(env, GATEWAY_SECRET_VARIABLE),
             admin_users=_names(env, "ALMANAC_API_ADMIN_USERS"),
             readonly_users=_names(env, "ALMANAC_API_READONLY_USERS"),

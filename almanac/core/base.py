@@ -20,6 +20,7 @@ __all__ = [
     "ObjectName",
     "SpecModel",
     "StatusModel",
+    "Tag",
 ]
 
 DNS_SUBDOMAIN_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
@@ -89,3 +90,9 @@ NonNegativeDuration = Annotated[
 ]
 #: A Kubernetes object name (DNS-1123 subdomain).
 ObjectName = Annotated[str, Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN_PATTERN)]
+#: A job tag: what a label value may be (letters, digits, '-', '_', '.'; ≤ 63), so a tag
+#: can become a label selector later without renaming anyone's tags.
+Tag = Annotated[
+    str,
+    Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$"),
+]

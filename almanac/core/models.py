@@ -14,7 +14,7 @@ from typing import Any, Literal, Self
 
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
-from almanac.core.base import Duration, NonNegativeDuration, ObjectName, SpecModel
+from almanac.core.base import Duration, NonNegativeDuration, ObjectName, SpecModel, Tag
 from almanac.core.errors import InvalidInputError, InvalidScheduleError
 from almanac.core.podtemplate import PodTemplate
 from almanac.core.vocabulary import API_VERSION, GROUP
@@ -272,6 +272,12 @@ class ScheduledJobSpec(SpecModel):
     timeout: Duration | None = Field(None, description="Run deadline (activeDeadlineSeconds).")
     history: History = Field(default_factory=History, description="Finished Jobs kept.")
     pod_template: PodTemplate | None = Field(None, description="Settings for run pods.")
+    description: str | None = Field(
+        None, max_length=1024, description="What the job is for, for people reading lists."
+    )
+    tags: list[Tag] | None = Field(
+        None, max_length=32, description="Labels for finding jobs (REST filters by them)."
+    )
 
     @model_validator(mode="after")
     def _check_has_something_to_do(self) -> Self:

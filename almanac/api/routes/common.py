@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Annotated, Any, Final
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
@@ -14,7 +15,7 @@ from starlette.types import Message
 
 from almanac.api.errors import UPSTREAM_RETRY_AFTER, PayloadTooLargeError
 from almanac.api.routes.examples import Examples, error_body, json_examples
-from almanac.api.schemas import ErrorBody
+from almanac.api.schemas import ErrorBody, ListMeta
 
 __all__ = [
     "ERRORS",
@@ -27,6 +28,7 @@ __all__ = [
     "body_limited",
     "error_response",
     "location",
+    "page_meta",
     "restore_example_nulls",
     "success",
 ]
@@ -107,6 +109,24 @@ def location(request: Request, route_name: str, **params: str) -> str:
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size (default 50, max 500).")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip.")]
+
+
+def page_meta(request: Request, count: int, limit: int, offset: int) -> ListMeta:
+    """A list's page metadata with the links a client follows instead of doing offset
+    arithmetic: the request's own path and query with ``offset`` moved."""
+
+    def page(at: int) -> str:
+        query = request.query_params.multi_items()
+        kept = [(k, v) for k, v in query if k != "offset"] + [("offset", str(at))]
+        return f"{request.url.path}?{urlencode(kept)}"
+
+    return ListMeta(
+        count=count,
+        limit=limit,
+        offset=offset,
+        next=page(offset + limit) if offset + limit < count else None,
+        previous=page(max(0, offset - limit)) if offset > 0 else None,
+    )
 
 
 def restore_example_nulls(document: dict[str, Any], routers: Iterable[APIRouter]) -> None:

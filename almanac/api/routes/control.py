@@ -1,4 +1,4 @@
-"""Job control: run now, pause, resume, backfill, retry a run.
+"""Job control: run now, pause, resume, cancel, backfill, retry a run.
 
 The 202 answers carry ``Location``: the path where what they started will show. A run-now
 and a retry answer with their run's id (the run's name follows from its request), but the
@@ -95,6 +95,16 @@ async def pause_job(
 )
 async def resume_job(job_id: JobId, who: Caller, service: Service) -> Job:
     return await service.set_paused(who, job_id, False, None)
+
+
+@router.post(
+    "/jobs/{job_id}/cancel",
+    summary="Cancel a job: no more runs, kept with its history",
+    operation_id="cancelJob",
+    responses=success(200, "The cancelled job.", {"cancelled": examples.JOB["cancelled"]}),
+)
+async def cancel_job(job_id: JobId, who: Caller, service: Service) -> Job:
+    return await service.cancel_job(who, job_id)
 
 
 @router.post(

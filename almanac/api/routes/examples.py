@@ -77,6 +77,53 @@ JOB_INPUT: Final[Examples] = {
             "status": "paused",
         },
     ),
+    "full": _example(
+        "Every setting in the seeds' words",
+        {
+            "name": "Hourly report",
+            "description": "Posts the hourly report to the reports service",
+            "tags": ["reports", "team-a"],
+            "schedule": "0 * * * *",
+            "timezone": "Europe/Berlin",
+            "type": "http_request",
+            "payload": {"method": "POST", "url": "http://reports.internal/api/hourly"},
+            "timeout_seconds": 300,
+            "retry_policy": {
+                "max_retries": 3,
+                "initial_delay_seconds": 30,
+                "backoff_factor": 2.0,
+                "max_delay_seconds": 600,
+            },
+            "overlap_policy": "forbid",
+            "start_date": "2026-02-01T00:00:00Z",
+            "end_date": "2026-12-31T23:59:59Z",
+            "max_executions": 1000,
+            "jitter_seconds": 20,
+            "catch_up": {"window_seconds": 3600, "max_runs": 1},
+            "history_limits": {"successful": 3, "failed": 5},
+        },
+    ),
+    "seed_message": _example(
+        "Seed 000's message payload (published to the default message topic)",
+        {
+            "name": "Heartbeat",
+            "schedule": "@every 5m",
+            "type": "message",
+            "payload": {"message": "still alive"},
+        },
+    ),
+    "event": _example(
+        "Runs on a Kafka event instead of a clock",
+        {
+            "name": "On ticket opened",
+            "schedule": None,
+            "type": "command",
+            "payload": {"command": "echo opened", "shell": True},
+            "triggers": [
+                {"kafka": {"topic": "almanac.triggers", "filter": "event.type == 'ticket.opened'"}}
+            ],
+        },
+    ),
 }
 JOB_PATCH: Final[Examples] = {
     "reschedule": _example(
@@ -84,6 +131,10 @@ JOB_PATCH: Final[Examples] = {
         {"schedule": "0 6 * * 1-5", "timezone": "America/New_York"},
     ),
     "rename": _example("Only a new display name", {"name": "Daily Inventory Export (CSV)"}),
+    "retries": _example(
+        "Three retries; the other retry settings stay", {"retry_policy": {"max_retries": 3}}
+    ),
+    "unbounded": _example("No end date any more", {"end_date": None}),
 }
 _JOB: Final = {
     "id": JOB_ID,
@@ -95,12 +146,35 @@ _JOB: Final = {
     "resource_name": RESOURCE,
     "created_by": "jdoe",
     "created_at": "2026-01-26T10:30:00Z",
+    "description": None,
+    "tags": [],
+    "timeout_seconds": None,
+    "retry_policy": {
+        "max_retries": 0,
+        "initial_delay_seconds": 10,
+        "backoff_factor": 2.0,
+        "max_delay_seconds": 600,
+    },
+    "overlap_policy": "forbid",
+    "allow_overlap": False,
+    "start_date": None,
+    "end_date": None,
+    "max_executions": None,
+    "jitter_seconds": None,
+    "catch_up": {"window_seconds": 3600, "max_runs": 1},
+    "history_limits": {"successful": 3, "failed": 5},
+    "triggers": [],
+    "pod_template": None,
 }
 JOB: Final[Examples] = {
     "seed": _example("The seed's job as created", _JOB),
     "paused": _example(
         "Paused after its first run",
         _JOB | {"status": "paused", "last_run": "2026-01-27T00:00:02Z", "next_run": None},
+    ),
+    "cancelled": _example(
+        "Cancelled: no more runs, its history kept",
+        _JOB | {"status": "cancelled", "last_run": "2026-01-27T00:00:02Z", "next_run": None},
     ),
 }
 _META_ONE: Final = {"count": 1, "limit": 50, "offset": 0}

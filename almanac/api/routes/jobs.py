@@ -14,7 +14,7 @@ from pydantic import AwareDatetime
 
 from almanac.api.dependencies import Caller, Service
 from almanac.api.errors import BadRequestError
-from almanac.api.jobfilter import JobFilter
+from almanac.api.jobfilter import JobFilter, SortKey
 from almanac.api.mapping import job_view
 from almanac.api.routes import examples
 from almanac.api.routes.common import (
@@ -26,9 +26,10 @@ from almanac.api.routes.common import (
     Responses,
     error_response,
     location,
+    page_meta,
     success,
 )
-from almanac.api.schemas import Job, JobInput, JobList, JobPatch, JobStatus, ListMeta
+from almanac.api.schemas import Job, JobInput, JobList, JobPatch, JobStatus
 
 __all__ = ["JobId", "router"]
 
@@ -68,6 +69,7 @@ async def list_jobs(
     *,
     who: Caller,
     service: Service,
+    request: Request,
     status: Annotated[JobStatus | None, Query(description="Only jobs in this status.")] = None,
     name: Annotated[str | None, Query(max_length=253, description="Exact display name.")] = None,
     name_contains: Annotated[
@@ -83,9 +85,30 @@ async def list_jobs(
     created_before: Annotated[
         AwareDatetime | None, Query(description="Created before (RFC 3339).")
     ] = None,
+    tags: Annotated[
+        list[str] | None,
+        Query(
+            max_length=32, description="Jobs with any of these tags (repeat, or comma-separate)."
+        ),
+    ] = None,
+    tags_all: Annotated[
+        list[str] | None,
+        Query(
+            max_length=32, description="Jobs with all of these tags (repeat, or comma-separate)."
+        ),
+    ] = None,
+    next_run_after: Annotated[
+        AwareDatetime | None, Query(description="Next run at or after (RFC 3339).")
+    ] = None,
+    next_run_before: Annotated[
+        AwareDatetime | None, Query(description="Next run before (RFC 3339).")
+    ] = None,
     sort: Annotated[
-        Literal["created", "-created", "name", "-name"],
-        Query(description="Order: created (default) or name; a leading '-' reverses it."),
+        Literal["created", "-created", "name", "-name", "next_run", "-next_run"],
+        Query(
+            description="Order: created (default), name or next_run (jobs without one after "
+            "the rest); a leading '-' reverses it."
+        ),
     ] = "created",
     limit: Limit = 50,
     offset: Offset = 0,
@@ -98,12 +121,28 @@ async def list_jobs(
         created_by=created_by,
         created_after=created_after,
         created_before=created_before,
-        sort="name" if sort.endswith("name") else "created",
+        tags=_tag_set(tags),
+        tags_all=_tag_set(tags_all),
+        next_run_after=next_run_after,
+        next_run_before=next_run_before,
+        sort=_SORT_KEYS[sort.removeprefix("-")],
         descending=sort.startswith("-"),
     )
     jobs = await service.list_jobs(who, query)
-    meta = ListMeta(count=len(jobs), limit=limit, offset=offset)
+    meta = page_meta(request, len(jobs), limit, offset)
     return JobList(data=jobs[offset : offset + limit], meta=meta)
+
+
+_SORT_KEYS: Final[dict[str, SortKey]] = {
+    "created": "created",
+    "name": "name",
+    "next_run": "next_run",
+}
+
+
+def _tag_set(values: list[str] | None) -> frozenset[str]:
+    """``?tags=a&tags=b`` and ``?tags=a,b`` alike."""
+    return frozenset(t.strip() for v in values or () for t in v.split(",") if t.strip())
 
 
 @router.get("/jobs/{job_id}", summary="Get a job", operation_id="getJob", responses=_JOB)

@@ -23,6 +23,8 @@ from tests.support import Kubectl
 
 #: Where seed-style export jobs point (a closed port: the tests never run an export).
 EXPORT_SERVICE_URL = "http://127.0.0.1:9/api/export/v1"
+#: Where seed-000 ``{"message": ...}`` payloads publish.
+DEFAULT_MESSAGE_TOPIC = "jobs.messages"
 
 
 def _free_port() -> int:
@@ -80,7 +82,10 @@ def facade(crds: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     """The facade every API test talks to (creates org namespaces on first use)."""
     process = FacadeProcess(
         tmp_path_factory.mktemp("facade") / "facade.log",
-        env={"ALMANAC_EXPORT_SERVICE_URL": EXPORT_SERVICE_URL},
+        env={
+            "ALMANAC_EXPORT_SERVICE_URL": EXPORT_SERVICE_URL,
+            "ALMANAC_API_DEFAULT_MESSAGE_TOPIC": DEFAULT_MESSAGE_TOPIC,
+        },
     )
     process.start()
     try:

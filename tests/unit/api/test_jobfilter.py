@@ -20,10 +20,20 @@ def stored(name: str, type_: str, by: str, created: str, **extra: Any) -> dict[s
 
 
 JOBS = [
-    stored("Nightly export", "export", "ann", "2026-11-02T00:00:00Z", payload={}),
-    stored("Ping", "http_request", "bob", "2026-11-01T00:00:00Z", payload={"url": "https://x"}),
+    stored("Nightly export", "export", "ann", "2026-11-02T00:00:00Z", payload={}, tags=["a"]),
+    stored(
+        "Ping",
+        "http_request",
+        "bob",
+        "2026-11-01T00:00:00Z",
+        payload={"url": "https://x"},
+        tags=["a", "b"],
+    ),
     stored("Weekly export", "export", "bob", "2026-11-03T00:00:00Z", payload={}),
 ]
+# The operator's status: the next slot of each (none for the paused one).
+JOBS[0]["status"] = {"nextRunTime": "2026-12-05T00:00:00Z"}
+JOBS[1]["status"] = {"nextRunTime": "2026-12-04T12:00:00Z"}
 
 
 def names(query: JobFilter) -> list[str]:
@@ -43,6 +53,26 @@ def names(query: JobFilter) -> list[str]:
             id="newest-first",
         ),
         pytest.param(JobFilter(type="export"), ["Nightly export", "Weekly export"], id="type"),
+        pytest.param(JobFilter(tags=frozenset({"b", "z"})), ["Ping"], id="any-tag"),
+        pytest.param(
+            JobFilter(tags=frozenset({"a"})), ["Ping", "Nightly export"], id="any-tag-shared"
+        ),
+        pytest.param(JobFilter(tags_all=frozenset({"a", "b"})), ["Ping"], id="all-tags"),
+        pytest.param(
+            JobFilter(sort="next_run"),
+            ["Ping", "Nightly export", "Weekly export"],
+            id="by-next-run-none-last",
+        ),
+        pytest.param(
+            JobFilter(next_run_after=datetime(2026, 12, 4, 12, tzinfo=UTC)),
+            ["Ping", "Nightly export"],
+            id="next-run-after-inclusive",
+        ),
+        pytest.param(
+            JobFilter(next_run_before=datetime(2026, 12, 5, tzinfo=UTC)),
+            ["Ping"],
+            id="next-run-before-exclusive",
+        ),
         pytest.param(JobFilter(type="http_request"), ["Ping"], id="type-alias"),
         pytest.param(
             JobFilter(name_contains="EXPORT"), ["Nightly export", "Weekly export"], id="contains"

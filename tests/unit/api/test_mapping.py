@@ -230,7 +230,12 @@ def test_http_request_type_is_the_http_template_and_back() -> None:
         ("spec.schedule.cron", "schedule"),
         ("spec.schedule.timeZone", "timezone"),
         ("spec.template", "type"),
-        ("spec.retry.maxAttempts", "retry.maxAttempts"),
+        ("spec.retry.maxAttempts", "retry_policy.max_retries"),
+        ("spec.retry.backoff.max", "retry_policy.max_delay_seconds"),
+        ("spec.schedule.endTime", "end_date"),
+        ("spec.catchUp.window", "catch_up.window_seconds"),
+        ("spec.triggers[0].kafka.topic", "triggers[0].kafka.topic"),
+        ("spec.description", "description"),
     ],
 )
 def test_spec_fields_are_named_as_the_caller_wrote_them(spec_field: str, rest: str) -> None:

@@ -32,6 +32,7 @@ EXPECTED_IDS: Final = {
     "runJob",
     "pauseJob",
     "resumeJob",
+    "cancelJob",
     "backfillJob",
     "retryRun",
     "listRuns",

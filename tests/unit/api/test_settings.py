@@ -43,6 +43,12 @@ def test_kafka_bootstrap_lists_of_host_and_port_are_accepted(bootstrap: str) -> 
     assert ApiSettings.from_env({"ALMANAC_KAFKA_BOOTSTRAP": bootstrap}).kafka_bootstrap == bootstrap
 
 
+def test_default_message_topic_is_read_and_unset_by_default() -> None:
+    assert ApiSettings.from_env({}).default_message_topic is None
+    env = {"ALMANAC_API_DEFAULT_MESSAGE_TOPIC": "jobs.messages"}
+    assert ApiSettings.from_env(env).default_message_topic == "jobs.messages"
+
+
 @pytest.mark.parametrize(
     "topic",
     ["a", "x" * 249, "...", "a.b_c-D9"],
@@ -70,6 +76,8 @@ def test_trigger_topic_within_kafka_rules_is_accepted(topic: str) -> None:
         ("ALMANAC_TRIGGER_TOPIC", "my topic"),
         ("ALMANAC_TRIGGER_TOPIC", "triggers/a"),
         ("ALMANAC_TRIGGER_TOPIC", "trigger\u00e9"),
+        ("ALMANAC_API_DEFAULT_MESSAGE_TOPIC", "my topic"),
+        ("ALMANAC_API_DEFAULT_MESSAGE_TOPIC", " "),
     ],
 )
 def test_malformed_variable_is_refused_by_name(name: str, value: str) -> None:
