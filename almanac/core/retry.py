@@ -13,7 +13,7 @@ from almanac.core.durations import parse_duration
 from almanac.core.models import Retry
 from almanac.core.status import RunPhase
 
-__all__ = ["backoff_delay", "decide_retry"]
+__all__ = ["backoff_delay", "decide_retry", "will_retry"]
 
 
 def backoff_delay(retry: Retry, attempt: int) -> timedelta:
@@ -45,3 +45,9 @@ def decide_retry(retry: Retry, attempt: int, phase: RunPhase) -> RetryAfter | Gi
     if attempt >= retry.max_attempts:
         return GiveUp(attempt, f"failed {attempt} of {retry.max_attempts} attempts")
     return RetryAfter(attempt + 1, backoff_delay(retry, attempt))
+
+
+def will_retry(retry: Retry, attempt: int, phase: RunPhase) -> bool:
+    """True when attempt ``attempt`` ended in ``phase`` and :func:`decide_retry` follows it
+    with another attempt: what a run's failed event announces as ``will_retry``."""
+    return isinstance(decide_retry(retry, attempt, phase), RetryAfter)

@@ -7,6 +7,8 @@ wins and the queue holds at most one entry per run), retries back off exponentia
 When Postgres returns, the backlog is flushed. The bound is the last line of defence: an
 evicted run is still reconstructible, because the operator only deletes a Job once
 :meth:`BufferedRecorder.has_final_record` is true, and re-records it on its next pass.
+Outbox messages tied to no run (a ScheduledJob's lifecycle events) take the same path
+(:meth:`BufferedRecorder.submit_messages`), bounded alike.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ class BufferedRecorder:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._pending: OrderedDict[RunKey, RunWrite] = OrderedDict()
+        #: Outbox messages tied to no run (ScheduledJob lifecycle events), by event id.
+        self._messages: OrderedDict[str, OutboxMessage] = OrderedDict()
         self._wake = asyncio.Event()
         self._retry = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -90,8 +94,8 @@ class BufferedRecorder:
 
     @property
     def backlog(self) -> int:
-        """Runs waiting to be written."""
-        return len(self._pending)
+        """Runs and run-less messages waiting to be written."""
+        return len(self._pending) + len(self._messages)
 
     def submit(self, record: RunRecord, messages: Sequence[OutboxMessage] = ()) -> None:
         """Queue a run write (and its notifications); never blocks, never raises on outages."""
@@ -104,6 +108,22 @@ class BufferedRecorder:
                 self._evict()
             self._pending[key] = write
         self._wake.set()
+
+    def submit_messages(self, messages: Sequence[OutboxMessage]) -> None:
+        """Queue outbox messages tied to no run (a ScheduledJob's lifecycle events); never
+        blocks. One entry per event id; beyond ``capacity`` the oldest goes (counted in
+        :attr:`dropped`): an announcement is not reconstructible as a run is, but the
+        bound keeps an outage from growing the process without limit."""
+        for message in messages:
+            if message.event_id in self._messages:
+                continue
+            if len(self._messages) >= self.capacity:
+                gone, _ = self._messages.popitem(last=False)
+                self.dropped += 1
+                log.warning("history buffer full, dropped a message", extra={"event_id": gone})
+            self._messages[message.event_id] = message
+        if messages:
+            self._wake.set()
 
     def _evict(self) -> None:
         victim = next((k for k, w in self._pending.items() if not w.record.final), None)
@@ -138,18 +158,17 @@ class BufferedRecorder:
     async def flush(self) -> int:
         """Write everything queued, batch by batch; return how many runs were written.
 
-        On failure the batch is put back (merged with anything submitted meanwhile), the
-        failure is counted and the next attempt is scheduled by the backoff.
+        Messages tied to no run go first in each flush (a job's ``created`` is queued before
+        its runs start, so it usually precedes their events). On failure the batch is put
+        back (merged with anything submitted meanwhile), the failure is counted and the
+        next attempt is scheduled by the backoff.
         """
         written = 0
         async with self._lock:
-            while self._pending:
-                keys = list(self._pending)[: self.batch_size]
-                batch = [self._pending.pop(k) for k in keys]
+            while self._pending or self._messages:
                 try:
-                    await self.store.record_runs(batch)
+                    written += await self._write_batch()
                 except Exception as exc:
-                    self._restore(batch)
                     self.failures += 1
                     self.last_error = f"{type(exc).__name__}: {exc}"
                     delay = self.backoff.delay(self.failures, self._rng)
@@ -163,13 +182,34 @@ class BufferedRecorder:
                         },
                     )
                     return written
-                written += len(batch)
-                self.written += len(batch)
             if self.failures:
                 log.info("history writes recovered", extra={"written": written})
             self.failures = 0
             self.last_error = None
         return written
+
+    async def _write_batch(self) -> int:
+        """Write one batch (messages first, else runs); put it back if the store fails."""
+        if self._messages:
+            ids = list(self._messages)[: self.batch_size]
+            messages = [self._messages.pop(i) for i in ids]
+            try:
+                await self.store.enqueue(messages)
+            except Exception:
+                self._messages = OrderedDict(
+                    [(m.event_id, m) for m in messages] + list(self._messages.items())
+                )
+                raise
+            return 0
+        keys = list(self._pending)[: self.batch_size]
+        batch = [self._pending.pop(k) for k in keys]
+        try:
+            await self.store.record_runs(batch)
+        except Exception:
+            self._restore(batch)
+            raise
+        self.written += len(batch)
+        return len(batch)
 
     def _restore(self, batch: list[RunWrite]) -> None:
         """Put a failed batch back in front, merged with newer submissions of the same runs."""
@@ -193,7 +233,7 @@ class BufferedRecorder:
             if wait > 0:
                 await self._pause(wait, stop)
                 continue
-            if not self._pending:
+            if not self._pending and not self._messages:
                 await _wait_any(self._wake, stop)
                 self._wake.clear()
                 continue

@@ -72,6 +72,8 @@ class RunRecord:
     it, when the record is submitted, for the organisation and account an export ran as
     (admission makes an export's ``orgId`` its namespace's; the result could be forged by a
     custom image, the params cannot). ``None`` when the recorder did not know them.
+    ``will_retry`` is not stored either: the run's failed event says it (whether the retry
+    policy follows this failed attempt with another), decided when the run is recorded.
     """
 
     namespace: str
@@ -91,6 +93,7 @@ class RunRecord:
     pod: str | None = None
     event_id: str | None = None
     params: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    will_retry: bool = field(default=False, compare=False)
     created_at: datetime | None = field(default=None, compare=False)
     updated_at: datetime | None = field(default=None, compare=False)
 

@@ -1,6 +1,7 @@
 """Pure formatting of what Almanac publishes: platform notifications and lifecycle events.
 
-Two kinds of message, both enqueued in the outbox with the run that caused them:
+Two kinds of message about runs, both enqueued in the outbox with the run that caused them
+(a ScheduledJob's own lifecycle events are :mod:`almanac.notify.jobevents`):
 
 * the **completion notification**, in the platform notification format (``version``,
   ``bundle``, ``application``, ``event_type``, ``timestamp``, ``account_id``, ``org_id``,
@@ -12,9 +13,10 @@ Two kinds of message, both enqueued in the outbox with the run that caused them:
   and the seed's status words (``complete``, ``failed``); ``org_id``/``account_id`` come
   from the run's params (:func:`notice_identity`);
 * **lifecycle events** (CloudEvents 1.0 structured JSON: ``id``, ``type``, ``source``,
-  ``time``, ``data``) on the events topic: run started/succeeded/failed/skipped/cancelled and
-  ScheduledJob created/updated/deleted/paused/resumed. Their shape is the one the facade's
-  ``POST /events`` accepts, so an ``after`` trigger can consume them.
+  ``time``, ``data``) on the events topic: run started/succeeded/failed/skipped/cancelled,
+  with ``data.will_retry`` (a failed attempt the retry policy follows with another) and
+  ``data.org_id``. Their shape is the one the facade's ``POST /events`` accepts, so an
+  ``after`` trigger can consume them.
 
 Every id is a UUIDv5 of (kind, ScheduledJob uid, run or revision, phase or action): a
 replay produces the same id, so the outbox stores it once and a consumer drops duplicates.
@@ -31,7 +33,6 @@ import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, Final
 
 from almanac.core.orgs import EXPORT_TEMPLATE
@@ -42,10 +43,7 @@ from almanac.notify.settings import NotifySettings
 
 __all__ = [
     "EVENT_NAMESPACE",
-    "JobAction",
     "event_id",
-    "job_event",
-    "messages_for_job",
     "messages_for_run",
     "namespace_of",
     "notice_identity",
@@ -53,6 +51,8 @@ __all__ = [
     "platform_notification",
     "run_event",
     "run_status",
+    "source_of",
+    "timestamp",
 ]
 
 #: UUIDv5 namespace of every Almanac event id.
@@ -87,16 +87,6 @@ _EXPORT_FACTS: Final = (("exportId", "export_id"), ("downloadUrl", "download_url
 _SOURCE: Final = f"/apis/{API_VERSION}/namespaces/{{ns}}/{SCHEDULED_JOBS}/{{name}}"
 
 
-class JobAction(StrEnum):
-    """ScheduledJob lifecycle actions announced on the events topic."""
-
-    CREATED = "created"
-    UPDATED = "updated"
-    DELETED = "deleted"
-    PAUSED = "paused"
-    RESUMED = "resumed"
-
-
 def event_id(kind: str, scheduledjob_uid: str, subject: str, what: str) -> str:
     """The stable id of one message: same inputs, same id, on every replica and replay."""
     return str(uuid.uuid5(EVENT_NAMESPACE, f"{kind}/{scheduledjob_uid}/{subject}/{what}"))
@@ -125,8 +115,14 @@ def namespace_of(payload: Mapping[str, Any]) -> str | None:
     return namespace if isinstance(namespace, str) and namespace else None
 
 
-def _iso(value: datetime | None) -> str | None:
+def timestamp(value: datetime | None) -> str | None:
+    """An instant as every published payload writes it: RFC 3339, UTC, ``Z``."""
     return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def source_of(namespace: str, name: str) -> str:
+    """A CloudEvent's ``source``: the ScheduledJob's API path (runs and job events alike)."""
+    return _SOURCE.format(ns=namespace, name=name)
 
 
 def _text(value: Any) -> str | None:
@@ -165,24 +161,29 @@ def _find(result: dict[str, Any] | None, name: str) -> Any:
 
 
 def _run_data(record: RunRecord) -> dict[str, Any]:
+    """A run event's ``data`` (and a notice's ``events[0].payload``). ``org_id`` is the
+    organisation the run's notice names (:func:`notice_identity`), ``None`` when it names
+    none; ``will_retry`` is the record's (true only for a failed attempt with a next one)."""
     duration = record.duration
     return {
         "job_id": record.scheduledjob_uid,
         "job_name": record.scheduledjob,
         "namespace": record.namespace,
+        "org_id": notice_identity(record)[0] or None,
         "run_id": record.run_name,
         "template": record.template,
         "trigger": record.trigger,
-        "slot": _iso(record.slot),
+        "slot": timestamp(record.slot),
         "attempt": record.attempt,
         "phase": record.phase.value,
         "status": run_status(record.phase),
-        "started_at": _iso(record.started_at),
-        "finished_at": _iso(record.finished_at),
+        "started_at": timestamp(record.started_at),
+        "finished_at": timestamp(record.finished_at),
         "duration_seconds": None if duration is None else duration.total_seconds(),
         "exit_code": record.exit_code,
         "result": record.result,
         "error": record.error,
+        "will_retry": record.will_retry,
     }
 
 
@@ -201,9 +202,9 @@ def run_event(record: RunRecord) -> dict[str, Any] | None:
         "specversion": "1.0",
         "id": event_id("event", record.scheduledjob_uid, record.run_name, record.phase.value),
         "type": f"almanac.run.{name}",
-        "source": _SOURCE.format(ns=record.namespace, name=record.scheduledjob),
+        "source": source_of(record.namespace, record.scheduledjob),
         "subject": record.run_name,
-        "time": _iso(_event_time(record)),
+        "time": timestamp(_event_time(record)),
         "datacontenttype": "application/json",
         "data": _run_data(record),
     }
@@ -251,7 +252,7 @@ def platform_notification(
         "bundle": settings.bundle,
         "application": settings.application,
         "event_type": "export-completed" if export else "job-run-completed",
-        "timestamp": _iso(_event_time(record)),
+        "timestamp": timestamp(_event_time(record)),
         "account_id": account if account_id is None else account_id,
         "org_id": org if org_id is None else org_id,
         "context": context,
@@ -283,64 +284,3 @@ def messages_for_run(
             OutboxMessage(notice["id"], settings.notify_topic, record.scheduledjob_uid, notice)
         )
     return tuple(messages)
-
-
-def job_event(
-    action: JobAction,
-    *,
-    namespace: str,
-    name: str,
-    uid: str,
-    revision: str,
-    at: datetime,
-    actor: str | None = None,
-    details: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """A ScheduledJob lifecycle event; ``revision`` (generation or resourceVersion) keeps the
-    id stable for one change and distinct across changes."""
-    return {
-        "specversion": "1.0",
-        "id": event_id("event", uid, f"rev-{revision}", str(action)),
-        "type": f"almanac.job.{action}",
-        "source": _SOURCE.format(ns=namespace, name=name),
-        "subject": name,
-        "time": _iso(at),
-        "datacontenttype": "application/json",
-        "data": {
-            "job_id": uid,
-            "job_name": name,
-            "namespace": namespace,
-            "action": str(action),
-            "revision": revision,
-            "actor": actor,
-            "details": details or {},
-        },
-    }
-
-
-def messages_for_job(
-    action: JobAction,
-    settings: NotifySettings,
-    *,
-    namespace: str,
-    name: str,
-    uid: str,
-    revision: str,
-    at: datetime,
-    actor: str | None = None,
-    details: dict[str, Any] | None = None,
-) -> tuple[OutboxMessage, ...]:
-    """The outbox message announcing a ScheduledJob change (empty when disabled)."""
-    if not settings.enabled:
-        return ()
-    event = job_event(
-        action,
-        namespace=namespace,
-        name=name,
-        uid=uid,
-        revision=revision,
-        at=at,
-        actor=actor,
-        details=details,
-    )
-    return (OutboxMessage(event["id"], settings.events_topic, uid, event),)

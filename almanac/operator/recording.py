@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from almanac.core.models import Retry
+from almanac.core.retry import will_retry
 from almanac.core.runs import JobObservation
 from almanac.core.status import RunPhase
 from almanac.history import BufferedRecorder, RunRecord
@@ -57,10 +59,13 @@ def run_record(
     *,
     launched_at: datetime | None = None,
     params: Mapping[str, Any] | None = None,
+    retry: Retry | None = None,
 ) -> RunRecord:
     """The history row of one run as its Job (and, once ended, its pod) describes it.
     ``params`` are the job's admitted ``spec.params``: an export's notice names the
-    organisation and account from them, never from what the run reported."""
+    organisation and account from them, never from what the run reported. ``retry`` is
+    the job's retry policy: a failed attempt's event says whether it follows (``None``:
+    unknown, announced as no retry)."""
     outcome = outcome or RunOutcome()
     result, error = parse_result(outcome.message)
     if job.phase is RunPhase.FAILED and error is None:
@@ -87,6 +92,7 @@ def run_record(
         result=result,
         error=error,
         pod=outcome.pod,
+        will_retry=retry is not None and will_retry(retry, job.attempt, job.phase),
     ).bounded()
 
 

@@ -38,6 +38,7 @@ from almanac.core.snapshot import EVENT_RECORD_WINDOW, Snapshot
 from almanac.core.templates import JobTemplateSpec
 from almanac.core.vocabulary import EventReason
 
+from .announcer import JobAnnouncer
 from .bounded import each_bounded
 from .eventruns import EventRuns
 from .jobmetrics import facts_of
@@ -107,6 +108,14 @@ class Scheduler:
             fence=fence,
         )
         self.events = EventRuns(self, clock=clock)
+        #: ScheduledJob lifecycle events (``None``: no history, so no outbox to write to).
+        self.announcer = (
+            None
+            if recorder is None
+            else JobAnnouncer(
+                recorder.buffer, recorder.notify, orgs=self._org_label, clock=clock, fence=fence
+            )
+        )
         #: Called once per finished run this process announces (``after`` triggers).
         self.on_run_finished: Callable[[Tracked, JobObservation, RunOutcome], None] | None = None
         #: activeCount of each object's latest status, and their sum (the gauge).
@@ -150,11 +159,19 @@ class Scheduler:
         self._metrics.jobs.forget((namespace, name))
 
     def scheduledjob_event(self, body: dict[str, Any], deleted: bool) -> None:
-        """A ScheduledJob as its watch delivers it."""
+        """A ScheduledJob as its watch delivers it: into the registry, and its lifecycle
+        change (if any) announced."""
         if deleted:
             self.forget(body["metadata"]["namespace"], body["metadata"]["name"])
         else:
             self.registry.upsert(body)
+        if self.announcer is not None:
+            self.announcer.observe(body, deleted)
+
+    async def _org_label(self, namespace: str) -> str | None:
+        """A namespace's ``almanac.dev/org-id`` label, through the launches' cache."""
+        cache = self.namespaces
+        return None if cache is None else (await cache.get(namespace)).org_id
 
     def objects(self) -> list[Tracked]:
         return list(self.registry.objects.values())
@@ -196,6 +213,7 @@ class Scheduler:
 
     async def run(self) -> None:
         writing = asyncio.create_task(self._writer.run())
+        announcing = asyncio.create_task(self.announcer.run()) if self.announcer else None
         try:
             # No pass before every watch has listed (registry.WATCHED): a pass that saw no
             # Jobs would launch a Forbid job's slot beside its running one. The loop counts
@@ -207,6 +225,8 @@ class Scheduler:
             await self._tick_forever()
         finally:
             writing.cancel()
+            if announcing is not None:
+                announcing.cancel()
 
     async def _tick_forever(self) -> None:
         while True:

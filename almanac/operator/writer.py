@@ -187,7 +187,9 @@ class BackgroundWriter:
             if self._recorder:
                 template = t.spec.template if t.spec else ""
                 params = t.spec.params if t.spec else None
-                self._recorder.record(run_record(t.ref, template, job, outcome, params=params))
+                retry = t.spec.retry if t.spec else None
+                record = run_record(t.ref, template, job, outcome, params=params, retry=retry)
+                self._recorder.record(record)
             if again:
                 continue  # announced before: only its history row was lost
             if self._on_finished is not None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from almanac.core import GiveUp, Retry, RetryAfter, RunPhase, backoff_delay, decide_retry
+from almanac.core.retry import will_retry
 
 RETRY = Retry.model_validate(
     {"maxAttempts": 4, "backoff": {"initial": "10s", "factor": 3, "max": "1m"}}
@@ -48,3 +49,17 @@ def test_default_retry_means_single_attempt() -> None:
 def test_attempts_are_numbered_from_one() -> None:
     with pytest.raises(ValueError, match="from 1"):
         backoff_delay(RETRY, 0)
+
+
+@pytest.mark.parametrize(
+    ("attempt", "phase", "expected"),
+    [
+        pytest.param(1, RunPhase.FAILED, True, id="failed-with-attempts-left"),
+        pytest.param(4, RunPhase.FAILED, False, id="failed-last-attempt"),
+        pytest.param(1, RunPhase.SUCCEEDED, False, id="succeeded"),
+        pytest.param(1, RunPhase.CANCELLED, False, id="cancelled-never-retried"),
+        pytest.param(1, RunPhase.SKIPPED, False, id="skipped-never-retried"),
+    ],
+)
+def test_will_retry_follows_decide_retry(attempt: int, phase: RunPhase, expected: bool) -> None:
+    assert will_retry(RETRY, attempt, phase) is expected

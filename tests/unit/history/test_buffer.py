@@ -151,3 +151,48 @@ async def test_aclose_reports_what_could_not_be_written() -> None:
     recorder.submit(finished())
 
     assert await recorder.aclose() == 1
+
+
+def _message(event_id: str) -> OutboxMessage:
+    return OutboxMessage(event_id, "almanac.events", UID, {"id": event_id})
+
+
+async def test_run_less_messages_survive_an_outage_once_each_and_go_first() -> None:
+    store = InMemoryRunStore()
+    store.fail_next(1)
+    recorder = _recorder(store, FakeClock())
+
+    recorder.submit(finished(), [_message("run-event")])
+    recorder.submit_messages([_message("job-created"), _message("job-created")])
+    assert recorder.backlog == 2
+    await recorder.flush()
+    assert (recorder.healthy, recorder.backlog) == (False, 2)
+    recorder.submit_messages([_message("job-created")])
+    await recorder.flush()
+
+    assert (recorder.healthy, recorder.backlog) == (True, 0)
+    assert list(store.outbox) == ["job-created", "run-event"]
+
+
+async def test_full_buffer_drops_the_oldest_run_less_message() -> None:
+    store = InMemoryRunStore()
+    recorder = _recorder(store, FakeClock(), capacity=2)
+
+    recorder.submit_messages([_message("a"), _message("b"), _message("c")])
+    await recorder.flush()
+
+    assert recorder.dropped == 1
+    assert list(store.outbox) == ["b", "c"]
+
+
+async def test_the_run_loop_wakes_for_a_run_less_message() -> None:
+    store = InMemoryRunStore()
+    recorder = _recorder(store, FakeClock())
+    stop = asyncio.Event()
+    loop = asyncio.create_task(recorder.run(stop))
+
+    recorder.submit_messages([_message("job-created")])
+
+    await eventually(lambda: "job-created" in store.outbox, timeout=5, what="the message")
+    stop.set()
+    await loop

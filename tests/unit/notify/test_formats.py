@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from almanac.core.status import RunPhase
+from almanac.history import RunRecord
 from almanac.notify import (
-    JobAction,
     NotifySettings,
     encode_payload,
     event_id,
-    messages_for_job,
     messages_for_run,
     namespace_of,
     org_id_of,
@@ -111,13 +109,6 @@ def test_disabled_notifications_enqueue_nothing() -> None:
     disabled = NotifySettings()
 
     assert messages_for_run(finished(), disabled) == ()
-    at = datetime(2026, 3, 1, tzinfo=UTC)
-    assert (
-        messages_for_job(
-            JobAction.CREATED, disabled, namespace="n", name="j", uid="u", revision="1", at=at
-        )
-        == ()
-    )
 
 
 def test_redelivery_is_identical_and_ids_differ_by_phase() -> None:
@@ -153,18 +144,39 @@ def test_run_event_is_a_cloudevent_for_the_run() -> None:
     json.dumps(event)  # serialisable as is
 
 
-def test_job_events_are_stable_per_revision() -> None:
-    at = datetime(2026, 3, 1, tzinfo=UTC)
-    kwargs: dict[str, Any] = {"namespace": "org-1", "name": "nightly", "uid": UID, "at": at}
+@pytest.mark.parametrize(
+    ("run", "will_retry"),
+    [
+        pytest.param(finished(RunPhase.FAILED, will_retry=True), True, id="failed-retried"),
+        pytest.param(finished(RunPhase.FAILED), False, id="failed-last-attempt"),
+        pytest.param(finished(), False, id="succeeded"),
+        pytest.param(running(), False, id="running"),
+    ],
+)
+def test_run_events_say_whether_a_retry_follows(run: RunRecord, will_retry: bool) -> None:
+    event = run_event(run)
 
-    paused = messages_for_job(JobAction.PAUSED, SETTINGS, revision="7", actor="jdoe", **kwargs)
-    again = messages_for_job(JobAction.PAUSED, SETTINGS, revision="7", actor="jdoe", **kwargs)
-    later = messages_for_job(JobAction.PAUSED, SETTINGS, revision="9", actor="jdoe", **kwargs)
+    assert event is not None
+    assert event["data"]["will_retry"] is will_retry
 
-    assert paused == again
-    assert paused[0].event_id != later[0].event_id
-    assert paused[0].payload["type"] == "almanac.job.paused"
-    assert paused[0].payload["data"]["actor"] == "jdoe"
+
+@pytest.mark.parametrize(
+    ("run", "org"),
+    [
+        pytest.param(record(namespace="org-000101", template="http"), "000101", id="org-ns"),
+        pytest.param(record(namespace="team-a", template="http"), None, id="other-ns"),
+        pytest.param(
+            record(namespace="acme", params={"orgId": "7310042"}), "7310042", id="export-params"
+        ),
+    ],
+)
+def test_run_events_name_the_organisation_their_notice_names(
+    run: RunRecord, org: str | None
+) -> None:
+    event = run_event(running(run))
+
+    assert event is not None
+    assert event["data"]["org_id"] == org
 
 
 @pytest.mark.parametrize(
@@ -178,14 +190,7 @@ def test_org_id_of_namespace(namespace: str, org: str | None) -> None:
 def test_every_published_payload_names_its_namespace() -> None:
     team = record(namespace="team-a")
     runs = [step for phase in RunPhase for step in (running(team), finished(phase, team))]
-    at = datetime(2026, 3, 1, tzinfo=UTC)
-    messages = [m for step in runs for m in messages_for_run(step, SETTINGS)] + [
-        m
-        for action in JobAction
-        for m in messages_for_job(
-            action, SETTINGS, namespace="team-a", name="nightly", uid=UID, revision="1", at=at
-        )
-    ]
+    messages = [m for step in runs for m in messages_for_run(step, SETTINGS)]
 
     assert {m.topic for m in messages} == {SETTINGS.events_topic, SETTINGS.notify_topic}
     assert {namespace_of(m.payload) for m in messages} == {"team-a"}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from almanac.core.models import Retry
 from almanac.core.runs import JobObservation
 from almanac.core.status import RunPhase, TriggerKind
 from almanac.history import Backoff, BufferedRecorder, HistoryUnavailableError
@@ -230,3 +232,48 @@ async def test_the_writer_records_an_announced_run_again_without_a_second_event(
     assert await store.get_run("uid-1", done.name) is not None
     assert chained == [done.name]  # no second chain
     assert writer._events.qsize() == events  # no second Event
+
+
+@pytest.mark.parametrize(
+    ("attempt", "phase", "expected"),
+    [
+        pytest.param(1, RunPhase.FAILED, True, id="first-of-two-failed"),
+        pytest.param(2, RunPhase.FAILED, False, id="last-of-two-failed"),
+        pytest.param(1, RunPhase.SUCCEEDED, False, id="succeeded"),
+    ],
+)
+def test_a_failed_run_record_says_whether_the_policy_retries_it(
+    attempt: int, phase: RunPhase, expected: bool
+) -> None:
+    retry = Retry.model_validate({"maxAttempts": 2})
+    seen = dataclasses.replace(job(phase), attempt=attempt)
+
+    record = run_record(REF, "script", seen, RunOutcome("", 1, "pod"), retry=retry)
+
+    assert record.will_retry is expected
+    assert run_record(REF, "script", seen, RunOutcome("", 1, "pod")).will_retry is False
+
+
+async def test_the_writer_announces_a_failed_attempt_with_the_specs_retry_verdict() -> None:
+    store = InMemoryRunStore()
+    recorder = RunRecorder(BufferedRecorder(store), NOTIFY_ON)
+    writer = BackgroundWriter(OutcomeKube(), Metrics(), started=SLOT, recorder=recorder)  # type: ignore[arg-type]
+    spec = {"template": "command", "params": {}, "schedule": {"every": "1h"}}
+    body = {
+        "metadata": {"namespace": "org-7", "name": "nightly", "uid": "uid-1"},
+        "spec": spec | {"retry": {"maxAttempts": 2}},
+    }
+    tracked = Tracked.from_body(body)
+    first = job(RunPhase.FAILED)
+    last = dataclasses.replace(job(RunPhase.FAILED, "nightly-202612010400-a2"), attempt=2)
+    tracked.jobs |= {first.name: first, last.name: last}
+
+    await writer._announce_finished(tracked)
+    await recorder.buffer.flush()
+
+    failed = {
+        m.payload["data"]["attempt"]: m.payload["data"]["will_retry"]
+        for m in store.outbox.values()
+        if m.payload.get("type") == "almanac.run.failed"
+    }
+    assert failed == {1: True, 2: False}
