@@ -31,7 +31,7 @@ from almanac.api.summary import MetricsSummary, Period
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["health"])
+router = APIRouter()
 log = logging.getLogger("almanac.api")
 CHECK_TIMEOUT: Final = 2.0
 _EXAMPLE: Final = {
@@ -73,6 +73,7 @@ async def _tcp(address: str) -> None:
 
 @router.get(
     "/health",
+    tags=["health"],
     summary="Health of the facade's dependencies",
     operation_id="getHealth",
     response_model=Health,
