@@ -38,7 +38,9 @@ __all__ = [
     "JobPatch",
     "JobStats",
     "JobStatus",
+    "LastExecution",
     "ListMeta",
+    "NextExecution",
     "NextRuns",
     "PauseRequest",
     "RetryAccepted",
@@ -192,20 +194,47 @@ class RunList(BaseModel):
     meta: ListMeta
 
 
-class JobStats(BaseModel):
-    """Aggregates over a job's run history."""
+class LastExecution(BaseModel):
+    """A job's latest run (newest slot), as its stats show it."""
 
+    run_id: str = Field(description="Run id (read it with GET /executions/{run_id}).")
+    status: RunStatus
+    started_at: AwareDatetime | None = Field(description="When it started (null: not yet).")
+    duration_seconds: float | None = Field(description="Start to finish (null: not finished).")
+
+
+class NextExecution(BaseModel):
+    """A job's next slot, as the operator computed it (``status.nextRunTime``)."""
+
+    scheduled_at: AwareDatetime
+
+
+class JobStats(BaseModel):
+    """Aggregates over a job's whole run history. Durations are in seconds, over runs with
+    a start and a finish; ``timeouts`` are failed runs the executor ended at their deadline
+    (also counted in ``failed``; a Job Kubernetes stopped first counts as failed only)."""
+
+    job_id: str = Field(description="Id of the job.")
+    job_name: str = Field(description="Its display name.")
     total: int
+    running: int = Field(description="Launched and not finished.")
     succeeded: int
     failed: int
+    timeouts: int = Field(description="Failed at the executor's deadline (among failed).")
     skipped: int
     cancelled: int
     success_rate: float | None = Field(description="succeeded / (succeeded + failed).")
+    avg_seconds: float | None
+    min_seconds: float | None
+    max_seconds: float | None
     p50_seconds: float | None
     p95_seconds: float | None
     p99_seconds: float | None
     top_errors: list[dict[str, Any]] = Field(description="{error, count, last_seen}.")
     busiest_hours: list[dict[str, int]] = Field(description="{hour (UTC), count}.")
+    last_execution: LastExecution | None = Field(description="The newest run, if any.")
+    next_execution: NextExecution | None = Field(description="The next slot, if scheduled.")
+    generated_at: AwareDatetime
 
 
 class NextRuns(BaseModel):

@@ -1,6 +1,7 @@
 """What the routes do, one method per endpoint: resolve the caller's namespace, call the
 API server or the history, map the result, queue the audit row (written after the
-response by :class:`~almanac.api.audit.AuditWriter`).
+response by :class:`~almanac.api.audit.AuditWriter`). Run-now, retry and backfill live on
+:attr:`JobService.asks`, history reads on :attr:`JobService.runs`.
 
 Org isolation rests on one rule applied everywhere: every lookup is scoped to the caller's
 namespace (:meth:`JobService.namespace`), and a uid or run that is not there is a 404, the
@@ -43,15 +44,15 @@ from almanac.api.mapping import (
 from almanac.api.namespacechecks import check_against_namespace, refuse_foreign_org
 from almanac.api.roles import RolePolicy
 from almanac.api.runasks import RunAsks
+from almanac.api.runreads import RunReads
 from almanac.api.schemas import Job
 from almanac.api.settings import ApiSettings
 from almanac.core.errors import AlmanacError
 from almanac.core.preview import preview_slots
 from almanac.core.resource import parse_spec
-from almanac.core.status import RunPhase
 from almanac.core.vocabulary import ANNOTATION_CANCELLED
-from almanac.history.records import AuditEntry, RunRecord, RunStats
-from almanac.history.store import RunPage, RunStore
+from almanac.history.records import AuditEntry
+from almanac.history.store import RunStore
 
 __all__ = ["JobService"]
 
@@ -79,6 +80,8 @@ class JobService:
     limits: Limits = field(init=False)
     #: Runs asked for through REST: run-now, retry and backfill.
     asks: RunAsks = field(init=False)
+    #: Reads of the run history: runs, one run, stats, the organisation's summary.
+    runs: RunReads = field(init=False)
 
     def __post_init__(self) -> None:
         self.audit = AuditWriter(self.store, self.audit_failures)
@@ -91,6 +94,7 @@ class JobService:
             failures=self.limit_failures,
         )
         self.asks = RunAsks(self)
+        self.runs = RunReads(self)
 
     async def aclose(self) -> None:
         """Write the queued audit rows (call before the history closes); stop template
@@ -317,32 +321,6 @@ class JobService:
             annotations.pop(ANNOTATION_SUSPEND_REASON, None)
 
         return job_view(await self._annotate(who, job_id, "cancel", change))
-
-    # --- history -------------------------------------------------------------------------
-
-    async def list_runs(
-        self, who: Identity, job_id: str, statuses: tuple[RunPhase, ...], limit: int, offset: int
-    ) -> RunPage:
-        obj = await self.get_job(who, job_id)
-        meta = obj["metadata"]
-        return await self.store.list_runs(
-            meta["namespace"],
-            scheduledjob_uid=job_id,
-            statuses=statuses,
-            limit=limit,
-            offset=offset,
-        )
-
-    async def get_run(self, who: Identity, job_id: str, run_id: str) -> RunRecord:
-        obj = await self.get_job(who, job_id)
-        record = await self.store.get_run(job_id, run_id)
-        if record is None or record.namespace != obj["metadata"]["namespace"]:
-            raise NotFoundError(f"no run {run_id!r} of this job", "run_id")
-        return record
-
-    async def stats(self, who: Identity, job_id: str) -> RunStats:
-        obj = await self.get_job(who, job_id)
-        return await self.store.stats(obj["metadata"]["namespace"], job_id)
 
     # --- schedule ------------------------------------------------------------------------
 

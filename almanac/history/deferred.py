@@ -13,7 +13,14 @@ from datetime import datetime
 
 from almanac.core.status import RunPhase
 from almanac.history.errors import HistoryUnavailableError
-from almanac.history.records import AuditEntry, OutboxMessage, RunRecord, RunStats, RunWrite
+from almanac.history.records import (
+    AuditEntry,
+    OutboxMessage,
+    RunRecord,
+    RunStats,
+    RunSummary,
+    RunWrite,
+)
 from almanac.history.store import DEFAULT_LIMIT, RunPage, RunStore
 
 __all__ = ["DeferredRunStore"]
@@ -56,6 +63,9 @@ class DeferredRunStore:
         scheduledjob_uid: str | None = None,
         scheduledjob: str | None = None,
         statuses: Sequence[RunPhase] = (),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        oldest_first: bool = False,
         limit: int = DEFAULT_LIMIT,
         offset: int = 0,
     ) -> RunPage:
@@ -64,6 +74,9 @@ class DeferredRunStore:
             scheduledjob_uid=scheduledjob_uid,
             scheduledjob=scheduledjob,
             statuses=statuses,
+            since=since,
+            until=until,
+            oldest_first=oldest_first,
             limit=limit,
             offset=offset,
         )
@@ -73,6 +86,9 @@ class DeferredRunStore:
 
     async def stats(self, namespace: str, scheduledjob_uid: str) -> RunStats:
         return await self._store().stats(namespace, scheduledjob_uid)
+
+    async def summarize(self, namespace: str, since: datetime, until: datetime) -> RunSummary:
+        return await self._store().summarize(namespace, since, until)
 
     async def delete_older_than(self, cutoff: datetime, batch_size: int = 1000) -> int:
         return await self._store().delete_older_than(cutoff, batch_size)

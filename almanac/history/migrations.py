@@ -96,9 +96,16 @@ _V2_RUN_NAMES: Final = """
 CREATE INDEX job_runs_by_run_name ON job_runs (namespace, run_name, id DESC);
 """
 
+#: An organisation's runs in a time window (``GET /metrics/summary``) without reading
+#: every job's slice of the per-job index.
+_V3_RUNS_BY_SLOT: Final = """
+CREATE INDEX job_runs_by_namespace_slot ON job_runs (namespace, slot DESC);
+"""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "runs_audit_outbox", _V1_RUNS),
     Migration(2, "runs_by_name", _V2_RUN_NAMES),
+    Migration(3, "runs_by_namespace_slot", _V3_RUNS_BY_SLOT),
 )
 
 _BOOKKEEPING: Final = """

@@ -18,6 +18,15 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from almanac.core.status import RunPhase
+from almanac.history.aggregates import (
+    JOB_HOURS,
+    JOB_STATS,
+    JOB_TOP_ERRORS,
+    QUEUE,
+    SUMMARY,
+    aggregate_of,
+    window_conditions,
+)
 from almanac.history.records import (
     AuditEntry,
     ErrorCount,
@@ -25,6 +34,7 @@ from almanac.history.records import (
     OutboxMessage,
     RunRecord,
     RunStats,
+    RunSummary,
     RunWrite,
 )
 from almanac.history.store import DEFAULT_LIMIT, MAX_LIMIT, RunPage
@@ -80,28 +90,6 @@ _ENQUEUE: Final = (
     " ON CONFLICT (event_id) DO NOTHING"
 )
 _SELECT: Final = f"SELECT {', '.join(_COLUMNS)}, created_at, updated_at FROM job_runs"
-_STATS: Final = """
-SELECT count(*) AS total,
-       count(*) FILTER (WHERE status = 'Succeeded') AS succeeded,
-       count(*) FILTER (WHERE status = 'Failed') AS failed,
-       count(*) FILTER (WHERE status = 'Skipped') AS skipped,
-       count(*) FILTER (WHERE status = 'Cancelled') AS cancelled,
-       percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration_ms)
-           FILTER (WHERE duration_ms IS NOT NULL) AS percentiles
-FROM job_runs WHERE namespace = %(ns)s AND scheduledjob_uid = %(uid)s
-"""
-_TOP_ERRORS: Final = """
-SELECT error, count(*) AS n, max(finished_at) AS last_seen
-FROM job_runs
-WHERE namespace = %(ns)s AND scheduledjob_uid = %(uid)s AND status = 'Failed' AND error IS NOT NULL
-GROUP BY error ORDER BY n DESC, error LIMIT 5
-"""
-_HOURS: Final = """
-SELECT extract(hour FROM coalesce(started_at, slot) AT TIME ZONE 'UTC')::int AS hour,
-       count(*) AS n
-FROM job_runs WHERE namespace = %(ns)s AND scheduledjob_uid = %(uid)s
-GROUP BY 1 ORDER BY n DESC, hour LIMIT 5
-"""
 _DELETE_BATCH: Final = """
 DELETE FROM job_runs WHERE id IN (
     SELECT id FROM job_runs WHERE created_at < %s ORDER BY created_at LIMIT %s
@@ -197,11 +185,15 @@ class PostgresRunStore:
         scheduledjob_uid: str | None = None,
         scheduledjob: str | None = None,
         statuses: Sequence[RunPhase] = (),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        oldest_first: bool = False,
         limit: int = DEFAULT_LIMIT,
         offset: int = 0,
     ) -> RunPage:
-        where = ["namespace = %(ns)s"]
-        params: dict[str, Any] = {
+        where, params = window_conditions(since, until)
+        where.append("namespace = %(ns)s")
+        params |= {
             "ns": namespace,
             "limit": max(0, min(limit, MAX_LIMIT)),
             "offset": max(0, offset),
@@ -216,10 +208,10 @@ class PostgresRunStore:
             where.append("status = ANY(%(statuses)s)")
             params["statuses"] = [RunPhase(s).value for s in statuses]
         condition = " AND ".join(where)
+        order = "slot, id" if oldest_first else "slot DESC, id DESC"
         async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(
-                f"{_SELECT} WHERE {condition} ORDER BY slot DESC, id DESC"
-                " LIMIT %(limit)s OFFSET %(offset)s",
+                f"{_SELECT} WHERE {condition} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s",
                 params,
             )
             rows = [_record(r) for r in await cur.fetchall()]
@@ -242,29 +234,32 @@ class PostgresRunStore:
     async def stats(self, namespace: str, scheduledjob_uid: str) -> RunStats:
         params = {"ns": namespace, "uid": scheduledjob_uid}
         async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(_STATS, params)
+            await cur.execute(JOB_STATS, params)
             head = await cur.fetchone()
-            await cur.execute(_TOP_ERRORS, params)
+            await cur.execute(JOB_TOP_ERRORS, params)
             errors = await cur.fetchall()
-            await cur.execute(_HOURS, params)
+            await cur.execute(JOB_HOURS, params)
             hours = await cur.fetchall()
         assert head is not None  # an aggregate always returns one row
-        ok, bad = int(head["succeeded"]), int(head["failed"])
-        p50, p95, p99 = (
-            (v / 1000 for v in head["percentiles"]) if head["percentiles"] else (None,) * 3
-        )
         return RunStats(
-            total=int(head["total"]),
-            succeeded=ok,
-            failed=bad,
-            skipped=int(head["skipped"]),
-            cancelled=int(head["cancelled"]),
-            success_rate=ok / (ok + bad) if ok + bad else None,
-            p50_seconds=p50,
-            p95_seconds=p95,
-            p99_seconds=p99,
+            **vars(aggregate_of(head)),
             top_errors=tuple(ErrorCount(e["error"], int(e["n"]), e["last_seen"]) for e in errors),
             busiest_hours=tuple(HourCount(int(h["hour"]), int(h["n"])) for h in hours),
+        )
+
+    async def summarize(self, namespace: str, since: datetime, until: datetime) -> RunSummary:
+        params = {"ns": namespace, "since": since, "until": until}
+        async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(SUMMARY, params)
+            head = await cur.fetchone()
+            await cur.execute(QUEUE, params)
+            queue = await cur.fetchone()
+        assert head is not None  # an aggregate always returns one row
+        assert queue is not None
+        return RunSummary(
+            runs=aggregate_of(head),
+            running_now=int(queue["running"]),
+            pending_now=int(queue["pending"]),
         )
 
     async def delete_older_than(self, cutoff: datetime, batch_size: int = 1000) -> int:

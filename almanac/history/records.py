@@ -26,17 +26,21 @@ __all__ = [
     "FINAL_PHASES",
     "MAX_ERROR_CHARS",
     "MAX_RESULT_BYTES",
+    "TIMEOUT_ERROR",
     "AuditEntry",
     "ErrorCount",
     "HourCount",
     "OutboxMessage",
+    "RunAggregate",
     "RunKey",
     "RunRecord",
     "RunStats",
+    "RunSummary",
     "RunWrite",
     "merge_records",
     "merge_writes",
     "phase_rank",
+    "timed_out",
     "truncate_result",
 ]
 
@@ -44,6 +48,9 @@ __all__ = [
 #: operator-added fields while keeping a runaway result from bloating the table.
 MAX_RESULT_BYTES: Final = 16 * 1024
 MAX_ERROR_CHARS: Final = 4096
+#: The ``details.error`` of the result the executor writes when its deadline ends a run
+#: (``almanac/executor/main.py``): how the history tells a timeout from another failure.
+TIMEOUT_ERROR: Final = "deadline_exceeded"
 FINAL_PHASES: Final = frozenset(
     {RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.SKIPPED, RunPhase.CANCELLED}
 )
@@ -241,21 +248,61 @@ class HourCount:
 
 
 @dataclass(frozen=True)
-class RunStats:
-    """Aggregates over a ScheduledJob's history, computed by the database.
+class RunAggregate:
+    """Counts and durations over a set of runs, computed by the database.
 
-    ``success_rate`` is succeeded / (succeeded + failed), ``None`` before any run finished;
-    skipped and cancelled runs are counted but do not dilute it. Durations in seconds.
+    ``running`` counts runs launched and not finished (``Pending`` or ``Running``, the run
+    JSON's ``running``). ``timeouts`` counts failed runs whose result says the executor
+    ended them at their deadline (:func:`timed_out`); they are among ``failed`` too. A Job
+    stopped by Kubernetes at ``activeDeadlineSeconds`` before the executor's own deadline
+    leaves no such mark and is counted as failed only. ``success_rate`` is succeeded /
+    (succeeded + failed), ``None`` before any run finished; skipped and cancelled runs are
+    counted but do not dilute it. Durations in seconds, over runs with a start and a finish.
     """
 
     total: int
+    running: int
     succeeded: int
     failed: int
+    timeouts: int
     skipped: int
     cancelled: int
     success_rate: float | None
+    avg_seconds: float | None
+    min_seconds: float | None
+    max_seconds: float | None
     p50_seconds: float | None
     p95_seconds: float | None
     p99_seconds: float | None
+
+
+@dataclass(frozen=True)
+class RunStats(RunAggregate):
+    """The aggregates of one ScheduledJob's whole history, its top errors and busiest hours."""
+
     top_errors: tuple[ErrorCount, ...]
     busiest_hours: tuple[HourCount, ...]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """An organisation's runs whose slot falls in a window, and its queue now.
+
+    ``running_now`` and ``pending_now`` count the namespace's ``Running`` and ``Pending`` rows
+    whatever their slot: a run launched before the window and still going is in the queue.
+    """
+
+    runs: RunAggregate
+    running_now: int
+    pending_now: int
+
+
+def timed_out(record: RunRecord) -> bool:
+    """True for a failed run the executor ended at its deadline: its result's
+    ``details.error`` is :data:`TIMEOUT_ERROR` (the SQL of the aggregates tests the same)."""
+    details = (record.result or {}).get("details")
+    return (
+        record.phase is RunPhase.FAILED
+        and isinstance(details, dict)
+        and details.get("error") == TIMEOUT_ERROR
+    )

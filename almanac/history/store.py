@@ -14,14 +14,21 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from almanac.core.status import RunPhase
-from almanac.history.records import AuditEntry, OutboxMessage, RunRecord, RunStats, RunWrite
+from almanac.history.records import (
+    AuditEntry,
+    OutboxMessage,
+    RunRecord,
+    RunStats,
+    RunSummary,
+    RunWrite,
+)
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "RunPage", "RunStore"]
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
-#: One page of runs, newest slot first, and the total matching the filter.
+#: One page of runs, in the order asked, and the total matching the filter.
 RunPage = tuple[list[RunRecord], int]
 
 
@@ -51,16 +58,25 @@ class RunStore(Protocol):
         scheduledjob_uid: str | None = None,
         scheduledjob: str | None = None,
         statuses: Sequence[RunPhase] = (),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        oldest_first: bool = False,
         limit: int = DEFAULT_LIMIT,
         offset: int = 0,
     ) -> RunPage:
-        """Runs of one ScheduledJob (by uid, or by name), newest slot first, and the total."""
+        """Runs of one ScheduledJob (by uid, or by name) whose slot is in ``[since,
+        until]``, newest slot first (oldest first if asked; ties in the order the runs were
+        first stored), and the total."""
 
     async def has_final_record(self, scheduledjob_uid: str, run_name: str) -> bool:
         """True once the run's final phase is stored: only then may its Job be deleted."""
 
     async def stats(self, namespace: str, scheduledjob_uid: str) -> RunStats:
-        """Counts, success rate, duration percentiles, top errors, busiest hours."""
+        """Counts, success rate, durations, top errors, busiest hours."""
+
+    async def summarize(self, namespace: str, since: datetime, until: datetime) -> RunSummary:
+        """Aggregates of the namespace's runs whose slot is in ``[since, until]``, and its
+        queue (runs pending or running now, whatever their slot)."""
 
     async def delete_older_than(self, cutoff: datetime, batch_size: int = 1000) -> int:
         """Delete runs created before ``cutoff`` in batches; return how many went."""

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Final
 
 from almanac.core.status import RunPhase
 from almanac.history.errors import HistoryUnavailableError
@@ -19,15 +20,20 @@ from almanac.history.records import (
     ErrorCount,
     HourCount,
     OutboxMessage,
+    RunAggregate,
     RunKey,
     RunRecord,
     RunStats,
+    RunSummary,
     RunWrite,
     merge_records,
+    timed_out,
 )
 from almanac.history.store import DEFAULT_LIMIT, RunPage
 
-__all__ = ["InMemoryRunStore", "percentile_cont"]
+__all__ = ["InMemoryRunStore", "aggregate", "percentile_cont"]
+
+_RUNNING: Final = frozenset({RunPhase.PENDING, RunPhase.RUNNING})
 
 
 def percentile_cont(values: Sequence[float], fraction: float) -> float | None:
@@ -38,6 +44,34 @@ def percentile_cont(values: Sequence[float], fraction: float) -> float | None:
     position = fraction * (len(ordered) - 1)
     low, high = math.floor(position), math.ceil(position)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _millis(seconds: float) -> float:
+    """A duration as the SQL's ``duration_ms`` column holds it (whole milliseconds)."""
+    return round(seconds * 1000) / 1000
+
+
+def aggregate(rows: Sequence[RunRecord]) -> RunAggregate:
+    """What ``almanac.history.aggregates`` computes in SQL, over ``rows``."""
+    phases = Counter(r.phase for r in rows)
+    ok, bad = phases[RunPhase.SUCCEEDED], phases[RunPhase.FAILED]
+    durations = [_millis(d.total_seconds()) for r in rows if (d := r.duration) is not None]
+    return RunAggregate(
+        total=len(rows),
+        running=sum(1 for r in rows if r.phase in _RUNNING),
+        succeeded=ok,
+        failed=bad,
+        timeouts=sum(1 for r in rows if timed_out(r)),
+        skipped=phases[RunPhase.SKIPPED],
+        cancelled=phases[RunPhase.CANCELLED],
+        success_rate=ok / (ok + bad) if ok + bad else None,
+        avg_seconds=sum(durations) / len(durations) if durations else None,
+        min_seconds=min(durations, default=None),
+        max_seconds=max(durations, default=None),
+        p50_seconds=percentile_cont(durations, 0.5),
+        p95_seconds=percentile_cont(durations, 0.95),
+        p99_seconds=percentile_cont(durations, 0.99),
+    )
 
 
 class InMemoryRunStore:
@@ -102,20 +136,38 @@ class InMemoryRunStore:
         scheduledjob_uid: str | None = None,
         scheduledjob: str | None = None,
         statuses: Sequence[RunPhase] = (),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        oldest_first: bool = False,
         limit: int = DEFAULT_LIMIT,
         offset: int = 0,
     ) -> RunPage:
         self._maybe_fail()
         rows = [
             r
-            for r in self.runs.values()
-            if r.namespace == namespace
-            and (scheduledjob_uid is None or r.scheduledjob_uid == scheduledjob_uid)
+            for r in self._window(namespace, since, until)
+            if (scheduledjob_uid is None or r.scheduledjob_uid == scheduledjob_uid)
             and (scheduledjob is None or r.scheduledjob == scheduledjob)
             and (not statuses or r.phase in statuses)
         ]
-        rows.sort(key=lambda r: (r.slot, r.run_name), reverse=True)
+        # The dict keeps first-insertion order, as the table's id does: ties on the slot
+        # go by it, the same way round as the slot (a stable sort of the reversed list).
+        if oldest_first:
+            rows.sort(key=lambda r: r.slot)
+        else:
+            rows = sorted(reversed(rows), key=lambda r: r.slot, reverse=True)
         return rows[offset : offset + limit], len(rows)
+
+    def _window(
+        self, namespace: str, since: datetime | None, until: datetime | None
+    ) -> list[RunRecord]:
+        return [
+            r
+            for r in self.runs.values()
+            if r.namespace == namespace
+            and (since is None or r.slot >= since)
+            and (until is None or r.slot <= until)
+        ]
 
     async def has_final_record(self, scheduledjob_uid: str, run_name: str) -> bool:
         self._maybe_fail()
@@ -129,9 +181,6 @@ class InMemoryRunStore:
             for r in self.runs.values()
             if r.namespace == namespace and r.scheduledjob_uid == scheduledjob_uid
         ]
-        phases = Counter(r.phase for r in rows)
-        ok, bad = phases[RunPhase.SUCCEEDED], phases[RunPhase.FAILED]
-        durations = [d.total_seconds() for r in rows if (d := r.duration) is not None]
         errors = Counter(r.error for r in rows if r.phase == RunPhase.FAILED and r.error)
         last_seen: dict[str, datetime | None] = {}
         for r in rows:
@@ -140,15 +189,7 @@ class InMemoryRunStore:
                 last_seen[r.error] = max(seen, r.finished_at) if seen else r.finished_at
         hours = Counter((r.started_at or r.slot).astimezone(UTC).hour for r in rows)
         return RunStats(
-            total=len(rows),
-            succeeded=ok,
-            failed=bad,
-            skipped=phases[RunPhase.SKIPPED],
-            cancelled=phases[RunPhase.CANCELLED],
-            success_rate=ok / (ok + bad) if ok + bad else None,
-            p50_seconds=percentile_cont(durations, 0.5),
-            p95_seconds=percentile_cont(durations, 0.95),
-            p99_seconds=percentile_cont(durations, 0.99),
+            **vars(aggregate(rows)),
             top_errors=tuple(
                 ErrorCount(e, n, last_seen.get(e))
                 for e, n in sorted(errors.items(), key=lambda i: (-i[1], i[0]))[:5]
@@ -156,6 +197,15 @@ class InMemoryRunStore:
             busiest_hours=tuple(
                 HourCount(h, n) for h, n in sorted(hours.items(), key=lambda i: (-i[1], i[0]))[:5]
             ),
+        )
+
+    async def summarize(self, namespace: str, since: datetime, until: datetime) -> RunSummary:
+        self._maybe_fail()
+        queue = Counter(r.phase for r in self.runs.values() if r.namespace == namespace)
+        return RunSummary(
+            runs=aggregate(self._window(namespace, since, until)),
+            running_now=queue[RunPhase.RUNNING],
+            pending_now=queue[RunPhase.PENDING],
         )
 
     async def delete_older_than(self, cutoff: datetime, batch_size: int = 1000) -> int:

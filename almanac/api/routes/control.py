@@ -1,11 +1,12 @@
 """Job control: run now, pause, resume, cancel, backfill, retry a run.
 
 The 202 answers carry ``Location``: the path where what they started will show. A run-now
-and a retry answer with their run's id (the run's name follows from its request), but the
-run shows in history only once the operator has launched it; a backfill's runs (named in
-the answer) exist only once the operator launches them, one at a time under most overlap
-policies. ``Location`` is therefore the job's runs list (``listRuns``), where they appear,
-rather than a run path that would 404 for a while.
+and a retry start one run whose id is known at once (the run's name follows from its
+request), so their ``Location`` is that run (``getExecution``); it answers 404 until the
+operator has launched the run and the history holds it, as the contract of Turn 2 pins. A
+backfill starts several runs (named in the answer), launched one at a time under most
+overlap policies, so its ``Location`` is the job's runs list (``listRuns``), where they
+appear.
 """
 
 from __future__ import annotations
@@ -41,10 +42,17 @@ __all__ = ["router"]
 router = APIRouter(tags=["control"], responses=ERRORS)
 _LIMITED: Final[Responses] = {429: error_response(429)}
 _RUNS_LOCATION: Final = "`Location` is the job's runs list, where the run will show."
+_RUN_LOCATION: Final = (
+    "`Location` is the run (`getExecution`): 404 until the operator has launched it."
+)
 
 
 def _runs_of(request: Request, response: Response, job_id: str) -> None:
     response.headers["Location"] = path_of(request, "list_runs", job_id=job_id)
+
+
+def _run_at(request: Request, response: Response, run_id: str) -> None:
+    response.headers["Location"] = path_of(request, "get_execution", run_id=run_id)
 
 
 @router.post(
@@ -53,7 +61,7 @@ def _runs_of(request: Request, response: Response, job_id: str) -> None:
     summary="Run a job now",
     operation_id="runJob",
     responses=success(
-        202, f"Accepted. {_RUNS_LOCATION}", examples.RUN_NOW_ACCEPTED, headers=LOCATION
+        202, f"Accepted. {_RUN_LOCATION}", examples.RUN_NOW_ACCEPTED, headers=LOCATION
     )
     | _LIMITED,
 )
@@ -68,7 +76,7 @@ async def run_job(
 ) -> RunNowAccepted:
     key = key or uuid.uuid4().hex
     run_id = await service.asks.run_now(who, job_id, key)
-    _runs_of(request, response, job_id)
+    _run_at(request, response, run_id)
     return RunNowAccepted(job_id=job_id, run_id=run_id, idempotency_key=key)
 
 
@@ -135,7 +143,7 @@ async def backfill_job(
     status_code=202,
     summary="Retry a finished run",
     operation_id="retryRun",
-    responses=success(202, f"Accepted. {_RUNS_LOCATION}", examples.RETRY_ACCEPTED, headers=LOCATION)
+    responses=success(202, f"Accepted. {_RUN_LOCATION}", examples.RETRY_ACCEPTED, headers=LOCATION)
     | _LIMITED,
 )
 async def retry_run(
@@ -146,5 +154,5 @@ async def retry_run(
     response: Response,
 ) -> RetryAccepted:
     job_id, retry_run_id = await service.asks.retry_run(who, run_id)
-    _runs_of(request, response, job_id)
+    _run_at(request, response, retry_run_id)
     return RetryAccepted(run_id=run_id, job_id=job_id, retry_run_id=retry_run_id)

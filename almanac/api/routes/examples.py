@@ -22,6 +22,7 @@ __all__ = [
     "JOB_LIST",
     "JOB_PATCH",
     "JOB_STATS",
+    "METRICS_SUMMARY",
     "NEXT_RUNS",
     "PAUSE_REQUEST",
     "RETRY_ACCEPTED",
@@ -30,155 +31,21 @@ __all__ = [
     "RUN_NOW_ACCEPTED",
     "TEMPLATE",
     "TEMPLATE_LIST",
+    "Examples",
     "error_body",
     "json_examples",
 ]
 
-Examples = dict[str, dict[str, Any]]
-
-JOB_ID: Final = "550e8400-e29b-41d4-a716-446655440000"
-RESOURCE: Final = "daily-inventory-export-x7k2p"
-_SEED_PAYLOAD: Final = {
-    "name": "Inventory Export",
-    "format": "csv",
-    "sources": [{"application": "inventory", "resource": "hosts", "filters": {}}],
-}
-_SEED_JOB: Final = {
-    "name": "Daily Inventory Export",
-    "schedule": "0 0 * * *",
-    "type": "export",
-    "payload": _SEED_PAYLOAD,
-}
-
-
-def _example(summary: str, value: Any) -> dict[str, Any]:
-    return {"summary": summary, "value": value}
-
-
-JOB_INPUT: Final[Examples] = {
-    "seed": _example("Seed 000's daily inventory export", _SEED_JOB),
-    "command": _example(
-        "A command at 02:30 Berlin time",
-        {
-            "name": "Nightly cleanup",
-            "schedule": "30 2 * * *",
-            "timezone": "Europe/Berlin",
-            "type": "command",
-            "payload": {"command": ["echo", "hello"]},
-        },
-    ),
-    "paused": _example(
-        "An HTTP call every 90 s, created paused",
-        {
-            "name": "Inventory sync",
-            "schedule": "@every 90s",
-            "type": "http_request",
-            "payload": {"method": "POST", "url": "http://inventory.internal/api/sync"},
-            "status": "paused",
-        },
-    ),
-    "full": _example(
-        "Every setting in the seeds' words",
-        {
-            "name": "Hourly report",
-            "description": "Posts the hourly report to the reports service",
-            "tags": ["reports", "team-a"],
-            "schedule": "0 * * * *",
-            "timezone": "Europe/Berlin",
-            "type": "http_request",
-            "payload": {"method": "POST", "url": "http://reports.internal/api/hourly"},
-            "timeout_seconds": 300,
-            "retry_policy": {
-                "max_retries": 3,
-                "initial_delay_seconds": 30,
-                "backoff_factor": 2.0,
-                "max_delay_seconds": 600,
-            },
-            "overlap_policy": "forbid",
-            "start_date": "2026-02-01T00:00:00Z",
-            "end_date": "2026-12-31T23:59:59Z",
-            "max_executions": 1000,
-            "jitter_seconds": 20,
-            "catch_up": {"window_seconds": 3600, "max_runs": 1},
-            "history_limits": {"successful": 3, "failed": 5},
-        },
-    ),
-    "seed_message": _example(
-        "Seed 000's message payload (published to the default message topic)",
-        {
-            "name": "Heartbeat",
-            "schedule": "@every 5m",
-            "type": "message",
-            "payload": {"message": "still alive"},
-        },
-    ),
-    "event": _example(
-        "Runs on a Kafka event instead of a clock",
-        {
-            "name": "On ticket opened",
-            "schedule": None,
-            "type": "command",
-            "payload": {"command": "echo opened", "shell": True},
-            "triggers": [
-                {"kafka": {"topic": "almanac.triggers", "filter": "event.type == 'ticket.opened'"}}
-            ],
-        },
-    ),
-}
-JOB_PATCH: Final[Examples] = {
-    "reschedule": _example(
-        "Weekday mornings in New York instead",
-        {"schedule": "0 6 * * 1-5", "timezone": "America/New_York"},
-    ),
-    "rename": _example("Only a new display name", {"name": "Daily Inventory Export (CSV)"}),
-    "retries": _example(
-        "Three retries; the other retry settings stay", {"retry_policy": {"max_retries": 3}}
-    ),
-    "unbounded": _example("No end date any more", {"end_date": None}),
-}
-_JOB: Final = {
-    "id": JOB_ID,
-    **_SEED_JOB,
-    "timezone": "UTC",
-    "status": "scheduled",
-    "last_run": None,
-    "next_run": "2026-01-27T00:00:00Z",
-    "resource_name": RESOURCE,
-    "created_by": "jdoe",
-    "created_at": "2026-01-26T10:30:00Z",
-    "description": None,
-    "tags": [],
-    "timeout_seconds": None,
-    "retry_policy": {
-        "max_retries": 0,
-        "initial_delay_seconds": 10,
-        "backoff_factor": 2.0,
-        "max_delay_seconds": 600,
-    },
-    "overlap_policy": "forbid",
-    "allow_overlap": False,
-    "start_date": None,
-    "end_date": None,
-    "max_executions": None,
-    "jitter_seconds": None,
-    "catch_up": {"window_seconds": 3600, "max_runs": 1},
-    "history_limits": {"successful": 3, "failed": 5},
-    "triggers": [],
-    "pod_template": None,
-}
-JOB: Final[Examples] = {
-    "seed": _example("The seed's job as created", _JOB),
-    "paused": _example(
-        "Paused after its first run",
-        _JOB | {"status": "paused", "last_run": "2026-01-27T00:00:02Z", "next_run": None},
-    ),
-    "cancelled": _example(
-        "Cancelled: no more runs, its history kept",
-        _JOB | {"status": "cancelled", "last_run": "2026-01-27T00:00:02Z", "next_run": None},
-    ),
-}
-_META_ONE: Final = {"count": 1, "limit": 50, "offset": 0}
-JOB_LIST: Final[Examples] = {"page": _example("One page", {"data": [_JOB], "meta": _META_ONE})}
+from almanac.api.routes.jobexamples import (
+    JOB,
+    JOB_ID,
+    JOB_INPUT,
+    JOB_LIST,
+    JOB_PATCH,
+    RESOURCE,
+    Examples,
+)
+from almanac.api.routes.jobexamples import example as _example
 
 _RUN: Final = {
     "id": f"{RESOURCE}-202601270000",
@@ -219,12 +86,19 @@ JOB_STATS: Final[Examples] = {
     "stats": _example(
         "A month of nightly runs",
         {
+            "job_id": JOB_ID,
+            "job_name": "Daily Inventory Export",
             "total": 30,
+            "running": 0,
             "succeeded": 27,
             "failed": 2,
+            "timeouts": 0,
             "skipped": 1,
             "cancelled": 0,
             "success_rate": 0.93,
+            "avg_seconds": 61.4,
+            "min_seconds": 31.0,
+            "max_seconds": 600.0,
             "p50_seconds": 39.0,
             "p95_seconds": 212.5,
             "p99_seconds": 598.0,
@@ -236,6 +110,76 @@ JOB_STATS: Final[Examples] = {
                 }
             ],
             "busiest_hours": [{"hour": 0, "count": 30}],
+            "last_execution": {
+                "run_id": f"{RESOURCE}-202602250000",
+                "status": "completed",
+                "started_at": "2026-02-25T00:00:02Z",
+                "duration_seconds": 38.5,
+            },
+            "next_execution": {"scheduled_at": "2026-02-26T00:00:00Z"},
+            "generated_at": "2026-02-25T09:30:00Z",
+        },
+    ),
+    "new": _example(
+        "A job that has not run yet",
+        {
+            "job_id": JOB_ID,
+            "job_name": "Daily Inventory Export",
+            "total": 0,
+            "running": 0,
+            "succeeded": 0,
+            "failed": 0,
+            "timeouts": 0,
+            "skipped": 0,
+            "cancelled": 0,
+            "success_rate": None,
+            "avg_seconds": None,
+            "min_seconds": None,
+            "max_seconds": None,
+            "p50_seconds": None,
+            "p95_seconds": None,
+            "p99_seconds": None,
+            "top_errors": [],
+            "busiest_hours": [],
+            "last_execution": None,
+            "next_execution": {"scheduled_at": "2026-01-27T00:00:00Z"},
+            "generated_at": "2026-01-26T10:31:00Z",
+        },
+    ),
+}
+METRICS_SUMMARY: Final[Examples] = {
+    "day": _example(
+        "The last 24 hours of an organisation",
+        {
+            "period": "24h",
+            "jobs": {
+                "total": 12,
+                "scheduled": 9,
+                "paused": 1,
+                "running": 1,
+                "failed": 1,
+                "completed": 0,
+                "cancelled": 0,
+            },
+            "runs": {
+                "total": 140,
+                "running": 1,
+                "succeeded": 131,
+                "failed": 6,
+                "timeouts": 1,
+                "skipped": 2,
+                "cancelled": 0,
+            },
+            "performance": {
+                "success_rate": 0.956,
+                "avg_seconds": 42.7,
+                "p50_seconds": 12.0,
+                "p95_seconds": 181.3,
+                "p99_seconds": 590.2,
+            },
+            "queue": {"running": 1, "pending": 0},
+            "time_range": {"start": "2026-02-24T09:30:00Z", "end": "2026-02-25T09:30:00Z"},
+            "generated_at": "2026-02-25T09:30:00Z",
         },
     )
 }

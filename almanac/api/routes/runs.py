@@ -1,27 +1,35 @@
-"""A job's history (Postgres, scoped to the caller's namespace) and its next slots."""
+"""A job's history (Postgres, scoped to the caller's namespace), one run by its id alone,
+and a job's next slots.
+
+A run list is filtered and ordered by the run's slot (the instant it was scheduled for),
+never by its start: every run has a slot, a skipped or pending one has no start.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import AwareDatetime
 
 from almanac.api.dependencies import Caller, Service
 from almanac.api.mapping import phases_for, run_view
 from almanac.api.routes import examples
-from almanac.api.routes.common import ERRORS, Limit, Offset, success
+from almanac.api.routes.common import ERRORS, Limit, Offset, page_meta, success
 from almanac.api.routes.jobs import JobId
-from almanac.api.schemas import JobStats, ListMeta, NextRuns, Run, RunList, RunStatus
+from almanac.api.runreads import RunWindow
+from almanac.api.schemas import JobStats, NextRuns, Run, RunList, RunStatus
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["runs"], responses=ERRORS)
+RunId = Annotated[str, Path(max_length=253, description="Run id (the run's Job name).")]
+_SORT = "Order by slot: `-slot` newest first (default), `slot` oldest first."
 
 
 @router.get(
     "/jobs/{job_id}/runs",
-    summary="List a job's runs, newest first",
+    summary="List a job's runs (newest first unless sorted otherwise)",
     operation_id="listRuns",
     responses=success(200, "One page of runs.", examples.RUN_LIST),
 )
@@ -30,25 +38,54 @@ async def list_runs(
     *,
     who: Caller,
     service: Service,
+    request: Request,
     status: Annotated[RunStatus | None, Query(description="Only runs in this status.")] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(description="Only runs whose slot is at or after (RFC 3339).")
+    ] = None,
+    until: Annotated[
+        AwareDatetime | None, Query(description="Only runs whose slot is at or before (RFC 3339).")
+    ] = None,
+    sort: Annotated[Literal["-slot", "slot"], Query(description=_SORT)] = "-slot",
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> RunList:
-    records, total = await service.list_runs(who, job_id, phases_for(status), limit, offset)
-    meta = ListMeta(count=total, limit=limit, offset=offset)
+    window = RunWindow(since, until, oldest_first=sort == "slot")
+    records, total = await service.runs.list_runs(
+        who, job_id, statuses=phases_for(status), window=window, limit=limit, offset=offset
+    )
+    meta = page_meta(request, total, limit, offset)
     return RunList(data=[run_view(r) for r in records], meta=meta)
 
 
 @router.get(
     "/jobs/{job_id}/runs/{run_id}",
-    summary="Get one run",
+    summary="Get one run of a job",
     operation_id="getRun",
     responses=success(200, "The run.", examples.RUN),
 )
-async def get_run(
-    job_id: JobId, run_id: Annotated[str, Path(max_length=253)], who: Caller, service: Service
-) -> Run:
-    return run_view(await service.get_run(who, job_id, run_id))
+async def get_run(job_id: JobId, run_id: RunId, who: Caller, service: Service) -> Run:
+    return run_view(await service.runs.get_run(who, job_id, run_id))
+
+
+@router.get(
+    "/executions/{run_id}",
+    summary="Get one run by its id alone",
+    operation_id="getExecution",
+    responses=success(200, "The run (its job may since have been deleted).", examples.RUN),
+)
+async def get_execution(run_id: RunId, who: Caller, service: Service) -> Run:
+    return run_view(await service.runs.get_execution(who, run_id))
+
+
+@router.get(
+    "/runs/{run_id}",
+    summary="Get one run by its id alone (alias of getExecution)",
+    operation_id="getRunById",
+    responses=success(200, "The run, as getExecution answers it.", examples.RUN),
+)
+async def get_run_by_id(run_id: RunId, who: Caller, service: Service) -> Run:
+    return run_view(await service.runs.get_execution(who, run_id))
 
 
 @router.get(
@@ -58,9 +95,7 @@ async def get_run(
     responses=success(200, "Aggregates over the job's run history.", examples.JOB_STATS),
 )
 async def job_stats(job_id: JobId, who: Caller, service: Service) -> JobStats:
-    stats = await service.stats(who, job_id)
-    values = asdict(stats)
-    return JobStats.model_validate(values)
+    return await service.runs.stats(who, job_id)
 
 
 @router.get(

@@ -1,4 +1,7 @@
-"""``GET /health``: seed 004's health document, one entry per component with its latency.
+"""Seed 004's monitoring answers: ``GET /health`` (the facade's dependencies) and
+``GET /metrics/summary`` (the caller's organisation: its jobs and runs).
+
+``/health``: one entry per component with its latency.
 
 Why beside ``/readyz``: the probe answers the kubelet in one word; this answers a person or
 a dashboard which part is down and how slow the others are. Kubernetes is required (job
@@ -14,19 +17,21 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from almanac.api.dependencies import Context
+from almanac.api.dependencies import Caller, Context, Service
 from almanac.api.errors import UPSTREAM_RETRY_AFTER
-from almanac.api.routes.common import RETRY_AFTER, success
+from almanac.api.routes import examples
+from almanac.api.routes.common import ERRORS, RETRY_AFTER, success
 from almanac.api.schemas import Component, Health
+from almanac.api.summary import MetricsSummary, Period
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["health"])
+router = APIRouter()
 log = logging.getLogger("almanac.api")
 CHECK_TIMEOUT: Final = 2.0
 _EXAMPLE: Final = {
@@ -68,6 +73,7 @@ async def _tcp(address: str) -> None:
 
 @router.get(
     "/health",
+    tags=["health"],
     summary="Health of the facade's dependencies",
     operation_id="getHealth",
     response_model=Health,
@@ -111,3 +117,23 @@ async def health(context: Context) -> JSONResponse:
 
 async def _unset() -> Component:
     return Component(status="not_configured", required=False)
+
+
+@router.get(
+    "/metrics/summary",
+    tags=["metrics"],
+    summary="Jobs and runs of the organisation over a period",
+    operation_id="getMetricsSummary",
+    responses=ERRORS
+    | success(
+        200, "Jobs by status now; runs whose slot is in the period.", examples.METRICS_SUMMARY
+    ),
+)
+async def metrics_summary(
+    who: Caller,
+    service: Service,
+    period: Annotated[
+        Period, Query(description="How far back from now: 1h, 24h (default), 7d or 30d.")
+    ] = "24h",
+) -> MetricsSummary:
+    return await service.runs.summary(who, period)

@@ -10,8 +10,9 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ import httpx
 import pytest
 
 from almanac.api import BASE_PATH, encode_identity
+from almanac.core.status import RunPhase
+from almanac.history import History, PostgresRunStore, RunRecord
 from tests.support import Kubectl
 
 #: Where seed-style export jobs point (a closed port: the tests never run an export).
@@ -152,3 +155,32 @@ def make_org(facade: FacadeProcess, kubectl: Kubectl) -> Iterator[Any]:
 def org(make_org: Any) -> Org:
     made: Org = make_org()
     return made
+
+
+@pytest.fixture
+async def store() -> AsyncIterator[PostgresRunStore]:
+    """The history the facade reads (the stack's Postgres), written as the operator does."""
+    history = await History.open(os.environ["ALMANAC_DATABASE_URL"])
+    try:
+        yield history.store
+    finally:
+        await history.aclose()
+
+
+def history_run(
+    org: Org, job: dict[str, Any], slot: datetime, phase: RunPhase, seconds: float = 1, **extra: Any
+) -> RunRecord:
+    """A history row of ``job``'s run for ``slot``, as the operator records it: started at
+    its slot, finished ``seconds`` later unless still running."""
+    return RunRecord(
+        namespace=org.namespace,
+        scheduledjob=job["resource_name"],
+        scheduledjob_uid=job["id"],
+        run_name=f"{job['resource_name']}-{slot:%Y%m%d%H%M}",
+        slot=slot,
+        phase=phase,
+        template="command",
+        started_at=slot,
+        finished_at=slot + timedelta(seconds=seconds) if phase != RunPhase.RUNNING else None,
+        **extra,
+    )

@@ -199,8 +199,8 @@ async def test_generated_client_runs_a_job_now_and_reads_the_run(
     started = api("runJob", job.id, idempotency_key="generated-1")
     assert started.status_code == 202, started.content
     assert (started.parsed.job_id, started.parsed.idempotency_key) == (job.id, "generated-1")
-    runs_path = f"{BASE_PATH}/jobs/{job.id}/runs"
-    assert started.headers["location"] == runs_path
+    run_path = f"{BASE_PATH}/executions/{started.parsed.run_id}"
+    assert started.headers["location"] == run_path
 
     def the_manual_run() -> Any:
         listed = api("listRuns", job.id).parsed
@@ -210,6 +210,7 @@ async def test_generated_client_runs_a_job_now_and_reads_the_run(
     assert run.job_id == job.id
     fetched = api("getRun", job.id, run.id).parsed
     assert (fetched.id, fetched.attempt) == (run.id, 1)
+    assert api("getExecution", started.parsed.run_id).parsed.id == run.id
 
     def finished() -> Any:
         found = api("getRun", job.id, run.id).parsed
@@ -217,5 +218,7 @@ async def test_generated_client_runs_a_job_now_and_reads_the_run(
 
     done = await eventually(finished, timeout=120, what="the run to complete")
     assert done.result.to_dict()["summary"] == "hi"
-    assert api("getJobStats", job.id).parsed.succeeded == 1
+    stats = api("getJobStats", job.id).parsed
+    assert (stats.succeeded, stats.last_execution.run_id) == (1, run.id)
+    assert api("getMetricsSummary").parsed.runs.succeeded >= 1
     assert api("deleteJob", job.id).status_code == 204

@@ -26,10 +26,11 @@ async def test_a_history_outage_leaves_jobs_working_and_history_reads_503(
         assert ready.status_code == 200, ready.text
         during = org.create(name="During the outage")  # Kubernetes only: still works
         assert org.request("GET", f"/jobs/{during['id']}").status_code == 200
-        down = org.request("GET", runs)
-        assert down.status_code == 503, down.text
-        assert int(down.headers["retry-after"]) > 0
-        assert down.json()["errors"][0]["field"] == "history"
+        for path in (runs, "/executions/before-00000-202611010200", "/metrics/summary"):
+            down = org.request("GET", path)
+            assert down.status_code == 503, (path, down.text)
+            assert int(down.headers["retry-after"]) > 0
+            assert down.json()["errors"][0]["field"] == "history"
         health = org.request("GET", "/health")
         assert health.status_code == 200, health.text
         assert health.json()["status"] == "degraded"

@@ -3,44 +3,18 @@ organisations probing each other's ids, names and runs learn nothing."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
 from almanac.core.status import RunPhase
-from almanac.history import History, PostgresRunStore, RunRecord
-from tests.integration.api.conftest import Org
+from almanac.history import PostgresRunStore, RunRecord
+from tests.integration.api.conftest import Org, history_run
 
 T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def store() -> AsyncIterator[PostgresRunStore]:
-    """The history the facade reads (the stack's Postgres), written as the operator does."""
-    history = await History.open(os.environ["ALMANAC_DATABASE_URL"])
-    try:
-        yield history.store
-    finally:
-        await history.aclose()
-
-
 def _run(org: Org, job: dict[str, Any], n: int, phase: RunPhase, **extra: Any) -> RunRecord:
-    slot = T0 + timedelta(hours=n)
-    return RunRecord(
-        namespace=org.namespace,
-        scheduledjob=job["resource_name"],
-        scheduledjob_uid=job["id"],
-        run_name=f"{job['resource_name']}-{slot:%Y%m%d%H%M}",
-        slot=slot,
-        phase=phase,
-        template="command",
-        started_at=slot,
-        finished_at=slot + timedelta(seconds=n + 1) if phase != RunPhase.RUNNING else None,
-        **extra,
-    )
+    return history_run(org, job, T0 + timedelta(hours=n), phase, seconds=n + 1, **extra)
 
 
 async def test_runs_and_stats_come_from_the_history(org: Org, store: PostgresRunStore) -> None:
@@ -101,6 +75,8 @@ async def test_two_organisations_see_nothing_of_each_other(
             ("GET", f"/jobs/{job_id}/stats", None),
             ("GET", f"/jobs/{job_id}/next", None),
             ("POST", f"/runs/{run}/retry", None),
+            ("GET", f"/executions/{run}", None),
+            ("GET", f"/runs/{run}", None),
         ]
 
     # Alice's id and run answer Bob exactly as ids and runs that exist nowhere do.

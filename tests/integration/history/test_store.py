@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -11,9 +12,10 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from almanac.core.status import RunPhase
-from almanac.history import AuditEntry, OutboxMessage, PostgresRunStore, migrate
+from almanac.history import AuditEntry, OutboxMessage, PostgresRunStore, RunStore, migrate
 from tests.integration.history.schemas import drop_schema, new_schema_name
 from tests.unit.history.builders import SLOT, UID, finished, record, running
+from tests.unit.history.store_contract import CHECKS
 
 
 async def _count(pool: AsyncConnectionPool, table: str) -> int:
@@ -158,6 +160,13 @@ async def test_stats_on_known_data(store: PostgresRunStore) -> None:
     assert [(h.hour, h.count) for h in stats.busiest_hours] == [(2, 6), (5, 3)]
 
 
+@pytest.mark.parametrize("check", CHECKS, ids=[c.__name__.removeprefix("check_") for c in CHECKS])
+async def test_postgres_meets_the_store_contract(
+    store: PostgresRunStore, check: Callable[[RunStore], Awaitable[None]]
+) -> None:
+    await check(store)
+
+
 async def test_stats_of_a_job_without_runs(store: PostgresRunStore) -> None:
     stats = await store.stats("org-000101", "nobody")
 
@@ -210,6 +219,6 @@ async def test_migrations_are_idempotent_and_race_safely(dsn: str) -> None:
             await conn.close()
         await drop_schema(dsn, schema)
 
-    assert sorted(v for result in applied for v in result) == [1, 2]
+    assert sorted(v for result in applied for v in result) == [1, 2, 3]
     assert again == []
-    assert versions == [1, 2]
+    assert versions == [1, 2, 3]

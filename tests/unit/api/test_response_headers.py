@@ -95,27 +95,28 @@ async def test_created_job_is_201_with_location_of_the_job(client: httpx.AsyncCl
     assert reply.json()["id"] == UID
 
 
-async def test_run_now_is_202_with_location_of_the_jobs_runs(
+async def test_run_now_is_202_with_location_of_its_run(
     client: httpx.AsyncClient, service: FakeService
 ) -> None:
-    """The answer names the run; the runs list is where it shows once launched."""
+    """The answer names the run; ``Location`` is where it shows once launched."""
     reply = await client.post(
         f"{BASE_PATH}/jobs/{UID}/run", headers=IDENTITY | {"Idempotency-Key": "k-1"}
     )
 
     assert reply.status_code == 202, reply.text
-    assert reply.headers["location"] == f"{BASE_PATH}/jobs/{UID}/runs"
-    assert reply.json()["run_id"] == "nightly-x7k2p-20261201120000-m42"
+    run_id = "nightly-x7k2p-20261201120000-m42"
+    assert reply.headers["location"] == f"{BASE_PATH}/executions/{run_id}"
+    assert reply.json()["run_id"] == run_id
     assert service.asked == [f"run {UID} k-1"]
 
 
-async def test_retry_is_202_with_location_of_the_runs_of_the_runs_job(
+async def test_retry_is_202_with_location_of_the_new_attempts_run(
     client: httpx.AsyncClient,
 ) -> None:
     reply = await client.post(f"{BASE_PATH}/runs/nightly-x7k2p-1/retry", headers=IDENTITY)
 
     assert reply.status_code == 202, reply.text
-    assert reply.headers["location"] == f"{BASE_PATH}/jobs/{UID}/runs"
+    assert reply.headers["location"] == f"{BASE_PATH}/executions/nightly-x7k2p-1-r1-a2"
     assert reply.json()["retry_run_id"] == "nightly-x7k2p-1-r1-a2"
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from almanac.core.status import RunPhase
 from almanac.history import RunStore
-from tests.support.runstore import InMemoryRunStore, percentile_cont
+from tests.support.runstore import InMemoryRunStore, aggregate, percentile_cont
 from tests.unit.history.builders import SLOT, UID, finished, record, running
+from tests.unit.history.store_contract import CHECKS
 
 
 @pytest.mark.parametrize(
@@ -59,3 +61,14 @@ async def test_fake_retention_uses_created_at() -> None:
 
     assert await store.delete_older_than(datetime(2026, 2, 1, tzinfo=UTC)) == 1
     assert store.runs == {}
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=[c.__name__.removeprefix("check_") for c in CHECKS])
+async def test_fake_meets_the_store_contract(check: Callable[[RunStore], Awaitable[None]]) -> None:
+    await check(InMemoryRunStore())
+
+
+def test_aggregate_rounds_durations_to_the_milliseconds_postgres_keeps() -> None:
+    done = finished(seconds=1.0004)
+
+    assert aggregate([done]).max_seconds == 1.0

@@ -1,0 +1,82 @@
+"""The facade with its real service and routes over the in-memory run store and a small
+in-memory API server: what the history routes' unit tests call."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any, Final
+
+import httpx
+
+from almanac.api import BASE_PATH, ApiSettings, create_app, encode_identity
+from almanac.api.errors import NotFoundError
+from almanac.api.service import JobService
+from almanac.core.vocabulary import ANNOTATION_DISPLAY_NAME
+from tests.support.runstore import InMemoryRunStore
+from tests.unit.api.client import in_process
+
+__all__ = ["NOW", "Facade", "Jobs", "facade", "job_object"]
+
+NOW: Final = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+def job_object(
+    org_id: str, uid: str, name: str, *, spec: dict[str, Any] | None = None, **status: Any
+) -> dict[str, Any]:
+    """A ScheduledJob of ``org_id``'s namespace as the API server returns it."""
+    return {
+        "metadata": {
+            "uid": uid,
+            "name": name,
+            "namespace": f"org-{org_id}",
+            "annotations": {ANNOTATION_DISPLAY_NAME: name.title()},
+        },
+        "spec": {"template": "command", "schedule": {"cron": "0 2 * * *"}} | (spec or {}),
+        "status": status,
+    }
+
+
+@dataclass
+class Jobs:
+    """The API server's reads the history routes make: namespaces and ScheduledJobs."""
+
+    objects: list[dict[str, Any]] = field(default_factory=list)
+
+    async def namespace_labels(self, namespace: str) -> dict[str, str] | None:
+        return {"almanac.dev/org-id": namespace.removeprefix("org-")}
+
+    async def list_jobs(self, namespace: str, *, cached: bool = False) -> list[dict[str, Any]]:
+        return [o for o in self.objects if o["metadata"]["namespace"] == namespace]
+
+    async def get_job(self, namespace: str, uid: str) -> dict[str, Any]:
+        for obj in await self.list_jobs(namespace):
+            if obj["metadata"]["uid"] == uid:
+                return obj
+        raise NotFoundError(f"no job with id {uid!r}", "id")
+
+
+@dataclass
+class Facade:
+    """A client of the app, the stores behind it, and a request helper per organisation."""
+
+    http: httpx.AsyncClient
+    store: InMemoryRunStore
+    jobs: Jobs
+
+    async def get(self, org_id: str, path: str, **params: Any) -> httpx.Response:
+        headers = {"x-rh-identity": encode_identity(org_id, username="ann")}
+        return await self.http.get(f"{BASE_PATH}{path}", params=params, headers=headers)
+
+
+@asynccontextmanager
+async def facade() -> AsyncIterator[Facade]:
+    store, jobs = InMemoryRunStore(now=NOW), Jobs()
+    service = JobService(ApiSettings(), jobs, store, catalog=None, clock=lambda: NOW)  # type: ignore[arg-type]
+    app = create_app(ApiSettings())
+    app.state.context = SimpleNamespace(service=service)
+    async with in_process(app) as http:
+        yield Facade(http, store, jobs)

@@ -1,0 +1,133 @@
+"""What every :class:`~almanac.history.RunStore` answers, checked against both stores.
+
+The facade's unit tests run on the in-memory store and production on Postgres; these
+checks are the one description of the queries the routes depend on (the runs window and
+order, the job stats, the organisation summary), run by ``tests/unit/history/
+test_fake_store.py`` on the fake and ``tests/integration/history/test_store.py`` on the
+real database, so the two cannot drift apart. Each takes an empty store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import timedelta
+from typing import Final
+
+import pytest
+
+from almanac.core.status import RunPhase
+from almanac.history import RunStore
+from almanac.history.records import TIMEOUT_ERROR
+from tests.unit.history.builders import SLOT, UID, finished, record, running
+
+__all__ = ["CHECKS"]
+
+NS: Final = "org-000101"
+HOUR: Final = timedelta(hours=1)
+
+
+async def _hourly(store: RunStore, count: int) -> list[str]:
+    """``count`` finished runs, one an hour from :data:`SLOT`; their names, oldest first."""
+    names = [f"nightly-{i}" for i in range(count)]
+    for i, name in enumerate(names):
+        await store.record_run(finished(base=record(run=name, slot=SLOT + i * HOUR)))
+    return names
+
+
+async def check_window_is_inclusive_on_the_slot(store: RunStore) -> None:
+    names = await _hourly(store, 5)
+
+    inside, total = await store.list_runs(
+        NS, scheduledjob_uid=UID, since=SLOT + HOUR, until=SLOT + 3 * HOUR
+    )
+    after, _ = await store.list_runs(NS, scheduledjob_uid=UID, since=SLOT + 3 * HOUR)
+    before, _ = await store.list_runs(NS, scheduledjob_uid=UID, until=SLOT + HOUR)
+
+    assert (total, [r.run_name for r in inside]) == (3, names[3:0:-1])
+    assert [r.run_name for r in after] == names[:2:-1]
+    assert [r.run_name for r in before] == names[1::-1]
+
+
+async def check_oldest_first_pages_from_the_start(store: RunStore) -> None:
+    names = await _hourly(store, 5)
+
+    page, total = await store.list_runs(
+        NS, scheduledjob_uid=UID, oldest_first=True, limit=2, offset=1
+    )
+
+    assert (total, [r.run_name for r in page]) == (5, names[1:3])
+
+
+async def check_ties_on_the_slot_go_by_first_storing(store: RunStore) -> None:
+    for name in ("b-first", "a-second"):
+        await store.record_run(record(run=name))
+    await store.record_run(running(record(run="b-first")))  # an update keeps its place
+
+    newest, _ = await store.list_runs(NS, scheduledjob_uid=UID)
+    oldest, _ = await store.list_runs(NS, scheduledjob_uid=UID, oldest_first=True)
+
+    assert [r.run_name for r in newest] == ["a-second", "b-first"]
+    assert [r.run_name for r in oldest] == ["b-first", "a-second"]
+
+
+async def check_stats_durations_timeouts_and_running(store: RunStore) -> None:
+    for i, seconds in enumerate([10, 20, 60]):
+        await store.record_run(finished(base=record(run=f"ok-{i}"), seconds=seconds))
+    late = {"status": "failed", "summary": "over", "details": {"error": TIMEOUT_ERROR}}
+    await store.record_run(finished(RunPhase.FAILED, record(run="late"), seconds=30, result=late))
+    await store.record_run(finished(RunPhase.FAILED, record(run="bad"), seconds=30))
+    await store.record_run(running(record(run="now")))
+    await store.record_run(record(run="queued"))
+
+    stats = await store.stats(NS, UID)
+
+    assert (stats.total, stats.running, stats.failed, stats.timeouts) == (7, 2, 2, 1)
+    assert (stats.min_seconds, stats.max_seconds) == (10.0, 60.0)
+    assert stats.avg_seconds == pytest.approx(30.0)
+
+
+async def check_stats_of_no_runs_are_empty(store: RunStore) -> None:
+    stats = await store.stats(NS, UID)
+
+    assert (stats.total, stats.running, stats.timeouts) == (0, 0, 0)
+    assert (stats.avg_seconds, stats.min_seconds, stats.max_seconds) == (None, None, None)
+
+
+async def check_summary_counts_the_window_and_the_queue_now(store: RunStore) -> None:
+    await _hourly(store, 3)
+    await store.record_run(finished(RunPhase.FAILED, record(run="bad", slot=SLOT + HOUR)))
+    await store.record_run(running(record(run="old-but-running", slot=SLOT - 24 * HOUR)))
+    await store.record_run(record(run="queued", slot=SLOT + 9 * HOUR))
+    await store.record_run(finished(base=record(run="theirs", namespace="org-000202")))
+
+    summary = await store.summarize(NS, SLOT + HOUR, SLOT + 2 * HOUR)
+
+    runs = summary.runs
+    assert (runs.total, runs.succeeded, runs.failed, runs.running) == (3, 2, 1, 0)
+    assert runs.success_rate == pytest.approx(2 / 3)
+    assert runs.p50_seconds == 30.0
+    assert (summary.running_now, summary.pending_now) == (1, 1)
+
+
+async def check_summary_of_an_empty_window_is_zero(store: RunStore) -> None:
+    await store.record_run(replace(finished(), slot=SLOT))
+
+    summary = await store.summarize(NS, SLOT + HOUR, SLOT + 2 * HOUR)
+
+    assert (summary.runs.total, summary.runs.success_rate, summary.runs.p99_seconds) == (
+        0,
+        None,
+        None,
+    )
+
+
+CHECKS: Final[list[Callable[[RunStore], Awaitable[None]]]] = [
+    check_window_is_inclusive_on_the_slot,
+    check_oldest_first_pages_from_the_start,
+    check_ties_on_the_slot_go_by_first_storing,
+    check_stats_durations_timeouts_and_running,
+    check_stats_of_no_runs_are_empty,
+    check_summary_counts_the_window_and_the_queue_now,
+    check_summary_of_an_empty_window_is_zero,
+]
