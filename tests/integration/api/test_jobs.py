@@ -85,14 +85,26 @@ def test_list_filters_by_status_and_name_and_pages(org: Org) -> None:
 
     everything = org.request("GET", "/jobs").json()
     assert [j["name"] for j in everything["data"]] == ["alpha", "beta", "gamma"]
-    assert everything["meta"] == {"count": 3, "limit": 50, "offset": 0}
+    assert everything["meta"] == {
+        "count": 3,
+        "limit": 50,
+        "offset": 0,
+        "next": None,
+        "previous": None,
+    }
     by_status = org.request("GET", "/jobs", params={"status": "paused"}).json()
     assert [j["id"] for j in by_status["data"]] == [paused["id"]]
     by_name = org.request("GET", "/jobs", params={"name": "alpha"}).json()
     assert [j["id"] for j in by_name["data"]] == [first["id"]]
     page = org.request("GET", "/jobs", params={"limit": 1, "offset": 1}).json()
     assert [j["name"] for j in page["data"]] == ["beta"]
-    assert page["meta"] == {"count": 3, "limit": 1, "offset": 1}
+    assert page["meta"] == {
+        "count": 3,
+        "limit": 1,
+        "offset": 1,
+        "next": f"{BASE_PATH}/jobs?limit=1&offset=2",
+        "previous": f"{BASE_PATH}/jobs?limit=1&offset=0",
+    }
 
     def listed(**params: str) -> list[str]:
         reply = org.request("GET", "/jobs", params=params)

@@ -34,7 +34,14 @@ async def test_runs_and_stats_come_from_the_history(org: Org, store: PostgresRun
     assert [r["error_message"] for r in failed["data"]] == ["exit 1"]
     page = org.request("GET", f"/jobs/{job['id']}/runs", params={"limit": 1, "offset": 2}).json()
     assert [r["id"] for r in page["data"]] == [runs[0].run_name]
-    assert page["meta"] == {"count": 3, "limit": 1, "offset": 2}
+    runs_path = f"/api/scheduler/v1/jobs/{job['id']}/runs"
+    assert page["meta"] == {
+        "count": 3,
+        "limit": 1,
+        "offset": 2,
+        "next": None,
+        "previous": f"{runs_path}?limit=1&offset=1",
+    }
 
     one = org.request("GET", f"/jobs/{job['id']}/runs/{runs[0].run_name}").json()
     assert one["result"] == {"status": "ok", "summary": "done"}
