@@ -48,11 +48,29 @@ def test_a_member_cannot_delete_pause_run_or_edit_another_members_job(org: Org) 
         _forbidden(mallory.request("POST", f"{path}/pause", json={"reason": "mine now"}))
         _forbidden(mallory.request("POST", f"{path}/run"))
         _forbidden(mallory.request("PATCH", path, json={"schedule": "* * * * *"}))
+        _forbidden(mallory.request("POST", f"{path}/cancel"))
+        _forbidden(mallory.request("PATCH", path, json={"retry_policy": {"max_retries": 9}}))
         # Reading the organisation's jobs is allowed.
         assert mallory.request("GET", path).status_code == 200
     after = org.request("GET", path).json()
     assert (after["status"], after["schedule"]) == ("scheduled", "0 0 * * *")
     assert org.kubectl.get("scheduledjob", job["resource_name"])["metadata"]["uid"] == job["id"]
+
+
+def test_another_organisation_cannot_cancel_or_find_a_job_by_its_tags(make_org: Any) -> None:
+    victim, attacker = make_org(), make_org("mallory")
+    job = victim.create(name="Payroll", tags=["payroll"])
+    path = f"/jobs/{job['id']}"
+    assert attacker.request("POST", f"{path}/cancel").status_code == 404
+    assert attacker.request("PATCH", path, json={"tags": ["mine"]}).status_code == 404
+    attacker.create(name="Own")  # the attacker's namespace exists: the list is really read
+    assert attacker.request("GET", "/jobs", params={"tags": "payroll"}).json()["data"] == []
+    after = victim.request("GET", path).json()
+    assert (after["status"], after["tags"]) == ("scheduled", ["payroll"])
+    # Control: the victim finds it by its tag and may cancel it.
+    found = victim.request("GET", "/jobs", params={"tags": "payroll"}).json()["data"]
+    assert [j["id"] for j in found] == [job["id"]]
+    assert victim.request("POST", f"{path}/cancel").json()["status"] == "cancelled"
 
 
 def test_the_creator_and_an_admin_may_change_the_job(org: Org) -> None:
