@@ -10,7 +10,9 @@ certificate, so with mutual TLS they need a port of their own (``ALMANAC_API_OPS
 application and one lifespan (the API server's), so ``/readyz`` on the ops port checks the
 very clients the API uses. The ops port hands only ``/healthz``, ``/readyz`` and
 ``/metrics`` to the application and answers anything else with a 404: it is no way around
-the certificate. The servers leave signals to :func:`run`, which stops both on SIGTERM.
+the certificate. With an ops port the API port stops serving ``/metrics`` (the chart always
+runs one, and Prometheus scrapes it there). The servers leave signals to :func:`run`,
+which stops both on SIGTERM.
 
 Why a protocol subclass for ``ALMANAC_API_GATEWAY_CLIENT_NAMES``: uvicorn does not yet put
 the client certificate in the ASGI scope (the ASGI TLS extension is unimplemented up to
@@ -50,7 +52,7 @@ from almanac.api.settings import (
 )
 from almanac.core.errors import InvalidInputError
 
-__all__ = ["OPS_PATHS", "check_tls_files", "ops_app", "run"]
+__all__ = ["OPS_PATHS", "api_port_app", "check_tls_files", "ops_app", "run"]
 
 #: What the ops port serves: the probes and the metrics, nothing that reads an identity.
 OPS_PATHS: Final = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -146,6 +148,25 @@ def ops_app(app: ASGIApp, api_started: Callable[[], bool]) -> ASGIApp:
     return ops
 
 
+def api_port_app(app: ASGIApp) -> ASGIApp:
+    """``app`` as the API port serves it once an ops port exists: everything but
+    ``/metrics``, which is the ops port's alone (fleet-wide figures are not for the callers
+    the gateway lets in, and one scrape target per process is what Prometheus expects)."""
+    moved = NotFoundError(
+        f"metrics are served on the ops port ({OPS_PORT_VARIABLE}), not the API port",
+        "path",
+    )
+    not_found = _respond(JSONResponse(moved.body(), status_code=moved.status))
+
+    async def api(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path") == "/metrics":
+            await not_found(scope, receive, send)
+        else:
+            await app(scope, receive, send)
+
+    return api
+
+
 def _names_protocol(allowed: frozenset[str]) -> type[asyncio.Protocol]:
     """uvicorn's HTTP/1.1 protocol, checking each connection's verified client certificate
     against ``allowed`` once its handshake is done (see the module docstring)."""
@@ -188,8 +209,9 @@ def _servers(app: ASGIApp, settings: ApiSettings) -> list[_Server]:
     http: type[asyncio.Protocol] | str = "auto"
     if settings.gateway_client_names:
         http = _names_protocol(settings.gateway_client_names)
+    served = app if settings.ops_port is None else api_port_app(app)
     api = _Server(
-        uvicorn.Config(app, port=settings.port, lifespan="on", http=http, **common, **tls)
+        uvicorn.Config(served, port=settings.port, lifespan="on", http=http, **common, **tls)
     )
     if settings.ops_port is None:
         return [api]

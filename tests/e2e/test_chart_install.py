@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 from typing import Any
 
@@ -92,7 +93,13 @@ async def test_install_runs_two_ready_replicas_under_one_lease_holder(release: R
             "pods", f"app.kubernetes.io/instance={release.name},app.kubernetes.io/component=facade"
         )
         assert facade, "the facade is deployed"
-        assert fetch(f"http://{facade[0]['status']['podIP']}:8000/healthz")
+        ip = facade[0]["status"]["podIP"]
+        assert fetch(f"http://{ip}:8000/healthz")
+        # Its metrics are on the ops port the ServiceMonitor scrapes, not the API port.
+        assert "\n# TYPE almanac_api_requests_total counter" in fetch(f"http://{ip}:8081/metrics")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            fetch(f"http://{ip}:8000/metrics")
+        assert refused.value.code == 404
 
 
 async def test_a_scheduledjob_runs_from_pods_of_the_release_image(release: Release) -> None:

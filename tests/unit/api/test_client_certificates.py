@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from almanac.api.errors import ForbiddenError
 from almanac.api.gateway import check_client_names, client_certificate_names
-from almanac.api.serving import check_tls_files, ops_app
+from almanac.api.serving import api_port_app, check_tls_files, ops_app
 from almanac.api.settings import ApiSettings
 from almanac.core.errors import InvalidInputError
 from tests.support.pki import Authority
@@ -209,3 +209,14 @@ async def test_the_ops_port_serves_probes_and_metrics_and_nothing_else() -> None
             assert refused.status_code == 404, path
             assert refused.json()["errors"][0]["field"] == "path"
             assert OPS in refused.json()["errors"][0]["message"]
+
+
+async def test_with_an_ops_port_the_api_port_serves_all_but_the_metrics() -> None:
+    api = api_port_app(_echo)
+    transport = httpx.ASGITransport(app=api)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        for path in ("/healthz", "/readyz", "/api/scheduler/v1/jobs"):
+            assert (await client.get(path)).text == f"app {path}"
+        refused = await client.get("/metrics")
+        assert refused.status_code == 404
+        assert OPS in refused.json()["errors"][0]["message"]

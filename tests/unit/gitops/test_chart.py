@@ -294,7 +294,11 @@ def test_monitoring_objects_only_where_the_cluster_serves_them() -> None:
     assert by_kind(render(), "ServiceMonitor") == []
     assert by_kind(render(), "PrometheusRule") == []
     objects = render(api_versions=[MONITORING])
-    assert len(by_kind(objects, "ServiceMonitor")) == 1
+    monitors = {m["metadata"]["name"]: m["spec"] for m in by_kind(objects, "ServiceMonitor")}
+    assert len(monitors) == 2, monitors.keys()
+    (facade,) = [m for name, m in monitors.items() if name.endswith("-facade")]
+    assert facade["endpoints"][0]["port"] == "http-metrics"
+    assert facade["selector"]["matchLabels"]["app.kubernetes.io/component"] == "facade"
     (rule,) = by_kind(objects, "PrometheusRule")
     alerts = {r["alert"] for g in rule["spec"]["groups"] for r in g["rules"]}
     assert {
@@ -349,5 +353,6 @@ def test_network_policies_admit_only_the_served_ports() -> None:
         component: sorted(port["port"] for rule in spec["ingress"] for port in rule["ports"])
         for component, spec in policies.items()
     }
-    # The facade: nobody until facade.gateway names the gateway (test_chart_tenancy.py).
-    assert ports == {"operator": [8080, 9443], "facade": [], "test": []}
+    # The facade: its ops port, and its API port for nobody until facade.gateway names the
+    # gateway (test_chart_tenancy.py).
+    assert ports == {"operator": [8080, 9443], "facade": [8081], "test": []}

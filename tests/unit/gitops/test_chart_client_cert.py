@@ -1,6 +1,6 @@
 """facade.gateway.clientCertificate: the facade's TLS files and the gateway's CA mounted
 read-only, the variables that make the facade require the gateway's certificate, and the
-probes moved to the plain-HTTP ops port (the kubelet has no client certificate)."""
+probes on the plain-HTTP ops port (the kubelet has no client certificate), as without it."""
 
 from __future__ import annotations
 
@@ -25,13 +25,20 @@ def facade(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
     return deployment["spec"]["template"]["spec"], service
 
 
-def test_by_default_the_facade_speaks_plain_http_and_is_probed_on_it() -> None:
-    pod, _ = facade({})
+def test_by_default_the_facade_speaks_plain_http_and_is_probed_on_its_ops_port() -> None:
+    pod, service = facade({})
     (container,) = pod["containers"]
-    names = {e["name"] for e in container["env"]}
-    assert not names & {"ALMANAC_API_TLS_CERTFILE", "ALMANAC_API_GATEWAY_CLIENT_CA"}
-    assert [p["name"] for p in container["ports"]] == ["http"]
-    assert container["readinessProbe"]["httpGet"]["port"] == "http"
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert not env.keys() & {"ALMANAC_API_TLS_CERTFILE", "ALMANAC_API_GATEWAY_CLIENT_CA"}
+    assert env["ALMANAC_API_OPS_PORT"] == "8081"
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {
+        "http": 8000,
+        "ops": 8081,
+    }
+    assert container["readinessProbe"]["httpGet"]["port"] == "ops"
+    # The metrics are scraped from the ops port; the API port does not serve them.
+    ports = {p["name"]: (p["port"], p["targetPort"]) for p in service["spec"]["ports"]}
+    assert ports == {"http": (80, "http"), "http-metrics": (8081, "ops")}
 
 
 def test_client_certificates_mount_both_secrets_and_probe_the_ops_port() -> None:
@@ -52,14 +59,14 @@ def test_client_certificates_mount_both_secrets_and_probe_the_ops_port() -> None
     volumes = {v["name"]: v.get("secret") for v in pod["volumes"]}
     assert volumes["facade-tls"]["secretName"] == "facade-tls"
     assert volumes["gateway-ca"]["secretName"] == "gateway-ca"
-    assert [p["targetPort"] for p in service["spec"]["ports"]] == ["http"]  # the API only
+    assert [p["targetPort"] for p in service["spec"]["ports"]] == ["http", "ops"]
 
 
 @pytest.mark.parametrize(
     ("values", "said"),
     [
         ({"facade.gateway.clientCertificate.enabled": "true"}, "needs caSecret"),
-        (MTLS | {"facade.gateway.clientCertificate.opsPort": "8000"}, "must differ"),
+        (MTLS | {"facade.opsPort": "8000"}, "must differ"),
     ],
     ids=["without-secrets", "ops-port-is-the-api-port"],
 )

@@ -48,16 +48,24 @@ def facade_env(values: dict[str, str]) -> dict[str, Any]:
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
 
 
-def test_without_a_gateway_nobody_reaches_the_facade() -> None:
-    assert facade_ingress({}) == []
+#: The ops port (probes, the metrics scrape) is open like the operator's metrics port; it
+#: serves nothing that reads an identity (tests/unit/api/test_client_certificates.py).
+OPS_RULE = {"ports": [{"protocol": "TCP", "port": 8081}]}
+
+
+def test_without_a_gateway_nobody_reaches_the_facade_api_port() -> None:
+    assert facade_ingress({}) == [OPS_RULE]
 
 
 def test_with_gateway_peers_only_they_reach_the_facade_port() -> None:
-    assert facade_ingress(GATEWAY) == [{"from": PEERS, "ports": FACADE_PORT}]
+    assert facade_ingress(GATEWAY) == [OPS_RULE, {"from": PEERS, "ports": FACADE_PORT}]
 
 
 def test_allow_all_opens_the_facade_port_to_every_peer() -> None:
-    assert facade_ingress({"facade.gateway.allowAll": "true"}) == [{"ports": FACADE_PORT}]
+    assert facade_ingress({"facade.gateway.allowAll": "true"}) == [
+        OPS_RULE,
+        {"ports": FACADE_PORT},
+    ]
 
 
 def test_gateway_secret_and_user_roles_reach_the_facade_env() -> None:
