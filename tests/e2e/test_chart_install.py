@@ -211,14 +211,17 @@ async def test_only_the_operator_and_the_facade_write_runrequests(release: Relea
 
 async def test_the_facade_admits_only_the_configured_gateway(release: Release) -> None:
     """Installed with facade.gateway.from naming the tests' own address, the facade's
-    NetworkPolicy admits that peer and has no rule open to every peer. The stack's CNI does
+    NetworkPolicy admits that peer to the API port and nobody else. The stack's CNI does
     not enforce policies, so this checks the object the API server holds."""
     if not FACADE_BUILT:
         pytest.fail("the chart's facade is not built")
     ingress = release.kubectl.get("networkpolicy", release.facade)["spec"]["ingress"]
-    assert all(rule.get("from") for rule in ingress), f"a rule open to every peer: {ingress}"
+    api_rules = [r for r in ingress if {"protocol": "TCP", "port": 8000} in r["ports"]]
+    assert all(rule.get("from") for rule in api_rules), f"API port open to every peer: {ingress}"
+    # Open to all: only the ops port (probes, metrics; nothing that reads an identity).
     assert ingress == [
-        {"from": [release.gateway_peer], "ports": [{"protocol": "TCP", "port": 8000}]}
+        {"ports": [{"protocol": "TCP", "port": 8081}]},
+        {"from": [release.gateway_peer], "ports": [{"protocol": "TCP", "port": 8000}]},
     ]
 
 
