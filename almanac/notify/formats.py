@@ -129,8 +129,12 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def notice_identity(record: RunRecord) -> tuple[str, str]:
+def notice_identity(record: RunRecord, namespace_org: str | None = None) -> tuple[str, str]:
     """``(org_id, account_id)`` of a run's notice; ``""`` where the record does not say.
+
+    ``namespace_org`` is the run's namespace's ``almanac.dev/org-id`` label where the caller
+    knows it: the organisation of every run there, whatever the namespace is called (the
+    ``org-<id>`` name stands in when it is not known).
 
     An export acts as an organisation, so its notice names the one it ran as: the params'
     ``orgId`` (admission and the facade make it the namespace's ``almanac.dev/org-id``
@@ -141,7 +145,7 @@ def notice_identity(record: RunRecord) -> tuple[str, str]:
     the notice to another organisation. The run's result is never read for this: a custom
     image may write anything there, its params passed admission.
     """
-    from_namespace = org_id_of(record.namespace) or ""
+    from_namespace = namespace_org or org_id_of(record.namespace) or ""
     if record.template != EXPORT_TEMPLATE:
         return from_namespace, ""
     params = record.params or {}
@@ -160,7 +164,7 @@ def _find(result: dict[str, Any] | None, name: str) -> Any:
     return details.get(name) if isinstance(details, dict) else None
 
 
-def _run_data(record: RunRecord) -> dict[str, Any]:
+def _run_data(record: RunRecord, namespace_org: str | None = None) -> dict[str, Any]:
     """A run event's ``data`` (and a notice's ``events[0].payload``). ``org_id`` is the
     organisation the run's notice names (:func:`notice_identity`), ``None`` when it names
     none; ``will_retry`` is the record's (true only for a failed attempt with a next one)."""
@@ -169,7 +173,7 @@ def _run_data(record: RunRecord) -> dict[str, Any]:
         "job_id": record.scheduledjob_uid,
         "job_name": record.scheduledjob,
         "namespace": record.namespace,
-        "org_id": notice_identity(record)[0] or None,
+        "org_id": notice_identity(record, namespace_org)[0] or None,
         "run_id": record.run_name,
         "template": record.template,
         "trigger": record.trigger,
@@ -193,8 +197,9 @@ def _event_time(record: RunRecord) -> datetime:
     return record.finished_at or record.started_at or record.slot
 
 
-def run_event(record: RunRecord) -> dict[str, Any] | None:
-    """The lifecycle event for the record's phase (``None`` for Pending)."""
+def run_event(record: RunRecord, namespace_org: str | None = None) -> dict[str, Any] | None:
+    """The lifecycle event for the record's phase (``None`` for Pending); ``namespace_org``
+    is the run's namespace's ``almanac.dev/org-id`` label where the caller knows it."""
     name = _RUN_EVENT.get(record.phase)
     if name is None:
         return None
@@ -206,7 +211,7 @@ def run_event(record: RunRecord) -> dict[str, Any] | None:
         "subject": record.run_name,
         "time": timestamp(_event_time(record)),
         "datacontenttype": "application/json",
-        "data": _run_data(record),
+        "data": _run_data(record, namespace_org),
     }
 
 
@@ -216,6 +221,7 @@ def platform_notification(
     *,
     org_id: str | None = None,
     account_id: str | None = None,
+    namespace_org: str | None = None,
 ) -> dict[str, Any] | None:
     """The completion notification in the platform format (``None`` unless the run ended).
 
@@ -245,7 +251,7 @@ def platform_notification(
                 context[name] = value
     if record.error:
         context["error"] = record.error
-    org, account = notice_identity(record)
+    org, account = notice_identity(record, namespace_org)
     return {
         "version": settings.version,
         "id": event_id("notification", record.scheduledjob_uid, record.run_name, status),
@@ -267,18 +273,21 @@ def messages_for_run(
     *,
     org_id: str | None = None,
     account_id: str | None = None,
+    namespace_org: str | None = None,
 ) -> tuple[OutboxMessage, ...]:
     """Outbox messages to commit with ``record``: its lifecycle event, and its notification
     when the run ended. Empty when notifications are disabled."""
     if not settings.enabled:
         return ()
     messages: list[OutboxMessage] = []
-    event = run_event(record)
+    event = run_event(record, namespace_org)
     if event is not None:
         messages.append(
             OutboxMessage(event["id"], settings.events_topic, record.scheduledjob_uid, event)
         )
-    notice = platform_notification(record, settings, org_id=org_id, account_id=account_id)
+    notice = platform_notification(
+        record, settings, org_id=org_id, account_id=account_id, namespace_org=namespace_org
+    )
     if notice is not None:
         messages.append(
             OutboxMessage(notice["id"], settings.notify_topic, record.scheduledjob_uid, notice)

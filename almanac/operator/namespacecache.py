@@ -47,5 +47,12 @@ class NamespaceCache:
         self._entries[namespace] = (now, policy)
         return policy
 
+    def org_of(self, namespace: str) -> str | None:
+        """The ``almanac.dev/org-id`` label last read for ``namespace``, however old
+        (``None``: not labelled, or never read). Never reads, so a caller that must not
+        wait (the run recorder) may ask."""
+        known = self._entries.get(namespace)
+        return None if known is None else known[1].org_id
+
     def forget(self, namespace: str) -> None:
         self._entries.pop(namespace, None)

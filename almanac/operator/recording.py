@@ -13,7 +13,7 @@ harmless.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -102,6 +102,9 @@ class RunRecorder:
     def __init__(self, buffer: BufferedRecorder, notify: NotifySettings) -> None:
         self.buffer = buffer
         self.notify = notify
+        #: A namespace's ``almanac.dev/org-id`` label as last read (``None``: not known);
+        #: never waits (the scheduler wires its namespace cache in).
+        self.org_of: Callable[[str], str | None] = lambda _namespace: None
         self._final: set[RunKey] = set()
         self._seen: dict[RunKey, RunPhase] = {}
 
@@ -110,7 +113,8 @@ class RunRecorder:
         if self._seen.get(record.key) is record.phase:
             return
         self._seen[record.key] = record.phase
-        self.buffer.submit(record, messages_for_run(record, self.notify))
+        org = self.org_of(record.namespace)
+        self.buffer.submit(record, messages_for_run(record, self.notify, namespace_org=org))
 
     def forget(self, scheduledjob_uid: str, run_name: str) -> None:
         """The Job is gone: drop what this process remembers about it."""

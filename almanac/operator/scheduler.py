@@ -116,6 +116,9 @@ class Scheduler:
                 recorder.buffer, recorder.notify, orgs=self._org_label, clock=clock, fence=fence
             )
         )
+        if recorder is not None and namespaces is not None:
+            # Run notices name the namespace's labelled organisation as launches read it.
+            recorder.org_of = namespaces.org_of
         #: Called once per finished run this process announces (``after`` triggers).
         self.on_run_finished: Callable[[Tracked, JobObservation, RunOutcome], None] | None = None
         #: activeCount of each object's latest status, and their sum (the gauge).

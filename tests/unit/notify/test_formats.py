@@ -179,6 +179,16 @@ def test_run_events_name_the_organisation_their_notice_names(
     assert event["data"]["org_id"] == org
 
 
+def test_a_labelled_namespace_names_its_organisation_in_events_and_notices() -> None:
+    """A namespace not called ``org-<id>`` but labelled ``almanac.dev/org-id`` (the facade's
+    pattern is configurable): its label is the organisation of every run there."""
+    run = finished(RunPhase.SUCCEEDED, record(namespace="team-a", template="http"))
+    messages = messages_for_run(run, SETTINGS, namespace_org="7310042")
+    event, notice = (m.payload for m in messages)
+    assert event["data"]["org_id"] == notice["org_id"] == "7310042"
+    assert run_event(run, namespace_org=None)["data"]["org_id"] is None  # type: ignore[index]
+
+
 @pytest.mark.parametrize(
     ("namespace", "org"),
     [("org-000101", "000101"), ("default", None), ("organisation", None)],

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from almanac.core.namespaces import NamespacePolicy
+from almanac.core.status import RunPhase
 from almanac.core.vocabulary import ANNOTATION_CANCELLED
 from almanac.history import BufferedRecorder
 from almanac.notify import NotifySettings
@@ -21,6 +22,7 @@ from almanac.operator.recording import RunRecorder
 from almanac.operator.scheduler import Scheduler
 from tests.support.jobbodies import NOW, created_body, kubectl_patch, rest_change
 from tests.support.runstore import InMemoryRunStore
+from tests.unit.history.builders import finished, record
 
 NOTIFY_ON = NotifySettings(enabled=True, bootstrap="127.0.0.1:9")
 LABELS = {"team-a": "7310042", "org-000101": "000101"}
@@ -196,3 +198,29 @@ async def test_the_queue_is_bounded_and_drops_the_oldest() -> None:
         announcer.observe(created_body(uid=uid), deleted=False)
 
     assert (announcer.waiting, announcer.dropped) == (2, 1)
+
+
+async def test_run_notices_name_the_namespace_label_the_launches_read() -> None:
+    """The scheduler hands its namespace cache to the run recorder: once a launch has read a
+    labelled namespace, its runs' events and notices name that organisation."""
+    store = InMemoryRunStore()
+    s = scheduler(store)
+    assert s.namespaces is not None
+    recorder = s._recorder
+    assert recorder is not None
+
+    async def orgs_named(run: str) -> set[str | None]:
+        recorder.record(finished(RunPhase.SUCCEEDED, record(namespace="team-a", run=run)))
+        await recorder.buffer.flush()
+        named: set[str | None] = set()
+        for message in store.outbox.values():
+            data, context = message.payload.get("data", {}), message.payload.get("context", {})
+            if data.get("run_id") == run:
+                named.add(data["org_id"])
+            if context.get("run_id") == run:
+                named.add(message.payload["org_id"])
+        return named
+
+    assert await orgs_named("before") == {None, ""}  # not read yet: not named, not guessed
+    await s.namespaces.get("team-a")  # as a launch in that namespace does
+    assert await orgs_named("after") == {LABELS["team-a"]}

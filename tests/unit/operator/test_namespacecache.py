@@ -31,3 +31,18 @@ async def test_reads_once_per_ttl_and_falls_back_to_the_last_known() -> None:
     with pytest.raises(ConnectionError):
         await cache.get("b")
     assert reads == ["a", "a", "b"]
+
+
+async def test_the_org_label_is_answered_from_what_was_read_without_reading() -> None:
+    reads: list[str] = []
+
+    async def read(namespace: str) -> NamespacePolicy:
+        reads.append(namespace)
+        return NamespacePolicy(org_id="7310042")
+
+    cache = NamespaceCache(read)
+    assert cache.org_of("team-a") is None  # never read: not known, and no read started
+    assert reads == []
+    await cache.get("team-a")
+    assert cache.org_of("team-a") == "7310042"
+    assert reads == ["team-a"]
