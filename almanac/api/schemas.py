@@ -45,6 +45,7 @@ __all__ = [
     "PauseRequest",
     "RetryAccepted",
     "Run",
+    "RunCounts",
     "RunList",
     "RunNowAccepted",
     "RunStatus",
@@ -209,13 +210,10 @@ class NextExecution(BaseModel):
     scheduled_at: AwareDatetime
 
 
-class JobStats(BaseModel):
-    """Aggregates over a job's whole run history. Durations are in seconds, over runs with
-    a start and a finish; ``timeouts`` are failed runs the executor ended at their deadline
-    (also counted in ``failed``; a Job Kubernetes stopped first counts as failed only)."""
+class RunCounts(BaseModel):
+    """Runs by status: a job's whole history (its stats) or an organisation's period (the
+    metrics summary), under one set of names."""
 
-    job_id: str = Field(description="Id of the job.")
-    job_name: str = Field(description="Its display name.")
     total: int
     running: int = Field(description="Launched and not finished.")
     succeeded: int
@@ -223,6 +221,15 @@ class JobStats(BaseModel):
     timeouts: int = Field(description="Failed at the executor's deadline (among failed).")
     skipped: int
     cancelled: int
+
+
+class JobStats(RunCounts):
+    """Aggregates over a job's whole run history. Durations are in seconds, over runs with
+    a start and a finish; ``timeouts`` are failed runs the executor ended at their deadline
+    (also counted in ``failed``; a Job Kubernetes stopped first counts as failed only)."""
+
+    job_id: str = Field(description="Id of the job.")
+    job_name: str = Field(description="Its display name.")
     success_rate: float | None = Field(description="succeeded / (succeeded + failed).")
     avg_seconds: float | None
     min_seconds: float | None

@@ -20,6 +20,7 @@ from typing import Any, Final, Literal
 from pydantic import AwareDatetime, BaseModel, Field
 
 from almanac.api.mapping import job_status
+from almanac.api.schemas import RunCounts
 from almanac.history.records import RunSummary
 
 __all__ = [
@@ -54,18 +55,6 @@ class JobCounts(BaseModel):
     running: int
     failed: int
     completed: int
-    cancelled: int
-
-
-class RunCounts(BaseModel):
-    """Runs whose slot is in the period, by status (the job stats' names)."""
-
-    total: int
-    running: int = Field(description="Launched and not finished.")
-    succeeded: int
-    failed: int
-    timeouts: int = Field(description="Failed at the executor's deadline (among failed).")
-    skipped: int
     cancelled: int
 
 

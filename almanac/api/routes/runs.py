@@ -69,22 +69,18 @@ async def get_run(job_id: JobId, run_id: RunId, who: Caller, service: Service) -
 
 
 @router.get(
+    "/runs/{run_id}",
+    summary="Get one run by its id alone (alias of getExecution)",
+    operation_id="getRunById",
+    responses=success(200, "The run, as getExecution answers it.", examples.RUN),
+)
+@router.get(
     "/executions/{run_id}",
     summary="Get one run by its id alone",
     operation_id="getExecution",
     responses=success(200, "The run (its job may since have been deleted).", examples.RUN),
 )
 async def get_execution(run_id: RunId, who: Caller, service: Service) -> Run:
-    return run_view(await service.runs.get_execution(who, run_id))
-
-
-@router.get(
-    "/runs/{run_id}",
-    summary="Get one run by its id alone (alias of getExecution)",
-    operation_id="getRunById",
-    responses=success(200, "The run, as getExecution answers it.", examples.RUN),
-)
-async def get_run_by_id(run_id: RunId, who: Caller, service: Service) -> Run:
     return run_view(await service.runs.get_execution(who, run_id))
 
 
