@@ -19,8 +19,8 @@ from almanac.api.identity import Identity
 from almanac.api.mapping import display_name, run_view
 from almanac.api.schemas import JobStats, LastExecution, NextExecution
 from almanac.api.summary import MetricsSummary, Period, period_window, summary_view
-from almanac.core.status import RunPhase
 from almanac.history.records import RunRecord, RunStats
+from almanac.history.states import RunState
 from almanac.history.store import RunPage
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ class RunReads:
         who: Identity,
         job_id: str,
         *,
-        statuses: tuple[RunPhase, ...],
+        statuses: tuple[RunState, ...],
         window: RunWindow,
         limit: int,
         offset: int,

@@ -39,6 +39,7 @@ from almanac.core.orgs import EXPORT_TEMPLATE
 from almanac.core.status import RunPhase
 from almanac.core.vocabulary import API_VERSION, SCHEDULED_JOBS
 from almanac.history.records import OutboxMessage, RunRecord
+from almanac.history.states import RunState
 from almanac.notify.settings import NotifySettings
 
 __all__ = [
@@ -59,12 +60,14 @@ __all__ = [
 EVENT_NAMESPACE: Final = uuid.UUID("6f1c1f0e-5b7a-5d43-9a0e-a1a2a3a4a5a6")
 _ORG_NAMESPACE: Final = re.compile(r"org-(.+)")
 _RUN_STATUS: Final = {
-    RunPhase.PENDING: "running",
-    RunPhase.RUNNING: "running",
-    RunPhase.SUCCEEDED: "completed",
-    RunPhase.FAILED: "failed",
-    RunPhase.SKIPPED: "skipped",
-    RunPhase.CANCELLED: "cancelled",
+    RunState.PENDING: "running",
+    RunState.RUNNING: "running",
+    RunState.SUCCEEDED: "completed",
+    RunState.FAILED: "failed",
+    RunState.TIMEOUT: "timeout",
+    RunState.DEAD_LETTERED: "dead_lettered",
+    RunState.SKIPPED: "skipped",
+    RunState.CANCELLED: "cancelled",
 }
 _RUN_EVENT: Final = {
     RunPhase.RUNNING: "started",
@@ -92,9 +95,11 @@ def event_id(kind: str, scheduledjob_uid: str, subject: str, what: str) -> str:
     return str(uuid.uuid5(EVENT_NAMESPACE, f"{kind}/{scheduledjob_uid}/{subject}/{what}"))
 
 
-def run_status(phase: RunPhase) -> str:
-    """The facade's run status word for a phase (``Succeeded`` → ``completed``)."""
-    return _RUN_STATUS[RunPhase(phase)]
+def run_status(state: RunPhase | RunState) -> str:
+    """The facade's run status word for a phase or a state (``Succeeded`` → ``completed``,
+    ``DeadLettered`` → ``dead_lettered``); the words of a run's row come from its state
+    (:func:`~almanac.history.states.state_of`)."""
+    return _RUN_STATUS[RunState(state.value)]
 
 
 def org_id_of(namespace: str) -> str | None:
