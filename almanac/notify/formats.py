@@ -168,7 +168,9 @@ def _find(result: dict[str, Any] | None, name: str) -> Any:
 def _run_data(record: RunRecord) -> dict[str, Any]:
     """A run event's ``data`` (and a notice's ``events[0].payload``). ``org_id`` is the
     organisation the run's notice names (:func:`notice_identity`), ``None`` when it names
-    none; ``will_retry`` is the record's (true only for a failed attempt with a next one)."""
+    none; ``will_retry`` is the record's (true only for a failed attempt with a next one);
+    ``dead_lettered`` marks a failed run with no retry left (listed in the dead letters),
+    ``reason`` says why it ended so in a word (a skip's reason, ``timeout``)."""
     duration = record.duration
     return {
         "job_id": record.scheduledjob_uid,
@@ -189,6 +191,8 @@ def _run_data(record: RunRecord) -> dict[str, Any]:
         "result": record.result,
         "error": record.error,
         "will_retry": record.will_retry,
+        "dead_lettered": record.dead_lettered_at is not None,
+        "reason": record.reason,
     }
 
 
