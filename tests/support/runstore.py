@@ -28,6 +28,7 @@ from almanac.history.records import (
     RunSummary,
     RunWrite,
     merge_records,
+    phase_rank,
     timed_out,
 )
 from almanac.history.states import RunState, state_of
@@ -181,7 +182,8 @@ class InMemoryRunStore:
     async def has_final_record(self, scheduledjob_uid: str, run_name: str) -> bool:
         self._maybe_fail()
         record = self.runs.get((scheduledjob_uid, run_name))
-        return record is not None and record.final
+        # As the SQL asks (rank 2): a skipped slot's row is not a run's final row.
+        return record is not None and phase_rank(record.phase) == 2
 
     async def stats(self, namespace: str, scheduledjob_uid: str) -> RunStats:
         self._maybe_fail()

@@ -142,6 +142,12 @@ async def check_a_real_run_replaces_the_skipped_row_of_its_name(store: RunStore)
     assert (second.phase, second.reason) == (RunPhase.SUCCEEDED, None)
 
 
+async def check_a_skipped_row_is_no_final_row_of_a_job(store: RunStore) -> None:
+    await store.record_run(record(RunPhase.SKIPPED, run="nightly-1", reason="suspended"))
+
+    assert not await store.has_final_record(UID, "nightly-1")
+
+
 async def check_status_filters_tell_failed_timeout_and_dead_lettered_apart(
     store: RunStore,
 ) -> None:
@@ -251,6 +257,7 @@ CHECKS: Final[list[Callable[[RunStore], Awaitable[None]]]] = [
     check_summary_counts_the_window_and_the_queue_now,
     check_summary_of_an_empty_window_is_zero,
     check_a_real_run_replaces_the_skipped_row_of_its_name,
+    check_a_skipped_row_is_no_final_row_of_a_job,
     check_status_filters_tell_failed_timeout_and_dead_lettered_apart,
     check_a_dead_run_gets_one_letter_with_its_row,
     check_dead_letters_filter_by_job_kind_and_time,
