@@ -16,7 +16,7 @@ from typing import Final
 from almanac.core.status import RunPhase
 from almanac.history.records import TIMEOUT_REASON, RunRecord
 
-__all__ = ["STATE_SQL", "RunState", "state_of"]
+__all__ = ["LAUNCHED", "STATE_SQL", "RunState", "state_of"]
 
 
 class RunState(StrEnum):
@@ -31,6 +31,9 @@ class RunState(StrEnum):
     SKIPPED = "Skipped"
     CANCELLED = "Cancelled"
 
+
+#: Every state but ``Skipped``: the runs that were launched (a job's last execution).
+LAUNCHED: Final = tuple(state for state in RunState if state is not RunState.SKIPPED)
 
 #: :func:`state_of` in SQL over a ``job_runs`` row. A dead-lettered run that also timed
 #: out is ``DeadLettered``: what a reader can act on (requeue it) comes first.

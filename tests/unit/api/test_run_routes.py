@@ -178,3 +178,4 @@ async def test_status_filters_and_shows_timeout_dead_lettered_and_skipped(app: F
     }
     stats = (await app.get(ORG_A, f"/jobs/{UID}/stats")).json()
     assert (stats["failed"], stats["timeouts"], stats["skipped"]) == (3, 1, 1)
+    assert stats["last_execution"]["run_id"] == "dead"  # a skipped slot is no execution
