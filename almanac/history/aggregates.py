@@ -53,11 +53,11 @@ FROM job_runs
 WHERE {_OF_JOB} AND status = 'Failed' AND error IS NOT NULL
 GROUP BY error ORDER BY n DESC, error LIMIT 5
 """
-#: Its five busiest UTC hours of the day (by start, else slot).
+#: Its five busiest UTC hours of the day (by start, else slot), over launched runs.
 JOB_HOURS: Final = f"""
 SELECT extract(hour FROM coalesce(started_at, slot) AT TIME ZONE 'UTC')::int AS hour,
        count(*) AS n
-FROM job_runs WHERE {_OF_JOB}
+FROM job_runs WHERE {_OF_JOB} AND status <> 'Skipped'
 GROUP BY 1 ORDER BY n DESC, hour LIMIT 5
 """
 #: A namespace's aggregates over runs whose slot is in ``[since, until]``.

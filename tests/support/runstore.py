@@ -198,7 +198,11 @@ class InMemoryRunStore:
             if r.phase == RunPhase.FAILED and r.error and r.finished_at is not None:
                 seen = last_seen.get(r.error)
                 last_seen[r.error] = max(seen, r.finished_at) if seen else r.finished_at
-        hours = Counter((r.started_at or r.slot).astimezone(UTC).hour for r in rows)
+        hours = Counter(
+            (r.started_at or r.slot).astimezone(UTC).hour
+            for r in rows
+            if r.phase is not RunPhase.SKIPPED
+        )
         return RunStats(
             **vars(aggregate(rows)),
             top_errors=tuple(

@@ -163,8 +163,10 @@ async def check_status_filters_tell_failed_timeout_and_dead_lettered_apart(
     assert names(await store.list_runs(NS, statuses=[RunState.FAILED])) == ["plain"]
     assert names(await store.list_runs(NS, statuses=[RunState.TIMEOUT])) == ["late"]
     assert names(await store.list_runs(NS, statuses=[RunState.DEAD_LETTERED])) == ["dead"]
+    await store.record_run(record(RunPhase.SKIPPED, run="frozen", slot=SLOT + 5 * HOUR))
     stats = await store.stats(NS, UID)
-    assert (stats.failed, stats.timeouts) == (3, 1)
+    assert (stats.failed, stats.timeouts, stats.skipped) == (3, 1, 1)
+    assert SLOT.hour + 5 not in {h.hour for h in stats.busiest_hours}  # it never started
 
 
 async def check_a_dead_run_gets_one_letter_with_its_row(store: RunStore) -> None:
