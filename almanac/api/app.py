@@ -33,7 +33,16 @@ from almanac.api.errors import (
 )
 from almanac.api.metrics import ApiMetrics
 from almanac.api.observe import ObservedRequests
-from almanac.api.routes import control, events, health, jobs, runs, status, templates
+from almanac.api.routes import (
+    control,
+    deadletters,
+    events,
+    health,
+    jobs,
+    runs,
+    status,
+    templates,
+)
 from almanac.api.routes.common import restore_example_nulls
 from almanac.api.settings import ApiSettings
 from almanac.core.errors import AlmanacError
@@ -46,7 +55,7 @@ BASE_PATH: Final = "/api/scheduler/v1"
 log = logging.getLogger("almanac.api")
 _BRANCH_TAGS: Final = frozenset({"str", "int", "float", "bool", "list", "dict", "function-after"})
 _HTTP_CODES: Final = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}
-_API_ROUTES: Final = (jobs, control, runs, templates, events, status)
+_API_ROUTES: Final = (jobs, control, runs, deadletters, templates, events, status)
 
 
 def _headers(status: int, headers: Mapping[str, str] | None) -> dict[str, str]:

@@ -41,6 +41,7 @@ from almanac.core.vocabulary import (
     ConditionType,
 )
 from almanac.history.records import RunRecord
+from almanac.history.states import RunState, state_of
 from almanac.notify.formats import run_status
 
 __all__ = [
@@ -335,19 +336,22 @@ def job_view(obj: Mapping[str, Any]) -> Job:
     )
 
 
-def phases_for(status: RunStatus | None) -> tuple[RunPhase, ...]:
-    """The history phases a run ``status`` filter selects (none: all)."""
+def phases_for(status: RunStatus | None) -> tuple[RunState, ...]:
+    """The history states (phases, refined by the timeout and dead-letter marks) a run
+    ``status`` filter selects (none: all): ``failed`` is neither ``timeout`` nor
+    ``dead_lettered``, as a row shows one status."""
     if status is None:
         return ()
-    return tuple(phase for phase in RunPhase if run_status(phase) == status)
+    return tuple(state for state in RunState if run_status(state) == status)
 
 
 def run_view(record: RunRecord) -> Run:
-    """The run JSON of a history row."""
+    """The run JSON of a history row (its status from its state, :func:`state_of`)."""
     return Run(
         id=record.run_name,
         job_id=record.scheduledjob_uid,
-        status=cast(RunStatus, run_status(record.phase)),
+        status=cast(RunStatus, run_status(state_of(record))),
+        reason=record.reason,
         start_time=record.started_at,
         end_time=record.finished_at,
         error_message=record.error,

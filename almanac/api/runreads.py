@@ -19,8 +19,8 @@ from almanac.api.identity import Identity
 from almanac.api.mapping import display_name, run_view
 from almanac.api.schemas import JobStats, LastExecution, NextExecution
 from almanac.api.summary import MetricsSummary, Period, period_window, summary_view
-from almanac.core.status import RunPhase
 from almanac.history.records import RunRecord, RunStats
+from almanac.history.states import LAUNCHED, RunState
 from almanac.history.store import RunPage
 
 if TYPE_CHECKING:
@@ -63,7 +63,8 @@ def stats_view(
     obj: dict[str, Any], stats: RunStats, last: RunRecord | None, now: datetime
 ) -> JobStats:
     """The stats body of ScheduledJob ``obj``: the history's aggregates, its newest run
-    ``last`` and its next slot as the operator last computed it."""
+    ``last`` (launched: a skipped slot is no execution) and its next slot as the operator
+    last computed it."""
     next_run = (obj.get("status") or {}).get("nextRunTime")
     return JobStats.model_validate(
         asdict(stats)
@@ -88,7 +89,7 @@ class RunReads:
         who: Identity,
         job_id: str,
         *,
-        statuses: tuple[RunPhase, ...],
+        statuses: tuple[RunState, ...],
         window: RunWindow,
         limit: int,
         offset: int,
@@ -125,7 +126,9 @@ class RunReads:
         obj = await self.jobs.get_job(who, job_id)
         namespace = obj["metadata"]["namespace"]
         stats = await self.jobs.store.stats(namespace, job_id)
-        newest, _ = await self.jobs.store.list_runs(namespace, scheduledjob_uid=job_id, limit=1)
+        newest, _ = await self.jobs.store.list_runs(
+            namespace, scheduledjob_uid=job_id, statuses=LAUNCHED, limit=1
+        )
         return stats_view(obj, stats, newest[0] if newest else None, self.jobs.clock())
 
     async def summary(self, who: Identity, period: Period) -> MetricsSummary:

@@ -20,6 +20,7 @@ from prometheus_client import Counter
 
 from almanac.api.audit import AuditWriter
 from almanac.api.catalog import Catalog
+from almanac.api.deadletters import DeadLetters
 from almanac.api.errors import (
     ConflictError,
     ForbiddenError,
@@ -82,6 +83,8 @@ class JobService:
     asks: RunAsks = field(init=False)
     #: Reads of the run history: runs, one run, stats, the organisation's summary.
     runs: RunReads = field(init=False)
+    #: Dead letters: the organisation's list, one letter, a requeue.
+    letters: DeadLetters = field(init=False)
 
     def __post_init__(self) -> None:
         self.audit = AuditWriter(self.store, self.audit_failures)
@@ -95,6 +98,7 @@ class JobService:
         )
         self.asks = RunAsks(self)
         self.runs = RunReads(self)
+        self.letters = DeadLetters(self)
 
     async def aclose(self) -> None:
         """Write the queued audit rows (call before the history closes); stop template

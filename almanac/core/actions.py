@@ -106,10 +106,13 @@ class CountTrigger:
 
 @dataclass(frozen=True)
 class CountSkip:
-    """``count`` slots skipped for ``reason`` (the skipped-slots metric)."""
+    """``count`` slots skipped for ``reason`` (the skipped-slots metric); ``slots`` are the
+    newest of them (at most :data:`~almanac.core.plan.SKIPPED_ROWS_PER_PASS`), which the
+    history keeps as rows of phase Skipped with the reason."""
 
     reason: SkipReason
     count: int = 1
+    slots: tuple[datetime, ...] = ()
 
 
 Action = (

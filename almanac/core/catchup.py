@@ -31,12 +31,16 @@ class CatchUpPlan:
         False when ``skipped`` was extrapolated from a capped enumeration.
     newest
         The newest missed slot, run or not: the new ``status.lastScheduleTime``.
+    missed
+        The newest of the skipped slots (at most ``keep``, oldest first): the ones the
+        history records as skipped rows; the older ones are only counted.
     """
 
     run: tuple[datetime, ...]
     skipped: int
     exact: bool = True
     newest: datetime | None = None
+    missed: tuple[datetime, ...] = ()
 
 
 def plan_catch_up(
@@ -46,6 +50,7 @@ def plan_catch_up(
     now: datetime,
     window: timedelta,
     max_runs: int,
+    keep: int = 0,
 ) -> CatchUpPlan:
     """Plan the missed slots in ``(after, now]``.
 
@@ -60,6 +65,8 @@ def plan_catch_up(
         The current instant, passed in: the core never reads the clock.
     window, max_runs
         ``catchUp.window`` and ``catchUp.maxRuns``.
+    keep
+        How many of the skipped slots to name (the newest), for the history's rows.
     """
     after, now = require_aware(after, "after"), require_aware(now, "now")
     if now <= after:
@@ -71,4 +78,7 @@ def plan_catch_up(
     window_start = max(after, now - window)
     run = tuple(schedule.newest_between(window_start, now, max(0, max_runs)))
     skipped = max(0, total.count - len(run))
-    return CatchUpPlan(run, skipped, total.exact, newest[-1] if newest else None)
+    ran = set(run)
+    named = schedule.newest_between(after, now, keep + len(run)) if keep and skipped else []
+    missed = tuple(slot for slot in named if slot not in ran)[-keep:] if keep else ()
+    return CatchUpPlan(run, skipped, total.exact, newest[-1] if newest else None, missed)

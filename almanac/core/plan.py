@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from almanac.core.catchup import plan_catch_up
-from almanac.core.decisions import Launch, Wait
+from almanac.core.decisions import Launch, Skip, SkipReason, Wait
 from almanac.core.durations import parse_duration
 from almanac.core.jitter import launch_time
 from almanac.core.models import ScheduledJobSpec
@@ -27,6 +27,7 @@ from almanac.core.zones import require_aware
 
 __all__ = [
     "ON_TIME_GRACE",
+    "SKIPPED_ROWS_PER_PASS",
     "TickPlan",
     "compile_spec",
     "is_complete",
@@ -41,6 +42,10 @@ __all__ = [
 #: slots are missed and go through catch-up.
 ON_TIME_GRACE: Final = timedelta(seconds=60)
 _MICRO: Final = timedelta(microseconds=1)
+#: Skipped slots a pass names (the newest), so the history can keep a row for each; the
+#: others are only counted. Bounds the rows a long outage or a suspended per-second
+#: schedule can write in one pass (the operator bounds them per hour as well).
+SKIPPED_ROWS_PER_PASS: Final = 10
 
 
 def compile_spec(spec: ScheduledJobSpec) -> CompiledSchedule | None:
@@ -142,6 +147,9 @@ class TickPlan:
         When to look at this object again (``None``: never, it is complete or idle).
     complete
         No time-based run will follow.
+    skips
+        The newest skipped slots (at most :data:`SKIPPED_ROWS_PER_PASS`, oldest first),
+        each with its reason: the rows the history keeps for them.
     """
 
     launches: tuple[Launch, ...] = ()
@@ -151,6 +159,7 @@ class TickPlan:
     wait: Wait | None = None
     complete: bool = False
     beyond_max_runs: int = 0
+    skips: tuple[Skip, ...] = ()
 
 
 def plan_tick(
@@ -185,7 +194,8 @@ def plan_tick(
     latest = newest[-1]
     if spec.suspend:
         total = schedule.count_between(anchor, now)
-        return _finish(
+        named = schedule.newest_between(anchor, now, SKIPPED_ROWS_PER_PASS)
+        finished = _finish(
             spec,
             schedule=schedule,
             uid=uid,
@@ -195,6 +205,8 @@ def plan_tick(
             exact=total.exact,
             last=latest,
         )
+        suspended = tuple(Skip(slot, SkipReason.SUSPENDED) for slot in named)
+        return dataclasses.replace(finished, skips=suspended)
     # On time: its (jittered) launch instant is at most ``grace`` ago, or still ahead.
     on_time = latest if now - launch_time(uid, latest, schedule.jitter) <= grace else None
     catch_up = plan_catch_up(
@@ -203,6 +215,7 @@ def plan_tick(
         now=on_time - _MICRO if on_time is not None else now,
         window=parse_duration(spec.catch_up.window, "spec.catchUp.window"),
         max_runs=spec.catch_up.max_runs,
+        keep=SKIPPED_ROWS_PER_PASS,
     )
     launches = [Launch(slot, TriggerKind.CATCHUP, not_before=slot) for slot in catch_up.run]
     last = catch_up.newest
@@ -215,13 +228,22 @@ def plan_tick(
         else:
             pending = start_at
     dropped = 0
+    skips = [Skip(slot, SkipReason.MISSED) for slot in catch_up.missed]
     if remaining is not None and len(launches) > remaining:
         dropped = len(launches) - remaining
+        skips += [Skip(x.slot, SkipReason.MAX_RUNS_REACHED) for x in launches[:dropped]]
         launches = launches[dropped:]
+    kept = tuple(sorted(skips, key=_slot_of)[-SKIPPED_ROWS_PER_PASS:])
     skipped = catch_up.skipped + dropped
     if pending is not None:
         return TickPlan(
-            tuple(launches), skipped, catch_up.exact, last, Wait(pending), beyond_max_runs=dropped
+            tuple(launches),
+            skipped,
+            catch_up.exact,
+            last,
+            Wait(pending),
+            beyond_max_runs=dropped,
+            skips=kept,
         )
     left = None if remaining is None else remaining - len(launches)
     finished = _finish(
@@ -236,7 +258,12 @@ def plan_tick(
         last=last,
         remaining=left,
     )
-    return dataclasses.replace(finished, beyond_max_runs=dropped)
+    return dataclasses.replace(finished, beyond_max_runs=dropped, skips=kept)
+
+
+def _slot_of(skip: Skip) -> datetime:
+    assert skip.slot is not None  # the schedule's skips always name their slot
+    return skip.slot
 
 
 def _finish(

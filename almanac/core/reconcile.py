@@ -26,6 +26,7 @@ pass are carried out concurrently (a burst of events is one pass), schedule slot
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime
 
 from almanac.core.actions import (
@@ -305,20 +306,38 @@ class _Pass:
         skipped = plan.skipped - (plan.beyond_max_runs - beyond)
         self.skipped += skipped
         missed = skipped - beyond
+        rows = self.skipped_rows(plan)
         if skipped and self.spec.suspend:
-            self.actions.append(CountSkip(SkipReason.SUSPENDED, skipped))
+            self.actions.append(
+                CountSkip(SkipReason.SUSPENDED, skipped, rows(SkipReason.SUSPENDED))
+            )
             self.event(EventReason.SKIPPED, f"{skipped} slot(s) skipped: suspended")
         elif missed:
-            self.actions.append(CountSkip(SkipReason.MISSED, missed))
+            self.actions.append(CountSkip(SkipReason.MISSED, missed, rows(SkipReason.MISSED)))
             self.event(EventReason.SKIPPED, f"{missed} missed slot(s) skipped (catch-up)")
         if beyond and not self.spec.suspend:
-            self.actions.append(CountSkip(SkipReason.MAX_RUNS_REACHED, beyond))
+            why = SkipReason.MAX_RUNS_REACHED
+            self.actions.append(CountSkip(why, beyond, rows(why)))
             self.event(EventReason.SKIPPED, f"{beyond} slot(s) skipped: maxRuns reached")
         for launch in plan.launches:
             self.overlap(launch)
         if plan.last_schedule_time is not None:
             self.last_schedule_time = plan.last_schedule_time
         return plan
+
+    def skipped_rows(self, plan: TickPlan) -> Callable[[SkipReason], tuple[datetime, ...]]:
+        """The slots the plan names as skipped for a reason, less those whose Jobs exist
+        (they ran: an earlier leader launched them and its status write was lost)."""
+        ran = {j.slot for j in self.s.jobs.values() if j.trigger in _SLOT_RUNS}
+
+        def rows(reason: SkipReason) -> tuple[datetime, ...]:
+            return tuple(
+                x.slot
+                for x in plan.skips
+                if x.reason is reason and x.slot is not None and x.slot not in ran
+            )
+
+        return rows
 
     def overlap(self, launch: Launch) -> None:
         self.last_schedule_time = launch.slot
@@ -332,7 +351,7 @@ class _Pass:
         slot = _iso(launch.slot)
         if isinstance(decision, Skip):
             self.skipped += 1
-            self.actions.append(CountSkip(decision.reason))
+            self.actions.append(CountSkip(decision.reason, 1, (launch.slot,)))
             why = decision.reason.value.replace("_", " ")
             self.event(EventReason.SKIPPED, f"slot {slot} skipped: {why}")
             return

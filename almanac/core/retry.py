@@ -13,7 +13,7 @@ from almanac.core.durations import parse_duration
 from almanac.core.models import Retry
 from almanac.core.status import RunPhase
 
-__all__ = ["backoff_delay", "decide_retry", "will_retry"]
+__all__ = ["backoff_delay", "decide_retry", "exhausted", "will_retry"]
 
 
 def backoff_delay(retry: Retry, attempt: int) -> timedelta:
@@ -51,3 +51,12 @@ def will_retry(retry: Retry, attempt: int, phase: RunPhase) -> bool:
     """True when attempt ``attempt`` ended in ``phase`` and :func:`decide_retry` follows it
     with another attempt: what a run's failed event announces as ``will_retry``."""
     return isinstance(decide_retry(retry, attempt, phase), RetryAfter)
+
+
+def exhausted(retry: Retry, attempt: int, phase: RunPhase) -> bool:
+    """True when attempt ``attempt`` failed and it was the last the retry policy allows,
+    though the policy allows retries: the run is dead-lettered. A job without retries
+    (``maxAttempts`` 1) has nothing to exhaust: its failures stay plain failures, so
+    ``failed`` and ``timeout`` keep their meaning; an attempt past the policy's last (a
+    retry asked for by hand, a requeue) that fails is dead-lettered again."""
+    return retry.max_attempts > 1 and isinstance(decide_retry(retry, attempt, phase), GiveUp)

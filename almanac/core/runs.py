@@ -31,7 +31,12 @@ from almanac.core.naming import (
 from almanac.core.params import SECRETS_ROOT, find_secret_refs
 from almanac.core.status import RunPhase, TriggerKind
 from almanac.core.templates import JobTemplateSpec
-from almanac.core.vocabulary import ANNOTATION_EVENT_ID, LABEL_RUN_NOW_KEY, LABEL_RUN_REQUEST
+from almanac.core.vocabulary import (
+    ANNOTATION_EVENT_ID,
+    JOB_DEADLINE_EXCEEDED,
+    LABEL_RUN_NOW_KEY,
+    LABEL_RUN_REQUEST,
+)
 
 __all__ = [
     "ANNOTATION_EVENT_ID",
@@ -105,6 +110,8 @@ class JobObservation:
     event_id: str | None = None
     #: The run-now key's label value (:func:`run_now_label`) of a run a user asked for.
     run_now: str | None = None
+    #: Kubernetes ended it at ``activeDeadlineSeconds`` (failure reason DeadlineExceeded).
+    timed_out: bool = False
 
     @property
     def finished(self) -> bool:
@@ -304,6 +311,15 @@ def _condition(status: Mapping[str, Any], *types: str) -> bool:
     )
 
 
+def _deadline_exceeded(status: Mapping[str, Any]) -> bool:
+    return any(
+        c.get("type") in ("Failed", "FailureTarget")
+        and c.get("status") == "True"
+        and c.get("reason") == JOB_DEADLINE_EXCEEDED
+        for c in status.get("conditions") or []
+    )
+
+
 def observe_job(job: Mapping[str, Any]) -> JobObservation | None:
     """Read a Job the operator created; ``None`` if it does not carry Almanac's labels.
 
@@ -343,6 +359,7 @@ def observe_job(job: Mapping[str, Any]) -> JobObservation | None:
         request=labels.get(LABEL_RUN_REQUEST),
         event_id=(meta.get("annotations") or {}).get(ANNOTATION_EVENT_ID),
         run_now=labels.get(LABEL_RUN_NOW_KEY),
+        timed_out=phase is RunPhase.FAILED and _deadline_exceeded(status),
     )
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "API_VERSION",
     "CLUSTER_JOB_TEMPLATES",
     "GROUP",
+    "JOB_DEADLINE_EXCEEDED",
     "JOB_TEMPLATES",
     "LABEL_ATTEMPT",
     "LABEL_BUILTIN",
@@ -107,6 +108,10 @@ ANNOTATION_KAFKA_TOPICS: Final = f"{GROUP}/kafka-topics"
 
 
 # --- conditions and Events ----------------------------------------------------------------
+
+#: The reason of a Job's ``Failed``/``FailureTarget`` condition when
+#: ``activeDeadlineSeconds`` ended it (Kubernetes' spelling): the run timed out.
+JOB_DEADLINE_EXCEEDED: Final = "DeadlineExceeded"
 
 
 class ConditionType(StrEnum):

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from almanac.history.records import TIMEOUT_ERROR, RunAggregate
+from almanac.history.records import TIMEOUT_REASON, RunAggregate
 
 __all__ = [
     "JOB_HOURS",
@@ -32,9 +32,7 @@ SELECT count(*) AS total,
        count(*) FILTER (WHERE status IN ('Pending', 'Running')) AS running,
        count(*) FILTER (WHERE status = 'Succeeded') AS succeeded,
        count(*) FILTER (WHERE status = 'Failed') AS failed,
-       count(*) FILTER (
-           WHERE status = 'Failed' AND result #>> '{{details,error}}' = '{TIMEOUT_ERROR}'
-       ) AS timeouts,
+       count(*) FILTER (WHERE status = 'Failed' AND reason = '{TIMEOUT_REASON}') AS timeouts,
        count(*) FILTER (WHERE status = 'Skipped') AS skipped,
        count(*) FILTER (WHERE status = 'Cancelled') AS cancelled,
        avg(duration_ms) AS avg_ms,
@@ -55,11 +53,11 @@ FROM job_runs
 WHERE {_OF_JOB} AND status = 'Failed' AND error IS NOT NULL
 GROUP BY error ORDER BY n DESC, error LIMIT 5
 """
-#: Its five busiest UTC hours of the day (by start, else slot).
+#: Its five busiest UTC hours of the day (by start, else slot), over launched runs.
 JOB_HOURS: Final = f"""
 SELECT extract(hour FROM coalesce(started_at, slot) AT TIME ZONE 'UTC')::int AS hour,
        count(*) AS n
-FROM job_runs WHERE {_OF_JOB}
+FROM job_runs WHERE {_OF_JOB} AND status <> 'Skipped'
 GROUP BY 1 ORDER BY n DESC, hour LIMIT 5
 """
 #: A namespace's aggregates over runs whose slot is in ``[since, until]``.
@@ -75,18 +73,19 @@ FROM job_runs WHERE namespace = %(ns)s AND status IN ('Pending', 'Running')
 
 
 def window_conditions(
-    since: datetime | None, until: datetime | None
+    since: datetime | None, until: datetime | None, column: str = "slot"
 ) -> tuple[list[str], dict[str, Any]]:
     """``WHERE`` terms and parameters selecting runs whose slot is in ``[since, until]``
     (either bound may be open). The slot, not the start: every run has one (a skipped or
-    pending run never started) and it is what the runs list is ordered and indexed by."""
+    pending run never started) and it is what the runs list is ordered and indexed by.
+    Dead letters pass ``column="at"``: the instant they were parked."""
     terms: list[str] = []
     params: dict[str, Any] = {}
     if since is not None:
-        terms.append("slot >= %(since)s")
+        terms.append(f"{column} >= %(since)s")
         params["since"] = since
     if until is not None:
-        terms.append("slot <= %(until)s")
+        terms.append(f"{column} <= %(until)s")
         params["until"] = until
     return terms, params
 

@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
+from almanac.core.status import RunPhase
 from almanac.history.backoff import Backoff
 from almanac.history.records import OutboxMessage, RunKey, RunRecord, RunWrite, merge_writes
 from almanac.history.store import RunStore
@@ -126,7 +127,13 @@ class BufferedRecorder:
             self._wake.set()
 
     def _evict(self) -> None:
-        victim = next((k for k, w in self._pending.items() if not w.record.final), None)
+        """Drop one queued record: a skipped slot's first (no run is lost: the slot stays
+        counted in status), then an unfinished run's (its final row will come), else the
+        oldest."""
+        writes = self._pending.items()
+        victim = next((k for k, w in writes if w.record.phase is RunPhase.SKIPPED), None)
+        if victim is None:
+            victim = next((k for k, w in writes if not w.record.final), None)
         if victim is None:
             victim = next(iter(self._pending))
         del self._pending[victim]

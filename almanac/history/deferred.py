@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from almanac.core.status import RunPhase
+from almanac.history.deadletters import DeadLetter, LetterKind
 from almanac.history.errors import HistoryUnavailableError
 from almanac.history.records import (
     AuditEntry,
@@ -21,7 +21,8 @@ from almanac.history.records import (
     RunSummary,
     RunWrite,
 )
-from almanac.history.store import DEFAULT_LIMIT, RunPage, RunStore
+from almanac.history.states import RunState
+from almanac.history.store import DEFAULT_LIMIT, LetterPage, RunPage, RunStore
 
 __all__ = ["DeferredRunStore"]
 
@@ -62,7 +63,7 @@ class DeferredRunStore:
         *,
         scheduledjob_uid: str | None = None,
         scheduledjob: str | None = None,
-        statuses: Sequence[RunPhase] = (),
+        statuses: Sequence[RunState] = (),
         since: datetime | None = None,
         until: datetime | None = None,
         oldest_first: bool = False,
@@ -95,6 +96,38 @@ class DeferredRunStore:
 
     async def record_audit(self, entry: AuditEntry) -> None:
         await self._store().record_audit(entry)
+
+    async def record_dead_letter(self, letter: DeadLetter) -> None:
+        await self._store().record_dead_letter(letter)
+
+    async def list_dead_letters(
+        self,
+        namespace: str,
+        *,
+        scheduledjob_uid: str | None = None,
+        kind: LetterKind | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
+    ) -> LetterPage:
+        return await self._store().list_dead_letters(
+            namespace,
+            scheduledjob_uid=scheduledjob_uid,
+            kind=kind,
+            since=since,
+            until=until,
+            limit=limit,
+            offset=offset,
+        )
+
+    async def get_dead_letter(self, namespace: str, letter_id: int) -> DeadLetter | None:
+        return await self._store().get_dead_letter(namespace, letter_id)
+
+    async def mark_requeued(
+        self, namespace: str, letter_id: int, run: str, at: datetime
+    ) -> DeadLetter | None:
+        return await self._store().mark_requeued(namespace, letter_id, run, at)
 
     async def count_audit(
         self, org_id: str, actor: str, actions: Sequence[str], since: datetime

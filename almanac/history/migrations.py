@@ -102,10 +102,41 @@ _V3_RUNS_BY_SLOT: Final = """
 CREATE INDEX job_runs_by_namespace_slot ON job_runs (namespace, slot DESC);
 """
 
+#: Skipped slots and dead letters (docs/history.md): a run's ``reason`` (a skip's reason,
+#: ``timeout``) and ``dead_lettered_at``; rows a timed-out executor marked only in their
+#: result get the reason; a skipped row ranks below every phase, so the real run of that
+#: name replaces it; the ``dead_letters`` table holds dead runs and refused events.
+_V4_DEAD_LETTERS: Final = """
+ALTER TABLE job_runs ADD COLUMN reason text, ADD COLUMN dead_lettered_at timestamptz;
+UPDATE job_runs SET reason = 'timeout'
+    WHERE status = 'Failed' AND result #>> '{details,error}' = 'deadline_exceeded';
+CREATE OR REPLACE FUNCTION almanac_phase_rank(phase text) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE phase WHEN 'Skipped' THEN -1 WHEN 'Pending' THEN 0 WHEN 'Running' THEN 1 ELSE 2 END;
+
+CREATE TABLE dead_letters (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind             text        NOT NULL CHECK (kind IN ('run', 'event')),
+    namespace        text        NOT NULL,
+    scheduledjob     text        NOT NULL,
+    scheduledjob_uid text        NOT NULL,
+    subject          text        NOT NULL,
+    reason           text        NOT NULL,
+    at               timestamptz NOT NULL,
+    topic            text,
+    value            text,
+    requeued_at      timestamptz,
+    requeued_run     text,
+    CONSTRAINT dead_letters_key UNIQUE (kind, scheduledjob_uid, subject)
+);
+CREATE INDEX dead_letters_by_namespace ON dead_letters (namespace, at DESC, id DESC);
+"""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "runs_audit_outbox", _V1_RUNS),
     Migration(2, "runs_by_name", _V2_RUN_NAMES),
     Migration(3, "runs_by_namespace_slot", _V3_RUNS_BY_SLOT),
+    Migration(4, "skips_timeouts_dead_letters", _V4_DEAD_LETTERS),
 )
 
 _BOOKKEEPING: Final = """

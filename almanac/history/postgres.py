@@ -27,6 +27,13 @@ from almanac.history.aggregates import (
     aggregate_of,
     window_conditions,
 )
+from almanac.history.deadletters import DeadLetter, LetterKind, run_letter
+from almanac.history.pgletters import (
+    get_dead_letter,
+    insert_dead_letters,
+    list_dead_letters,
+    mark_requeued,
+)
 from almanac.history.records import (
     AuditEntry,
     ErrorCount,
@@ -37,7 +44,8 @@ from almanac.history.records import (
     RunSummary,
     RunWrite,
 )
-from almanac.history.store import DEFAULT_LIMIT, MAX_LIMIT, RunPage
+from almanac.history.states import STATE_SQL, RunState
+from almanac.history.store import DEFAULT_LIMIT, MAX_LIMIT, LetterPage, RunPage
 
 __all__ = ["PostgresRunStore"]
 
@@ -58,9 +66,29 @@ _COLUMNS: Final = (
     "error",
     "pod",
     "event_id",
+    "reason",
+    "dead_lettered_at",
 )
-_FILLABLE: Final = ("started_at", "finished_at", "exit_code", "result", "error", "pod", "event_id")
-_REPLACED: Final = ("template", "trigger", "slot", "attempt", "status", "namespace", "scheduledjob")
+_FILLABLE: Final = (
+    "started_at",
+    "finished_at",
+    "exit_code",
+    "result",
+    "error",
+    "pod",
+    "event_id",
+    "dead_lettered_at",
+)
+_REPLACED: Final = (
+    "template",
+    "trigger",
+    "slot",
+    "attempt",
+    "status",
+    "namespace",
+    "scheduledjob",
+    "reason",
+)
 _NEW_WINS: Final = (
     "(almanac_phase_rank(EXCLUDED.status) > almanac_phase_rank(job_runs.status)"
     " OR EXCLUDED.status = job_runs.status)"
@@ -116,6 +144,8 @@ def _params(record: RunRecord) -> tuple[Any, ...]:
         r.error,
         r.pod,
         r.event_id,
+        r.reason,
+        r.dead_lettered_at,
     )
 
 
@@ -184,7 +214,7 @@ class PostgresRunStore:
         *,
         scheduledjob_uid: str | None = None,
         scheduledjob: str | None = None,
-        statuses: Sequence[RunPhase] = (),
+        statuses: Sequence[RunState] = (),
         since: datetime | None = None,
         until: datetime | None = None,
         oldest_first: bool = False,
@@ -205,8 +235,8 @@ class PostgresRunStore:
             where.append("scheduledjob = %(name)s")
             params["name"] = scheduledjob
         if statuses:
-            where.append("status = ANY(%(statuses)s)")
-            params["statuses"] = [RunPhase(s).value for s in statuses]
+            where.append(f"{STATE_SQL} = ANY(%(statuses)s)")
+            params["statuses"] = [RunState(s).value for s in statuses]
         condition = " AND ".join(where)
         order = "slot, id" if oldest_first else "slot DESC, id DESC"
         async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
@@ -274,6 +304,43 @@ class PostgresRunStore:
             if count < batch_size:
                 return deleted
 
+    async def record_dead_letter(self, letter: DeadLetter) -> None:
+        async with self.pool.connection() as conn, conn.transaction():
+            await insert_dead_letters(conn, [letter])
+
+    async def list_dead_letters(
+        self,
+        namespace: str,
+        *,
+        scheduledjob_uid: str | None = None,
+        kind: LetterKind | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
+    ) -> LetterPage:
+        async with self.pool.connection() as conn:
+            return await list_dead_letters(
+                conn,
+                namespace,
+                scheduledjob_uid=scheduledjob_uid,
+                kind=kind,
+                since=since,
+                until=until,
+                limit=max(0, min(limit, MAX_LIMIT)),
+                offset=max(0, offset),
+            )
+
+    async def get_dead_letter(self, namespace: str, letter_id: int) -> DeadLetter | None:
+        async with self.pool.connection() as conn:
+            return await get_dead_letter(conn, namespace, letter_id)
+
+    async def mark_requeued(
+        self, namespace: str, letter_id: int, run: str, at: datetime
+    ) -> DeadLetter | None:
+        async with self.pool.connection() as conn:
+            return await mark_requeued(conn, namespace, letter_id, run, at)
+
     async def count_audit(
         self, org_id: str, actor: str, actions: Sequence[str], since: datetime
     ) -> int:
@@ -306,6 +373,7 @@ class PostgresRunStore:
 
 async def _write(conn: AsyncConnection[Any], writes: Sequence[RunWrite]) -> None:
     messages = [m for w in writes for m in w.messages]
+    letters = [x for w in writes if (x := run_letter(w.record.bounded())) is not None]
     async with conn.cursor() as cur:
         if len(writes) == 1:  # the common case: one round trip per statement
             await cur.execute(_UPSERT, _params(writes[0].record))
@@ -315,3 +383,5 @@ async def _write(conn: AsyncConnection[Any], writes: Sequence[RunWrite]) -> None
             await cur.execute(_ENQUEUE, _message_params(messages)[0])
         elif messages:
             await cur.executemany(_ENQUEUE, _message_params(messages))
+    if letters:
+        await insert_dead_letters(conn, letters)

@@ -5,7 +5,9 @@ buffer), so they are written once here as plain functions and the SQL mirrors th
 
 * a run's key is ``(scheduledjob_uid, run_name)``; one row per run (invariant nothing-lost);
 * a later phase wins over an earlier one (:func:`phase_rank`): a ``Succeeded`` never goes
-  back to ``Running`` when an old observation is replayed after an outage;
+  back to ``Running`` when an old observation is replayed after an outage; a ``Skipped``
+  row (a slot that did not run) ranks below everything, so a real run of that slot's name
+  (caught up by a later leader) replaces it;
 * once final, the first final phase stays; a second observation of the same phase only
   fills fields that were still empty;
 * a result larger than :data:`MAX_RESULT_BYTES` is replaced by a marked, bounded stub.
@@ -27,6 +29,7 @@ __all__ = [
     "MAX_ERROR_CHARS",
     "MAX_RESULT_BYTES",
     "TIMEOUT_ERROR",
+    "TIMEOUT_REASON",
     "AuditEntry",
     "ErrorCount",
     "HourCount",
@@ -37,6 +40,7 @@ __all__ = [
     "RunStats",
     "RunSummary",
     "RunWrite",
+    "ended_at_deadline",
     "merge_records",
     "merge_writes",
     "phase_rank",
@@ -51,16 +55,20 @@ MAX_ERROR_CHARS: Final = 4096
 #: The ``details.error`` of the result the executor writes when its deadline ends a run
 #: (``almanac/executor/main.py``): how the history tells a timeout from another failure.
 TIMEOUT_ERROR: Final = "deadline_exceeded"
+#: The ``reason`` of a failed run ended at its deadline, by the executor
+#: (:data:`TIMEOUT_ERROR`) or by Kubernetes (Job condition reason ``DeadlineExceeded``).
+TIMEOUT_REASON: Final = "timeout"
 FINAL_PHASES: Final = frozenset(
     {RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.SKIPPED, RunPhase.CANCELLED}
 )
-_RANK: Final = {RunPhase.PENDING: 0, RunPhase.RUNNING: 1}
+_RANK: Final = {RunPhase.SKIPPED: -1, RunPhase.PENDING: 0, RunPhase.RUNNING: 1}
 
 RunKey = tuple[str, str]
 
 
 def phase_rank(phase: RunPhase) -> int:
-    """0 Pending, 1 Running, 2 any final phase; SQL ``almanac_phase_rank`` matches."""
+    """-1 Skipped, 0 Pending, 1 Running, 2 any other final phase; SQL
+    ``almanac_phase_rank`` matches (migration 4)."""
     return _RANK.get(phase, 2)
 
 
@@ -81,6 +89,10 @@ class RunRecord:
     custom image, the params cannot). ``None`` when the recorder did not know them.
     ``will_retry`` is not stored either: the run's failed event says it (whether the retry
     policy follows this failed attempt with another), decided when the run is recorded.
+    ``reason`` says why a run ended as it did, in a word: a skipped slot's
+    :class:`~almanac.core.decisions.SkipReason`, :data:`TIMEOUT_REASON` for a failed run
+    ended at its deadline. ``dead_lettered_at`` marks a failed run that exhausted its
+    retries (:func:`~almanac.core.retry.exhausted`); the phase stays ``Failed``.
     """
 
     namespace: str
@@ -99,6 +111,8 @@ class RunRecord:
     error: str | None = None
     pod: str | None = None
     event_id: str | None = None
+    reason: str | None = None
+    dead_lettered_at: datetime | None = None
     params: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
     will_retry: bool = field(default=False, compare=False)
     created_at: datetime | None = field(default=None, compare=False)
@@ -108,6 +122,7 @@ class RunRecord:
         _aware(self.slot, "slot")
         _aware(self.started_at, "started_at")
         _aware(self.finished_at, "finished_at")
+        _aware(self.dead_lettered_at, "dead_lettered_at")
         object.__setattr__(self, "phase", RunPhase(self.phase))
 
     @property
@@ -135,7 +150,16 @@ class RunRecord:
         return replace(self, result=truncate_result(self.result), error=error)
 
 
-_FILLABLE: Final = ("started_at", "finished_at", "exit_code", "result", "error", "pod", "event_id")
+_FILLABLE: Final = (
+    "started_at",
+    "finished_at",
+    "exit_code",
+    "result",
+    "error",
+    "pod",
+    "event_id",
+    "dead_lettered_at",
+)
 
 
 def merge_records(old: RunRecord | None, new: RunRecord) -> RunRecord:
@@ -143,7 +167,8 @@ def merge_records(old: RunRecord | None, new: RunRecord) -> RunRecord:
 
     ``new`` wins when its phase ranks higher, or is the same phase (fresher details);
     otherwise ``old`` stays. Either way, fields the winner lacks are filled from the other,
-    so a final record without ``started_at`` keeps the start time seen earlier.
+    so a final record without ``started_at`` keeps the start time seen earlier; ``reason``
+    is the winner's alone (a skipped slot's reason never sticks to the run that replaced it).
     """
     if old is None:
         return new
@@ -252,10 +277,9 @@ class RunAggregate:
     """Counts and durations over a set of runs, computed by the database.
 
     ``running`` counts runs launched and not finished (``Pending`` or ``Running``, the run
-    JSON's ``running``). ``timeouts`` counts failed runs whose result says the executor
-    ended them at their deadline (:func:`timed_out`); they are among ``failed`` too. A Job
-    stopped by Kubernetes at ``activeDeadlineSeconds`` before the executor's own deadline
-    leaves no such mark and is counted as failed only. ``success_rate`` is succeeded /
+    JSON's ``running``). ``timeouts`` counts failed runs ended at their deadline, by the
+    executor or by Kubernetes (:func:`timed_out`); they are among ``failed`` too, as are
+    dead-lettered runs. ``success_rate`` is succeeded /
     (succeeded + failed), ``None`` before any run finished; skipped and cancelled runs are
     counted but do not dilute it. Durations in seconds, over runs with a start and a finish.
     """
@@ -298,11 +322,14 @@ class RunSummary:
 
 
 def timed_out(record: RunRecord) -> bool:
-    """True for a failed run the executor ended at its deadline: its result's
-    ``details.error`` is :data:`TIMEOUT_ERROR` (the SQL of the aggregates tests the same)."""
-    details = (record.result or {}).get("details")
-    return (
-        record.phase is RunPhase.FAILED
-        and isinstance(details, dict)
-        and details.get("error") == TIMEOUT_ERROR
-    )
+    """True for a failed run ended at its deadline: its ``reason`` is
+    :data:`TIMEOUT_REASON` (the SQL of the aggregates tests the same; migration 4 marked
+    the rows stored before the column existed from their result)."""
+    return record.phase is RunPhase.FAILED and record.reason == TIMEOUT_REASON
+
+
+def ended_at_deadline(result: Mapping[str, Any] | None) -> bool:
+    """True when the executor's result says it ended the run at its deadline (its
+    ``details.error`` is :data:`TIMEOUT_ERROR`)."""
+    details = (result or {}).get("details")
+    return isinstance(details, dict) and details.get("error") == TIMEOUT_ERROR

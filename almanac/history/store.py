@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from almanac.core.status import RunPhase
+from almanac.history.deadletters import DeadLetter, LetterKind
 from almanac.history.records import (
     AuditEntry,
     OutboxMessage,
@@ -22,14 +22,17 @@ from almanac.history.records import (
     RunSummary,
     RunWrite,
 )
+from almanac.history.states import RunState
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "RunPage", "RunStore"]
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "LetterPage", "RunPage", "RunStore"]
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
 #: One page of runs, in the order asked, and the total matching the filter.
 RunPage = tuple[list[RunRecord], int]
+#: One page of dead letters, newest first, and the total matching the filter.
+LetterPage = tuple[list[DeadLetter], int]
 
 
 @runtime_checkable
@@ -37,7 +40,8 @@ class RunStore(Protocol):
     """Run history storage; every method may raise on an outage (the buffer absorbs it)."""
 
     async def record_run(self, record: RunRecord, messages: Sequence[OutboxMessage] = ()) -> None:
-        """Upsert one run (later phase wins) and enqueue its messages, atomically."""
+        """Upsert one run (later phase wins) and enqueue its messages, atomically; a run
+        marked dead-lettered gets its dead letter in the same transaction."""
 
     async def record_runs(self, writes: Sequence[RunWrite]) -> None:
         """Upsert several runs and their messages in one transaction."""
@@ -57,14 +61,15 @@ class RunStore(Protocol):
         *,
         scheduledjob_uid: str | None = None,
         scheduledjob: str | None = None,
-        statuses: Sequence[RunPhase] = (),
+        statuses: Sequence[RunState] = (),
         since: datetime | None = None,
         until: datetime | None = None,
         oldest_first: bool = False,
         limit: int = DEFAULT_LIMIT,
         offset: int = 0,
     ) -> RunPage:
-        """Runs of one ScheduledJob (by uid, or by name) whose slot is in ``[since,
+        """Runs of one ScheduledJob (by uid, or by name) in one of ``statuses`` (states:
+        ``Failed`` is a failure neither timed out nor dead-lettered) whose slot is in ``[since,
         until]``, newest slot first (oldest first if asked; ties in the order the runs were
         first stored), and the total."""
 
@@ -83,6 +88,31 @@ class RunStore(Protocol):
 
     async def record_audit(self, entry: AuditEntry) -> None:
         """Append one audit entry."""
+
+    async def record_dead_letter(self, letter: DeadLetter) -> None:
+        """Store ``letter`` unless one of its key is stored already (a refused event's)."""
+
+    async def list_dead_letters(
+        self,
+        namespace: str,
+        *,
+        scheduledjob_uid: str | None = None,
+        kind: LetterKind | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
+    ) -> LetterPage:
+        """The namespace's dead letters parked in ``[since, until]``, newest first."""
+
+    async def get_dead_letter(self, namespace: str, letter_id: int) -> DeadLetter | None:
+        """Letter ``letter_id`` if it is ``namespace``'s."""
+
+    async def mark_requeued(
+        self, namespace: str, letter_id: int, run: str, at: datetime
+    ) -> DeadLetter | None:
+        """Mark the letter requeued as run ``run`` (a second mark keeps the first); the
+        letter as marked, ``None`` when ``namespace`` has no such letter."""
 
     async def count_audit(
         self, org_id: str, actor: str, actions: Sequence[str], since: datetime

@@ -39,6 +39,7 @@ from almanac.core.orgs import EXPORT_TEMPLATE
 from almanac.core.status import RunPhase
 from almanac.core.vocabulary import API_VERSION, SCHEDULED_JOBS
 from almanac.history.records import OutboxMessage, RunRecord
+from almanac.history.states import RunState
 from almanac.notify.settings import NotifySettings
 
 __all__ = [
@@ -59,12 +60,14 @@ __all__ = [
 EVENT_NAMESPACE: Final = uuid.UUID("6f1c1f0e-5b7a-5d43-9a0e-a1a2a3a4a5a6")
 _ORG_NAMESPACE: Final = re.compile(r"org-(.+)")
 _RUN_STATUS: Final = {
-    RunPhase.PENDING: "running",
-    RunPhase.RUNNING: "running",
-    RunPhase.SUCCEEDED: "completed",
-    RunPhase.FAILED: "failed",
-    RunPhase.SKIPPED: "skipped",
-    RunPhase.CANCELLED: "cancelled",
+    RunState.PENDING: "running",
+    RunState.RUNNING: "running",
+    RunState.SUCCEEDED: "completed",
+    RunState.FAILED: "failed",
+    RunState.TIMEOUT: "timeout",
+    RunState.DEAD_LETTERED: "dead_lettered",
+    RunState.SKIPPED: "skipped",
+    RunState.CANCELLED: "cancelled",
 }
 _RUN_EVENT: Final = {
     RunPhase.RUNNING: "started",
@@ -92,9 +95,11 @@ def event_id(kind: str, scheduledjob_uid: str, subject: str, what: str) -> str:
     return str(uuid.uuid5(EVENT_NAMESPACE, f"{kind}/{scheduledjob_uid}/{subject}/{what}"))
 
 
-def run_status(phase: RunPhase) -> str:
-    """The facade's run status word for a phase (``Succeeded`` → ``completed``)."""
-    return _RUN_STATUS[RunPhase(phase)]
+def run_status(state: RunPhase | RunState) -> str:
+    """The facade's run status word for a phase or a state (``Succeeded`` → ``completed``,
+    ``DeadLettered`` → ``dead_lettered``); the words of a run's row come from its state
+    (:func:`~almanac.history.states.state_of`)."""
+    return _RUN_STATUS[RunState(state.value)]
 
 
 def org_id_of(namespace: str) -> str | None:
@@ -167,7 +172,9 @@ def _find(result: dict[str, Any] | None, name: str) -> Any:
 def _run_data(record: RunRecord, namespace_org: str | None = None) -> dict[str, Any]:
     """A run event's ``data`` (and a notice's ``events[0].payload``). ``org_id`` is the
     organisation the run's notice names (:func:`notice_identity`), ``None`` when it names
-    none; ``will_retry`` is the record's (true only for a failed attempt with a next one)."""
+    none; ``will_retry`` is the record's (true only for a failed attempt with a next one);
+    ``dead_lettered`` marks a failed run with no retry left (listed in the dead letters),
+    ``reason`` says why it ended so in a word (a skip's reason, ``timeout``)."""
     duration = record.duration
     return {
         "job_id": record.scheduledjob_uid,
@@ -188,6 +195,8 @@ def _run_data(record: RunRecord, namespace_org: str | None = None) -> dict[str, 
         "result": record.result,
         "error": record.error,
         "will_retry": record.will_retry,
+        "dead_lettered": record.dead_lettered_at is not None,
+        "reason": record.reason,
     }
 
 

@@ -39,6 +39,7 @@ from .leader import LeaseElector
 from .logs import configure_logging, log
 from .namespacecache import NamespaceCache
 from .observability import Metrics, Probes, start_probe_server
+from .parking import EventParking
 from .scheduler import Scheduler
 from .settings import OperatorSettings
 from .triggers import TriggerService
@@ -240,7 +241,8 @@ async def run(settings: OperatorSettings) -> None:
     )
     history.on_health_change = scheduler.poke_all
     history.recorder.buffer.hold = scheduler.launches_done
-    triggers = TriggerService(kube, scheduler, metrics, trigger_settings)
+    parking = EventParking(history.recorder.buffer.store.record_dead_letter)
+    triggers = TriggerService(kube, scheduler, metrics, trigger_settings, parking=parking)
     probes = Probes(metrics, lambda: elector.is_leader, lambda: scheduler.last_tick)
     runner = await start_probe_server(probes, config.metrics_port)
     webhook = await _start_webhook(config, kube)

@@ -13,24 +13,32 @@ harmless.
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Callable, Mapping
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Final
 
+from almanac.core.decisions import SkipReason
 from almanac.core.models import Retry
-from almanac.core.retry import will_retry
-from almanac.core.runs import JobObservation
-from almanac.core.status import RunPhase
+from almanac.core.retry import exhausted, will_retry
+from almanac.core.runs import JobObservation, RunRequest, job_name_of
+from almanac.core.status import RunPhase, TriggerKind
 from almanac.history import BufferedRecorder, RunRecord
-from almanac.history.records import RunKey
+from almanac.history.records import TIMEOUT_REASON, RunKey, ended_at_deadline
 from almanac.notify import NotifySettings, messages_for_run
 
 from .kube import ObjectRef, RunOutcome
 
-__all__ = ["RunRecorder", "parse_result", "run_record"]
+__all__ = ["RunRecorder", "SkipRowBudget", "parse_result", "run_record", "skipped_record"]
 
 #: Runs known to have a stored final row, remembered so pruning asks Postgres once per run.
 KNOWN_FINAL_LIMIT = 100_000
+#: Skipped rows one ScheduledJob may write per hour (after the core's per-pass bound): a
+#: suspended per-second schedule is one pass a second, and would otherwise write a row
+#: each time. The slots past the budget are still counted (status, metric).
+SKIPPED_ROWS_PER_HOUR: Final = 60
+_HOUR: Final = timedelta(hours=1)
+_BUDGETS_KEPT: Final = 10_000
 
 
 def parse_result(message: str) -> tuple[dict[str, Any] | None, str | None]:
@@ -68,12 +76,17 @@ def run_record(
     unknown, announced as no retry)."""
     outcome = outcome or RunOutcome()
     result, error = parse_result(outcome.message)
+    failed = job.phase is RunPhase.FAILED
+    timed_out = failed and (job.timed_out or ended_at_deadline(result))
     if job.phase is RunPhase.FAILED and error is None:
         error = (
             f"exit code {outcome.exit_code}"
             if outcome.exit_code
+            else "the run exceeded its deadline"
+            if timed_out
             else "the run failed (deadline exceeded or its pod was lost)"
         )
+    dead = retry is not None and exhausted(retry, job.attempt, job.phase)
     return RunRecord(
         namespace=ref.namespace,
         scheduledjob=ref.name,
@@ -92,8 +105,49 @@ def run_record(
         result=result,
         error=error,
         pod=outcome.pod,
+        reason=TIMEOUT_REASON if timed_out else None,
+        dead_lettered_at=(job.completion_time or job.start_time or job.slot) if dead else None,
         will_retry=retry is not None and will_retry(retry, job.attempt, job.phase),
     ).bounded()
+
+
+def skipped_record(ref: ObjectRef, template: str, slot: datetime, reason: SkipReason) -> RunRecord:
+    """The history row of a slot that did not run: phase Skipped with the reason, named
+    like the run the slot would have had (trigger ``schedule``), so the real run of that
+    name, should a later leader launch it after all, replaces it (a skipped row ranks
+    lowest, :func:`~almanac.history.records.phase_rank`)."""
+    return RunRecord(
+        namespace=ref.namespace,
+        scheduledjob=ref.name,
+        scheduledjob_uid=ref.uid,
+        run_name=job_name_of(ref.name, ref.uid, RunRequest(slot, TriggerKind.SCHEDULE)),
+        slot=slot,
+        phase=RunPhase.SKIPPED,
+        template=template,
+        trigger=TriggerKind.SCHEDULE.value,
+        reason=reason.value,
+    )
+
+
+class SkipRowBudget:
+    """At most :data:`SKIPPED_ROWS_PER_HOUR` skipped rows per ScheduledJob in any hour
+    (every loop is bounded: a suspended per-second schedule must not flood the history)."""
+
+    def __init__(self, per_hour: int = SKIPPED_ROWS_PER_HOUR) -> None:
+        self.per_hour = per_hour
+        self._written: dict[str, deque[datetime]] = {}
+
+    def take(self, uid: str, now: datetime) -> bool:
+        """True (and one row counted) when ``uid`` may write a skipped row at ``now``."""
+        if len(self._written) >= _BUDGETS_KEPT:  # drop the jobs quiet for an hour (deleted)
+            self._written = {k: v for k, v in self._written.items() if v and v[-1] > now - _HOUR}
+        times = self._written.setdefault(uid, deque())
+        while times and times[0] <= now - _HOUR:
+            times.popleft()
+        if len(times) >= self.per_hour:
+            return False
+        times.append(now)
+        return True
 
 
 class RunRecorder:

@@ -48,7 +48,7 @@ from .leader import Fence, NotLeaderError, always
 from .logs import log
 from .namespacecache import NamespaceCache
 from .observability import Metrics
-from .recording import RunRecorder, run_record
+from .recording import RunRecorder, SkipRowBudget, run_record, skipped_record
 from .registry import Registry
 from .tracked import Tracked
 from .wakeups import IDLE_TICK, Key, WakeQueue
@@ -80,6 +80,7 @@ class Scheduler:
         self._metrics = metrics
         self._clock = clock
         self._recorder = recorder
+        self._skip_rows = SkipRowBudget()
         self._concurrency = concurrency
         self._event_record_window = event_record_window
         #: How far the trigger consumer has handled its events (set by the trigger
@@ -349,7 +350,17 @@ class Scheduler:
                     self.count_trigger(t, trigger, outcome, error)
                 case CountSkip(reason=reason, count=count):
                     self._metrics.skipped.labels(reason=reason.value).inc(count)
+                    self._record_skips(t, action, now)
         await flush()
+
+    def _record_skips(self, t: Tracked, action: CountSkip, now: datetime) -> None:
+        """A history row per skipped slot the pass named, within the job's hourly budget."""
+        if self._recorder is None or t.spec is None:
+            return
+        for slot in action.slots:
+            if self._skip_rows.take(t.ref.uid, now):
+                record = skipped_record(t.ref, t.spec.template, slot, action.reason)
+                self._recorder.record(record)
 
     async def _delete(self, t: Tracked, action: DeleteJob) -> None:
         await self._kube.delete_job(t.ref.namespace, action.job)

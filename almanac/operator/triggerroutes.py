@@ -70,6 +70,8 @@ class Outcome:
     creates: list[Create] = field(default_factory=list)
     #: (ScheduledJob, trigger, key, event id) of each cancel to run.
     cancels: list[tuple[Tracked, str, str, str]] = field(default_factory=list)
+    #: The event's identity, once read (``None``: refused before it was parsed).
+    event_id: str | None = None
 
     def count(self, route: Route, what: str, reason: str | None = None) -> None:
         self.counts.append((route.key, route.trigger, what, reason))

@@ -56,6 +56,7 @@ from .evaluation import Evaluator, EvaluatorPool
 from .kube import Kube
 from .logs import log
 from .observability import Metrics
+from .parking import EventParking
 from .scheduler import EVENT_CONCURRENCY, Scheduler
 from .tracked import StoredRequest, Tracked
 from .triggerconsumer import TriggerConsumer, record_time
@@ -90,6 +91,7 @@ class TriggerService:
         *,
         evaluator: Evaluator | None = None,
         backoff: Sequence[float] = BACKOFF,
+        parking: EventParking | None = None,
     ) -> None:
         self._kube = kube
         self._scheduler = scheduler
@@ -99,6 +101,7 @@ class TriggerService:
             settings.eval_workers, settings.eval_timeout.total_seconds()
         )
         self._backoff = backoff
+        self._parking = parking or EventParking(None)
         self._routes: dict[str, list[Route]] = {}
         self._routes_generation = -1
         self._limit = asyncio.Semaphore(EVENT_CONCURRENCY)  # Job or RunRequest creations
@@ -147,13 +150,23 @@ class TriggerService:
         for cancel in outcome.cancels:
             await self._cancel(*cancel)
         refused = await asyncio.gather(*(self._bounded(create) for create in outcome.creates))
+        parked: list[tuple[Tracked, str]] = []
         for key, trigger, what, error in outcome.counts:
             t = self._scheduler.find(*key)
             if t is not None:
                 self._scheduler.count_trigger(t, trigger, what, error)
+                if what == "failed":
+                    parked.append((t, error or "refused"))
         for create, reason in zip(outcome.creates, refused, strict=True):
             if reason is not None:
                 self._scheduler.count_trigger(create.tracked, create.trigger, "failed", reason)
+                parked.append((create.tracked, reason))
+        if parked:
+            position = (record.topic, record.partition, record.offset)
+            event_id = outcome.event_id or event_identity({}, *position)
+            await self._parking.park(
+                parked, event_id=event_id, topic=record.topic, value=record.value or b""
+            )
         if outcome.creates and record.timestamp:
             self._metrics.trigger_latency.observe(max(0.0, time.time() - record.timestamp / 1000))
 
@@ -193,6 +206,7 @@ class TriggerService:
             return outcome
         event, problem = _read_event(record.value or b"")
         event_id = event_identity(event or {}, record.topic, record.partition, record.offset)
+        outcome.event_id = event_id
         if event is None:
             for route, t in live:
                 if route.role == "start":

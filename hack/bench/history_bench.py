@@ -42,6 +42,7 @@ from almanac.history import (
     open_pool,
     prepare_database,
 )
+from almanac.history.states import RunState
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 JOBS = 1000
@@ -186,7 +187,7 @@ async def bench(dsn: str, rows: int, single: int, batched: int, queries: int) ->
                     lambda: store.list_runs(
                         f"org-{j % NAMESPACES:06d}",
                         scheduledjob=f"job-{j}",
-                        statuses=[RunPhase.FAILED],
+                        statuses=[RunState.FAILED],
                     )
                 ),
             ),

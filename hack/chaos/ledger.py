@@ -16,7 +16,9 @@ and over the run: Lease samples in which two replicas said they led, each kill's
 takeover time (from the kill to the first sample with another leader), and the run
 history against the Jobs (invariant nothing-lost): a Job with no history row (**lost**), a
 row whose phase is not the Job's (**stale**: a finished run still ``Running``), a row
-with no Job (**phantom**).
+with no Job (**phantom**). A ``Skipped`` row is a slot that did not run, so it has no Job
+and is no phantom; a skipped row whose slot's Job exists after all is stale (the run's row
+replaces it).
 """
 
 from __future__ import annotations
@@ -97,7 +99,7 @@ def history_gaps(runs: Iterable[RunSeen], rows: Mapping[str, str]) -> HistoryGap
     """``rows``: run name to the stored phase, for every history row of the namespace."""
     seen = {r.job: r for r in runs}
     lost = sum(1 for name in seen if name not in rows)
-    phantom = sum(1 for name in rows if name not in seen)
+    phantom = sum(1 for name, phase in rows.items() if name not in seen and phase != "Skipped")
     stale = sum(
         1 for name, phase in rows.items() if name in seen and not _agrees(seen[name], phase)
     )

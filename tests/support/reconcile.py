@@ -326,7 +326,9 @@ class Case:
     (``counts.launched``), ``condition <Type>`` for ``(status, reason)`` or ``message
     <Type>`` for a condition's message. ``wake`` is the next pass's instant (``None``:
     none), ``buffered`` the BufferOne slot held after the pass and ``cancelled`` the history
-    rows of the runs it replaced, each checked unless left :data:`UNCHECKED`.
+    rows of the runs it replaced, ``skipped_rows`` the skipped slots the pass names for
+    the history (``"HH:MM reason"``, in action order), each checked unless left
+    :data:`UNCHECKED`.
     """
 
     name: str
@@ -337,6 +339,14 @@ class Case:
     wake: datetime | Unchecked | None = UNCHECKED
     buffered: datetime | Unchecked | None = UNCHECKED
     cancelled: Sequence[str] | Unchecked = UNCHECKED
+    skipped_rows: Sequence[str] | Unchecked = UNCHECKED
+
+
+def skipped_rows(actions: Sequence[Action]) -> list[str]:
+    """The skipped slots a pass names for the history, as ``"HH:MM reason"``."""
+    return [
+        f"{slot:%H:%M} {a.reason}" for a in actions if isinstance(a, CountSkip) for slot in a.slots
+    ]
 
 
 def outcome(result: PassResult, key: str) -> Any:
@@ -369,3 +379,5 @@ def check(case: Case) -> None:
         assert result.buffered == case.buffered, "buffered"
     if not isinstance(case.cancelled, Unchecked):
         assert _cancelled(result.actions, case.given) == list(case.cancelled), "cancelled"
+    if not isinstance(case.skipped_rows, Unchecked):
+        assert skipped_rows(result.actions) == list(case.skipped_rows), "skipped_rows"

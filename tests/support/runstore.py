@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from almanac.core.status import RunPhase
+from almanac.history.deadletters import DeadLetter, LetterKind, run_letter
 from almanac.history.errors import HistoryUnavailableError
 from almanac.history.records import (
     AuditEntry,
@@ -27,9 +28,11 @@ from almanac.history.records import (
     RunSummary,
     RunWrite,
     merge_records,
+    phase_rank,
     timed_out,
 )
-from almanac.history.store import DEFAULT_LIMIT, RunPage
+from almanac.history.states import RunState, state_of
+from almanac.history.store import DEFAULT_LIMIT, LetterPage, RunPage
 
 __all__ = ["InMemoryRunStore", "aggregate", "percentile_cont"]
 
@@ -81,6 +84,7 @@ class InMemoryRunStore:
         self.runs: dict[RunKey, RunRecord] = {}
         self.audit: list[AuditEntry] = []
         self.outbox: dict[str, OutboxMessage] = {}
+        self.letters: dict[tuple[str, str, str], DeadLetter] = {}
         self.writes = 0
         self._failures = 0
         self._now = now
@@ -111,7 +115,13 @@ class InMemoryRunStore:
             )
             for message in write.messages:
                 self.outbox.setdefault(message.event_id, message)
+            if (letter := run_letter(write.record.bounded())) is not None:
+                self._add_letter(letter)
             self.writes += 1
+
+    def _add_letter(self, letter: DeadLetter) -> None:
+        if letter.key not in self.letters:
+            self.letters[letter.key] = replace(letter, id=len(self.letters) + 1)
 
     async def enqueue(self, messages: Sequence[OutboxMessage]) -> None:
         self._maybe_fail()
@@ -135,7 +145,7 @@ class InMemoryRunStore:
         *,
         scheduledjob_uid: str | None = None,
         scheduledjob: str | None = None,
-        statuses: Sequence[RunPhase] = (),
+        statuses: Sequence[RunState] = (),
         since: datetime | None = None,
         until: datetime | None = None,
         oldest_first: bool = False,
@@ -148,7 +158,7 @@ class InMemoryRunStore:
             for r in self._window(namespace, since, until)
             if (scheduledjob_uid is None or r.scheduledjob_uid == scheduledjob_uid)
             and (scheduledjob is None or r.scheduledjob == scheduledjob)
-            and (not statuses or r.phase in statuses)
+            and (not statuses or state_of(r) in statuses)
         ]
         # The dict keeps first-insertion order, as the table's id does: ties on the slot
         # go by it, the same way round as the slot (a stable sort of the reversed list).
@@ -172,7 +182,8 @@ class InMemoryRunStore:
     async def has_final_record(self, scheduledjob_uid: str, run_name: str) -> bool:
         self._maybe_fail()
         record = self.runs.get((scheduledjob_uid, run_name))
-        return record is not None and record.final
+        # As the SQL asks (rank 2): a skipped slot's row is not a run's final row.
+        return record is not None and phase_rank(record.phase) == 2
 
     async def stats(self, namespace: str, scheduledjob_uid: str) -> RunStats:
         self._maybe_fail()
@@ -187,7 +198,11 @@ class InMemoryRunStore:
             if r.phase == RunPhase.FAILED and r.error and r.finished_at is not None:
                 seen = last_seen.get(r.error)
                 last_seen[r.error] = max(seen, r.finished_at) if seen else r.finished_at
-        hours = Counter((r.started_at or r.slot).astimezone(UTC).hour for r in rows)
+        hours = Counter(
+            (r.started_at or r.slot).astimezone(UTC).hour
+            for r in rows
+            if r.phase is not RunPhase.SKIPPED
+        )
         return RunStats(
             **vars(aggregate(rows)),
             top_errors=tuple(
@@ -220,6 +235,51 @@ class InMemoryRunStore:
     async def record_audit(self, entry: AuditEntry) -> None:
         self._maybe_fail()
         self.audit.append(entry)
+
+    async def record_dead_letter(self, letter: DeadLetter) -> None:
+        self._maybe_fail()
+        self._add_letter(letter)
+
+    async def list_dead_letters(
+        self,
+        namespace: str,
+        *,
+        scheduledjob_uid: str | None = None,
+        kind: LetterKind | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
+    ) -> LetterPage:
+        self._maybe_fail()
+        rows = [
+            x
+            for x in self.letters.values()
+            if x.namespace == namespace
+            and (scheduledjob_uid is None or x.scheduledjob_uid == scheduledjob_uid)
+            and (kind is None or x.kind is kind)
+            and (since is None or x.at >= since)
+            and (until is None or x.at <= until)
+        ]
+        rows.sort(key=lambda x: (x.at, x.id or 0), reverse=True)
+        return rows[offset : offset + limit], len(rows)
+
+    async def get_dead_letter(self, namespace: str, letter_id: int) -> DeadLetter | None:
+        self._maybe_fail()
+        found = [x for x in self.letters.values() if (x.namespace, x.id) == (namespace, letter_id)]
+        return found[0] if found else None
+
+    async def mark_requeued(
+        self, namespace: str, letter_id: int, run: str, at: datetime
+    ) -> DeadLetter | None:
+        letter = await self.get_dead_letter(namespace, letter_id)
+        if letter is None:
+            return None
+        marked = replace(
+            letter, requeued_at=letter.requeued_at or at, requeued_run=letter.requeued_run or run
+        )
+        self.letters[marked.key] = marked
+        return marked
 
     async def count_audit(
         self, org_id: str, actor: str, actions: Sequence[str], since: datetime

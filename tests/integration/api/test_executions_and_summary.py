@@ -67,7 +67,9 @@ async def test_stats_carry_durations_timeouts_and_the_last_run(
     job = org.create(name="measured")
     await store.record_run(history_run(org, job, T0, RunPhase.SUCCEEDED, seconds=10))
     await store.record_run(history_run(org, job, T0 + HOUR, RunPhase.SUCCEEDED, seconds=30))
-    late = history_run(org, job, T0 + 2 * HOUR, RunPhase.FAILED, seconds=50, result=LATE)
+    late = history_run(
+        org, job, T0 + 2 * HOUR, RunPhase.FAILED, seconds=50, result=LATE, reason="timeout"
+    )
     await store.record_run(late)
 
     stats = org.request("GET", f"/jobs/{job['id']}/stats").json()

@@ -13,6 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from almanac.core.status import RunPhase
 from almanac.history import AuditEntry, OutboxMessage, PostgresRunStore, RunStore, migrate
+from almanac.history.states import RunState
 from tests.integration.history.schemas import drop_schema, new_schema_name
 from tests.unit.history.builders import SLOT, UID, finished, record, running
 from tests.unit.history.store_contract import CHECKS
@@ -127,7 +128,7 @@ async def test_list_runs_filters_pages_and_counts(store: PostgresRunStore) -> No
     assert [r.run_name for r in rows] == ["nightly-3", "nightly-2"]
 
     failed, total = await store.list_runs(
-        "org-000101", scheduledjob="nightly", statuses=[RunPhase.FAILED]
+        "org-000101", scheduledjob="nightly", statuses=[RunState.FAILED]
     )
     assert (total, [r.run_name for r in failed]) == (2, ["nightly-3", "nightly-1"])
 
@@ -219,6 +220,6 @@ async def test_migrations_are_idempotent_and_race_safely(dsn: str) -> None:
             await conn.close()
         await drop_schema(dsn, schema)
 
-    assert sorted(v for result in applied for v in result) == [1, 2, 3]
+    assert sorted(v for result in applied for v in result) == [1, 2, 3, 4]
     assert again == []
-    assert versions == [1, 2, 3]
+    assert versions == [1, 2, 3, 4]

@@ -45,6 +45,8 @@ class Jobs:
     """The API server's reads the history routes make: namespaces and ScheduledJobs."""
 
     objects: list[dict[str, Any]] = field(default_factory=list)
+    #: RunRequests the facade created (a retry, a requeue), by (namespace, name).
+    requests: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     async def namespace_labels(self, namespace: str) -> dict[str, str] | None:
         return {"almanac.dev/org-id": namespace.removeprefix("org-")}
@@ -58,6 +60,19 @@ class Jobs:
                 return obj
         raise NotFoundError(f"no job with id {uid!r}", "id")
 
+    async def get_run_job(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return None  # every run's Job is pruned: runs are found in the history
+
+    async def get_run_request(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self.requests.get((namespace, name))
+
+    async def create_run_request(self, namespace: str, body: dict[str, Any]) -> bool:
+        key = (namespace, body["metadata"]["name"])
+        if key in self.requests:
+            return False
+        self.requests[key] = body
+        return True
+
 
 @dataclass
 class Facade:
@@ -70,6 +85,10 @@ class Facade:
     async def get(self, org_id: str, path: str, **params: Any) -> httpx.Response:
         headers = {"x-rh-identity": encode_identity(org_id, username="ann")}
         return await self.http.get(f"{BASE_PATH}{path}", params=params, headers=headers)
+
+    async def post(self, org_id: str, path: str, *, admin: bool = True) -> httpx.Response:
+        identity = encode_identity(org_id, username="ann", is_org_admin=admin)
+        return await self.http.post(f"{BASE_PATH}{path}", headers={"x-rh-identity": identity})
 
 
 @asynccontextmanager

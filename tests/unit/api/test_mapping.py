@@ -3,6 +3,7 @@ ScheduledJob (also one written with kubectl) reads back as the seed's job JSON."
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +29,8 @@ from almanac.api.mapping import (
 )
 from almanac.core.kafkanames import KafkaNames
 from almanac.core.status import RunPhase
-from almanac.history.records import RunRecord
+from almanac.history.records import TIMEOUT_REASON, RunRecord
+from almanac.history.states import RunState
 
 SEED_BODY: dict[str, Any] = {
     "name": "Daily Inventory Export",
@@ -262,8 +264,27 @@ def test_run_row_becomes_the_seed_run_json() -> None:
         "completed",
         {"status": "ok"},
     )
-    assert phases_for("running") == (RunPhase.PENDING, RunPhase.RUNNING)
+    assert phases_for("running") == (RunState.PENDING, RunState.RUNNING)
+    assert phases_for("failed") == (RunState.FAILED,)
+    assert phases_for("dead_lettered") == (RunState.DEAD_LETTERED,)
     assert phases_for(None) == ()
+
+
+def test_a_failed_row_shows_timeout_or_dead_lettered_by_its_marks() -> None:
+    slot = datetime(2026, 11, 1, tzinfo=UTC)
+    failed = RunRecord("ns", "x", "u", "x-1", slot, RunPhase.FAILED, error="exit code 1")
+    timed_out = replace(failed, reason=TIMEOUT_REASON)
+    dead = replace(timed_out, dead_lettered_at=slot)
+    skipped = replace(failed, phase=RunPhase.SKIPPED, error=None, reason="suspended")
+
+    views = [run_view(r) for r in (failed, timed_out, dead, skipped)]
+
+    assert [(v.status, v.reason) for v in views] == [
+        ("failed", None),
+        ("timeout", "timeout"),
+        ("dead_lettered", "timeout"),
+        ("skipped", "suspended"),
+    ]
 
 
 MESSAGE_JOB = {"name": "Forge", "schedule": "0 3 * * *", "type": "message"}

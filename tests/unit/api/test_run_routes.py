@@ -151,3 +151,31 @@ async def test_a_history_outage_is_a_503_with_retry_after(app: Facade, path: str
     assert reply.status_code == 503, reply.text
     assert int(reply.headers["retry-after"]) > 0
     assert reply.json()["errors"][0]["field"] == "history"
+
+
+async def test_status_filters_and_shows_timeout_dead_lettered_and_skipped(app: Facade) -> None:
+    failed = RunPhase.FAILED
+    await app.store.record_run(finished(failed, record(run="plain")))
+    await app.store.record_run(
+        finished(failed, record(run="late", slot=SLOT + HOUR), reason="timeout")
+    )
+    dead = record(run="dead", slot=SLOT + 2 * HOUR)
+    await app.store.record_run(finished(failed, dead, dead_lettered_at=SLOT + 2 * HOUR))
+    skip = record(RunPhase.SKIPPED, run="frozen", slot=SLOT + 3 * HOUR, reason="suspended")
+    await app.store.record_run(skip)
+
+    shown = {}
+    for status in ("failed", "timeout", "dead_lettered", "skipped"):
+        reply = await app.get(ORG_A, f"/jobs/{UID}/runs", status=status)
+        assert reply.status_code == 200, reply.text
+        shown[status] = [(r["id"], r["status"], r["reason"]) for r in reply.json()["data"]]
+
+    assert shown == {
+        "failed": [("plain", "failed", None)],
+        "timeout": [("late", "timeout", "timeout")],
+        "dead_lettered": [("dead", "dead_lettered", None)],
+        "skipped": [("frozen", "skipped", "suspended")],
+    }
+    stats = (await app.get(ORG_A, f"/jobs/{UID}/stats")).json()
+    assert (stats["failed"], stats["timeouts"], stats["skipped"]) == (3, 1, 1)
+    assert stats["last_execution"]["run_id"] == "dead"  # a skipped slot is no execution

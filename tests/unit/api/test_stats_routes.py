@@ -34,7 +34,13 @@ async def test_stats_name_the_job_and_carry_durations_timeouts_last_and_next(
         slot = SLOT + timedelta(days=i)
         await app.store.record_run(finished(base=record(run=f"ok-{i}", slot=slot), seconds=seconds))
     await app.store.record_run(
-        finished(RunPhase.FAILED, record(run="late", slot=SLOT), seconds=30, result=LATE)
+        finished(
+            RunPhase.FAILED,
+            record(run="late", slot=SLOT),
+            seconds=30,
+            result=LATE,
+            reason="timeout",
+        )
     )
     newest = running(record(run="newest", slot=SLOT + timedelta(days=3)))
     await app.store.record_run(newest)
@@ -82,7 +88,13 @@ async def test_summary_counts_jobs_by_status_and_runs_in_the_period(app: Facade)
     in_period = NOW - timedelta(hours=2)
     await app.store.record_run(finished(base=record(run="ok", slot=in_period), seconds=10))
     await app.store.record_run(
-        finished(RunPhase.FAILED, record(run="late", slot=in_period), seconds=30, result=LATE)
+        finished(
+            RunPhase.FAILED,
+            record(run="late", slot=in_period),
+            seconds=30,
+            result=LATE,
+            reason="timeout",
+        )
     )
     await app.store.record_run(finished(base=record(run="old", slot=NOW - timedelta(days=2))))
     await app.store.record_run(running(record(run="still", slot=NOW - timedelta(days=3))))

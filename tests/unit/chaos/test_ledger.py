@@ -143,6 +143,13 @@ def test_a_finished_run_still_running_in_history_is_stale() -> None:
     assert history_gaps([done, running], rows) == HistoryGaps(2, stale=2)
 
 
+def test_a_skipped_slots_row_has_no_job_and_is_no_phantom() -> None:
+    runs = [finished("forbid-1", SLOTS[0])]
+    rows = {runs[0].job: "Succeeded", "forbid-1-202612041200": "Skipped"}
+    assert history_gaps(runs, rows) == HistoryGaps(1)
+    assert history_gaps(runs, {runs[0].job: "Skipped"}) == HistoryGaps(1, stale=1)
+
+
 def test_a_row_without_a_job_is_phantom_and_fails_the_report() -> None:
     runs = [finished("allow-1", s) for s in SLOTS]
     rows = {r.job: "Succeeded" for r in runs} | {"allow-1-ghost": "Succeeded"}

@@ -79,3 +79,18 @@ def test_plan_catch_up_respects_end_time() -> None:
     )
     assert plan.run == (TOP_OF_HOUR - timedelta(minutes=10),)
     assert plan.skipped == 9
+
+
+def test_plan_catch_up_names_the_newest_skipped_slots_it_is_asked_to_keep() -> None:
+    now = TOP_OF_HOUR + timedelta(seconds=30)
+    plan = plan_catch_up(
+        compiled(cron="*/5 * * * *"),
+        after=now - HOUR,
+        now=now,
+        window=HOUR,
+        max_runs=2,
+        keep=3,
+    )
+
+    assert plan.run == (TOP_OF_HOUR - timedelta(minutes=5), TOP_OF_HOUR)
+    assert plan.missed == tuple(TOP_OF_HOUR - timedelta(minutes=m) for m in (20, 15, 10))

@@ -21,6 +21,8 @@ from almanac.core import (
     schedule_anchor,
     slots_due,
 )
+from almanac.core.decisions import Skip, SkipReason
+from almanac.core.plan import SKIPPED_ROWS_PER_PASS
 from tests.unit.core.anchors import TOP_OF_HOUR
 
 UID = "6f1c2b9e-0000-4000-8000-000000000001"
@@ -203,3 +205,27 @@ def test_slots_due_is_half_open() -> None:
         TOP_OF_HOUR + timedelta(hours=1),
         TOP_OF_HOUR + timedelta(hours=2),
     ]
+
+
+def test_missed_slots_not_run_are_named_newest_ten_with_their_reason() -> None:
+    job = spec(schedule={"cron": "*/10 * * * *"}, catchUp={"window": "1h", "maxRuns": 2})
+    now = TOP_OF_HOUR + timedelta(minutes=5)
+    plan = plan_tick(job, compile_spec(job), uid=UID, now=now, anchor=now - timedelta(hours=2))
+
+    assert plan.skipped == 10
+    assert [(s.slot, s.reason) for s in plan.skips] == [
+        (TOP_OF_HOUR - timedelta(minutes=10 * i), SkipReason.MISSED) for i in range(11, 1, -1)
+    ]
+
+
+def test_suspended_slots_named_are_the_newest_bounded_per_pass() -> None:
+    job = spec(schedule={"every": "1s"}, suspend=True)
+    plan = plan_tick(
+        job, compile_spec(job), uid=UID, now=TOP_OF_HOUR, anchor=TOP_OF_HOUR - timedelta(hours=1)
+    )
+
+    assert plan.skipped == 3600
+    assert len(plan.skips) == SKIPPED_ROWS_PER_PASS
+    assert plan.skips[-1] == Skip(TOP_OF_HOUR, SkipReason.SUSPENDED)
+    slots = [s.slot for s in plan.skips if s.slot is not None]
+    assert slots == sorted(slots)

@@ -375,6 +375,65 @@ CASES = [
         status={"counts.launched": 1, "counts.skipped": 2},
         buffered=at("11:58"),
     ),
+    # -- skipped slots become history rows (bounded) -----------------------------------------
+    Case(
+        "a slot skipped under Forbid is named for the history with its reason",
+        snapshot(spec_of(overlapPolicy="Forbid"), last_slot="11:59", jobs=[job("11:59")]),
+        now=at("12:00:01"),
+        want=["metric skipped overlap_forbidden", "event Skipped"],
+        skipped_rows=["12:00 overlap_forbidden"],
+    ),
+    Case(
+        "suspended for many slots: the newest ten are named for the history, all counted",
+        snapshot(SUSPENDED, last_slot="11:45"),
+        now=at("12:00:30"),
+        want=["metric skipped suspended x15", "event Skipped"],
+        status={"counts.skipped": 15},
+        skipped_rows=[
+            f"{slot} suspended"
+            for slot in (
+                "11:51",
+                "11:52",
+                "11:53",
+                "11:54",
+                "11:55",
+                "11:56",
+                "11:57",
+                "11:58",
+                "11:59",
+                "12:00",
+            )
+        ],
+    ),
+    Case(
+        "catch-up: the missed slots not run are named, the ones that run are not",
+        snapshot(spec_of(overlapPolicy="Allow", catchUp={"maxRuns": 3}), last_slot="11:50"),
+        now=at("12:00:30"),
+        want=[
+            "metric skipped missed x6",
+            "event Skipped",
+            "create catchup 11:57 #1 (Launched)",
+            "create catchup 11:58 #1 (Launched)",
+            "create catchup 11:59 #1 (Launched)",
+            "create schedule 12:00 #1 (Launched)",
+        ],
+        skipped_rows=[f"11:5{m} missed" for m in range(1, 7)],
+    ),
+    Case(
+        "maxRuns caps a catch-up: the planned runs it drops are named max_runs_reached",
+        snapshot(
+            spec_of(overlapPolicy="Allow", catchUp={"maxRuns": 5}, schedule=THREE_RUNS),
+            last_slot="11:55",
+            launched=2,
+        ),
+        now=at("12:00:01"),
+        want=[
+            "metric skipped max_runs_reached x4",
+            "event Skipped",
+            "create schedule 12:00 #1 (Launched)",
+        ],
+        skipped_rows=[f"11:5{m} max_runs_reached" for m in range(6, 10)],
+    ),
 ]
 
 

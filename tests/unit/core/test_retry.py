@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from almanac.core import GiveUp, Retry, RetryAfter, RunPhase, backoff_delay, decide_retry
-from almanac.core.retry import will_retry
+from almanac.core.retry import exhausted, will_retry
 
 RETRY = Retry.model_validate(
     {"maxAttempts": 4, "backoff": {"initial": "10s", "factor": 3, "max": "1m"}}
@@ -63,3 +63,19 @@ def test_attempts_are_numbered_from_one() -> None:
 )
 def test_will_retry_follows_decide_retry(attempt: int, phase: RunPhase, expected: bool) -> None:
     assert will_retry(RETRY, attempt, phase) is expected
+
+
+@pytest.mark.parametrize(
+    ("retry", "attempt", "phase", "expected"),
+    [
+        pytest.param(RETRY, 3, RunPhase.FAILED, False, id="attempts-left"),
+        pytest.param(RETRY, 4, RunPhase.FAILED, True, id="last-attempt-failed"),
+        pytest.param(RETRY, 5, RunPhase.FAILED, True, id="retry-by-hand-past-the-last-failed"),
+        pytest.param(RETRY, 4, RunPhase.SUCCEEDED, False, id="last-attempt-succeeded"),
+        pytest.param(Retry(), 1, RunPhase.FAILED, False, id="no-retry-policy-nothing-to-exhaust"),
+    ],
+)
+def test_exhausted_means_failed_with_no_retry_left(
+    retry: Retry, attempt: int, phase: RunPhase, expected: bool
+) -> None:
+    assert exhausted(retry, attempt, phase) is expected

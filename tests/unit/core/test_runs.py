@@ -105,6 +105,23 @@ def test_job_phase_is_read_from_its_conditions(
     assert (seen.slot, seen.attempt) == (SLOT, 2)
 
 
+@pytest.mark.parametrize(
+    ("condition", "timed_out"),
+    [
+        pytest.param({"type": "Failed", "reason": "DeadlineExceeded"}, True, id="deadline"),
+        pytest.param({"type": "FailureTarget", "reason": "DeadlineExceeded"}, True, id="target"),
+        pytest.param({"type": "Failed", "reason": "BackoffLimitExceeded"}, False, id="exit-code"),
+    ],
+)
+def test_a_job_failed_at_its_deadline_is_seen_timed_out(
+    condition: dict[str, str], timed_out: bool
+) -> None:
+    seen = observe_job(job_body([condition | {"status": "True"}]))
+
+    assert seen is not None
+    assert (seen.phase, seen.timed_out) == (RunPhase.FAILED, timed_out)
+
+
 def test_a_job_without_almanac_labels_is_not_ours() -> None:
     assert observe_job({"metadata": {"name": "x", "labels": {}}}) is None
 

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 import pytest
 
 from almanac.core.status import RunPhase
 from almanac.history import RunStore
-from almanac.history.records import TIMEOUT_ERROR
+from almanac.history.deadletters import DeadLetter, LetterKind, event_letter
+from almanac.history.records import TIMEOUT_ERROR, RunRecord
+from almanac.history.states import RunState
 from tests.unit.history.builders import SLOT, UID, finished, record, running
 
 __all__ = ["CHECKS"]
@@ -75,7 +77,9 @@ async def check_stats_durations_timeouts_and_running(store: RunStore) -> None:
     for i, seconds in enumerate([10, 20, 60]):
         await store.record_run(finished(base=record(run=f"ok-{i}"), seconds=seconds))
     late = {"status": "failed", "summary": "over", "details": {"error": TIMEOUT_ERROR}}
-    await store.record_run(finished(RunPhase.FAILED, record(run="late"), seconds=30, result=late))
+    await store.record_run(
+        finished(RunPhase.FAILED, record(run="late"), seconds=30, result=late, reason="timeout")
+    )
     await store.record_run(finished(RunPhase.FAILED, record(run="bad"), seconds=30))
     await store.record_run(running(record(run="now")))
     await store.record_run(record(run="queued"))
@@ -122,6 +126,130 @@ async def check_summary_of_an_empty_window_is_zero(store: RunStore) -> None:
     )
 
 
+async def check_a_real_run_replaces_the_skipped_row_of_its_name(store: RunStore) -> None:
+    skipped = record(RunPhase.SKIPPED, run="nightly-1", reason="suspended")
+    await store.record_run(skipped)
+    await store.record_run(running(record(run="nightly-1")))
+    await store.record_run(record(RunPhase.SKIPPED, run="nightly-2", reason="overlap_forbidden"))
+    await store.record_run(finished(base=record(run="nightly-2")))
+    await store.record_run(skipped)  # a replayed skip never takes the run's place
+
+    first, second = await store.get_run(UID, "nightly-1"), await store.get_run(UID, "nightly-2")
+
+    assert first is not None
+    assert second is not None
+    assert (first.phase, first.reason) == (RunPhase.RUNNING, None)
+    assert (second.phase, second.reason) == (RunPhase.SUCCEEDED, None)
+
+
+async def check_a_skipped_row_is_no_final_row_of_a_job(store: RunStore) -> None:
+    await store.record_run(record(RunPhase.SKIPPED, run="nightly-1", reason="suspended"))
+
+    assert not await store.has_final_record(UID, "nightly-1")
+
+
+async def check_status_filters_tell_failed_timeout_and_dead_lettered_apart(
+    store: RunStore,
+) -> None:
+    await store.record_run(finished(RunPhase.FAILED, record(run="plain")))
+    await store.record_run(finished(RunPhase.FAILED, record(run="late"), reason="timeout"))
+    await store.record_run(
+        finished(RunPhase.FAILED, record(run="dead"), dead_lettered_at=SLOT + HOUR)
+    )
+
+    def names(page: tuple[list[RunRecord], int]) -> list[str]:
+        return [r.run_name for r in page[0]]
+
+    assert names(await store.list_runs(NS, statuses=[RunState.FAILED])) == ["plain"]
+    assert names(await store.list_runs(NS, statuses=[RunState.TIMEOUT])) == ["late"]
+    assert names(await store.list_runs(NS, statuses=[RunState.DEAD_LETTERED])) == ["dead"]
+    await store.record_run(record(RunPhase.SKIPPED, run="frozen", slot=SLOT + 5 * HOUR))
+    stats = await store.stats(NS, UID)
+    assert (stats.failed, stats.timeouts, stats.skipped) == (3, 1, 1)
+    assert SLOT.hour + 5 not in {h.hour for h in stats.busiest_hours}  # it never started
+
+
+async def check_a_dead_run_gets_one_letter_with_its_row(store: RunStore) -> None:
+    dead = finished(RunPhase.FAILED, record(run="dead"), dead_lettered_at=SLOT + HOUR)
+    await store.record_run(dead)
+    await store.record_run(dead)  # a replay stores no second letter
+    await store.record_run(finished(RunPhase.FAILED, record(run="other", namespace="org-000202")))
+
+    letters, total = await store.list_dead_letters(NS)
+
+    assert total == 1
+    letter = letters[0]
+    assert (letter.kind, letter.subject, letter.reason, letter.at) == (
+        LetterKind.RUN,
+        "dead",
+        "exit code 1",
+        SLOT + HOUR,
+    )
+    assert letter.id is not None
+    assert await store.get_dead_letter(NS, letter.id) == letter
+    assert await store.get_dead_letter("org-000202", letter.id) is None
+
+
+async def check_dead_letters_filter_by_job_kind_and_time(store: RunStore) -> None:
+    for i, uid in enumerate([UID, "other-uid"]):
+        at = SLOT + i * HOUR
+        await store.record_run(
+            finished(RunPhase.FAILED, record(run=f"dead-{i}", uid=uid), dead_lettered_at=at)
+        )
+    await store.record_dead_letter(_event_letter(SLOT + 2 * HOUR))
+    await store.record_dead_letter(_event_letter(SLOT + 2 * HOUR))  # redelivered: once
+
+    def subjects(page: tuple[list[DeadLetter], int]) -> list[str]:
+        return [x.subject for x in page[0]]
+
+    assert subjects(await store.list_dead_letters(NS)) == ["ev-1", "dead-1", "dead-0"]
+    assert subjects(await store.list_dead_letters(NS, scheduledjob_uid=UID)) == [
+        "ev-1",
+        "dead-0",
+    ]
+    assert subjects(await store.list_dead_letters(NS, kind=LetterKind.RUN)) == [
+        "dead-1",
+        "dead-0",
+    ]
+    window = await store.list_dead_letters(NS, since=SLOT + HOUR, until=SLOT + HOUR)
+    assert subjects(window) == ["dead-1"]
+    page, total = await store.list_dead_letters(NS, limit=1, offset=1)
+    assert (subjects((page, total)), total) == (["dead-1"], 3)
+    event = (await store.list_dead_letters(NS, kind=LetterKind.EVENT))[0][0]
+    assert (event.topic, event.value, event.reason) == ("orders", '{"id": 1}', "bad params")
+
+
+async def check_a_requeue_mark_keeps_the_first_run(store: RunStore) -> None:
+    await store.record_run(
+        finished(RunPhase.FAILED, record(run="dead"), dead_lettered_at=SLOT + HOUR)
+    )
+    letter = (await store.list_dead_letters(NS))[0][0]
+    assert letter.id is not None
+
+    first = await store.mark_requeued(NS, letter.id, "dead-r2", SLOT + 2 * HOUR)
+    again = await store.mark_requeued(NS, letter.id, "dead-r3", SLOT + 3 * HOUR)
+    theirs = await store.mark_requeued("org-000202", letter.id, "x", SLOT)
+
+    assert first is not None
+    assert again is not None
+    assert theirs is None
+    assert (again.requeued_run, again.requeued_at) == ("dead-r2", SLOT + 2 * HOUR)
+    assert await store.get_dead_letter(NS, letter.id) == again
+
+
+def _event_letter(at: datetime) -> DeadLetter:
+    return event_letter(
+        namespace=NS,
+        scheduledjob="nightly",
+        scheduledjob_uid=UID,
+        event_id="ev-1",
+        topic="orders",
+        reason="bad params",
+        value=b'{"id": 1}',
+        at=at,
+    )
+
+
 CHECKS: Final[list[Callable[[RunStore], Awaitable[None]]]] = [
     check_window_is_inclusive_on_the_slot,
     check_oldest_first_pages_from_the_start,
@@ -130,4 +258,10 @@ CHECKS: Final[list[Callable[[RunStore], Awaitable[None]]]] = [
     check_stats_of_no_runs_are_empty,
     check_summary_counts_the_window_and_the_queue_now,
     check_summary_of_an_empty_window_is_zero,
+    check_a_real_run_replaces_the_skipped_row_of_its_name,
+    check_a_skipped_row_is_no_final_row_of_a_job,
+    check_status_filters_tell_failed_timeout_and_dead_lettered_apart,
+    check_a_dead_run_gets_one_letter_with_its_row,
+    check_dead_letters_filter_by_job_kind_and_time,
+    check_a_requeue_mark_keeps_the_first_run,
 ]

@@ -129,6 +129,19 @@ async def test_full_buffer_evicts_a_non_final_run_first() -> None:
     assert recorder.pending(UID, "c") is not None
 
 
+async def test_full_buffer_evicts_a_skipped_slots_row_before_any_run() -> None:
+    store = InMemoryRunStore()
+    recorder = _recorder(store, FakeClock(), capacity=2)
+
+    recorder.submit(running(record(run="a")))
+    recorder.submit(record(RunPhase.SKIPPED, run="s", reason="suspended"))
+    recorder.submit(running(record(run="b")))
+
+    assert recorder.pending(UID, "s") is None
+    assert recorder.pending(UID, "a") is not None
+    assert recorder.pending(UID, "b") is not None
+
+
 async def test_failed_batch_goes_back_merged_with_newer_writes() -> None:
     store = InMemoryRunStore()
     store.fail_next(1)

@@ -27,7 +27,9 @@ P = RunPhase
         pytest.param(P.SUCCEEDED, P.RUNNING, P.SUCCEEDED, id="running-after-final-is-ignored"),
         pytest.param(P.FAILED, P.PENDING, P.FAILED, id="pending-after-final-is-ignored"),
         pytest.param(P.FAILED, P.SUCCEEDED, P.FAILED, id="first-final-phase-stays"),
-        pytest.param(P.SKIPPED, P.CANCELLED, P.SKIPPED, id="skipped-stays-skipped"),
+        pytest.param(P.SKIPPED, P.CANCELLED, P.CANCELLED, id="a-run-replaces-a-skipped-slot"),
+        pytest.param(P.SKIPPED, P.PENDING, P.PENDING, id="a-launch-replaces-a-skipped-slot"),
+        pytest.param(P.RUNNING, P.SKIPPED, P.RUNNING, id="a-skip-never-replaces-a-run"),
     ],
 )
 def test_merge_keeps_the_later_phase(old: RunPhase, new: RunPhase, kept: RunPhase) -> None:
@@ -45,6 +47,20 @@ def test_merge_fills_fields_the_winner_lacks() -> None:
     assert merged.phase == RunPhase.SUCCEEDED
     assert merged.started_at == started.started_at
     assert merged.pod == "pod-1"
+
+
+def test_a_skipped_slots_reason_does_not_stick_to_the_run_replacing_it() -> None:
+    merged = merge_records(record(RunPhase.SKIPPED, reason="suspended"), running())
+
+    assert (merged.phase, merged.reason) == (RunPhase.RUNNING, None)
+
+
+def test_a_dead_letter_mark_is_kept_when_a_replay_lacks_it() -> None:
+    dead = finished(RunPhase.FAILED, dead_lettered_at=finished().slot)
+
+    merged = merge_records(dead, finished(RunPhase.FAILED))
+
+    assert merged.dead_lettered_at == dead.dead_lettered_at
 
 
 def test_merge_ignored_observation_still_fills_gaps() -> None:

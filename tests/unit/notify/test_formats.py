@@ -218,3 +218,13 @@ def test_every_published_payload_names_its_namespace() -> None:
 )
 def test_payloads_naming_no_namespace_give_none(payload: dict[str, Any]) -> None:
     assert namespace_of(payload) is None
+
+
+def test_a_dead_lettered_runs_failed_event_says_so_with_its_reason() -> None:
+    dead = finished(RunPhase.FAILED, reason="timeout", dead_lettered_at=finished().slot)
+
+    event = run_event(dead)
+
+    assert event is not None
+    assert event["type"] == "almanac.run.failed"
+    assert (event["data"]["dead_lettered"], event["data"]["reason"]) == (True, "timeout")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from almanac.core.decisions import SkipReason
 from almanac.core.models import Retry
 from almanac.core.runs import JobObservation
 from almanac.core.status import RunPhase, TriggerKind
@@ -16,7 +17,13 @@ from almanac.history.deferred import DeferredRunStore
 from almanac.notify import NotifySettings
 from almanac.operator.kube import ObjectRef, RunOutcome
 from almanac.operator.observability import Metrics
-from almanac.operator.recording import RunRecorder, parse_result, run_record
+from almanac.operator.recording import (
+    RunRecorder,
+    SkipRowBudget,
+    parse_result,
+    run_record,
+    skipped_record,
+)
 from almanac.operator.tracked import Tracked
 from almanac.operator.writer import BackgroundWriter
 from tests.support import eventually
@@ -277,3 +284,60 @@ async def test_the_writer_announces_a_failed_attempt_with_the_specs_retry_verdic
         if m.payload.get("type") == "almanac.run.failed"
     }
     assert failed == {1: True, 2: False}
+
+
+def test_a_job_kubernetes_ended_at_its_deadline_is_recorded_timeout() -> None:
+    late = dataclasses.replace(job(RunPhase.FAILED), timed_out=True)
+
+    record = run_record(REF, "t", late)
+
+    assert (record.reason, record.error) == ("timeout", "the run exceeded its deadline")
+
+
+def test_the_executors_deadline_marker_is_recorded_timeout() -> None:
+    result = '{"status": "failed", "summary": "over", "details": {"error": "deadline_exceeded"}}'
+
+    record = run_record(REF, "t", job(RunPhase.FAILED), RunOutcome(result, 1, "p"))
+
+    assert record.reason == "timeout"
+    assert run_record(REF, "t", job(RunPhase.FAILED), RunOutcome("", 1, "p")).reason is None
+
+
+@pytest.mark.parametrize(
+    ("max_attempts", "attempt", "dead"),
+    [
+        pytest.param(1, 1, False, id="no-retry-policy-stays-failed"),
+        pytest.param(3, 2, False, id="a-retry-follows"),
+        pytest.param(3, 3, True, id="last-attempt-is-dead-lettered"),
+        pytest.param(3, 4, True, id="a-retry-by-hand-past-the-last-too"),
+    ],
+)
+def test_a_failed_run_with_no_retry_left_is_dead_lettered_at_its_end(
+    max_attempts: int, attempt: int, dead: bool
+) -> None:
+    failed = dataclasses.replace(job(RunPhase.FAILED), attempt=attempt)
+
+    record = run_record(REF, "t", failed, retry=Retry(max_attempts=max_attempts))
+
+    assert record.dead_lettered_at == (failed.completion_time if dead else None)
+
+
+def test_a_skipped_slots_row_is_named_like_its_run_with_the_reason() -> None:
+    record = skipped_record(REF, "http", SLOT, SkipReason.SUSPENDED)
+
+    assert (record.run_name, record.phase, record.trigger, record.reason) == (
+        "nightly-202612010400",
+        RunPhase.SKIPPED,
+        "schedule",
+        "suspended",
+    )
+
+
+def test_skipped_rows_are_bounded_per_job_and_hour() -> None:
+    budget = SkipRowBudget(per_hour=2)
+
+    taken = [budget.take("uid-1", SLOT + timedelta(minutes=m)) for m in (0, 1, 2)]
+
+    assert taken == [True, True, False]
+    assert budget.take("uid-2", SLOT)
+    assert budget.take("uid-1", SLOT + timedelta(minutes=60, seconds=1))
