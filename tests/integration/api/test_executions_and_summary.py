@@ -79,7 +79,7 @@ async def test_stats_carry_durations_timeouts_and_the_last_run(
     assert (stats["min_seconds"], stats["avg_seconds"], stats["max_seconds"]) == (10, 30, 50)
     assert stats["last_execution"] == {
         "run_id": late.run_name,
-        "status": "failed",
+        "status": "timeout",
         "started_at": "2026-11-01T04:00:00Z",
         "duration_seconds": 50.0,
     }
