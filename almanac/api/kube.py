@@ -28,8 +28,10 @@ from almanac.api.errors import (
     UpstreamError,
     rest_field,
 )
+from almanac.core.logtail import LogTail, LogTailLimits, read_args, tail_from_server
 from almanac.core.models import API_GROUP
 from almanac.core.namespaces import NamespacePolicy
+from almanac.core.runs import RUN_CONTAINER
 from almanac.core.vocabulary import (
     CLUSTER_JOB_TEMPLATES,
     JOB_TEMPLATES,
@@ -293,6 +295,23 @@ class KubeFacade:
             raise translate(exc, "run") from None
         job: dict[str, Any] = json.loads(body)
         return job
+
+    async def run_log(self, namespace: str, run: str, limits: LogTailLimits) -> LogTail | None:
+        """The live tail of run ``run``'s container log, from its newest pod (``None``: no
+        pod, or it has not started)."""
+        try:
+            pods = await self._core.list_namespaced_pod(namespace, label_selector=f"job-name={run}")
+            if not pods.items:
+                return None
+            pod = max(pods.items, key=lambda p: p.metadata.creation_timestamp)
+            text = await self._core.read_namespaced_pod_log(
+                pod.metadata.name, namespace, container=RUN_CONTAINER, **read_args(limits)
+            )
+        except ApiException as exc:
+            if exc.status in (400, 404):  # gone, or the container is still being created
+                return None
+            raise translate(exc, "run") from None
+        return tail_from_server(str(text), limits)
 
     async def create_run_request(self, namespace: str, body: dict[str, Any]) -> bool:
         """Ask the operator for a run (a RunRequest); False when it was asked already."""

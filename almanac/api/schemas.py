@@ -47,6 +47,7 @@ __all__ = [
     "Run",
     "RunCounts",
     "RunList",
+    "RunLogs",
     "RunNowAccepted",
     "RunStatus",
     "Template",
@@ -175,6 +176,15 @@ class JobList(BaseModel):
     meta: ListMeta
 
 
+class RunLogs(BaseModel):
+    """The tail of a run's log: kept with its history row once it ended (bounded by the
+    operator's ALMANAC_HISTORY_LOG_* settings), read from its pod while it runs."""
+
+    run_id: str = Field(description="Run id (the run's Job name).")
+    lines: list[str] = Field(description="The newest lines, oldest first.")
+    truncated: bool = Field(description="Earlier lines (or the end of a long line) were left out.")
+
+
 class Run(BaseModel):
     """One run of a job, from the run history."""
 
@@ -196,6 +206,9 @@ class Run(BaseModel):
     slot: AwareDatetime = Field(description="The instant it was scheduled for.")
     trigger: str = Field(description="schedule, catchup, manual, retry, event, after, backfill.")
     attempt: int = Field(description="Attempt number, from 1.")
+    logs: RunLogs | None = Field(
+        None, description="Its log's tail, with `include_logs=true` (null when none)."
+    )
 
 
 class RunList(BaseModel):

@@ -45,6 +45,7 @@ __all__ = [
     "FINISHED_PHASES",
     "LABEL_RUN_NOW_KEY",
     "LABEL_RUN_REQUEST",
+    "RUN_CONTAINER",
     "RUN_USER",
     "JobObservation",
     "RunRequest",
@@ -55,6 +56,9 @@ __all__ = [
     "run_now_label",
     "run_params",
 ]
+
+#: The run's own container in its pod (sidecars and init containers have other names).
+RUN_CONTAINER: Final = "run"
 
 RUN_USER: Final = 10001
 #: Payload types the executor image implements; usable without installing a template.
@@ -224,7 +228,7 @@ def build_job(
     pod = spec.pod_template
     timeout = spec.timeout or template.timeout
     container: dict[str, Any] = {
-        "name": "run",
+        "name": RUN_CONTAINER,
         "image": template.image,
         "imagePullPolicy": "IfNotPresent",
         # Almanac's variables last: Kubernetes keeps the last of duplicate names.

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from almanac.core.logtail import LogTail
 from almanac.history.deadletters import DeadLetter, LetterKind
 from almanac.history.errors import HistoryUnavailableError
 from almanac.history.records import (
@@ -56,6 +57,9 @@ class DeferredRunStore:
 
     async def find_run(self, namespace: str, run_name: str) -> RunRecord | None:
         return await self._store().find_run(namespace, run_name)
+
+    async def get_log(self, scheduledjob_uid: str, run_name: str) -> LogTail | None:
+        return await self._store().get_log(scheduledjob_uid, run_name)
 
     async def list_runs(
         self,

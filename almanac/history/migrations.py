@@ -132,11 +132,25 @@ CREATE TABLE dead_letters (
 CREATE INDEX dead_letters_by_namespace ON dead_letters (namespace, at DESC, id DESC);
 """
 
+#: Run log tails (docs/history.md): beside the runs, deleted with them.
+_V5_RUN_LOGS: Final = """
+CREATE TABLE run_logs (
+    scheduledjob_uid text    NOT NULL,
+    run_name         text    NOT NULL,
+    lines            text[]  NOT NULL,
+    truncated        boolean NOT NULL,
+    PRIMARY KEY (scheduledjob_uid, run_name),
+    FOREIGN KEY (scheduledjob_uid, run_name)
+        REFERENCES job_runs (scheduledjob_uid, run_name) ON DELETE CASCADE
+);
+"""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "runs_audit_outbox", _V1_RUNS),
     Migration(2, "runs_by_name", _V2_RUN_NAMES),
     Migration(3, "runs_by_namespace_slot", _V3_RUNS_BY_SLOT),
     Migration(4, "skips_timeouts_dead_letters", _V4_DEAD_LETTERS),
+    Migration(5, "run_logs", _V5_RUN_LOGS),
 )
 
 _BOOKKEEPING: Final = """

@@ -17,6 +17,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from almanac.core.logtail import LogTail
 from almanac.core.status import RunPhase
 from almanac.history.aggregates import (
     JOB_HOURS,
@@ -34,6 +35,7 @@ from almanac.history.pgletters import (
     list_dead_letters,
     mark_requeued,
 )
+from almanac.history.pglogs import read_log, write_logs
 from almanac.history.records import (
     AuditEntry,
     ErrorCount,
@@ -198,6 +200,10 @@ class PostgresRunStore:
             )
             row = await cur.fetchone()
         return _record(row) if row is not None else None
+
+    async def get_log(self, scheduledjob_uid: str, run_name: str) -> LogTail | None:
+        async with self.pool.connection() as conn:
+            return await read_log(conn, scheduledjob_uid, run_name)
 
     async def find_run(self, namespace: str, run_name: str) -> RunRecord | None:
         async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
@@ -385,3 +391,4 @@ async def _write(conn: AsyncConnection[Any], writes: Sequence[RunWrite]) -> None
             await cur.executemany(_ENQUEUE, _message_params(messages))
     if letters:
         await insert_dead_letters(conn, letters)
+    await write_logs(conn, [w.record for w in writes])

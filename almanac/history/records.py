@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from almanac.core.errors import NaiveDatetimeError
+from almanac.core.logtail import LogTail
 from almanac.core.status import RunPhase
 
 __all__ = [
@@ -115,6 +116,9 @@ class RunRecord:
     dead_lettered_at: datetime | None = None
     params: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
     will_retry: bool = field(default=False, compare=False)
+    #: The tail of the run's log (:mod:`almanac.core.logtail`), stored beside the row (a
+    #: list of runs never reads it); ``None``: not read, and a stored one is kept.
+    log: LogTail | None = field(default=None, compare=False, repr=False)
     created_at: datetime | None = field(default=None, compare=False)
     updated_at: datetime | None = field(default=None, compare=False)
 
@@ -159,6 +163,7 @@ _FILLABLE: Final = (
     "pod",
     "event_id",
     "dead_lettered_at",
+    "log",
 )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from almanac.core.logtail import LogTail
 from almanac.history.deadletters import DeadLetter, LetterKind
 from almanac.history.records import (
     AuditEntry,
@@ -54,6 +55,10 @@ class RunStore(Protocol):
 
     async def find_run(self, namespace: str, run_name: str) -> RunRecord | None:
         """The newest stored run of that name in ``namespace`` (its Job may be gone)."""
+
+    async def get_log(self, scheduledjob_uid: str, run_name: str) -> LogTail | None:
+        """The log tail stored with the run (``None``: none was kept); it goes with the
+        run when retention deletes it."""
 
     async def list_runs(
         self,

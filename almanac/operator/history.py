@@ -13,11 +13,12 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from almanac.core.durations import parse_duration
 from almanac.core.errors import AlmanacError, InvalidInputError
+from almanac.core.logtail import DEFAULT_BYTES, DEFAULT_LINES, LogTailLimits
 from almanac.history import Backoff, BufferedRecorder, DatabaseConfigError, History
 from almanac.history.deferred import DeferredRunStore
 from almanac.kafkasecurity import KafkaSecurity
@@ -49,6 +50,8 @@ class HistorySettings:
 
     retention: timedelta = timedelta(days=30)
     retention_interval: timedelta = timedelta(hours=1)
+    #: How much of each finished run's log is kept with its row (lines 0: none).
+    logs: LogTailLimits = field(default_factory=LogTailLimits)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> HistorySettings:
@@ -56,7 +59,22 @@ class HistorySettings:
         return cls(
             retention=_duration(env, "ALMANAC_HISTORY_RETENTION", "30d"),
             retention_interval=_duration(env, "ALMANAC_HISTORY_RETENTION_INTERVAL", "1h"),
+            logs=LogTailLimits(
+                lines=_count(env, "ALMANAC_HISTORY_LOG_LINES", DEFAULT_LINES, 10_000),
+                bytes=_count(env, "ALMANAC_HISTORY_LOG_BYTES", DEFAULT_BYTES, 1024 * 1024),
+            ),
         )
+
+
+def _count(env: Mapping[str, str], name: str, default: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) > high:
+        raise InvalidInputError(
+            f"{name}={raw!r} is not a whole number from 0 to {high}; e.g. {default}", name
+        )
+    return int(raw)
 
 
 class HistoryService:

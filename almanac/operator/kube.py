@@ -16,10 +16,11 @@ from typing import Any
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 
+from almanac.core.logtail import LogTail, LogTailLimits, read_args, tail_from_server
 from almanac.core.namespaces import NamespacePolicy
 from almanac.core.naming import rfc3339_utc
 from almanac.core.powers import Power
-from almanac.core.runs import API_VERSION, BUILTIN_TEMPLATES
+from almanac.core.runs import API_VERSION, BUILTIN_TEMPLATES, RUN_CONTAINER
 from almanac.core.snapshot import ObjectRef
 from almanac.core.vocabulary import (
     CLUSTER_JOB_TEMPLATES,
@@ -69,6 +70,8 @@ class Kube:
         self._custom = client.CustomObjectsApi(api)
         self.coordination = client.CoordinationV1Api(api)
         self._component = component
+        #: How much of a finished run's log is kept with its history row.
+        self.log_limits = LogTailLimits()
 
     async def close(self) -> None:
         await self.api.close()
@@ -92,16 +95,30 @@ class Kube:
         return [job.metadata.name for job in jobs.items]
 
     async def run_outcome(self, namespace: str, job: str) -> RunOutcome:
-        """The run pod's termination message, exit code and name (empty if no pod ended)."""
+        """The run pod's termination message, exit code, name and log tail (empty if no
+        pod ended)."""
         pods = await self._core.list_namespaced_pod(namespace, label_selector=f"job-name={job}")
         for pod in pods.items:
             for status in (pod.status.container_statuses or []) if pod.status else []:
                 terminated = status.state.terminated if status.state else None
-                if terminated:
-                    return RunOutcome(
-                        terminated.message or "", terminated.exit_code, pod.metadata.name
-                    )
+                if terminated and status.name == RUN_CONTAINER:
+                    name = pod.metadata.name
+                    log = await self.log_tail(namespace, name, self.log_limits)
+                    return RunOutcome(terminated.message or "", terminated.exit_code, name, log)
         return RunOutcome()
+
+    async def log_tail(self, namespace: str, pod: str, limits: LogTailLimits) -> LogTail | None:
+        """The newest lines of the run container's log (``None``: none kept, or unreadable:
+        the run is then recorded without its log rather than not at all)."""
+        if not limits.enabled:
+            return None
+        try:
+            text = await self._core.read_namespaced_pod_log(
+                pod, namespace, container=RUN_CONTAINER, **read_args(limits)
+            )
+        except (ApiException, OSError):
+            return None
+        return tail_from_server(str(text), limits)
 
     async def patch_status(
         self, ref: ObjectRef, status: dict[str, Any], resource_version: str | None
@@ -331,6 +348,7 @@ class RunOutcome:
     message: str = ""
     exit_code: int | None = None
     pod: str | None = None
+    log: LogTail | None = None
 
     @property
     def summary(self) -> str:

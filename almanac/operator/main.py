@@ -222,6 +222,7 @@ async def run(settings: OperatorSettings) -> None:
     api = await load_api_client()
     install_fence(api)
     kube = Kube(api, component="almanac-operator")
+    kube.log_limits = settings.history.logs
     elector = LeaseElector(
         kube.coordination,
         namespace=config.lease_namespace,

@@ -105,6 +105,7 @@ def run_record(
         result=result,
         error=error,
         pod=outcome.pod,
+        log=outcome.log,
         reason=TIMEOUT_REASON if timed_out else None,
         dead_lettered_at=(job.completion_time or job.start_time or job.slot) if dead else None,
         will_retry=retry is not None and will_retry(retry, job.attempt, job.phase),

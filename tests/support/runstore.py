@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Final
 
+from almanac.core.logtail import LogTail
 from almanac.core.status import RunPhase
 from almanac.history.deadletters import DeadLetter, LetterKind, run_letter
 from almanac.history.errors import HistoryUnavailableError
@@ -131,6 +132,11 @@ class InMemoryRunStore:
     async def get_run(self, scheduledjob_uid: str, run_name: str) -> RunRecord | None:
         self._maybe_fail()
         return self.runs.get((scheduledjob_uid, run_name))
+
+    async def get_log(self, scheduledjob_uid: str, run_name: str) -> LogTail | None:
+        self._maybe_fail()
+        record = self.runs.get((scheduledjob_uid, run_name))
+        return None if record is None else record.log
 
     async def find_run(self, namespace: str, run_name: str) -> RunRecord | None:
         self._maybe_fail()

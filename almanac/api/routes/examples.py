@@ -28,6 +28,7 @@ __all__ = [
     "RETRY_ACCEPTED",
     "RUN",
     "RUN_LIST",
+    "RUN_LOGS",
     "RUN_NOW_ACCEPTED",
     "TEMPLATE",
     "TEMPLATE_LIST",
@@ -75,6 +76,19 @@ _FAILED_RUN: Final = _RUN | {
 RUN: Final[Examples] = {
     "completed": _example("A completed export", _RUN),
     "failed": _example("A failed export", _FAILED_RUN),
+}
+RUN_LOGS: Final[Examples] = {
+    "failed": _example(
+        "The end of a failed export's log",
+        {
+            "run_id": f"{RESOURCE}-202601280000",
+            "lines": [
+                '{"level": "INFO", "message": "export export-124 requested"}',
+                '{"level": "ERROR", "message": "export export-124 did not complete"}',
+            ],
+            "truncated": True,
+        },
+    )
 }
 RUN_LIST: Final[Examples] = {
     "page": _example(

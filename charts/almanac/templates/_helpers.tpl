@@ -96,6 +96,10 @@ app.kubernetes.io/component: {{ index . 1 }}
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["get", "list"]
+# A finished run's log tail is kept with its history row (ALMANAC_HISTORY_LOG_LINES).
+- apiGroups: [""]
+  resources: ["pods/log"]
+  verbs: ["get"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]

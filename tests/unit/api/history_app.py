@@ -15,6 +15,7 @@ import httpx
 from almanac.api import BASE_PATH, ApiSettings, create_app, encode_identity
 from almanac.api.errors import NotFoundError
 from almanac.api.service import JobService
+from almanac.core.logtail import LogTail, LogTailLimits, tail_of
 from almanac.core.vocabulary import ANNOTATION_DISPLAY_NAME
 from tests.support.runstore import InMemoryRunStore
 from tests.unit.api.client import in_process
@@ -47,6 +48,8 @@ class Jobs:
     objects: list[dict[str, Any]] = field(default_factory=list)
     #: RunRequests the facade created (a retry, a requeue), by (namespace, name).
     requests: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    #: Logs of run pods still there, by (namespace, run name).
+    pod_logs: dict[tuple[str, str], str] = field(default_factory=dict)
 
     async def namespace_labels(self, namespace: str) -> dict[str, str] | None:
         return {"almanac.dev/org-id": namespace.removeprefix("org-")}
@@ -62,6 +65,11 @@ class Jobs:
 
     async def get_run_job(self, namespace: str, name: str) -> dict[str, Any] | None:
         return None  # every run's Job is pruned: runs are found in the history
+
+    async def run_log(self, namespace: str, run: str, limits: LogTailLimits) -> LogTail | None:
+        """The live log of a running run's pod, as :attr:`pod_logs` holds it."""
+        text = self.pod_logs.get((namespace, run))
+        return None if text is None else tail_of(text, limits)
 
     async def get_run_request(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self.requests.get((namespace, name))

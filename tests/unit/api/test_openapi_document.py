@@ -38,6 +38,7 @@ EXPECTED_IDS: Final = {
     "retryRun",
     "listRuns",
     "getRun",
+    "getRunLogs",
     "getExecution",
     "getRunById",
     "getJobStats",

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import pytest
 
+from almanac.core.logtail import LogTail
 from almanac.core.status import RunPhase
 from almanac.history import RunStore
 from almanac.history.deadletters import DeadLetter, LetterKind, event_letter
@@ -237,6 +238,19 @@ async def check_a_requeue_mark_keeps_the_first_run(store: RunStore) -> None:
     assert await store.get_dead_letter(NS, letter.id) == again
 
 
+async def check_a_runs_log_tail_is_kept_replaced_and_deleted_with_it(store: RunStore) -> None:
+    first = LogTail(("starting", "step 1"), truncated=False)
+    newer = LogTail(("step 2", "exit 1"), truncated=True)
+    await store.record_run(replace(running(record(run="logged")), log=first))
+    assert await store.get_log(UID, "logged") == first
+    await store.record_run(replace(finished(RunPhase.FAILED, record(run="logged")), log=newer))
+    await store.record_run(finished(RunPhase.FAILED, record(run="logged")))  # no log read
+    assert await store.get_log(UID, "logged") == newer
+    assert await store.get_log(UID, "never-ran") is None
+    await store.delete_older_than(datetime(2100, 1, 1, tzinfo=UTC))
+    assert await store.get_log(UID, "logged") is None
+
+
 def _event_letter(at: datetime) -> DeadLetter:
     return event_letter(
         namespace=NS,
@@ -264,4 +278,5 @@ CHECKS: Final[list[Callable[[RunStore], Awaitable[None]]]] = [
     check_a_dead_run_gets_one_letter_with_its_row,
     check_dead_letters_filter_by_job_kind_and_time,
     check_a_requeue_mark_keeps_the_first_run,
+    check_a_runs_log_tail_is_kept_replaced_and_deleted_with_it,
 ]

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from almanac.core.decisions import SkipReason
+from almanac.core.logtail import LogTail
 from almanac.core.models import Retry
 from almanac.core.runs import JobObservation
 from almanac.core.status import RunPhase, TriggerKind
@@ -61,6 +62,13 @@ def test_plain_text_termination_message_becomes_a_summary() -> None:
     assert parse_result("all done\n") == ({"summary": "all done"}, None)
     assert parse_result("[1, 2]") == ({"summary": "[1, 2]"}, None)
     assert parse_result("  ") == (None, None)
+
+
+def test_a_finished_runs_record_carries_its_log_tail() -> None:
+    tail = LogTail(("connecting", "exit 3"), truncated=True)
+    record = run_record(REF, "t", job(RunPhase.FAILED), RunOutcome("", 3, "p", tail))
+    assert record.log == tail
+    assert run_record(REF, "t", job(RunPhase.FAILED)).log is None  # not read: none kept
 
 
 def test_finished_run_record_carries_times_exit_code_pod_and_result() -> None:

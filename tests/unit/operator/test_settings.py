@@ -38,3 +38,19 @@ def test_one_bad_variable_keeps_its_own_error_and_field() -> None:
     with pytest.raises(InvalidInputError) as caught:
         OperatorSettings.from_env({"ALMANAC_HISTORY_RETENTION": "forever"})
     assert caught.value.field == "ALMANAC_HISTORY_RETENTION"
+
+
+def test_run_log_limits_are_read_and_bad_ones_named() -> None:
+    default = OperatorSettings.from_env({}).history.logs
+    assert (default.lines, default.bytes) == (200, 65536)
+    env = {"ALMANAC_HISTORY_LOG_LINES": "0", "ALMANAC_HISTORY_LOG_BYTES": "4096"}
+    off = OperatorSettings.from_env(env).history.logs
+    assert (off.lines, off.bytes, off.enabled) == (0, 4096, False)
+    for name, value in (
+        ("ALMANAC_HISTORY_LOG_LINES", "-1"),
+        ("ALMANAC_HISTORY_LOG_LINES", "10001"),
+        ("ALMANAC_HISTORY_LOG_BYTES", "2MiB"),
+    ):
+        with pytest.raises(InvalidInputError) as caught:
+            OperatorSettings.from_env({name: value})
+        assert caught.value.field == name
