@@ -7,6 +7,8 @@ from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
 
+from almanac.buildinfo import register_build_info
+
 __all__ = ["ApiMetrics"]
 
 _BUCKETS: Final = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -18,6 +20,7 @@ class ApiMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)  # the facade's own memory and CPU
+        register_build_info(self.registry, "facade")
         self.requests = Counter(
             "almanac_api_requests",
             "HTTP requests answered, by method, route template and status.",

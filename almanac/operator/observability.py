@@ -21,6 +21,8 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
+from almanac.buildinfo import register_build_info
+
 from .jobmetrics import JobSeries
 
 __all__ = ["Metrics", "Probes", "start_probe_server"]
@@ -54,6 +56,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
+        register_build_info(self.registry, "operator")
         r = self.registry
         self.launched = Counter(
             "almanac_runs_launched_total", "Runs launched, by trigger.", ["trigger"], registry=r
