@@ -41,6 +41,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from almanac import __version__
 from almanac.api.errors import ForbiddenError, NotFoundError
 from almanac.api.gateway import check_client_names, client_certificate_names
 from almanac.api.settings import (
@@ -245,5 +246,6 @@ async def _serve(servers: list[_Server]) -> None:
 def run(app: ASGIApp, settings: ApiSettings) -> None:
     """Serve ``app`` as ``settings`` say until SIGTERM/SIGINT, on uvloop like ``uvicorn.run``.
     The TLS files are expected checked (:func:`check_tls_files`)."""
+    log.info("facade starting", extra={"version": __version__, "port": settings.port})
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(_serve(_servers(app, settings)))

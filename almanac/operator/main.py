@@ -21,6 +21,7 @@ import kopf
 import uvloop
 from aiohttp import web
 
+from almanac import __version__
 from almanac.core.errors import AlmanacError
 from almanac.core.vocabulary import (
     CLUSTER_JOB_TEMPLATES,
@@ -254,7 +255,11 @@ async def run(settings: OperatorSettings) -> None:
     loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)
     log.info(
         "waiting for the lease",
-        extra={"leader": config.identity, "lease": f"{config.lease_namespace}/{config.lease_name}"},
+        extra={
+            "leader": config.identity,
+            "lease": f"{config.lease_namespace}/{config.lease_name}",
+            "version": __version__,
+        },
     )
     acquiring = asyncio.create_task(elector.acquire())
     stopping = asyncio.create_task(stop.wait())
