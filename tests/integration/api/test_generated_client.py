@@ -40,12 +40,13 @@ class Generated:
     document: dict[str, Any]
 
     def operation(self, operation_id: str) -> Any:
-        """The generated module of ``operation_id`` (``api/<tag>/<snake_case id>.py``)."""
+        """The generated module of ``operation_id`` (``api/<tag>/<snake_case id>.py``, a tag's
+        dashes made underscores)."""
         for item in self.document["paths"].values():
             for operation in item.values():
                 if operation["operationId"] == operation_id:
                     snake = re.sub(r"(?<!^)(?=[A-Z])", "_", operation_id).lower()
-                    tag = operation["tags"][0]
+                    tag = operation["tags"][0].replace("-", "_")  # as the generator names it
                     return importlib.import_module(f"{PACKAGE}.api.{tag}.{snake}")
         raise AssertionError(f"no operation {operation_id!r} in the document")
 
