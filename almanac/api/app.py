@@ -47,7 +47,7 @@ from almanac.api.routes.common import restore_example_nulls
 from almanac.api.settings import ApiSettings
 from almanac.core.errors import AlmanacError
 from almanac.core.resource import format_location
-from almanac.history import HistoryUnavailableError
+from almanac.history import HistoryNotConfiguredError, HistoryUnavailableError
 
 __all__ = ["BASE_PATH", "create_app"]
 
@@ -104,6 +104,8 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(PoolTimeout)
     async def history_down(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, HistoryNotConfiguredError):
+            return _error(UpstreamError(exc.message, "history"))
         log.warning("run history unavailable", extra={"path": request.url.path, "error": str(exc)})
         return _error(
             UpstreamError(

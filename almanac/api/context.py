@@ -17,9 +17,19 @@ from almanac.api.roles import RolePolicy
 from almanac.api.service import JobService
 from almanac.api.settings import ApiSettings
 from almanac.history.context import History
+from almanac.history.deferred import DeferredRunStore
+from almanac.history.store import RunStore
 from almanac.operator.kube import load_api_client
 
 __all__ = ["ProcessContext"]
+
+
+#: Why every history read fails when history is off.
+HISTORY_OFF = (
+    "run history is off in this installation (ALMANAC_API_HISTORY_ENABLED=false: the "
+    "chart's trial mode keeps it inside the operator pod); give the chart "
+    "postgres.dsnSecret to read runs over REST"
+)
 
 
 @dataclass
@@ -28,7 +38,8 @@ class ProcessContext:
 
     settings: ApiSettings
     kube: KubeFacade
-    history: History
+    #: ``None`` when history is off (:attr:`ApiSettings.history_enabled`).
+    history: History | None
     service: JobService
     metrics: ApiMetrics
     events: TriggerPublisher
@@ -38,15 +49,19 @@ class ProcessContext:
         """Connect to the API server (KUBECONFIG or in-cluster) and open the history; Kafka
         is connected by the first event, so an outage there does not hold start-up."""
         kube = KubeFacade(await load_api_client())
+        history: History | None = None
+        store: RunStore = DeferredRunStore(HISTORY_OFF, permanent=True)
         try:
-            history = await History.open(settings.database_url)
+            if settings.history_enabled:
+                history = await History.open(settings.database_url)
+                store = history.store
         except BaseException:
             await kube.close()
             raise
         service = JobService(
             settings=settings,
             kube=kube,
-            store=history.store,
+            store=store,
             catalog=Catalog(kube, settings.image),
             audit_failures=metrics.audit_failures,
             limit_failures=metrics.limit_checks_failed,
@@ -59,4 +74,5 @@ class ProcessContext:
         await self.service.aclose()  # queued audit rows, while the history is open
         await self.events.aclose()
         await self.kube.close()
-        await self.history.aclose()
+        if self.history is not None:
+            await self.history.aclose()

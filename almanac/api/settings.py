@@ -44,6 +44,7 @@ TLS_KEY_VARIABLE: Final = "ALMANAC_API_TLS_KEYFILE"
 CLIENT_CA_VARIABLE: Final = "ALMANAC_API_GATEWAY_CLIENT_CA"
 CLIENT_NAMES_VARIABLE: Final = "ALMANAC_API_GATEWAY_CLIENT_NAMES"
 OPS_PORT_VARIABLE: Final = "ALMANAC_API_OPS_PORT"
+HISTORY_VARIABLE: Final = "ALMANAC_API_HISTORY_ENABLED"
 #: The ops port when client certificates are required and ALMANAC_API_OPS_PORT is unset
 #: (the operator's metrics port is 8080, the facade's API port 8000).
 DEFAULT_OPS_PORT: Final = 8081
@@ -215,6 +216,10 @@ class ApiSettings:
     namespace_pattern: str = "org-{org_id}"
     create_namespaces: bool = True
     database_url: str | None = None
+    #: False: no run history at all (the chart's trial mode, whose database lives in the
+    #: operator pod); history routes answer 503 saying so instead of opening a database of
+    #: the facade's own that the operator never writes.
+    history_enabled: bool = True
     image: str = "localhost/almanac:dev"
     run_env: tuple[tuple[str, str], ...] = ()
     max_backfill: int = 100
@@ -255,6 +260,7 @@ class ApiSettings:
             namespace_pattern=_pattern(env, "ALMANAC_API_NAMESPACE_PATTERN"),
             create_namespaces=_flag(env, "ALMANAC_API_CREATE_NAMESPACES", True),
             database_url=env.get(DATABASE_URL_VARIABLE) or None,
+            history_enabled=_flag(env, HISTORY_VARIABLE, True),
             image=env.get("ALMANAC_IMAGE") or "localhost/almanac:dev",
             run_env=tuple((k, env[k]) for k in RUN_ENV_PASSED if env.get(k)),
             export_service_url=env.get("ALMANAC_EXPORT_SERVICE_URL") or None,

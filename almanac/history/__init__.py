@@ -15,6 +15,7 @@ from almanac.history.errors import (
     DatabaseConfigError,
     EmbeddedPostgresError,
     HistoryError,
+    HistoryNotConfiguredError,
     HistoryUnavailableError,
 )
 from almanac.history.migrations import MIGRATIONS, Migration, migrate
@@ -49,6 +50,7 @@ __all__ = [
     "ErrorCount",
     "History",
     "HistoryError",
+    "HistoryNotConfiguredError",
     "HistoryUnavailableError",
     "HourCount",
     "Migration",

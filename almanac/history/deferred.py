@@ -13,7 +13,7 @@ from datetime import datetime
 
 from almanac.core.logtail import LogTail
 from almanac.history.deadletters import DeadLetter, LetterKind
-from almanac.history.errors import HistoryUnavailableError
+from almanac.history.errors import HistoryNotConfiguredError, HistoryUnavailableError
 from almanac.history.records import (
     AuditEntry,
     OutboxMessage,
@@ -31,16 +31,21 @@ __all__ = ["DeferredRunStore"]
 class DeferredRunStore:
     """Delegates to ``target`` once :meth:`attach` gave it one; raises until then."""
 
-    def __init__(self, reason: str = "the history database has not answered yet") -> None:
+    def __init__(
+        self, reason: str = "the history database has not answered yet", *, permanent: bool = False
+    ) -> None:
         self.target: RunStore | None = None
         self.reason = reason
+        #: No store will ever be attached (history turned off): say so, not "wait".
+        self.permanent = permanent
 
     def attach(self, store: RunStore) -> None:
         self.target = store
 
     def _store(self) -> RunStore:
         if self.target is None:
-            raise HistoryUnavailableError(self.reason, "ALMANAC_DATABASE_URL")
+            kind = HistoryNotConfiguredError if self.permanent else HistoryUnavailableError
+            raise kind(self.reason, "ALMANAC_DATABASE_URL")
         return self.target
 
     async def record_run(self, record: RunRecord, messages: Sequence[OutboxMessage] = ()) -> None:

@@ -25,6 +25,7 @@ __all__ = [
     "DatabaseConfigError",
     "EmbeddedPostgresError",
     "HistoryError",
+    "HistoryNotConfiguredError",
     "HistoryUnavailableError",
 ]
 
@@ -62,6 +63,11 @@ class HistoryUnavailableError(HistoryError):
     """Postgres did not answer in time; the caller should buffer and retry."""
 
     code: ClassVar[str] = "history_unavailable"
+
+
+class HistoryNotConfiguredError(HistoryUnavailableError):
+    """This process was set up without a history database on purpose (the chart's trial
+    mode keeps it inside the operator pod): reads cannot succeed by waiting."""
 
 
 class EmbeddedPostgresError(HistoryError):

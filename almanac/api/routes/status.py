@@ -92,14 +92,17 @@ async def _tcp(address: str) -> None:
     },
 )
 async def health(context: Context) -> JSONResponse:
+    history = context.history
+
     async def database() -> None:
-        async with context.history.pool.connection() as conn:
+        assert history is not None
+        async with history.pool.connection() as conn:
             await conn.execute("SELECT 1")
 
     bootstrap = context.settings.kafka_bootstrap
     kube, db, kafka = await asyncio.gather(
         _check("kubernetes", context.kube.ping, required=True),
-        _check("database", database, required=False),
+        _check("database", database, required=False) if history else _unset(),
         _check("kafka", lambda: _tcp(bootstrap), required=False) if bootstrap else _unset(),
     )
     components = {"kubernetes": kube, "database": db, "kafka": kafka}

@@ -71,3 +71,13 @@ async def test_health_names_each_component(
         assert "10.244.0.1" not in reply.text
         assert "almanac" not in components["database"]["message"]
     assert ("retry-after" in reply.headers) is (code == 503)
+
+
+async def test_with_history_off_the_database_is_not_configured_and_the_facade_healthy() -> None:
+    app = create_app(ApiSettings(history_enabled=False))
+    app.state.context = context()
+    app.state.context.history = None
+    async with in_process(app) as client:
+        reply = await client.get(f"{BASE_PATH}/health")
+    assert (reply.status_code, reply.json()["status"]) == (200, "healthy")
+    assert reply.json()["components"]["database"]["status"] == "not_configured"

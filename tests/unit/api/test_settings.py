@@ -43,6 +43,12 @@ def test_kafka_bootstrap_lists_of_host_and_port_are_accepted(bootstrap: str) -> 
     assert ApiSettings.from_env({"ALMANAC_KAFKA_BOOTSTRAP": bootstrap}).kafka_bootstrap == bootstrap
 
 
+def test_history_is_on_unless_turned_off() -> None:
+    assert ApiSettings.from_env({}).history_enabled is True
+    off = ApiSettings.from_env({"ALMANAC_API_HISTORY_ENABLED": "false"})
+    assert off.history_enabled is False
+
+
 def test_default_message_topic_is_read_and_unset_by_default() -> None:
     assert ApiSettings.from_env({}).default_message_topic is None
     env = {"ALMANAC_API_DEFAULT_MESSAGE_TOPIC": "jobs.messages"}
@@ -78,6 +84,7 @@ def test_trigger_topic_within_kafka_rules_is_accepted(topic: str) -> None:
         ("ALMANAC_TRIGGER_TOPIC", "trigger\u00e9"),
         ("ALMANAC_API_DEFAULT_MESSAGE_TOPIC", "my topic"),
         ("ALMANAC_API_DEFAULT_MESSAGE_TOPIC", " "),
+        ("ALMANAC_API_HISTORY_ENABLED", "maybe"),
     ],
 )
 def test_malformed_variable_is_refused_by_name(name: str, value: str) -> None:

@@ -201,3 +201,15 @@ def test_without_org_namespace_objects_there_is_no_file() -> None:
     }
     assert _org_namespace_objects(values) is None
     assert "ALMANAC_API_NAMESPACE_DEFAULTS" not in facade_env(values)
+
+
+def test_without_a_shared_database_the_facade_serves_no_history_of_its_own() -> None:
+    """The trial's history lives in the operator pod: the facade must not open an empty
+    database of its own and answer "no runs" (it says history is off instead)."""
+    for trial in ({}, {"postgres.embedded": "true", "operator.replicas": "1"}):
+        assert facade_env(trial)["ALMANAC_API_HISTORY_ENABLED"] == "false"
+    shared = facade_env({"postgres.dsnSecret.name": "almanac-history"})
+    assert "ALMANAC_API_HISTORY_ENABLED" not in shared
+    assert shared["ALMANAC_DATABASE_URL"] == {
+        "secretKeyRef": {"name": "almanac-history", "key": "dsn"}
+    }
