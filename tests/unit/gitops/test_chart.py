@@ -89,7 +89,16 @@ def test_an_all_digit_image_tag_is_installed_as_text() -> None:
         for d in by_kind(objects, "Deployment")
     }
     assert images
-    assert all(image == "localhost/almanac:548740017674" for image in images.values()), images
+    assert all(image == "almanac:548740017674" for image in images.values()), images
+
+
+def test_by_default_the_image_is_the_charts_app_version() -> None:
+    chart = yaml.safe_load((REPO / "charts" / "almanac" / "Chart.yaml").read_text())
+    images = {
+        d["spec"]["template"]["spec"]["containers"][0]["image"]
+        for d in by_kind(render(), "Deployment")
+    }
+    assert images == {f"almanac:{chart['appVersion']}"}
 
 
 def operator_rules() -> list[dict[str, Any]]:
