@@ -297,6 +297,9 @@ class Scheduler:
                 t.jobs.values(),
                 _instant(status.get("lastSuccessfulTime")),
                 _instant(status.get("nextRunTime")),
+                int(status.get("consecutiveFailures") or 0),
+                self._metrics.jobs.interval(t.key, t.compiled, now),
+                suspended=bool(t.spec and t.spec.suspend),
             ),
         )
         self._writer.status(t, result.status)

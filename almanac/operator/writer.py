@@ -229,6 +229,7 @@ class BackgroundWriter:
                 continue
             result = job.phase.value
             self._metrics.finished.labels(result=result).inc()
+            self._metrics.jobs.observe_run(t.key, job)
             self.event(
                 t.ref,
                 EventReason(result),
