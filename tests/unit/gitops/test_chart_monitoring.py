@@ -22,7 +22,7 @@ def _job_alert(values: dict[str, str]) -> dict[str, Any]:
         for r in g["rules"]
         if r.get("alert") == "AlmanacJobNotSucceeding"
     ]
-    return alert
+    return dict(alert)
 
 
 def test_the_overdue_alert_compares_the_last_success_with_k_intervals() -> None:
