@@ -147,6 +147,8 @@ class _Pass:
         )
         self.last_schedule_time = s.status.last_schedule_time
         self.streak = track_streak(s)
+        if self.streak.pause:  # no slot of this pass starts: the spec write is on its way
+            self.spec = self.spec.model_copy(update={"suspend": True})
         self.run_now_keys = s.status.run_now_keys
         self.buffered = s.buffered
         #: Unfinished runs, the ones this pass creates included (see the module docstring).

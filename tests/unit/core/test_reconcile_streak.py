@@ -53,6 +53,22 @@ CASES = [
         },
     ),
     Case(
+        "the pass that pauses does not start the slot due with it (skipped: suspended)",
+        snapshot(
+            PAUSE_AFTER_TWO,
+            last_slot="11:59",
+            status=counted(1, FAILED_1158.name, "11:58:10"),
+            jobs=[FAILED_1158, job("11:59", "Failed", finished="11:59:50")],
+        ),
+        now=at("12:00:01"),
+        want=[
+            "suspend after schedule 11:59 #1",
+            "metric skipped suspended",
+            "event Skipped",
+        ],
+        status={"counts.skipped": 1, "condition Suspended": ("False", "Running")},
+    ),
+    Case(
         "two failures seen at once (no status yet, as after an upgrade) count both",
         snapshot(PAUSE_AFTER_TWO, last_slot="11:59", jobs=[FAILED_1158, FAILED_1159]),
         now=at("11:59:30"),
