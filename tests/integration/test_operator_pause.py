@@ -64,7 +64,6 @@ async def test_a_job_failing_every_5s_is_paused_after_two_failures_and_resume_cl
     reason = body["metadata"]["annotations"]["almanac.dev/suspend-reason"]
     assert REASON_FIELD in reason
     assert "2 consecutive failed runs" in reason
-    assert (body["status"].get("counts") or {}).get("failed", 0) >= 2
 
     def suspended_with_reason() -> dict[str, Any] | None:
         ready = condition(k, "flaky", "Ready")
