@@ -99,6 +99,7 @@ def spec_fields_view(spec: Mapping[str, Any]) -> SpecFields:
             "end_date": schedule.get("endTime"),
             "max_executions": schedule.get("maxRuns"),
             "jitter_seconds": _seconds(schedule.get("jitter")),
+            "pause_after_failures": spec.get("pauseAfterFailures"),
             "catch_up": {
                 "window_seconds": _seconds(catch_up.window),
                 "max_runs": catch_up.max_runs,
@@ -208,6 +209,7 @@ _WRITERS: Final[dict[str, Callable[[dict[str, Any], Any], None]]] = {
     "end_date": _schedule_writer("endTime", lambda v, _: _iso(v)),
     "max_executions": _schedule_writer("maxRuns", _keep),
     "jitter_seconds": _schedule_writer("jitter", _duration),
+    "pause_after_failures": _spec_writer("pauseAfterFailures", _keep),
     "catch_up": _write_catch_up,
     "history_limits": _spec_writer(
         "history", lambda v, _: {"successfulJobs": v["successful"], "failedJobs": v["failed"]}

@@ -88,6 +88,11 @@ class SpecFields(BaseModel):
     jitter_seconds: Annotated[int, Field(ge=0, le=_MAX_SECONDS)] | None = Field(
         None, description="Each slot's run starts up to this much later (stable per slot)."
     )
+    pause_after_failures: Annotated[int, Field(ge=1, le=1000)] | None = Field(
+        None,
+        description="Suspend the job after this many runs in a row failed for good (retries "
+        "exhausted); resuming it clears the count (`spec.pauseAfterFailures`).",
+    )
     catch_up: CatchUpPolicy | None = Field(None, description="Slots missed while no operator ran.")
     history_limits: HistoryLimits | None = Field(None, description="Finished Jobs kept.")
     triggers: list[dict[str, Any]] | None = Field(
@@ -115,6 +120,7 @@ CLEARABLE: frozenset[str] = frozenset(
         "end_date",
         "max_executions",
         "jitter_seconds",
+        "pause_after_failures",
         "triggers",
     }
 )

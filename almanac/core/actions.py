@@ -28,6 +28,7 @@ __all__ = [
     "PassResult",
     "PostEvent",
     "SettleRequest",
+    "SuspendJob",
 ]
 
 
@@ -96,6 +97,17 @@ class PostEvent:
 
 
 @dataclass(frozen=True)
+class SuspendJob:
+    """Suspend the ScheduledJob (``spec.pauseAfterFailures`` reached): ``spec.suspend:
+    true`` and ``reason`` as its ``almanac.dev/suspend-reason``, then an Event. The only
+    spec write the operator makes; ``counted_to`` (the newest run the streak counted)
+    names the streak, so the shell asks once per streak even when passes repeat it."""
+
+    reason: str
+    counted_to: str
+
+
+@dataclass(frozen=True)
 class CountTrigger:
     """One outcome of trigger ``trigger`` (status counter and metric)."""
 
@@ -124,6 +136,7 @@ Action = (
     | PostEvent
     | CountTrigger
     | CountSkip
+    | SuspendJob
 )
 
 

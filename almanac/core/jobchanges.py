@@ -38,6 +38,7 @@ from almanac.core.vocabulary import (
     ANNOTATION_CANCELLED,
     ANNOTATION_CREATED_BY,
     ANNOTATION_DISPLAY_NAME,
+    ANNOTATION_SUSPEND_REASON,
     ANNOTATION_UPDATED_BY,
 )
 
@@ -87,6 +88,9 @@ class JobFacts:
     updated_by: str | None
     #: A digest of the spec without ``suspend`` (its own actions say when that changes).
     spec_digest: str
+    #: Why it is suspended (``almanac.dev/suspend-reason``): a ``paused`` event says who
+    #: or what paused the job, ``spec.pauseAfterFailures`` included.
+    suspend_reason: str | None = None
 
     @property
     def cancelled_at(self) -> datetime | None:
@@ -166,6 +170,7 @@ def job_facts(body: Mapping[str, Any]) -> JobFacts | None:
         created_by=_text(notes.get(ANNOTATION_CREATED_BY)),
         updated_by=_text(notes.get(ANNOTATION_UPDATED_BY)),
         spec_digest=_digest(spec),
+        suspend_reason=_text(notes.get(ANNOTATION_SUSPEND_REASON)),
     )
 
 

@@ -269,6 +269,13 @@ class ScheduledJobSpec(SpecModel):
         default_factory=CatchUp, description="Missed slots after operator downtime."
     )
     retry: Retry = Field(default_factory=Retry, description="Retries of failed runs.")
+    pause_after_failures: int | None = Field(
+        None,
+        ge=1,
+        le=1000,
+        description="Suspend the job after this many consecutive runs failed for good "
+        "(retries exhausted); resuming it clears the count.",
+    )
     timeout: Duration | None = Field(None, description="Run deadline (activeDeadlineSeconds).")
     history: History = Field(default_factory=History, description="Finished Jobs kept.")
     pod_template: PodTemplate | None = Field(None, description="Settings for run pods.")

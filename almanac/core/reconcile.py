@@ -8,7 +8,8 @@ carries the actions out in order. The steps, in the order a pass takes them:
 
 1. an invalid spec, a missing template or a template refusing the job runs nothing, and
    the Ready condition says why;
-2. the schedule's anchor (creation, the last schedule edit, or the last slot handled);
+2. the schedule's anchor (creation, the last schedule edit, or the last slot handled),
+   and the failure streak (a pause once ``spec.pauseAfterFailures`` runs failed in a row);
 3. run-now and manual retry, each key acted on once (acknowledged in status);
 4. due retries of failed attempts (an event's retry keeps its event);
 5. pending RunRequests whose time has come (backfills follow the overlap policy);
@@ -58,6 +59,7 @@ from almanac.core.schedule import summarize_schedule
 from almanac.core.snapshot import Snapshot, StoredRequest
 from almanac.core.status import ActiveRun, RunPhase, TriggerKind
 from almanac.core.statuscompose import compose_status
+from almanac.core.streak import track_streak
 from almanac.core.vocabulary import ANNOTATION_RETRY, ANNOTATION_RUN_NOW, EventReason
 
 __all__ = ["reconcile"]
@@ -82,6 +84,7 @@ def reconcile(s: Snapshot, now: datetime) -> PassResult:
     if s.refusal is not None:
         status = compose_status(s, now, invalid=s.refusal, extra=p.extra())
         return PassResult((), status, buffered=s.buffered)
+    p.actions += p.streak.actions()
     p.run_now()
     p.retry_by_hand()
     p.retries()
@@ -123,10 +126,6 @@ def _slots_launched(s: Snapshot) -> tuple[int, frozenset[datetime]]:
     return max(recorded, len(slots - later)) + len(later), later
 
 
-def _iso(instant: datetime) -> str:
-    return rfc3339_utc(instant)
-
-
 class _Pass:
     """What one pass has decided so far: its actions and the status fields it moves."""
 
@@ -147,6 +146,9 @@ class _Pass:
             edited_at=self.anchor_at,
         )
         self.last_schedule_time = s.status.last_schedule_time
+        self.streak = track_streak(s)
+        if self.streak.pause:  # no slot of this pass starts: the spec write is on its way
+            self.spec = self.spec.model_copy(update={"suspend": True})
         self.run_now_keys = s.status.run_now_keys
         self.buffered = s.buffered
         #: Unfinished runs, the ones this pass creates included (see the module docstring).
@@ -172,6 +174,7 @@ class _Pass:
             "run_now_keys": self.run_now_keys,
             "schedule_anchor": self.anchor_at,
             "schedule_hash": self.digest,
+            "failure_streak": self.streak,
         }
 
     def wake_at(self, when: datetime) -> None:
@@ -348,7 +351,7 @@ class _Pass:
         decision = decide_overlap(
             self.spec.overlap_policy, launch, self.active, buffered=self.buffered
         )
-        slot = _iso(launch.slot)
+        slot = rfc3339_utc(launch.slot)
         if isinstance(decision, Skip):
             self.skipped += 1
             self.actions.append(CountSkip(decision.reason, 1, (launch.slot,)))

@@ -19,7 +19,14 @@ from almanac.core.retry import decide_retry
 from almanac.core.runs import JobObservation, RunRequest
 from almanac.core.status import ActiveRun, LastRun, RunCounts, RunPhase
 
-__all__ = ["LISTED_ACTIVE", "RunSummary", "due_retries", "jobs_to_prune", "summarize_runs"]
+__all__ = [
+    "LISTED_ACTIVE",
+    "RunSummary",
+    "due_retries",
+    "finish_key",
+    "jobs_to_prune",
+    "summarize_runs",
+]
 
 #: Active runs named in status (the oldest); ``activeCount`` counts them all. A job with
 #: hundreds of runs in flight (an event burst, pods Pending) would otherwise rewrite all
@@ -36,7 +43,9 @@ class RunSummary:
     counts: RunCounts
 
 
-def _finish_key(job: JobObservation) -> tuple[datetime, str]:
+def finish_key(job: JobObservation) -> tuple[datetime, str]:
+    """The order finished runs are read in: completion time (the slot if unknown), then
+    name, so two runs finishing in the same second still have a fixed order."""
     return (job.completion_time or job.slot, job.name)
 
 
@@ -56,7 +65,7 @@ def summarize_runs(
         )
         for j in heapq.nsmallest(LISTED_ACTIVE, running, key=lambda j: (j.slot, j.name))
     )
-    finished = sorted((j for j in jobs if j.finished), key=_finish_key)
+    finished = sorted((j for j in jobs if j.finished), key=finish_key)
     last = finished[-1] if finished else None
     last_run = (
         LastRun(
@@ -102,7 +111,7 @@ def jobs_to_prune(
         (RunPhase.SUCCEEDED, history.successful_jobs),
         (RunPhase.FAILED, history.failed_jobs),
     ):
-        done = sorted((j for j in jobs if j.phase is phase), key=_finish_key)
+        done = sorted((j for j in jobs if j.phase is phase), key=finish_key)
         doomed += done[: max(0, len(done) - keep)]
     return [j for j in doomed if allowed is None or j.name in allowed]
 

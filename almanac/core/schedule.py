@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_COUNT_LIMIT",
     "EPOCH",
+    "INTERVAL_SAMPLES",
     "MIN_EVERY",
     "CompiledSchedule",
     "SlotCount",
@@ -37,6 +38,8 @@ EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 MIN_EVERY: Final = timedelta(seconds=1)
 #: Cron slots enumerated by :meth:`CompiledSchedule.count_between` before it extrapolates.
 DEFAULT_COUNT_LIMIT: Final = 10_000
+#: Slots :meth:`CompiledSchedule.longest_gap` looks at: more than a week of daily slots.
+INTERVAL_SAMPLES: Final = 16
 _MICRO: Final = timedelta(microseconds=1)
 
 
@@ -139,6 +142,27 @@ class CompiledSchedule:
                 covered = (last - after) / (until - after)
                 return SlotCount(round(seen / covered) if covered > 0 else seen, exact=False)
         return SlotCount(seen)
+
+    def longest_gap(self, after: datetime, samples: int = INTERVAL_SAMPLES) -> timedelta | None:
+        """The longest gap between the first ``samples`` slots after ``after``; ``None``
+        when fewer than two remain (a one-off ``at``, a schedule about to end).
+
+        What "k times its interval" alerts divide by: the longest gap, not the typical
+        one, so that a weekday cron is not overdue every weekend (its gaps are 1 d and,
+        once a week, 3 d; sixteen slots always span a weekend). An ``every`` is its
+        period, without enumerating; each cron slot costs one bounded search.
+        """
+        if self.every is not None:
+            first = self.next_after(after)
+            return self.every if first and self.next_after(first) else None
+        gaps, slot = [], self.next_after(after)
+        for _ in range(samples):
+            following = self.next_after(slot) if slot is not None else None
+            if slot is None or following is None:
+                break
+            gaps.append(following - slot)
+            slot = following
+        return max(gaps, default=None)
 
     def newest_between(self, after: datetime, until: datetime, count: int) -> list[datetime]:
         """The newest ``count`` slots in ``(after, until]``, oldest first.

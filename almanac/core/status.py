@@ -23,6 +23,7 @@ __all__ = [
     "RunCounts",
     "RunPhase",
     "ScheduledJobStatus",
+    "StreakMark",
     "TriggerCounts",
     "TriggerKind",
 ]
@@ -103,6 +104,14 @@ class RunCounts(StatusModel):
     )
 
 
+class StreakMark(StatusModel):
+    """The newest finished run the failure streak has counted: each run counts once,
+    however many passes see it (and after a restart, since status survives it)."""
+
+    job: str = Field(max_length=63, description="Job name.")
+    finished: AwareDatetime = Field(description="Its completion time (its slot if unknown).")
+
+
 class TriggerCounts(StatusModel):
     """What one trigger of ``spec.triggers`` has done since the ScheduledJob was created."""
 
@@ -156,4 +165,13 @@ class ScheduledJobStatus(StatusModel):
     )
     triggers: list[TriggerCounts] | None = Field(
         None, max_length=16, description="Counters per event trigger."
+    )
+    consecutive_failures: int | None = Field(
+        None,
+        ge=0,
+        description="Runs failed for good since the last success or resume "
+        "(spec.pauseAfterFailures compares this count).",
+    )
+    failures_counted_to: StreakMark | None = Field(
+        None, description="The newest finished run consecutiveFailures has counted."
     )

@@ -16,6 +16,7 @@ from almanac.core.runs import JobObservation
 from almanac.core.runstatus import summarize_runs
 from almanac.core.snapshot import Snapshot
 from almanac.core.status import ConditionType, RunCounts
+from almanac.core.streak import Streak
 from almanac.core.vocabulary import ANNOTATION_SUSPEND_REASON, ConditionReason
 
 __all__ = ["compose_status"]
@@ -147,7 +148,17 @@ def compose_status(
         "scheduleHash": extra.get("schedule_hash", t.status.schedule_hash),
         "runNowKeys": extra.get("run_now_keys", t.status.run_now_keys),
         "triggers": _trigger_counts(t),
+        **_streak_fields(t, extra),
     }
+
+
+def _streak_fields(t: Snapshot, extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The failure streak the pass tracked, else the one status held (a pass that runs
+    nothing, for an invalid spec or a missing template, keeps it as it was)."""
+    streak = extra.get("failure_streak")
+    if isinstance(streak, Streak):
+        return streak.status_fields()
+    return Streak(t.status.consecutive_failures or 0, t.status.failures_counted_to).status_fields()
 
 
 def _trigger_counts(t: Snapshot) -> list[dict[str, Any]] | None:

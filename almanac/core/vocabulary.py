@@ -156,3 +156,4 @@ class EventReason(StrEnum):
     RETRY_REFUSED = "RetryRefused"
     EVENT_MATCHED = "EventMatched"
     TRIGGER_FAILED = "TriggerFailed"
+    PAUSED_AFTER_FAILURES = "PausedAfterFailures"

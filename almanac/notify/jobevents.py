@@ -4,7 +4,8 @@ The operator decides which changes to announce (:func:`almanac.core.jobchanges.j
 and this module writes each as a CloudEvent in the run events' format (same ``source``,
 same topic, same message key: the job's uid, so one job's events stay in order on one
 partition). ``data.namespace`` lets the relay send the ``almanac-namespace`` header, and
-``data.org_id`` names the organisation, as every message on the shared events topic does.
+``data.org_id`` names the organisation, as every message on the shared events topic does;
+``data.suspend_reason`` says why a suspended job is (a failure streak pauses one).
 
 The id is a UUIDv5 of (job uid, the change's key, action): the key names the change
 itself (``created``, ``deleted``, the write's ``resourceVersion``, the cancellation's
@@ -47,6 +48,7 @@ def job_event(change: JobChange, org_id: str | None) -> dict[str, Any]:
             "generation": facts.generation,
             "suspended": facts.suspended,
             "cancelled_at": timestamp(facts.cancelled_at),
+            "suspend_reason": facts.suspend_reason if facts.suspended else None,
         },
     }
 

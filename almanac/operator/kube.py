@@ -1,4 +1,5 @@
-"""The API calls the scheduler makes itself (Kopf only watches): Jobs, status, Events.
+"""The API calls the scheduler makes itself (Kopf only watches): Jobs, status, Events, and
+the suspension of a job that reached ``spec.pauseAfterFailures``.
 
 One place maps API failures: AlreadyExists on create means "already launched"
 (invariant one-run-per-slot), NotFound on delete means "already gone".
@@ -23,6 +24,7 @@ from almanac.core.powers import Power
 from almanac.core.runs import API_VERSION, BUILTIN_TEMPLATES, RUN_CONTAINER
 from almanac.core.snapshot import ObjectRef
 from almanac.core.vocabulary import (
+    ANNOTATION_SUSPEND_REASON,
     CLUSTER_JOB_TEMPLATES,
     GROUP,
     JOB_TEMPLATES,
@@ -137,6 +139,24 @@ class Kube:
             _content_type="application/merge-patch+json",
         )
         return str(result["metadata"]["resourceVersion"])
+
+    async def suspend_scheduled_job(self, ref: ObjectRef, reason: str) -> None:
+        """Merge-patch ``spec.suspend: true`` and the suspend reason annotation in one
+        write (the operator's only spec write). The uid is part of the patch: a job
+        deleted and made again under the same name refuses it (uids are immutable)."""
+        body = {
+            "metadata": {"uid": ref.uid, "annotations": {ANNOTATION_SUSPEND_REASON: reason}},
+            "spec": {"suspend": True},
+        }
+        await self._custom.patch_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            ref.namespace,
+            PLURAL,
+            ref.name,
+            body,
+            _content_type="application/merge-patch+json",
+        )
 
     async def create_run_request(self, namespace: str, body: dict[str, Any]) -> bool:
         """Create a RunRequest; False when it already exists (the event was accepted

@@ -29,6 +29,7 @@ from almanac.core.actions import (
     LaunchRequest,
     PostEvent,
     SettleRequest,
+    SuspendJob,
 )
 from almanac.core.pruning import prune_candidates
 from almanac.core.reconcile import reconcile
@@ -296,6 +297,9 @@ class Scheduler:
                 t.jobs.values(),
                 _instant(status.get("lastSuccessfulTime")),
                 _instant(status.get("nextRunTime")),
+                int(status.get("consecutiveFailures") or 0),
+                self._metrics.jobs.interval(t.key, t.compiled, now),
+                suspended=bool(t.spec and t.spec.suspend),
             ),
         )
         self._writer.status(t, result.status)
@@ -346,6 +350,8 @@ class Scheduler:
                         self.launcher.settle(t, stored, phase, now, message)
                 case PostEvent(reason=reason, message=message):
                     self._writer.event(t.ref, reason, message)
+                case SuspendJob(reason=reason, counted_to=counted_to):
+                    self._writer.suspend(t, reason, counted_to)
                 case CountTrigger(trigger=trigger, outcome=outcome, error=error):
                     self.count_trigger(t, trigger, outcome, error)
                 case CountSkip(reason=reason, count=count):

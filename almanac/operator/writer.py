@@ -29,7 +29,9 @@ from .recording import RunRecorder, run_record
 from .tracked import Tracked
 
 #: Event reasons posted as Warning (what went wrong), the others as Normal.
-WARNINGS: Final = frozenset({EventReason.FAILED, EventReason.SKIPPED})
+WARNINGS: Final = frozenset(
+    {EventReason.FAILED, EventReason.SKIPPED, EventReason.PAUSED_AFTER_FAILURES}
+)
 
 __all__ = ["BackgroundWriter"]
 
@@ -63,6 +65,9 @@ class BackgroundWriter:
             EVENT_BACKLOG
         )
         self._calls: list[Callable[[], Awaitable[None]]] = []
+        #: Per ScheduledJob uid, the streak (its newest counted run) a suspension was
+        #: asked for: passes repeat the ask until the watch shows the job suspended.
+        self._suspensions: dict[str, str] = {}
         self._wake = asyncio.Event()
         self._launching = 0
         self._quiet = asyncio.Event()
@@ -113,6 +118,32 @@ class BackgroundWriter:
         """Make one more API write off the launch path (e.g. a RunRequest's new phase)."""
         self._calls.append(call)
         self._wake.set()
+
+    def suspend(self, t: Tracked, reason: str, counted_to: str) -> None:
+        """Suspend a job whose failure streak reached ``spec.pauseAfterFailures``, then
+        post the Event: once per streak (``counted_to``), since the passes before the
+        watch shows the spec suspended ask again; a write that fails is forgotten, so
+        the next pass asks anew. Fenced like every leader write (invariant
+        one-scheduler)."""
+        uid = t.ref.uid
+        if self._suspensions.get(uid) == counted_to:
+            return
+        self._suspensions[uid] = counted_to
+
+        async def write() -> None:
+            try:
+                if not self._fence():
+                    raise NotLeaderError(f"suspension of {t.ref.name} not sent: Lease not held")
+                with fenced(self._fence, f"suspension of {t.ref.name}"):
+                    await self._kube.suspend_scheduled_job(t.ref, reason)
+            except Exception:
+                self._suspensions.pop(uid, None)
+                raise
+            name = f"{t.ref.namespace}/{t.ref.name}"
+            log.warning("job paused after failures", extra={"scheduledjob": name, "uid": uid})
+            self.event(t.ref, EventReason.PAUSED_AFTER_FAILURES, reason)
+
+        self.later(write)
 
     def event(self, ref: ObjectRef, reason: EventReason, message: str) -> None:
         try:
@@ -198,6 +229,7 @@ class BackgroundWriter:
                 continue
             result = job.phase.value
             self._metrics.finished.labels(result=result).inc()
+            self._metrics.jobs.observe_run(t.key, job)
             self.event(
                 t.ref,
                 EventReason(result),

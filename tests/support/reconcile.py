@@ -25,6 +25,7 @@ from almanac.core.actions import (
     PassResult,
     PostEvent,
     SettleRequest,
+    SuspendJob,
 )
 from almanac.core.errors import AlmanacError
 from almanac.core.models import ScheduledJobSpec
@@ -287,6 +288,8 @@ def describe(action: Action, s: Snapshot, created: Mapping[str, RunRequest] | No
             return f"count {trigger} {what}"
         case CountSkip(reason=reason, count=count):
             return f"metric skipped {reason}" + (f" x{count}" if count > 1 else "")
+        case SuspendJob(counted_to=name):
+            return f"suspend after {_known(s, name, created)}"
     raise AssertionError(f"unknown action {action!r}")
 
 

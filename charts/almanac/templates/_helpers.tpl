@@ -81,6 +81,10 @@ app.kubernetes.io/component: {{ index . 1 }}
 - apiGroups: ["almanac.dev"]
   resources: ["scheduledjobs", "jobtemplates", "clusterjobtemplates"]
   verbs: ["get", "list", "watch"]
+# patch: spec.suspend and its reason, once spec.pauseAfterFailures runs failed in a row.
+- apiGroups: ["almanac.dev"]
+  resources: ["scheduledjobs"]
+  verbs: ["patch"]
 - apiGroups: ["almanac.dev"]
   resources: ["scheduledjobs/status"]
   verbs: ["get", "patch", "update"]

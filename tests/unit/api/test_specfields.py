@@ -31,6 +31,7 @@ KUBECTL_SPEC: dict[str, Any] = {
     },
     "retry": {"maxAttempts": 3, "backoff": {"initial": "90s", "factor": 3, "max": "1h"}},
     "timeout": "2m",
+    "pauseAfterFailures": 3,
     "overlapPolicy": "BufferOne",
     "catchUp": {"window": "30m", "maxRuns": 2},
     "history": {"successfulJobs": 1, "failedJobs": 2},
@@ -68,6 +69,7 @@ def test_a_kubectl_written_spec_reads_in_the_seeds_words() -> None:
     assert (view.overlap_policy, view.allow_overlap) == ("buffer_one", False)
     assert view.start_date == datetime(2026, 1, 1, tzinfo=UTC)
     assert view.tags == ["ops", "nightly"]
+    assert view.pause_after_failures == 3
     assert view.triggers == [
         {
             "name": "opened",
@@ -95,6 +97,7 @@ def test_a_bare_spec_shows_the_defaults_the_operator_applies() -> None:
         "allow_overlap": False,
         "max_executions": None,
         "jitter_seconds": None,
+        "pause_after_failures": None,
         "catch_up": {"window_seconds": 3600, "max_runs": 1},
         "history_limits": {"successful": 3, "failed": 5},
         "triggers": [],
@@ -139,6 +142,7 @@ def test_a_job_read_and_written_back_as_is_leaves_the_spec_untouched(
         ({"allow_overlap": True}, {"overlapPolicy": "Allow"}),
         ({"catch_up": {"max_runs": 0}}, {"catchUp": {"window": "1h", "maxRuns": 0}}),
         ({"history_limits": {"failed": 0}}, {"history": {"successfulJobs": 3, "failedJobs": 0}}),
+        ({"pause_after_failures": 4}, {"pauseAfterFailures": 4}),
     ],
     ids=[
         "timeout",
@@ -149,6 +153,7 @@ def test_a_job_read_and_written_back_as_is_leaves_the_spec_untouched(
         "allow-overlap",
         "catch-up",
         "history",
+        "pause-after-failures",
     ],
 )
 def test_each_field_writes_its_spec_key(changes: dict[str, Any], expected: dict[str, Any]) -> None:
@@ -166,6 +171,21 @@ def test_schedule_bounds_go_into_the_schedule_and_null_removes_them() -> None:
     assert spec["schedule"]["endTime"] == "2027-01-01T00:00:00Z"
     assert "maxRuns" not in spec["schedule"]
     assert spec["schedule"]["jitter"] == "5s"
+
+
+def test_pause_after_failures_round_trips_and_null_removes_it() -> None:
+    spec = copy.deepcopy(KUBECTL_SPEC)
+    apply_spec_fields(spec, {"pause_after_failures": 5})
+    assert spec["pauseAfterFailures"] == 5
+    assert spec_fields_view(spec).pause_after_failures == 5
+    patch = JobPatch.model_validate({"pause_after_failures": None})
+    apply_spec_fields(spec, patch.model_dump(exclude_unset=True))
+    assert "pauseAfterFailures" not in spec
+
+
+def test_pause_after_zero_failures_is_refused_naming_the_field() -> None:
+    with pytest.raises(ValueError, match="pause_after_failures"):
+        JobPatch.model_validate({"pause_after_failures": 0})
 
 
 def test_a_patch_of_one_retry_setting_keeps_the_others() -> None:

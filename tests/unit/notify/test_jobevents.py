@@ -57,6 +57,7 @@ def test_a_job_event_is_a_cloudevent_for_the_job() -> None:
         "generation": 2,
         "suspended": True,
         "cancelled_at": None,
+        "suspend_reason": None,
     }
     json.dumps(event)  # serialisable as is
 
@@ -97,3 +98,12 @@ def test_a_cancelled_event_carries_the_instant() -> None:
     )
 
     assert job_event(cancelled, "000101")["data"]["cancelled_at"] == "2026-03-01T12:00:00Z"
+
+
+def test_a_paused_event_carries_the_suspend_reason() -> None:
+    reason = "paused after 3 consecutive failed runs (spec.pauseAfterFailures)"
+    paused = change(JobAction.PAUSED, suspended=True, suspend_reason=reason)
+    resumed = change(JobAction.RESUMED, suspended=False, suspend_reason=reason)
+
+    assert job_event(paused, "000101")["data"]["suspend_reason"] == reason
+    assert job_event(resumed, "000101")["data"]["suspend_reason"] is None

@@ -80,6 +80,12 @@ def test_review_allows_a_valid_scheduled_job(spec: dict[str, Any]) -> None:
             id="missing-template",
         ),
         pytest.param(["not", "a", "mapping"], "spec", "must be an object", id="spec-a-list"),
+        pytest.param(
+            job(cron="* * * * *") | {"pauseAfterFailures": 0},
+            "spec.pauseAfterFailures",
+            "Input should be greater than or equal to 1",
+            id="pause-after-zero-failures",
+        ),
     ],
 )
 def test_review_refuses_a_bad_scheduled_job_naming_field_and_fix(
