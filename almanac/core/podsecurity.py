@@ -25,6 +25,7 @@ __all__ = [
     "Capabilities",
     "ContainerSecurityContext",
     "PodSecurityContext",
+    "SeccompProfile",
     "overlay_security",
 ]
 

@@ -18,11 +18,13 @@ from almanac.core.base import ObjectName, SpecModel
 
 __all__ = [
     "RESERVED_VOLUME_PREFIX",
+    "ConfigMapProjection",
     "ConfigMapVolumeSource",
     "EmptyDirVolumeSource",
     "KeyToPath",
     "PersistentVolumeClaimVolumeSource",
     "ProjectedVolumeSource",
+    "SecretProjection",
     "SecretVolumeSource",
     "Volume",
     "VolumeMount",
