@@ -66,12 +66,11 @@ def _secret_volumes(spec: ScheduledJobSpec) -> list[dict[str, Any]]:
 
 def _run_container(
     template: JobTemplateSpec,
-    pod: PodTemplate | None,
+    pod: PodTemplate,
     env: list[dict[str, Any]],
     secrets: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """The template's container with Almanac's mounts and the overlay's container fields."""
-    pod = pod or PodTemplate()
     container: dict[str, Any] = {
         "name": RUN_CONTAINER,
         "image": template.image,
