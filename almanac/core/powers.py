@@ -6,10 +6,17 @@ the namespace (a ``secretKeyRef`` in params or the pod template) or run as any
 ServiceAccount with any toleration. Admission therefore asks the API server, for the
 writer (a SubjectAccessReview), whether they could do each such thing themselves:
 
-* every Secret a run would read (params ``{"secretKeyRef": ...}``, pod template ``env``
-  ``valueFrom.secretKeyRef`` and ``envFrom.secretRef``): ``get`` that Secret;
-* a ServiceAccount, node selector or tolerations in the pod template (who the pod runs as
-  and where): ``create`` pods in the namespace, what the same pod made by hand needs.
+* every Secret a run would read (params ``{"secretKeyRef": ...}``, ``env``
+  ``valueFrom.secretKeyRef`` and ``envFrom.secretRef`` of the run or an init container,
+  a ``secret`` or projected volume, ``imagePullSecrets``): ``get`` that Secret;
+* every ConfigMap or PersistentVolumeClaim a volume mounts: ``get`` that object;
+* a ServiceAccount, placement, security context, priority or runtime class, init
+  containers and sidecars, host aliases or DNS settings in the pod template (who the pod
+  runs as, where, with what, and whom it reaches): ``create`` pods in the namespace, what
+  the same pod made by hand needs.
+
+``hostPath`` volumes are refused by the model itself (:mod:`almanac.core.podvolumes`):
+no RBAC answer says a writer may reach the node's files.
 
 Only powers the change adds are checked (:func:`added_powers`): a writer who changes the
 schedule of a job someone else gave a Secret is not refused for that Secret.
@@ -17,12 +24,41 @@ schedule of a job someone else gave a Secret is not refused for that Secret.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
+
+from pydantic.alias_generators import to_snake
 
 from almanac.core.models import ScheduledJobSpec
 from almanac.core.params import find_secret_refs
+from almanac.core.podtemplate import EnvFromSource, EnvVar
+from almanac.core.podvolumes import Volume
 
 __all__ = ["Power", "added_powers", "powers_of"]
+
+POD_TEMPLATE: Final = "spec.podTemplate"
+
+#: podTemplate fields that decide who the pod runs as, where, with which privileges or
+#: with which containers: a run may use them only if its writer could create that pod by
+#: hand (``create pods``; Pod Security admission then judges the pod as for anyone).
+#: ``priorityClassName`` and ``runtimeClassName`` have no RBAC verb of their own (pods
+#: name them freely; quotas scope them), so creating pods is the permission that matches;
+#: ``hostAliases`` and ``dnsConfig`` can point an allowed host name at another address.
+_AS_IF_CREATING_PODS: Final = (
+    "serviceAccountName",
+    "nodeSelector",
+    "tolerations",
+    "affinity",
+    "topologySpreadConstraints",
+    "priorityClassName",
+    "runtimeClassName",
+    "securityContext",
+    "containerSecurityContext",
+    "initContainers",
+    "hostAliases",
+    "dnsConfig",
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -45,27 +81,61 @@ def powers_of(spec: ScheduledJobSpec) -> list[Power]:
     found = [Power("get", "secrets", use.name, use.field) for use in find_secret_refs(spec.params)]
     pod = spec.pod_template
     if pod is not None:
-        base = "spec.podTemplate"
-        for i, var in enumerate(pod.env or ()):
-            ref = var.value_from.secret_key_ref if var.value_from else None
-            if ref is not None:
-                field = f"{base}.env[{i}].valueFrom.secretKeyRef"
-                found.append(Power("get", "secrets", ref.name, field))
-        for i, source in enumerate(pod.env_from or ()):
-            if source.secret_ref is not None:
-                field = f"{base}.envFrom[{i}].secretRef"
-                found.append(Power("get", "secrets", source.secret_ref.name, field))
-        placement = {
-            "serviceAccountName": pod.service_account_name,
-            "nodeSelector": pod.node_selector,
-            "tolerations": pod.tolerations,
-        }
+        found += _env_powers(POD_TEMPLATE, pod.env, pod.env_from)
+        for i, init in enumerate(pod.init_containers or ()):
+            found += _env_powers(f"{POD_TEMPLATE}.initContainers[{i}]", init.env, init.env_from)
+        for i, volume in enumerate(pod.volumes or ()):
+            found += _volume_powers(f"{POD_TEMPLATE}.volumes[{i}]", volume)
         found += [
-            Power("create", "pods", None, f"{base}.{key}")
-            for key, value in placement.items()
-            if value
+            Power("get", "secrets", ref.name, f"{POD_TEMPLATE}.imagePullSecrets[{i}]")
+            for i, ref in enumerate(pod.image_pull_secrets or ())
+        ]
+        found += [
+            Power("create", "pods", None, f"{POD_TEMPLATE}.{key}")
+            for key in _AS_IF_CREATING_PODS
+            if getattr(pod, to_snake(key))
         ]
     return sorted(found)
+
+
+def _env_powers(
+    base: str, env: Sequence[EnvVar] | None, env_from: Sequence[EnvFromSource] | None
+) -> list[Power]:
+    """``get`` on each Secret a container's environment reads."""
+    found = []
+    for i, var in enumerate(env or ()):
+        ref = var.value_from.secret_key_ref if var.value_from else None
+        if ref is not None:
+            found.append(
+                Power("get", "secrets", ref.name, f"{base}.env[{i}].valueFrom.secretKeyRef")
+            )
+    for i, source in enumerate(env_from or ()):
+        if source.secret_ref is not None:
+            field = f"{base}.envFrom[{i}].secretRef"
+            found.append(Power("get", "secrets", source.secret_ref.name, field))
+    return found
+
+
+def _volume_powers(base: str, volume: Volume) -> list[Power]:
+    """``get`` on each object a volume mounts; a projected token as if creating pods."""
+    found = []
+    if volume.secret is not None:
+        found.append(Power("get", "secrets", volume.secret.secret_name, f"{base}.secret"))
+    if volume.config_map is not None:
+        found.append(Power("get", "configmaps", volume.config_map.name, f"{base}.configMap"))
+    if volume.persistent_volume_claim is not None:
+        claim = volume.persistent_volume_claim.claim_name
+        found.append(Power("get", "persistentvolumeclaims", claim, f"{base}.persistentVolumeClaim"))
+    sources = volume.projected.sources if volume.projected is not None else ()
+    for i, source in enumerate(sources):
+        field = f"{base}.projected.sources[{i}]"
+        if source.secret is not None:
+            found.append(Power("get", "secrets", source.secret.name, f"{field}.secret"))
+        if source.config_map is not None:
+            found.append(Power("get", "configmaps", source.config_map.name, f"{field}.configMap"))
+        if source.service_account_token is not None:
+            found.append(Power("create", "pods", None, f"{field}.serviceAccountToken"))
+    return found
 
 
 def added_powers(new: ScheduledJobSpec, old: ScheduledJobSpec | None) -> list[Power]:

@@ -2,15 +2,15 @@
 
 Both directions are pure so the reconcile logic can be tested without a cluster. The Job
 name, labels and annotation come from :mod:`almanac.core.naming` (invariant
-one-run-per-slot: the name is the idempotency lock); the pod always runs under the
-restricted Pod Security Standard.
+one-run-per-slot: the name is the idempotency lock); the pod is built in
+:mod:`almanac.core.runpod` (restricted Pod Security defaults, the podTemplate overlay).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -28,7 +28,9 @@ from almanac.core.naming import (
     run_labels,
     run_name,
 )
-from almanac.core.params import SECRETS_ROOT, find_secret_refs
+from almanac.core.podsecurity import RUN_USER
+from almanac.core.podtemplate import RUN_CONTAINER, NameReference
+from almanac.core.runpod import job_overlay, run_pod_spec
 from almanac.core.status import RunPhase, TriggerKind
 from almanac.core.templates import JobTemplateSpec
 from almanac.core.vocabulary import (
@@ -57,23 +59,9 @@ __all__ = [
     "run_params",
 ]
 
-#: The run's own container in its pod (sidecars and init containers have other names).
-RUN_CONTAINER: Final = "run"
-
-RUN_USER: Final = 10001
 #: Payload types the executor image implements; usable without installing a template.
 BUILTIN_TEMPLATES: Final = frozenset({"http", "message", "command", "export", "email", "sql"})
 EXECUTOR_COMMAND: Final = ("python3", "-m", "almanac.executor")
-
-RESTRICTED_CONTAINER: Final[Mapping[str, Any]] = {
-    "runAsNonRoot": True,
-    "runAsUser": RUN_USER,
-    "runAsGroup": RUN_USER,
-    "readOnlyRootFilesystem": True,
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
 
 
 @dataclass(frozen=True)
@@ -123,15 +111,24 @@ class JobObservation:
 
 
 def builtin_template(
-    name: str, image: str, params_schema: Mapping[str, Any] | None = None
+    name: str,
+    image: str,
+    params_schema: Mapping[str, Any] | None = None,
+    pull_secrets: Sequence[str] = (),
 ) -> JobTemplateSpec:
     """The implicit template of a built-in payload type: the executor in Almanac's image,
-    with the shipped template's params schema (:mod:`almanac.templates`).
+    with the shipped template's params schema (:mod:`almanac.templates`) and the pull
+    Secrets the operator was given for that image (``ALMANAC_RUN_IMAGE_PULL_SECRETS``).
 
     A ClusterJobTemplate of the same name, when installed, takes precedence.
     """
     schema = dict(params_schema) if params_schema is not None else None
-    return JobTemplateSpec(image=image, command=list(EXECUTOR_COMMAND), params_schema=schema)
+    return JobTemplateSpec(
+        image=image,
+        command=list(EXECUTOR_COMMAND),
+        params_schema=schema,
+        image_pull_secrets=[NameReference(name=s) for s in pull_secrets] or None,
+    )
 
 
 def job_name_of(scheduled_job: str, uid: str, run: RunRequest) -> str:
@@ -142,28 +139,6 @@ def job_name_of(scheduled_job: str, uid: str, run: RunRequest) -> str:
 def run_now_label(key: str) -> str:
     """Label value for a run-now key (keys are free text; label values are not)."""
     return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-def _secret_volumes(spec: ScheduledJobSpec) -> list[dict[str, Any]]:
-    """One read-only volume per Secret that params reference: the executor reads
-    ``SECRETS_ROOT/<secret>/<key>``, so secret values never appear in the spec or env."""
-    keys: dict[str, set[str]] = {}
-    for use in find_secret_refs(spec.params):
-        keys.setdefault(use.name, set()).add(use.key)
-    return [
-        {
-            "name": f"secret-{index}",
-            "secret": {
-                "secretName": secret,
-                "items": [{"key": key, "path": key} for key in sorted(wanted)],
-                "defaultMode": 0o440,
-                # A missing Secret must fail the run with the executor's message naming
-                # it, not leave the pod in ContainerCreating until the deadline.
-                "optional": True,
-            },
-        }
-        for index, (secret, wanted) in enumerate(sorted(keys.items()))
-    ]
 
 
 def _env(
@@ -195,10 +170,6 @@ def run_params(spec: ScheduledJobSpec, run: RunRequest) -> dict[str, Any]:
     return {**spec.params, **(run.params or {})}
 
 
-def _dump(items: list[Any] | None) -> list[dict[str, Any]]:
-    return [item.model_dump(by_alias=True, exclude_none=True) for item in items or []]
-
-
 def build_job(
     *,
     name: str,
@@ -213,10 +184,9 @@ def build_job(
 
     ``backoffLimit: 0`` because retries are the operator's (a retry is a new attempt Job
     with its own name); the owner reference lets Kubernetes garbage-collect runs with
-    their ScheduledJob; no service-account token unless ``podTemplate`` names an account.
+    their ScheduledJob; the pod is :func:`~almanac.core.runpod.run_pod_spec`'s.
     """
     job_name = job_name_of(name, uid, run)
-    secrets = _secret_volumes(spec)
     labels = dict(run_labels(name, uid, run.slot, trigger=run.trigger, attempt=run.attempt))
     if run.run_now_key is not None:
         labels[LABEL_RUN_NOW_KEY] = run_now_label(run.run_now_key)
@@ -227,63 +197,17 @@ def build_job(
         annotations[ANNOTATION_EVENT_ID] = run.event_id
     pod = spec.pod_template
     timeout = spec.timeout or template.timeout
-    container: dict[str, Any] = {
-        "name": RUN_CONTAINER,
-        "image": template.image,
-        "imagePullPolicy": "IfNotPresent",
-        # Almanac's variables last: Kubernetes keeps the last of duplicate names.
-        "env": _dump(template.env)
-        + _dump(pod.env if pod else None)
-        + [{"name": k, "value": v} for k, v in sorted((extra_env or {}).items())]
-        + _env(name, namespace, job_name, spec, run),
-        "securityContext": dict(RESTRICTED_CONTAINER),
-        "terminationMessagePath": "/dev/termination-log",
-        "terminationMessagePolicy": "FallbackToLogsOnError",
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}]
-        + [
-            {
-                "name": v["name"],
-                "mountPath": f"{SECRETS_ROOT}/{v['secret']['secretName']}",
-                "readOnly": True,
-            }
-            for v in secrets
-        ],
-    }
-    if template.command:
-        container["command"] = list(template.command)
-    if template.args:
-        container["args"] = list(template.args)
-    if pod and pod.env_from:
-        container["envFrom"] = _dump(pod.env_from)
-    if pod and pod.resources:
-        container["resources"] = pod.resources.model_dump(by_alias=True, exclude_none=True)
-    pod_spec: dict[str, Any] = {
-        "restartPolicy": "Never",
-        "automountServiceAccountToken": bool(pod and pod.service_account_name),
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": RUN_USER,
-            "runAsGroup": RUN_USER,
-            "fsGroup": RUN_USER,  # Secret files (mode 0440) readable by the run user
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
-        "containers": [container],
-        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}, *secrets],
-    }
-    if pod and pod.service_account_name:
-        pod_spec["serviceAccountName"] = pod.service_account_name
-    if pod and pod.node_selector:
-        pod_spec["nodeSelector"] = dict(pod.node_selector)
-    if pod and pod.tolerations:
-        pod_spec["tolerations"] = list(pod.tolerations)
+    env = [{"name": k, "value": v} for k, v in sorted((extra_env or {}).items())]
+    env += _env(name, namespace, job_name, spec, run)
     job_spec: dict[str, Any] = {
+        **job_overlay(pod),
         "backoffLimit": 0,
         "template": {
             "metadata": {
                 "labels": labels | dict(pod.labels if pod and pod.labels else {}),
                 "annotations": dict(pod.annotations if pod and pod.annotations else {}),
             },
-            "spec": pod_spec,
+            "spec": run_pod_spec(spec, template, env),
         },
     }
     if timeout:

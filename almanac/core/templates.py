@@ -7,12 +7,12 @@ failing inside a pod.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
 from almanac.core.base import Duration, SpecModel
-from almanac.core.podtemplate import EnvVar
+from almanac.core.podtemplate import EnvVar, NameReference
 
 __all__ = ["JobTemplateSpec"]
 
@@ -22,8 +22,18 @@ class JobTemplateSpec(SpecModel):
 
     description: str | None = Field(None, max_length=1024, description="What it does.")
     image: str = Field(min_length=1, max_length=1024, description="Container image of the run.")
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = Field(
+        None, description="When the kubelet pulls the image (default IfNotPresent)."
+    )
+    image_pull_secrets: list[NameReference] | None = Field(
+        None,
+        max_length=16,
+        description="Secrets for a private registry; each must exist in the run's namespace.",
+    )
     command: list[str] | None = Field(None, description="Entrypoint (argv), as in a Pod.")
-    args: list[str] | None = Field(None, description="Arguments, as in a Pod.")
+    args: list[str] | None = Field(
+        None, description="Arguments, as in a Pod: $(ALMANAC_SLOT) and other $(VAR) expand."
+    )
     env: list[EnvVar] | None = Field(
         None, max_length=128, description="Environment given to every run."
     )

@@ -78,6 +78,8 @@ class OperatorConfig:
     #: ScheduledJobs with per-job series at most (0: none).
     job_metrics_limit: int = 1000
     run_env: tuple[tuple[str, str], ...] = ()
+    #: Secrets (in each run's namespace) for pulling ``image`` in runs of built-in templates.
+    run_image_pull_secrets: tuple[str, ...] = ()
     webhook_port: int | None = None
     webhook_cert_dir: Path = Path("/tmp/almanac-webhook-certs")
     webhook_hosts: tuple[str, ...] = ("127.0.0.1",)
@@ -116,6 +118,7 @@ class OperatorConfig:
             # envFrom, so a Secret cannot widen the run's HTTP allow-list or move the
             # reserved topics (empty means the default).
             run_env=tuple((k, env.get(k, "")) for k in RUN_ENV_PASSED + RUN_TOPICS_PASSED),
+            run_image_pull_secrets=_list(env, "ALMANAC_RUN_IMAGE_PULL_SECRETS"),
             webhook_port=_int(env, "ALMANAC_WEBHOOK_PORT", 0, 0, 65535) or None,
             webhook_cert_dir=Path(
                 env.get("ALMANAC_WEBHOOK_CERT_DIR", "/tmp/almanac-webhook-certs")

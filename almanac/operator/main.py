@@ -234,6 +234,7 @@ async def run(settings: OperatorSettings) -> None:
         kube,
         metrics,
         image=config.image,
+        pull_secrets=config.run_image_pull_secrets,
         concurrency=config.launch_concurrency,
         run_env=dict(config.run_env),
         recorder=history.recorder,

@@ -10,7 +10,7 @@ orphans until it arrives.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -46,12 +46,15 @@ class Registry:
         wakeups: WakeQueue,
         *,
         image: str,
+        pull_secrets: Sequence[str] = (),
         clock: Callable[[], datetime],
         recorder: RunRecorder | None = None,
     ) -> None:
         self._metrics = metrics
         self._wakeups = wakeups
         self._image = image
+        #: Pull Secrets of Almanac's image, given to runs of built-in templates.
+        self._pull_secrets = tuple(pull_secrets)
         self._clock = clock
         self._recorder = recorder
         self.objects: dict[Key, Tracked] = {}
@@ -236,7 +239,9 @@ class Registry:
         assert tracked.spec is not None
         name = tracked.spec.template
         if name in BUILTIN_TEMPLATES and name not in self._builtins:
-            self._builtins[name] = builtin_template(name, self._image, builtin_params_schema(name))
+            self._builtins[name] = builtin_template(
+                name, self._image, builtin_params_schema(name), self._pull_secrets
+            )
         return choose_template(
             self._templates.get((tracked.ref.namespace, name)),
             self._templates.get(("", name)),

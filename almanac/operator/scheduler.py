@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -68,6 +68,7 @@ class Scheduler:
         metrics: Metrics,
         *,
         image: str,
+        pull_secrets: Sequence[str] = (),
         concurrency: int = 32,
         request_concurrency: int = EVENT_CONCURRENCY,
         run_env: Mapping[str, str] | None = None,
@@ -88,7 +89,14 @@ class Scheduler:
         #: service when it consumes; ``None``: no consumer, nothing waits for one).
         self.events_read_to: Callable[[], datetime | None] = lambda: None
         self.wakeups = WakeQueue(clock)
-        self.registry = Registry(metrics, self.wakeups, image=image, clock=clock, recorder=recorder)
+        self.registry = Registry(
+            metrics,
+            self.wakeups,
+            image=image,
+            pull_secrets=pull_secrets,
+            clock=clock,
+            recorder=recorder,
+        )
         self._writer = BackgroundWriter(
             kube,
             metrics,

@@ -4,7 +4,9 @@ On the real API server, through the webhook and real SubjectAccessReviews: user 
 may write ScheduledJobs in the namespace and nothing else. A job whose run would read a
 Secret or run as a ServiceAccount is refused with 403 naming the permission and the field;
 the same job is accepted once alice may read that Secret (the control), a job with no such
-power is accepted, and alice may edit the schedule of a job an admin gave a Secret.
+power is accepted, and alice may edit the schedule of a job an admin gave a Secret. A
+volume is checked as the object it mounts (``get`` on the claim); a hostPath volume is
+refused to everyone, the admin included (by the CRD's own rule, before any webhook).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
+
+import pytest
 
 from tests.support import Kubectl, KubectlError, eventually
 
@@ -134,3 +138,42 @@ async def test_an_edit_that_adds_no_power_is_allowed_on_an_admins_job(guarded: K
     rescheduled = _job("nightly", params=SECRET_PARAMS, schedule={"cron": "30 4 * * *"})
     assert "configured" in await _as_alice(k, rescheduled)
     assert k.get("scheduledjob", "nightly")["spec"]["schedule"]["cron"] == "30 4 * * *"
+
+
+async def test_a_job_mounting_a_claim_its_writer_cannot_read_is_refused(guarded: Kubectl) -> None:
+    k = guarded
+    await _writer(k)
+    claim = {"name": "data", "persistentVolumeClaim": {"claimName": "reports"}}
+    job = _job("mounts", params={"url": "https://example.test"}, podTemplate={"volumes": [claim]})
+    refused = await _refused_as_alice(k, job)
+    assert "get persistentvolumeclaims 'reports'" in refused
+    assert "spec.podTemplate.volumes[0].persistentVolumeClaim" in refused
+
+    _grant(
+        k,
+        "read-reports",
+        [
+            {
+                "apiGroups": [""],
+                "resources": ["persistentvolumeclaims"],
+                "resourceNames": ["reports"],
+                "verbs": ["get"],
+            }
+        ],
+    )
+    await eventually(
+        lambda: _accepted_on_dry_run(k, job),
+        timeout=20,
+        what="the job accepted once alice may read the claim",
+    )
+
+
+def test_a_host_path_volume_is_refused_to_everyone(crds: Kubectl, namespace: str) -> None:
+    k = crds.in_namespace(namespace)
+    host = {"name": "root", "hostPath": {"path": "/"}}
+    job = _job("host", params={"url": "https://example.test"}, podTemplate={"volumes": [host]})
+    # As the admin, who could create such a pod by hand: still refused.
+    with pytest.raises(KubectlError) as refused:
+        k.apply(job)
+    assert "hostPath" in refused.value.stderr
+    assert "use a persistentVolumeClaim" in refused.value.stderr

@@ -65,6 +65,18 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- end -}}
 {{- end -}}
 
+{{/*
+Names of .Values.imagePullSecrets, comma-separated: the operator gives them to runs of
+built-in payload types (ALMANAC_RUN_IMAGE_PULL_SECRETS), which use the same image.
+*/}}
+{{- define "almanac.pullSecretNames" -}}
+{{- $names := list -}}
+{{- range .Values.imagePullSecrets -}}
+{{- $names = append $names .name -}}
+{{- end -}}
+{{- join "," $names -}}
+{{- end -}}
+
 {{/* The namespace the helm test's ScheduledJob goes to: one the operator watches. */}}
 {{- define "almanac.testNamespace" -}}
 {{- $watched := include "almanac.watchNamespaces" . -}}

@@ -45,6 +45,116 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[str, str, str | None, str]]]] 
             ("create", "pods", None, "spec.podTemplate.tolerations"),
         ],
     ),
+    "secret-volume": (
+        {"podTemplate": {"volumes": [{"name": "v", "secret": {"secretName": "tls"}}]}},
+        [("get", "secrets", "tls", "spec.podTemplate.volumes[0].secret")],
+    ),
+    "configmap-volume": (
+        {"podTemplate": {"volumes": [{"name": "v", "configMap": {"name": "settings"}}]}},
+        [("get", "configmaps", "settings", "spec.podTemplate.volumes[0].configMap")],
+    ),
+    "pvc-volume": (
+        {"podTemplate": {"volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": "d"}}]}},
+        [
+            (
+                "get",
+                "persistentvolumeclaims",
+                "d",
+                "spec.podTemplate.volumes[0].persistentVolumeClaim",
+            )
+        ],
+    ),
+    "projected-volume": (
+        {
+            "podTemplate": {
+                "volumes": [
+                    {
+                        "name": "v",
+                        "projected": {
+                            "sources": [
+                                {"secret": {"name": "a"}},
+                                {"configMap": {"name": "b"}},
+                                {"serviceAccountToken": {"path": "t"}},
+                            ]
+                        },
+                    }
+                ]
+            }
+        },
+        [
+            (
+                "create",
+                "pods",
+                None,
+                "spec.podTemplate.volumes[0].projected.sources[2].serviceAccountToken",
+            ),
+            (
+                "get",
+                "configmaps",
+                "b",
+                "spec.podTemplate.volumes[0].projected.sources[1].configMap",
+            ),
+            ("get", "secrets", "a", "spec.podTemplate.volumes[0].projected.sources[0].secret"),
+        ],
+    ),
+    "scratch-volume-is-no-power": (
+        {"podTemplate": {"volumes": [{"name": "v", "emptyDir": {}}]}},
+        [],
+    ),
+    "image-pull-secret": (
+        {"podTemplate": {"imagePullSecrets": [{"name": "regcred"}]}},
+        [("get", "secrets", "regcred", "spec.podTemplate.imagePullSecrets[0]")],
+    ),
+    "init-container-and-its-secret-env": (
+        {
+            "podTemplate": {
+                "initContainers": [
+                    {
+                        "name": "fetch",
+                        "image": "busybox",
+                        "envFrom": [{"secretRef": {"name": "creds"}}],
+                    }
+                ]
+            }
+        },
+        [
+            ("create", "pods", None, "spec.podTemplate.initContainers"),
+            ("get", "secrets", "creds", "spec.podTemplate.initContainers[0].envFrom[0].secretRef"),
+        ],
+    ),
+    "pod-as-if-created-by-hand": (
+        {
+            "podTemplate": {
+                "affinity": {"nodeAffinity": {}},
+                "topologySpreadConstraints": [{"maxSkew": 1}],
+                "priorityClassName": "high",
+                "runtimeClassName": "gvisor",
+                "securityContext": {"runAsUser": 0},
+                "containerSecurityContext": {"privileged": True},
+                "hostAliases": [{"ip": "10.0.0.1", "hostnames": ["api.example.com"]}],
+                "dnsConfig": {"nameservers": ["10.0.0.53"]},
+            }
+        },
+        [
+            ("create", "pods", None, f"spec.podTemplate.{field}")
+            for field in sorted(
+                [
+                    "affinity",
+                    "topologySpreadConstraints",
+                    "priorityClassName",
+                    "runtimeClassName",
+                    "securityContext",
+                    "containerSecurityContext",
+                    "hostAliases",
+                    "dnsConfig",
+                ]
+            )
+        ],
+    ),
+    "job-fields-and-mounts-are-no-power": (
+        {"podTemplate": {"job": {"parallelism": 2}, "workingDir": "/tmp"}},
+        [],
+    ),
     "configmap-env-is-no-power": (
         {"podTemplate": {"envFrom": [{"configMapRef": {"name": "settings"}}]}},
         [],

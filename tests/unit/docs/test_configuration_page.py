@@ -1,4 +1,5 @@
-"""``docs/configuration.md`` lists exactly the ``ALMANAC_*`` variables the code uses.
+"""``docs/configuration.md`` (with ``docs/run-contract.md`` for the variables of run pods)
+lists exactly the ``ALMANAC_*`` variables the code uses, each once.
 
 "Uses" means: the name is spelled in a string of ``almanac/`` that is not a docstring (a
 variable read with ``env.get``, named in an error message, or set on a run pod). Comments
@@ -17,7 +18,9 @@ from typing import Final
 import almanac
 
 PACKAGE: Final = Path(almanac.__file__).parent
-PAGE: Final = PACKAGE.parent / "docs" / "configuration.md"
+DOCS: Final = PACKAGE.parent / "docs"
+#: Where variables are listed: the run contract holds those of run pods.
+PAGES: Final = (DOCS / "configuration.md", DOCS / "run-contract.md")
 NAME: Final = re.compile(r"\bALMANAC_[A-Z0-9_]*[A-Z0-9]\b")
 ROW: Final = re.compile(r"^\| `(ALMANAC_[A-Z0-9_]+)` \|(.*)\|\s*$")
 
@@ -50,9 +53,10 @@ def used_names() -> dict[str, set[str]]:
 def documented_rows() -> list[tuple[str, list[str]]]:
     """``(name, other cells)`` of every table row whose first cell is a variable."""
     rows = []
-    for line in PAGE.read_text(encoding="utf-8").splitlines():
-        if match := ROW.match(line):
-            rows.append((match[1], [c.strip() for c in match[2].split(" | ")]))
+    for page in PAGES:
+        for line in page.read_text(encoding="utf-8").splitlines():
+            if match := ROW.match(line):
+                rows.append((match[1], [c.strip() for c in match[2].split(" | ")]))
     return rows
 
 
@@ -73,13 +77,13 @@ def test_the_scan_finds_the_variables_it_should() -> None:
 def test_every_variable_the_code_uses_is_documented() -> None:
     documented = {name for name, _ in documented_rows()}
     missing = {n: sorted(m) for n, m in used_names().items() if n not in documented}
-    assert missing == {}, f"add these to {PAGE.name} (meaning and default): {missing}"
+    assert missing == {}, f"add these to {PAGES[0].name} (meaning and default): {missing}"
 
 
 def test_every_documented_variable_is_used_by_the_code() -> None:
     used = used_names()
     dead = sorted(name for name, _ in documented_rows() if name not in used)
-    assert dead == [], f"{PAGE.name} lists variables nothing in almanac/ uses: {dead}"
+    assert dead == [], f"the pages list variables nothing in almanac/ uses: {dead}"
 
 
 def test_each_variable_has_one_row_with_reader_default_and_meaning() -> None:

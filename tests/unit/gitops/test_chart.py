@@ -81,6 +81,22 @@ def test_builtin_templates_use_the_release_image_and_install_after_the_crds() ->
         assert hook == "post-install,post-upgrade", name
 
 
+def test_the_pull_secrets_reach_the_operator_pods_and_the_built_in_runs() -> None:
+    def operator(values: dict[str, str]) -> dict[str, Any]:
+        return next(
+            d["spec"]["template"]["spec"]
+            for d in by_kind(render(values), "Deployment")
+            if d["metadata"]["name"].endswith("operator")
+        )
+
+    pod = operator({"imagePullSecrets[0].name": "reg-a", "imagePullSecrets[1].name": "reg-b"})
+    assert pod["imagePullSecrets"] == [{"name": "reg-a"}, {"name": "reg-b"}]
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert env["ALMANAC_RUN_IMAGE_PULL_SECRETS"] == "reg-a,reg-b"
+    without = operator({})["containers"][0]["env"]
+    assert "ALMANAC_RUN_IMAGE_PULL_SECRETS" not in {e["name"] for e in without}
+
+
 def test_an_all_digit_image_tag_is_installed_as_text() -> None:
     """A content-hash tag can be all digits; the tests' values pass it with --set-string."""
     objects = render({"image.tag": "548740017674"})

@@ -10,7 +10,10 @@ import pytest
 from almanac.core.errors import InvalidInputError
 from almanac.core.snapshot import Snapshot
 from almanac.core.statuscompose import compose_status
+from almanac.core.templates import JobTemplateSpec
 from almanac.operator.config import OperatorConfig
+from almanac.operator.observability import Metrics
+from almanac.operator.scheduler import Scheduler
 from almanac.operator.tracked import Tracked
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -55,6 +58,25 @@ def test_a_malformed_port_names_the_variable(value: str) -> None:
         OperatorConfig.from_env({"ALMANAC_METRICS_PORT": value})
     assert refused.value.field == "ALMANAC_METRICS_PORT"
     assert "0 to 65535" in str(refused.value)
+
+
+def test_run_image_pull_secrets_reach_the_built_in_templates_only() -> None:
+    config = OperatorConfig.from_env({"ALMANAC_RUN_IMAGE_PULL_SECRETS": "reg-a, reg-b,"})
+    assert config.run_image_pull_secrets == ("reg-a", "reg-b")
+    scheduler = Scheduler(
+        None,  # type: ignore[arg-type]
+        Metrics(),
+        image="registry.example/almanac:1",
+        pull_secrets=config.run_image_pull_secrets,
+        clock=lambda: NOW,
+    )
+    tracked = Tracked.from_body(body({"template": "command", "schedule": {"every": "1m"}}))
+    template = scheduler.registry.template(tracked)
+    assert template is not None
+    assert [s.name for s in template.image_pull_secrets or ()] == ["reg-a", "reg-b"]
+    installed = JobTemplateSpec(image="registry.example/mine:2")
+    scheduler.registry.template_event("", "command", installed)
+    assert scheduler.registry.template(tracked) == installed
 
 
 def body(spec: dict[str, Any], annotations: dict[str, str] | None = None) -> dict[str, Any]:

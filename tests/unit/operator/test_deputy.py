@@ -98,3 +98,59 @@ def test_validation_problems_come_before_permissions() -> None:
         denied=denied,
     )
     assert answer["response"]["status"]["code"] == 422
+
+
+VOLUMES: dict[str, list[dict[str, Any]]] = {
+    "volumes": [
+        {"name": "data", "persistentVolumeClaim": {"claimName": "reports"}},
+        {"name": "cfg", "configMap": {"name": "settings"}},
+    ],
+    "imagePullSecrets": [{"name": "regcred"}],
+}
+
+
+async def test_volumes_and_pull_secrets_are_asked_as_the_writer_and_refused_by_field() -> None:
+    access = Access(("get", "configmaps", "settings"))
+    request = _request({"podTemplate": VOLUMES})
+    denied = await denied_powers(request, access)
+    assert sorted(access.asked) == [
+        ("alice", "get", "configmaps", "settings"),
+        ("alice", "get", "persistentvolumeclaims", "reports"),
+        ("alice", "get", "secrets", "regcred"),
+    ]
+    causes = dict(forbidden_causes(request, denied))
+    assert sorted(causes) == [
+        "spec.podTemplate.imagePullSecrets[0]",
+        "spec.podTemplate.volumes[0].persistentVolumeClaim",
+    ]
+    assert "get persistentvolumeclaims 'reports' in namespace 'org-a'" in str(causes)
+    assert "remove spec.podTemplate.volumes[0].persistentVolumeClaim" in str(causes)
+
+
+async def test_a_sidecar_needs_the_writer_to_be_able_to_create_pods() -> None:
+    sidecar = {"name": "proxy", "image": "busybox", "restartPolicy": "Always"}
+    request = _request({"podTemplate": {"initContainers": [sidecar]}})
+    access = Access()
+    denied = await denied_powers(request, access)
+    assert access.asked == [("alice", "create", "pods", None)]
+    assert [p.field for p in denied] == ["spec.podTemplate.initContainers"]
+
+
+async def test_adding_a_volume_to_a_job_asks_only_about_that_volume() -> None:
+    old = {"podTemplate": {"volumes": VOLUMES["volumes"][:1]}}
+    access = Access()
+    await denied_powers(_request({"podTemplate": {"volumes": VOLUMES["volumes"]}}, old=old), access)
+    assert access.asked == [("alice", "get", "configmaps", "settings")]
+
+
+def test_a_host_path_volume_is_refused_before_any_permission_naming_the_volume() -> None:
+    request = _request({"podTemplate": {"volumes": [{"name": "h", "hostPath": {"path": "/"}}]}})
+    answer = review(
+        {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request},
+        denied=[],
+    )
+    response = answer["response"]
+    assert response["allowed"] is False
+    [cause] = response["status"]["details"]["causes"]
+    assert cause["field"] == "spec.podTemplate.volumes[0]"
+    assert "hostPath volumes are refused" in cause["message"]
