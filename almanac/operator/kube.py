@@ -16,6 +16,7 @@ from typing import Any
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 
+from almanac.core.admission import TemplateRules
 from almanac.core.namespaces import NamespacePolicy
 from almanac.core.naming import rfc3339_utc
 from almanac.core.powers import Power
@@ -30,8 +31,6 @@ from almanac.core.vocabulary import (
     VERSION,
 )
 from almanac.templates import builtin_params_schema
-
-from .admissionreads import TemplateRules
 
 __all__ = ["Kube", "ObjectRef", "RunOutcome", "load_api_client", "raise_for_status", "read_reply"]
 
