@@ -33,6 +33,7 @@ __all__ = [
     "Problems",
     "TemplateRules",
     "chain_problems",
+    "rules_of",
     "spec_problems",
     "template_use_problems",
     "upstreams",
@@ -52,6 +53,19 @@ class TemplateRules:
 
     allowed: list[str] | None
     params_schema: dict[str, Any] | None
+
+
+def rules_of(
+    namespaced: Mapping[str, Any] | None, cluster: Mapping[str, Any] | None
+) -> TemplateRules | None:
+    """What the template a name resolves to asks, from the specs of the namespace's
+    JobTemplate and the ClusterJobTemplate of that name (the namespaced one wins and serves
+    its namespace only); ``None`` when neither exists (the caller tries the built-in type)."""
+    if namespaced is not None:
+        return TemplateRules(None, namespaced.get("paramsSchema"))
+    if cluster is not None:
+        return TemplateRules(cluster.get("allowedNamespaces"), cluster.get("paramsSchema"))
+    return None
 
 
 def validate_scheduled_job(spec: Any, kafka_names: KafkaNames = DEFAULT_NAMES) -> Problems:

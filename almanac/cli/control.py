@@ -1,0 +1,173 @@
+"""``run``, ``suspend``, ``resume``, ``retry`` and ``backfill``: asking the operator for
+runs, as the user.
+
+How a request reaches the operator (why not a RunRequest: the admission webhook lets only
+the operator and the facade write those, since a RunRequest launches with the params it
+carries):
+
+* ``run`` and ``retry`` set the ScheduledJob's ``almanac.dev/run-now`` / ``almanac.dev/retry``
+  annotation (a merge patch, so the user's RBAC on ScheduledJobs applies); the operator
+  starts one run per key and acknowledges it in ``status.runNowKeys``. ``run`` makes the
+  key up unless ``--key`` is given, so nobody invents one by hand. With ``--api`` both go
+  through the facade's routes instead (its roles, limits and audit apply).
+* ``backfill`` goes through the facade (one RunRequest per slot, launched as the job's
+  overlap policy allows); ``--sequential`` asks for one slot at a time and waits for its
+  run to end before asking for the next.
+* ``suspend``/``resume`` patch ``spec.suspend`` and ``almanac.dev/suspend-reason``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import uuid
+from datetime import timedelta
+from typing import Any, Final
+
+from almanac.cli.errors import CliError, NotFoundError, SetupError
+from almanac.cli.inputs import parse_instant
+from almanac.cli.kube import Cluster, connected
+from almanac.cli.sources import Facade, HistorySettings
+from almanac.core.errors import InvalidInputError
+from almanac.core.plan import compile_spec, slots_due
+from almanac.core.resource import parse_scheduled_job
+from almanac.core.vocabulary import ANNOTATION_RETRY, ANNOTATION_RUN_NOW, ANNOTATION_SUSPEND_REASON
+
+__all__ = ["backfill_range", "resume", "retry_run", "run_now", "suspend"]
+
+#: The facade's own limit on one backfill (``ALMANAC_API_MAX_BACKFILL``'s default).
+MAX_SEQUENTIAL_SLOTS: Final = 100
+_WAIT_INTERVAL: Final = 2.0
+_FINISHED: Final = frozenset(
+    {"completed", "failed", "timeout", "dead_lettered", "skipped", "cancelled"}
+)
+
+
+def _done(kind: str, name: str, what: str) -> None:
+    print(f"scheduledjob.almanac.dev/{name} {what}" if kind == "sj" else f"{name} {what}")
+
+
+async def run_now(args: argparse.Namespace) -> int:
+    key = args.key or uuid.uuid4().hex
+    if not key.strip():
+        raise InvalidInputError("must not be empty", "--key")
+    facade = HistorySettings.from_args(args.api, args.identity).facade()
+    async with connected(args) as cluster:
+        obj = await cluster.scheduled_job(args.name)
+        if facade is not None:
+            answer = await facade.call(
+                "POST", f"/jobs/{obj['metadata']['uid']}/run", headers={"Idempotency-Key": key}
+            )
+            _done("sj", args.name, f"run requested: {answer['run_id']} (key {key})")
+            return 0
+        await cluster.patch_scheduled_job(
+            args.name, {"metadata": {"annotations": {ANNOTATION_RUN_NOW: key}}}
+        )
+    _done("sj", args.name, f"run requested (key {key}); see it with: almanac runs {args.name}")
+    return 0
+
+
+async def _targets(cluster: Cluster, args: argparse.Namespace) -> list[str]:
+    if bool(args.names) == bool(args.selector):
+        raise InvalidInputError("name the ScheduledJobs or give -l SELECTOR (one of them)", "JOB")
+    if args.names:
+        return list(args.names)
+    found = await cluster.scheduled_jobs(args.selector)
+    if not found:
+        raise CliError(f"no ScheduledJobs match {args.selector!r} in {cluster.namespace}", "")
+    return [o["metadata"]["name"] for o in found]
+
+
+async def suspend(args: argparse.Namespace) -> int:
+    reason = args.reason or None
+    async with connected(args) as cluster:
+        for name in await _targets(cluster, args):
+            patch = {
+                "metadata": {"annotations": {ANNOTATION_SUSPEND_REASON: reason}},
+                "spec": {"suspend": True},
+            }
+            await cluster.patch_scheduled_job(name, patch)
+            _done("sj", name, "suspended")
+    return 0
+
+
+async def resume(args: argparse.Namespace) -> int:
+    async with connected(args) as cluster:
+        for name in await _targets(cluster, args):
+            patch = {
+                "metadata": {"annotations": {ANNOTATION_SUSPEND_REASON: None}},
+                "spec": {"suspend": False},
+            }
+            await cluster.patch_scheduled_job(name, patch)
+            _done("sj", name, "resumed")
+    return 0
+
+
+def _owner(job: dict[str, Any]) -> str:
+    """The ScheduledJob a run's Job belongs to (its controller reference)."""
+    for ref in job["metadata"].get("ownerReferences") or []:
+        if ref.get("kind") == "ScheduledJob" and ref.get("controller"):
+            return str(ref["name"])
+    raise InvalidInputError(f"{job['metadata']['name']} is not a run of a ScheduledJob", "RUN")
+
+
+async def retry_run(args: argparse.Namespace) -> int:
+    facade = HistorySettings.from_args(args.api, args.identity).facade()
+    if facade is not None:  # the facade finds runs whose Jobs were pruned, in the history
+        answer = await facade.call("POST", f"/runs/{args.run}/retry")
+        _done("run", args.run, f"retry requested: {answer['retry_run_id']}")
+        return 0
+    async with connected(args) as cluster:
+        owner = _owner(await cluster.job(args.run))
+        await cluster.patch_scheduled_job(
+            owner, {"metadata": {"annotations": {ANNOTATION_RETRY: args.run}}}
+        )
+    _done("run", args.run, f"retry requested; see it with: almanac runs {owner}")
+    return 0
+
+
+async def backfill_range(args: argparse.Namespace) -> int:
+    start, end = parse_instant(args.start, "--start"), parse_instant(args.end, "--end")
+    if end < start:
+        raise InvalidInputError("must not be before --start", "--end")
+    facade = HistorySettings.from_args(args.api, args.identity).facade()
+    if facade is None:
+        raise SetupError(
+            "backfill goes through the REST facade: pass --api URL (or set ALMANAC_API_URL) "
+            "and an identity",
+            "--api",
+        )
+    async with connected(args) as cluster:
+        obj = await cluster.scheduled_job(args.name)
+    uid = obj["metadata"]["uid"]
+    if not args.sequential:
+        body = {"start": start.isoformat(), "end": end.isoformat()}
+        answer = await facade.call("POST", f"/jobs/{uid}/backfill", body)
+        _done("sj", args.name, f"backfill requested: {len(answer['runs'])} run(s)")
+        for run in answer["runs"]:
+            print(run)
+        return 0
+    compiled = compile_spec(parse_scheduled_job(obj).spec)
+    if compiled is None:
+        raise InvalidInputError("the job has no schedule to backfill", "JOB")
+    slots = slots_due(compiled, start - timedelta(microseconds=1), end, MAX_SEQUENTIAL_SLOTS + 1)
+    if len(slots) > MAX_SEQUENTIAL_SLOTS:
+        raise InvalidInputError(f"holds more than {MAX_SEQUENTIAL_SLOTS} slots; narrow it", "--end")
+    for slot in slots:
+        body = {"start": slot.isoformat(), "end": slot.isoformat()}
+        (run,) = (await facade.call("POST", f"/jobs/{uid}/backfill", body))["runs"]
+        status = await _wait_for(facade, run)
+        print(f"{run} {status}", flush=True)
+    return 0
+
+
+async def _wait_for(facade: Facade, run: str) -> str:
+    """Poll the run until it ends (the CLI's own wait: a user watching a backfill)."""
+    while True:
+        try:
+            found = await facade.call("GET", f"/executions/{run}")
+        except NotFoundError:
+            found = None  # not launched yet
+        if found is not None and found.get("status") in _FINISHED:
+            return str(found["status"])
+        await asyncio.sleep(_WAIT_INTERVAL)
