@@ -31,7 +31,12 @@ from almanac.cli.sources import Facade, HistorySettings
 from almanac.core.errors import InvalidInputError
 from almanac.core.plan import compile_spec, slots_due
 from almanac.core.resource import parse_scheduled_job
-from almanac.core.vocabulary import ANNOTATION_RETRY, ANNOTATION_RUN_NOW, ANNOTATION_SUSPEND_REASON
+from almanac.core.vocabulary import (
+    ANNOTATION_RETRY,
+    ANNOTATION_RUN_NOW,
+    ANNOTATION_SUSPEND_REASON,
+    GROUP,
+)
 
 __all__ = ["backfill_range", "resume", "retry_run", "run_now", "suspend"]
 
@@ -44,7 +49,7 @@ _FINISHED: Final = frozenset(
 
 
 def _done(kind: str, name: str, what: str) -> None:
-    print(f"scheduledjob.almanac.dev/{name} {what}" if kind == "sj" else f"{name} {what}")
+    print(f"scheduledjob.{GROUP}/{name} {what}" if kind == "sj" else f"{name} {what}")
 
 
 async def run_now(args: argparse.Namespace) -> int:
