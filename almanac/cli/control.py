@@ -53,9 +53,9 @@ def _done(kind: str, name: str, what: str) -> None:
 
 
 async def run_now(args: argparse.Namespace) -> int:
-    key = args.key or uuid.uuid4().hex
-    if not key.strip():
+    if args.key is not None and not args.key.strip():
         raise InvalidInputError("must not be empty", "--key")
+    key = args.key or uuid.uuid4().hex
     facade = HistorySettings.from_args(args.api, args.identity).facade()
     async with connected(args) as cluster:
         obj = await cluster.scheduled_job(args.name)
@@ -72,9 +72,12 @@ async def run_now(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _targets(cluster: Cluster, args: argparse.Namespace) -> list[str]:
+def _check_targets(args: argparse.Namespace) -> None:
     if bool(args.names) == bool(args.selector):
         raise InvalidInputError("name the ScheduledJobs or give -l SELECTOR (one of them)", "JOB")
+
+
+async def _targets(cluster: Cluster, args: argparse.Namespace) -> list[str]:
     if args.names:
         return list(args.names)
     found = await cluster.scheduled_jobs(args.selector)
@@ -84,6 +87,7 @@ async def _targets(cluster: Cluster, args: argparse.Namespace) -> list[str]:
 
 
 async def suspend(args: argparse.Namespace) -> int:
+    _check_targets(args)
     reason = args.reason or None
     async with connected(args) as cluster:
         for name in await _targets(cluster, args):
@@ -97,6 +101,7 @@ async def suspend(args: argparse.Namespace) -> int:
 
 
 async def resume(args: argparse.Namespace) -> int:
+    _check_targets(args)
     async with connected(args) as cluster:
         for name in await _targets(cluster, args):
             patch = {

@@ -16,11 +16,10 @@ import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from almanac.cli.errors import report
 from almanac.cli.inputs import parse_instant
-from almanac.cli.kube import Cluster, connected
 from almanac.cli.manifests import Manifest, TemplateSet, builtin_rules, read_manifests
 from almanac.cli.tables import dump
 from almanac.core.admission import (
@@ -45,6 +44,9 @@ from almanac.core.status import TriggerKind
 from almanac.core.templates import JobTemplateSpec
 from almanac.core.vocabulary import GROUP
 from almanac.templates import builtin_params_schema
+
+if TYPE_CHECKING:  # the cluster is optional here: lint runs on a bare install
+    from almanac.cli.kube import Cluster
 
 __all__ = ["lint_files", "lint_manifests", "render_job"]
 
@@ -98,6 +100,8 @@ async def lint_files(args: argparse.Namespace) -> int:
         [*read_manifests(args.templates, "--templates"), *manifests], namespace
     )
     if args.cluster:
+        from almanac.cli.kube import connected  # noqa: PLC0415
+
         async with connected(args) as cluster:
             results = await lint_manifests(manifests, cluster.namespace, templates, cluster)
     else:
@@ -157,6 +161,8 @@ async def render_job(args: argparse.Namespace) -> int:
         namespace = found[0].namespace(args.namespace or "default")
         template = await _template(args, obj, namespace, None)
     else:
+        from almanac.cli.kube import connected  # noqa: PLC0415
+
         async with connected(args) as cluster:
             obj = await cluster.scheduled_job(args.name)
             namespace = cluster.namespace

@@ -18,6 +18,7 @@ from almanac.cli.kube import connected
 from almanac.cli.sources import HistorySettings, read_runs
 from almanac.cli.tables import OUTPUTS, dump
 from almanac.cli.views import run_table
+from almanac.core.errors import InvalidInputError
 from almanac.core.vocabulary import LABEL_SCHEDULED_JOB_UID
 
 __all__ = ["logs", "runs"]
@@ -25,7 +26,7 @@ __all__ = ["logs", "runs"]
 
 async def runs(args: argparse.Namespace) -> int:
     if args.limit < 1:
-        raise CliError("must be at least 1", "--limit")
+        raise InvalidInputError("must be at least 1", "--limit")
     settings = HistorySettings.from_args(args.api, args.identity)
     async with connected(args) as cluster:
         obj = await cluster.scheduled_job(args.name)
