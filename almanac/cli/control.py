@@ -10,9 +10,11 @@ carries):
   starts one run per key and acknowledges it in ``status.runNowKeys``. ``run`` makes the
   key up unless ``--key`` is given, so nobody invents one by hand. With ``--api`` both go
   through the facade's routes instead (its roles, limits and audit apply).
-* ``backfill`` goes through the facade (one RunRequest per slot, launched as the job's
-  overlap policy allows); ``--sequential`` asks for one slot at a time and waits for its
-  run to end before asking for the next.
+* ``backfill`` sets ``almanac.dev/backfill: <start>/<end>``, which the operator turns into
+  the RunRequests the facade's backfill writes (:mod:`almanac.core.backfills`), or goes
+  through the facade with ``--api``; either way one RunRequest per slot, launched as the
+  job's overlap policy allows. ``--sequential`` asks for one slot at a time and waits for
+  its run's Job to end before asking for the next.
 * ``suspend``/``resume`` patch ``spec.suspend`` and ``almanac.dev/suspend-reason``.
 """
 
@@ -21,17 +23,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
-from almanac.cli.errors import CliError, NotFoundError, SetupError
+from almanac.cli.errors import CliError, NotFoundError
 from almanac.cli.inputs import parse_instant
 from almanac.cli.kube import Cluster, connected
 from almanac.cli.sources import Facade, HistorySettings
+from almanac.core.backfills import MAX_BACKFILL_SLOTS, backfill_value
 from almanac.core.errors import InvalidInputError
 from almanac.core.plan import compile_spec, slots_due
 from almanac.core.resource import parse_scheduled_job
+from almanac.core.runrequests import backfill_request, launch_of
+from almanac.core.runs import job_name_of, observe_job
 from almanac.core.vocabulary import (
+    ANNOTATION_BACKFILL,
     ANNOTATION_RETRY,
     ANNOTATION_RUN_NOW,
     ANNOTATION_SUSPEND_REASON,
@@ -40,12 +46,7 @@ from almanac.core.vocabulary import (
 
 __all__ = ["backfill_range", "resume", "retry_run", "run_now", "suspend"]
 
-#: The facade's own limit on one backfill (``ALMANAC_API_MAX_BACKFILL``'s default).
-MAX_SEQUENTIAL_SLOTS: Final = 100
 _WAIT_INTERVAL: Final = 2.0
-_FINISHED: Final = frozenset(
-    {"completed", "failed", "timeout", "dead_lettered", "skipped", "cancelled"}
-)
 
 
 def _done(kind: str, name: str, what: str) -> None:
@@ -141,43 +142,69 @@ async def backfill_range(args: argparse.Namespace) -> int:
     if end < start:
         raise InvalidInputError("must not be before --start", "--end")
     facade = HistorySettings.from_args(args.api, args.identity).facade()
-    if facade is None:
-        raise SetupError(
-            "backfill goes through the REST facade: pass --api URL (or set ALMANAC_API_URL) "
-            "and an identity",
-            "--api",
-        )
     async with connected(args) as cluster:
         obj = await cluster.scheduled_job(args.name)
-    uid = obj["metadata"]["uid"]
-    if not args.sequential:
-        body = {"start": start.isoformat(), "end": end.isoformat()}
-        answer = await facade.call("POST", f"/jobs/{uid}/backfill", body)
-        _done("sj", args.name, f"backfill requested: {len(answer['runs'])} run(s)")
-        for run in answer["runs"]:
-            print(run)
-        return 0
-    compiled = compile_spec(parse_scheduled_job(obj).spec)
-    if compiled is None:
-        raise InvalidInputError("the job has no schedule to backfill", "JOB")
-    slots = slots_due(compiled, start - timedelta(microseconds=1), end, MAX_SEQUENTIAL_SLOTS + 1)
-    if len(slots) > MAX_SEQUENTIAL_SLOTS:
-        raise InvalidInputError(f"holds more than {MAX_SEQUENTIAL_SLOTS} slots; narrow it", "--end")
-    for slot in slots:
-        body = {"start": slot.isoformat(), "end": slot.isoformat()}
-        (run,) = (await facade.call("POST", f"/jobs/{uid}/backfill", body))["runs"]
-        status = await _wait_for(facade, run)
-        print(f"{run} {status}", flush=True)
+        if not args.sequential:
+            return await _backfill(cluster, facade, obj, start, end)
+        for slot in _slots(obj, start, end):
+            (run,) = await _ask(cluster, facade, obj, slot, slot)
+            print(f"{run} {await _wait_for(cluster, run)}", flush=True)
     return 0
 
 
-async def _wait_for(facade: Facade, run: str) -> str:
-    """Poll the run until it ends (the CLI's own wait: a user watching a backfill)."""
+async def _backfill(
+    cluster: Cluster, facade: Facade | None, obj: dict[str, Any], start: datetime, end: datetime
+) -> int:
+    runs = await _ask(cluster, facade, obj, start, end)
+    _done("sj", obj["metadata"]["name"], f"backfill requested: {len(runs)} run(s)")
+    for run in runs:
+        print(run)
+    return 0
+
+
+async def _ask(
+    cluster: Cluster, facade: Facade | None, obj: dict[str, Any], start: datetime, end: datetime
+) -> list[str]:
+    """Ask for the slots of ``[start, end]``: through the facade when configured, else by
+    the annotation the operator turns into the same RunRequests. Returns the runs' names."""
+    meta = obj["metadata"]
+    if facade is not None:
+        body = {"start": start.isoformat(), "end": end.isoformat()}
+        answer = await facade.call("POST", f"/jobs/{meta['uid']}/backfill", body)
+        return list(answer["runs"])
+    slots = _slots(obj, start, end)
+    value = backfill_value(start, end)
+    await cluster.patch_scheduled_job(
+        meta["name"], {"metadata": {"annotations": {ANNOTATION_BACKFILL: value}}}
+    )
+    return [_backfill_run(meta["name"], meta["uid"], slot) for slot in slots]
+
+
+def _slots(obj: dict[str, Any], start: datetime, end: datetime) -> list[datetime]:
+    """The job's slots in ``[start, end]``, as the operator (and the facade) will count
+    them: checked here so a range the operator would refuse fails now, naming the flag."""
+    compiled = compile_spec(parse_scheduled_job(obj).spec)
+    if compiled is None:
+        raise InvalidInputError("the job has no schedule to backfill", "JOB")
+    slots = slots_due(compiled, start - timedelta(microseconds=1), end, MAX_BACKFILL_SLOTS + 1)
+    if len(slots) > MAX_BACKFILL_SLOTS:
+        raise InvalidInputError(f"holds more than {MAX_BACKFILL_SLOTS} slots; narrow it", "--end")
+    return slots
+
+
+def _backfill_run(name: str, uid: str, slot: datetime) -> str:
+    """The run a backfill of ``slot`` starts (named from its RunRequest, as the facade's)."""
+    request, spec = backfill_request(name, uid, slot)
+    return job_name_of(name, uid, launch_of(request, spec))
+
+
+async def _wait_for(cluster: Cluster, run: str) -> str:
+    """Wait until the run's Job ends (the CLI's own wait: a user watching a backfill)."""
     while True:
         try:
-            found = await facade.call("GET", f"/executions/{run}")
+            seen = observe_job(await cluster.job(run))
         except NotFoundError:
-            found = None  # not launched yet
-        if found is not None and found.get("status") in _FINISHED:
-            return str(found["status"])
+            seen = None  # not launched yet
+        if seen is not None and seen.finished:
+            return seen.phase.value
         await asyncio.sleep(_WAIT_INTERVAL)

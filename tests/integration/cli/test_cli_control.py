@@ -1,14 +1,18 @@
-"""``run``, ``suspend``, ``resume`` and ``retry`` as the user, through the annotations the
-operator honours (no RunRequest: the webhook keeps those to the operator and the facade)."""
+"""``run``, ``suspend``, ``resume``, ``retry`` and ``backfill`` as the user, through the
+annotations the operator honours (no RunRequest: the webhook keeps those to the operator
+and the facade)."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tests.integration.cli.conftest import Cli, say_job
 from tests.integration.operator_support import almanac_jobs, condition, status
 from tests.support import Kubectl, consistently, eventually
 
 
-def _manual(k: Kubectl, name: str) -> list[dict[str, object]]:
+def _manual(k: Kubectl, name: str) -> list[dict[str, Any]]:
     return [
         j
         for j in almanac_jobs(k, name)
@@ -68,3 +72,33 @@ async def test_retry_of_a_failed_run_starts_attempt_two(k: Kubectl, cli: Cli) ->
     not_a_run = cli("retry", "no-such-run")
     assert not_a_run.returncode == 1
     assert "not found" in not_a_run.stderr
+
+
+def _backfills(k: Kubectl, name: str) -> list[dict[str, Any]]:
+    jobs = almanac_jobs(k, name)
+    return [j for j in jobs if j["metadata"]["labels"]["almanac.dev/trigger"] == "backfill"]
+
+
+async def test_backfill_without_the_facade_goes_through_the_annotation(
+    k: Kubectl, cli: Cli
+) -> None:
+    k.apply(say_job("past", schedule={"cron": "0 * * * *"}, overlapPolicy="Allow"))
+    await eventually(lambda: status(k, "past").get("nextRunTime"), timeout=60, what="a status")
+    top = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    start, end = (top - timedelta(hours=3)).isoformat(), (top - timedelta(hours=2)).isoformat()
+    lines = cli.ok("backfill", "past", "--start", start, "--end", end).splitlines()
+    assert lines[0] == "scheduledjob.almanac.dev/past backfill requested: 2 run(s)"
+    await eventually(
+        lambda: (
+            sorted(j["metadata"]["name"] for j in _backfills(k, "past")) == sorted(lines[1:])
+            or None
+        ),
+        timeout=90,
+        what="the two backfill runs, named as the CLI said",
+    )
+    older = (top - timedelta(hours=5)).isoformat(), (top - timedelta(hours=4)).isoformat()
+    waited = cli.ok(
+        "backfill", "past", "--start", older[0], "--end", older[1], "--sequential"
+    ).splitlines()
+    assert [line.split()[1] for line in waited] == ["Succeeded", "Succeeded"]
+    assert len(_backfills(k, "past")) == 4

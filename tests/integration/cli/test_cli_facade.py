@@ -56,13 +56,5 @@ async def test_sequential_backfill_waits_for_each_run(
     lines = cli.ok(
         "backfill", job["resource_name"], "--start", start, "--end", end, "--sequential", *flags
     ).splitlines()
-    assert [line.split()[1] for line in lines] == ["completed", "completed"]
+    assert [line.split()[1] for line in lines] == ["Succeeded", "Succeeded"]
     assert len(_runs(org, job, "backfill")) == 2
-
-
-def test_backfill_without_a_facade_says_how_to_configure_one(cli: Cli) -> None:
-    result = cli(
-        "backfill", "x", "--start", "2026-01-01T00:00:00Z", "--end", "2026-01-02T00:00:00Z"
-    )
-    assert result.returncode == 2
-    assert result.stderr.startswith("error: --api: backfill goes through the REST facade")
