@@ -24,22 +24,14 @@ __all__ = [
     "API_URL_VARIABLE",
     "Facade",
     "HistorySettings",
+    "facade_run",
+    "facade_states",
     "jobs_as_runs",
     "read_runs",
 ]
 
 API_URL_VARIABLE: Final = "ALMANAC_API_URL"
 API_IDENTITY_VARIABLE: Final = "ALMANAC_API_IDENTITY"
-#: The facade's run statuses, read back as the run phases the cluster and Postgres use.
-_FACADE_PHASES: Final = {
-    "running": "Running",
-    "completed": "Succeeded",
-    "failed": "Failed",
-    "timeout": "Failed",
-    "dead_lettered": "Failed",
-    "skipped": "Skipped",
-    "cancelled": "Cancelled",
-}
 _IDENTITY_HEADER: Final = "x-rh-identity"
 #: Runs ``describe`` shows.
 DESCRIBE_RUNS: Final = 10
@@ -115,20 +107,34 @@ class Facade:
 
     async def runs(self, uid: str, limit: int) -> list[RunRow]:
         page = await self.call("GET", f"/jobs/{uid}/runs?limit={limit}")
-        return [_facade_row(r) for r in page.get("data") or []]
+        states = facade_states()
+        return [facade_run(r, states) for r in page.get("data") or []]
 
 
 def _time(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) and value else None
 
 
-def _facade_row(run: Mapping[str, Any]) -> RunRow:
+def facade_states() -> dict[str, str]:
+    """The facade's run status words read back as the history's states (``completed`` →
+    ``Succeeded``), so every source shows one vocabulary (``running`` stands for Pending
+    and Running alike: read as Running)."""
+    from almanac.history.states import RunState  # noqa: PLC0415
+    from almanac.notify.formats import run_status  # noqa: PLC0415
+
+    words: dict[str, str] = {}
+    for state in sorted(RunState, key=lambda s: s is RunState.PENDING):
+        words.setdefault(run_status(state), state.value)
+    return words
+
+
+def facade_run(run: Mapping[str, Any], states: Mapping[str, str]) -> RunRow:
     slot = _time(run.get("slot"))
     assert slot is not None
     status = str(run.get("status"))
     return RunRow(
         name=str(run["id"]),
-        phase=_FACADE_PHASES.get(status, status),
+        phase=states.get(status, status),
         trigger=str(run.get("trigger")),
         attempt=int(run.get("attempt") or 1),
         slot=slot,
@@ -165,6 +171,7 @@ async def _database_runs(dsn: str, namespace: str, uid: str, limit: int) -> list
 
     from almanac.history import HistoryError, PostgresRunStore, open_pool  # noqa: PLC0415
     from almanac.history.errors import DATABASE_URL_VARIABLE  # noqa: PLC0415
+    from almanac.history.states import state_of  # noqa: PLC0415
 
     pool = open_pool(dsn, max_size=1, timeout=10)
     try:
@@ -179,7 +186,7 @@ async def _database_runs(dsn: str, namespace: str, uid: str, limit: int) -> list
     return [
         RunRow(
             name=r.run_name,
-            phase=r.phase.value,
+            phase=state_of(r).value,
             trigger=r.trigger,
             attempt=r.attempt,
             slot=r.slot,

@@ -13,7 +13,7 @@ import yaml
 
 from almanac.cli.errors import SetupError
 from almanac.cli.offline import PLACEHOLDER_UID
-from almanac.cli.sources import HistorySettings, jobs_as_runs
+from almanac.cli.sources import HistorySettings, facade_run, facade_states, jobs_as_runs
 from almanac.core.resource import parse_scheduled_job
 from almanac.core.runs import DEFAULT_IMAGE, RunRequest, build_job, builtin_template
 from almanac.core.status import TriggerKind
@@ -85,3 +85,16 @@ def test_a_facade_without_an_identity_is_a_setup_error_naming_the_flag() -> None
         settings.facade()
     assert caught.value.field == "--identity"
     assert HistorySettings.from_args(None, None, env={}).facade() is None
+
+
+def test_the_facade_s_status_words_read_as_the_history_s_states() -> None:
+    states = facade_states()
+    assert states["completed"] == "Succeeded"
+    assert states["running"] == "Running"
+    assert states["dead_lettered"] == "DeadLettered"
+    row = facade_run(
+        {"id": "r", "status": "timeout", "slot": "2027-01-01T02:00:00Z", "trigger": "schedule",
+         "attempt": 1, "start_time": None, "end_time": None, "error_message": "deadline"},
+        states,
+    )  # fmt: skip
+    assert (row.phase, row.message) == ("Timeout", "deadline")
