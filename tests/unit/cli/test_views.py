@@ -15,6 +15,8 @@ NOW: Final = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
 def scheduled_job(name: str = "nightly", **status: Any) -> dict[str, Any]:
     return {
+        "apiVersion": "almanac.dev/v1alpha1",
+        "kind": "ScheduledJob",
         "metadata": {
             "name": name,
             "namespace": "team-a",
@@ -138,3 +140,12 @@ def test_describe_without_a_history_source_says_how_to_configure_one() -> None:
 def test_dump_writes_json_and_yaml_with_rfc3339_times() -> None:
     assert dump({"at": NOW}, "yaml") == "at: '2026-12-04T12:00:00Z'\n"
     assert dump({"n": 1}, "json") == '{\n  "n": 1\n}\n'
+
+
+def test_next_slots_of_a_stored_job_and_none_while_suspended() -> None:
+    from almanac.cli.jobs import next_slots  # noqa: PLC0415  (needs the runtime extra)
+
+    obj = scheduled_job()
+    assert next_slots(obj, NOW) == [f"2026-12-0{d}T02:00:00Z" for d in range(5, 10)]
+    obj["spec"]["suspend"] = True
+    assert next_slots(obj, NOW) == []
