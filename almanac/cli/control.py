@@ -33,7 +33,7 @@ from almanac.cli.sources import Facade, HistorySettings
 from almanac.core.backfills import MAX_BACKFILL_SLOTS, backfill_value
 from almanac.core.errors import InvalidInputError
 from almanac.core.plan import compile_spec, slots_due
-from almanac.core.resource import parse_scheduled_job
+from almanac.core.resource import parse_spec
 from almanac.core.runrequests import backfill_request, launch_of
 from almanac.core.runs import job_name_of, observe_job
 from almanac.core.vocabulary import (
@@ -183,7 +183,7 @@ async def _ask(
 def _slots(obj: dict[str, Any], start: datetime, end: datetime) -> list[datetime]:
     """The job's slots in ``[start, end]``, as the operator (and the facade) will count
     them: checked here so a range the operator would refuse fails now, naming the flag."""
-    compiled = compile_spec(parse_scheduled_job(obj).spec)
+    compiled = compile_spec(parse_spec(obj.get("spec") or {}))
     if compiled is None:
         raise InvalidInputError("the job has no schedule to backfill", "JOB")
     slots = slots_due(compiled, start - timedelta(microseconds=1), end, MAX_BACKFILL_SLOTS + 1)

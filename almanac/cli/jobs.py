@@ -14,7 +14,7 @@ from almanac.cli.tables import OUTPUTS, dump
 from almanac.cli.views import describe_job, job_table
 from almanac.core.errors import AlmanacError
 from almanac.core.preview import format_instant, preview_slots
-from almanac.core.resource import parse_scheduled_job
+from almanac.core.resource import parse_spec
 
 __all__ = ["describe", "get", "next_slots"]
 
@@ -48,7 +48,7 @@ def next_slots(obj: dict[str, Any], now: datetime, count: int = DESCRIBE_SLOTS) 
     """The next slots of a stored ScheduledJob (none when suspended, trigger-only or
     invalid: its status says why)."""
     try:
-        spec = parse_scheduled_job(obj).spec
+        spec = parse_spec(obj.get("spec") or {})
         if spec.suspend or spec.schedule is None:
             return []
         return [format_instant(slot) for slot in preview_slots(spec, now, count)]

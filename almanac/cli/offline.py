@@ -32,8 +32,9 @@ from almanac.core.admission import (
     upstreams,
 )
 from almanac.core.errors import InvalidInputError, InvalidSpecError
+from almanac.core.models import ScheduledJobSpec
 from almanac.core.plan import compile_spec, slots_due
-from almanac.core.resource import parse_scheduled_job, validate_model
+from almanac.core.resource import parse_spec, validate_model
 from almanac.core.runs import (
     BUILTIN_TEMPLATES,
     RunRequest,
@@ -135,13 +136,13 @@ async def _template(
     )
 
 
-def _run_of(obj: dict[str, Any], slot_text: str | None) -> RunRequest:
+def _run_of(spec: ScheduledJobSpec, slot_text: str | None) -> RunRequest:
     """The run to render: at ``--slot``, else the next slot, else (no schedule) now, as
     a run-now."""
     now = datetime.now(UTC).replace(microsecond=0)
     if slot_text:
         return RunRequest(parse_instant(slot_text, "--slot"), TriggerKind.SCHEDULE)
-    compiled = compile_spec(parse_scheduled_job(obj).spec)
+    compiled = compile_spec(spec)
     upcoming = slots_due(compiled, now, now.replace(year=now.year + 5), 1) if compiled else []
     if upcoming:
         return RunRequest(upcoming[0], TriggerKind.SCHEDULE)
@@ -167,16 +168,17 @@ async def render_job(args: argparse.Namespace) -> int:
             obj = await cluster.scheduled_job(args.name)
             namespace = cluster.namespace
             template = await _template(args, obj, namespace, cluster)
-    try:
-        parsed = parse_scheduled_job(obj)
+    meta = obj.get("metadata") or {}
+    try:  # the spec only: a stored object's status is the operator's, not ours to judge
+        spec = parse_spec(obj.get("spec") or {})
     except InvalidSpecError as exc:
         return report(exc)
     body = build_job(
-        name=parsed.metadata.name,
+        name=str(meta.get("name") or ""),
         namespace=namespace,
-        uid=parsed.metadata.uid or PLACEHOLDER_UID,
-        spec=parsed.spec,
-        run=_run_of(obj, args.slot),
+        uid=str(meta.get("uid") or PLACEHOLDER_UID),
+        spec=spec,
+        run=_run_of(spec, args.slot),
         template=template,
     )
     sys.stdout.write(dump(body, args.output))
