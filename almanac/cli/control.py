@@ -88,29 +88,24 @@ async def _targets(cluster: Cluster, args: argparse.Namespace) -> list[str]:
 
 
 async def suspend(args: argparse.Namespace) -> int:
-    _check_targets(args)
-    reason = args.reason or None
-    async with connected(args) as cluster:
-        for name in await _targets(cluster, args):
-            patch = {
-                "metadata": {"annotations": {ANNOTATION_SUSPEND_REASON: reason}},
-                "spec": {"suspend": True},
-            }
-            await cluster.patch_scheduled_job(name, patch)
-            _done("sj", name, "suspended")
-    return 0
+    return await _set_suspend(args, suspended=True, reason=args.reason or None)
 
 
 async def resume(args: argparse.Namespace) -> int:
+    return await _set_suspend(args, suspended=False, reason=None)
+
+
+async def _set_suspend(args: argparse.Namespace, *, suspended: bool, reason: str | None) -> int:
+    """One merge patch per job: ``spec.suspend`` and the reason (removed on resume)."""
     _check_targets(args)
+    patch = {
+        "metadata": {"annotations": {ANNOTATION_SUSPEND_REASON: reason}},
+        "spec": {"suspend": suspended},
+    }
     async with connected(args) as cluster:
         for name in await _targets(cluster, args):
-            patch = {
-                "metadata": {"annotations": {ANNOTATION_SUSPEND_REASON: None}},
-                "spec": {"suspend": False},
-            }
             await cluster.patch_scheduled_job(name, patch)
-            _done("sj", name, "resumed")
+            _done("sj", name, "suspended" if suspended else "resumed")
     return 0
 
 

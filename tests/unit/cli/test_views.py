@@ -149,3 +149,16 @@ def test_next_slots_of_a_stored_job_and_none_while_suspended() -> None:
     assert next_slots(obj, NOW) == [f"2026-12-0{d}T02:00:00Z" for d in range(5, 10)]
     obj["spec"]["suspend"] = True
     assert next_slots(obj, NOW) == []
+
+
+def test_get_columns_are_the_crd_printer_columns() -> None:
+    import yaml  # noqa: PLC0415
+
+    from almanac.core.crd import render_crds  # noqa: PLC0415
+
+    crd = yaml.safe_load(render_crds()["almanac.dev_scheduledjobs.yaml"].split("\n", 1)[1])
+    printed = crd["spec"]["versions"][0]["additionalPrinterColumns"]
+    names = ["NAME"] + [c["name"].upper() for c in printed if not c.get("priority")]
+    wide = [c["name"].upper() for c in printed if c.get("priority")]
+    header = job_table([scheduled_job()], NOW, wide=True, namespaces=False).splitlines()[0]
+    assert [h.strip() for h in header.split("   ") if h.strip()] == names + wide
