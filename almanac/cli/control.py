@@ -47,6 +47,8 @@ from almanac.core.vocabulary import (
 __all__ = ["backfill_range", "resume", "retry_run", "run_now", "suspend"]
 
 _WAIT_INTERVAL: Final = 2.0
+#: How long ``backfill --sequential`` waits for one run (its Job's deadline is the job's).
+MAX_WAIT: Final = 6 * 3600.0
 
 
 def _done(kind: str, name: str, what: str) -> None:
@@ -194,12 +196,18 @@ def _backfill_run(name: str, uid: str, slot: datetime) -> str:
 
 
 async def _wait_for(cluster: Cluster, run: str) -> str:
-    """Wait until the run's Job ends (the CLI's own wait: a user watching a backfill)."""
-    while True:
+    """Wait until the run's Job ends (the CLI's own wait: a user watching a backfill),
+    at most :data:`MAX_WAIT`; a Job deleted after it was seen was pruned or replaced."""
+    launched = False
+    for _ in range(int(MAX_WAIT / _WAIT_INTERVAL)):
         try:
             seen = observe_job(await cluster.job(run))
         except NotFoundError:
+            if launched:
+                return "gone (pruned or replaced; see almanac runs)"
             seen = None  # not launched yet
+        launched = launched or seen is not None
         if seen is not None and seen.finished:
             return seen.phase.value
         await asyncio.sleep(_WAIT_INTERVAL)
+    raise CliError(f"run {run} did not end within {MAX_WAIT:.0f}s; see almanac runs", "")
