@@ -29,7 +29,7 @@ from almanac.core.admission import ChainEdges, Problems, chain_problems, spec_pr
 from almanac.core.errors import AlmanacError, InvalidInputError
 from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames
 from almanac.core.powers import Power
-from almanac.core.vocabulary import ANNOTATION_RUN_NOW, GROUP
+from almanac.core.vocabulary import ANNOTATION_BACKFILL, ANNOTATION_RETRY, ANNOTATION_RUN_NOW, GROUP
 
 from .admissionreads import NamespaceLookup, TemplateLookup, namespace_problems, template_problems
 from .deputy import AccessCheck, denied_powers, forbidden_causes
@@ -178,7 +178,8 @@ def _writer_decision(request: Mapping[str, Any], writers: frozenset[str]) -> dic
     message = (
         f"RunRequests are written only by the Almanac operator and the REST facade, not by "
         f"{username or 'an anonymous user'}; ask for a run with the facade's run or backfill "
-        f"routes, or annotate the ScheduledJob ({ANNOTATION_RUN_NOW})"
+        f"routes, or annotate the ScheduledJob ({ANNOTATION_RUN_NOW}, {ANNOTATION_RETRY}, "
+        f"{ANNOTATION_BACKFILL}: almanac run, retry, backfill)"
     )
     return {
         "allowed": False,
