@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from almanac.core.decisions import SkipReason
-from almanac.core.runrequests import RequestPhase
+from almanac.core.runrequests import RequestPhase, RunRequestSpec
 from almanac.core.runs import JobObservation, RunRequest
 from almanac.core.vocabulary import EventReason
 
 __all__ = [
     "Action",
+    "AskRun",
     "CountSkip",
     "CountTrigger",
     "CreateJob",
@@ -127,8 +128,18 @@ class CountSkip:
     slots: tuple[datetime, ...] = ()
 
 
+@dataclass(frozen=True)
+class AskRun:
+    """Store a RunRequest (``request`` its name): a run asked for by annotation that waits
+    its turn like the facade's (a backfill's slots, under the overlap policy)."""
+
+    request: str
+    spec: RunRequestSpec
+
+
 Action = (
-    CreateJob
+    AskRun
+    | CreateJob
     | LaunchRequest
     | DeleteJob
     | KeepJob

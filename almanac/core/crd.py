@@ -30,6 +30,7 @@ from almanac.core.vocabulary import (
     RUN_REQUESTS,
     SCHEDULED_JOBS,
     VERSION,
+    ConditionType,
 )
 
 __all__ = ["check_crds", "render_crds", "structural_schema", "write_crds"]
@@ -161,6 +162,11 @@ def _crd(
     }
 
 
+def _ready(field: str) -> str:
+    """JSONPath of a field of the Ready condition (``kubectl get`` filters by type)."""
+    return f'.status.conditions[?(@.type=="{ConditionType.READY.value}")].{field}'
+
+
 def _scheduled_job_columns() -> list[dict[str, Any]]:
     def column(name: str, path: str, kind: str = "string", **extra: Any) -> dict[str, Any]:
         return {"name": name, "type": kind, "jsonPath": path, **extra}
@@ -170,9 +176,15 @@ def _scheduled_job_columns() -> list[dict[str, Any]]:
         column("TZ", ".spec.schedule.timeZone"),
         column("Suspend", ".spec.suspend", "boolean"),
         column("Active", ".status.activeCount", "integer"),
-        column("Last Run", ".status.lastScheduleTime", "date"),
+        column("Last Run", ".status.lastStartTime", "date", description="newest run's start"),
+        column("Last Result", ".status.lastRun.phase", description="latest finished run"),
+        column("Ready", _ready("status")),
         column("Next Run", ".status.nextRunTime", "string", format="date-time"),
         column("Age", ".metadata.creationTimestamp", "date"),
+        # -o wide
+        column("Template", ".spec.template", priority=1),
+        column("Last Success", ".status.lastSuccessfulTime", "date", priority=1),
+        column("Message", _ready("message"), priority=1),
     ]
 
 

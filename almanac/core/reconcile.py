@@ -10,7 +10,8 @@ carries the actions out in order. The steps, in the order a pass takes them:
    the Ready condition says why;
 2. the schedule's anchor (creation, the last schedule edit, or the last slot handled),
    and the failure streak (a pause once ``spec.pauseAfterFailures`` runs failed in a row);
-3. run-now and manual retry, each key acted on once (acknowledged in status);
+3. run-now, manual retry and backfill by annotation, each key acted on once
+   (acknowledged in status);
 4. due retries of failed attempts (an event's retry keeps its event);
 5. pending RunRequests whose time has come (backfills follow the overlap policy);
 6. the schedule's due slots through catch-up, suspend, maxRuns and the overlap policy;
@@ -40,6 +41,7 @@ from almanac.core.actions import (
     PassResult,
     PostEvent,
 )
+from almanac.core.backfills import backfill_asks, backfill_key
 from almanac.core.decisions import Buffer, Launch, Skip, SkipReason
 from almanac.core.naming import rfc3339_utc
 from almanac.core.overlap import backfill_releases, decide_overlap, release_buffered
@@ -56,11 +58,16 @@ from almanac.core.runrequests import RequestPhase, launch_of
 from almanac.core.runs import JobObservation, RunRequest, job_name_of, run_now_label
 from almanac.core.runstatus import due_retries
 from almanac.core.schedule import summarize_schedule
-from almanac.core.snapshot import Snapshot, StoredRequest
+from almanac.core.snapshot import SLOT_RUNS, Snapshot, StoredRequest, slots_launched
 from almanac.core.status import ActiveRun, RunPhase, TriggerKind
 from almanac.core.statuscompose import compose_status
 from almanac.core.streak import track_streak
-from almanac.core.vocabulary import ANNOTATION_RETRY, ANNOTATION_RUN_NOW, EventReason
+from almanac.core.vocabulary import (
+    ANNOTATION_BACKFILL,
+    ANNOTATION_RETRY,
+    ANNOTATION_RUN_NOW,
+    EventReason,
+)
 
 __all__ = ["reconcile"]
 
@@ -69,8 +76,6 @@ __all__ = ["reconcile"]
 ACKNOWLEDGED_KEYS = 20
 #: Runs whose params and event live in their RunRequest (a retry by hand needs it).
 _EVENT_RUNS = frozenset({TriggerKind.EVENT, TriggerKind.AFTER})
-#: The triggers of a slot's own run (on time or caught up).
-_SLOT_RUNS = frozenset({TriggerKind.SCHEDULE, TriggerKind.CATCHUP})
 
 
 def reconcile(s: Snapshot, now: datetime) -> PassResult:
@@ -87,6 +92,7 @@ def reconcile(s: Snapshot, now: datetime) -> PassResult:
     p.actions += p.streak.actions()
     p.run_now()
     p.retry_by_hand()
+    p.backfill_by_hand()
     p.retries()
     p.requests()
     p.release_buffered()
@@ -113,19 +119,6 @@ def reconcile(s: Snapshot, now: datetime) -> PassResult:
     return PassResult(tuple(p.actions), status, wake=p.wake, buffered=p.buffered)
 
 
-def _slots_launched(s: Snapshot) -> tuple[int, frozenset[datetime]]:
-    """Runs launched so far, and the slots past the last one status records whose Jobs
-    exist. Status counts may lag the Jobs (a leader killed before its status write): up to
-    the recorded slot the Jobs raise the count, past it every slot Job adds one, so a new
-    leader never launches past ``maxRuns`` whichever slots its catch-up reaches."""
-    counts = s.status.counts
-    recorded = counts.launched if counts else 0
-    last = s.status.last_schedule_time
-    slots = {j.slot for j in s.jobs.values() if j.trigger in _SLOT_RUNS}
-    later = frozenset(x for x in slots if last is None or x > last)
-    return max(recorded, len(slots - later)) + len(later), later
-
-
 class _Pass:
     """What one pass has decided so far: its actions and the status fields it moves."""
 
@@ -133,7 +126,7 @@ class _Pass:
         assert s.spec is not None
         self.s, self.spec, self.now = s, s.spec, now
         counts = s.status.counts
-        self.launched, self.launched_unrecorded = _slots_launched(s)
+        self.launched, self.launched_unrecorded = slots_launched(s)
         self.skipped = counts.skipped if counts else 0
         self.pruned_succeeded = counts.pruned_succeeded if counts else 0
         self.pruned_failed = counts.pruned_failed if counts else 0
@@ -233,6 +226,13 @@ class _Pass:
             return
         self.create(retry, EventReason.RETRYING)
 
+    def backfill_by_hand(self) -> None:
+        """``almanac.dev/backfill: <start>/<end>``: RunRequests for the range, once."""
+        asked = self.s.annotations.get(ANNOTATION_BACKFILL)
+        if asked and backfill_key(asked) not in (self.s.status.run_now_keys or []):
+            self.acknowledge(backfill_key(asked))
+            self.actions.extend(backfill_asks(self.s, asked))
+
     def attempts(self, slot: datetime, request: str | None) -> int:
         """The highest attempt of a slot's (or a request's) run, created or planned. A
         retry asked for by hand takes its attempt whichever way it came (annotation or
@@ -331,7 +331,7 @@ class _Pass:
     def skipped_rows(self, plan: TickPlan) -> Callable[[SkipReason], tuple[datetime, ...]]:
         """The slots the plan names as skipped for a reason, less those whose Jobs exist
         (they ran: an earlier leader launched them and its status write was lost)."""
-        ran = {j.slot for j in self.s.jobs.values() if j.trigger in _SLOT_RUNS}
+        ran = {j.slot for j in self.s.jobs.values() if j.trigger in SLOT_RUNS}
 
         def rows(reason: SkipReason) -> tuple[datetime, ...]:
             return tuple(
@@ -344,9 +344,9 @@ class _Pass:
 
     def overlap(self, launch: Launch) -> None:
         self.last_schedule_time = launch.slot
-        if any(j.slot == launch.slot and j.trigger in _SLOT_RUNS for j in self.s.jobs.values()):
+        if any(j.slot == launch.slot and j.trigger in SLOT_RUNS for j in self.s.jobs.values()):
             # Launched already (an earlier leader whose status write was lost): counted in
-            # _slots_launched, and not an overlapping run of itself (one-run-per-slot).
+            # slots_launched, and not an overlapping run of itself (one-run-per-slot).
             return
         decision = decide_overlap(
             self.spec.overlap_policy, launch, self.active, buffered=self.buffered

@@ -44,7 +44,9 @@ __all__ = [
     "ANNOTATION_EVENT_ID",
     "API_VERSION",
     "BUILTIN_TEMPLATES",
+    "DEFAULT_IMAGE",
     "FINISHED_PHASES",
+    "IMAGE_VARIABLE",
     "LABEL_RUN_NOW_KEY",
     "LABEL_RUN_REQUEST",
     "RUN_CONTAINER",
@@ -62,6 +64,9 @@ __all__ = [
 #: Payload types the executor image implements; usable without installing a template.
 BUILTIN_TEMPLATES: Final = frozenset({"http", "message", "command", "export", "email", "sql"})
 EXECUTOR_COMMAND: Final = ("python3", "-m", "almanac.executor")
+#: The image built-in templates run (the executor's): the operator's setting and its default.
+IMAGE_VARIABLE: Final = "ALMANAC_IMAGE"
+DEFAULT_IMAGE: Final = "localhost/almanac:dev"
 
 
 @dataclass(frozen=True)

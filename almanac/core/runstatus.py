@@ -41,6 +41,8 @@ class RunSummary:
     last_run: LastRun | None
     last_successful_time: datetime | None
     counts: RunCounts
+    #: Start of the newest run, finished or not (``kubectl get``'s LAST RUN).
+    last_start_time: datetime | None = None
 
 
 def finish_key(job: JobObservation) -> tuple[datetime, str]:
@@ -55,8 +57,13 @@ def summarize_runs(
     previous_counts: RunCounts,
     previous_success: datetime | None,
     messages: Mapping[str, str],
+    previous_start: datetime | None = None,
 ) -> RunSummary:
-    """Active runs, the latest finished run and totals from the Jobs that exist now."""
+    """Active runs, the latest finished run and totals from the Jobs that exist now.
+
+    The newest start is carried over (``previous_start``) like the last success: the Jobs
+    that started last may be pruned, and it must not move with slots that never ran (a
+    suspended job skips slots; its LAST RUN stays when its last run started)."""
     jobs = list(jobs)
     running = [j for j in jobs if not j.finished]
     active = tuple(
@@ -93,7 +100,17 @@ def summarize_runs(
             + sum(j.phase is RunPhase.FAILED for j in finished),
         }
     )
-    return RunSummary(active, len(running), last_run, max(successes, default=None), counts)
+    starts = [j.start_time for j in jobs if j.start_time is not None]
+    if previous_start is not None:
+        starts.append(previous_start)
+    return RunSummary(
+        active,
+        len(running),
+        last_run,
+        max(successes, default=None),
+        counts,
+        last_start_time=max(starts, default=None),
+    )
 
 
 def jobs_to_prune(

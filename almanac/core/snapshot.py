@@ -18,10 +18,17 @@ from almanac.core.models import ScheduledJobSpec
 from almanac.core.runrequests import RunRequestSpec, RunRequestStatus
 from almanac.core.runs import JobObservation
 from almanac.core.schedule import CompiledSchedule
-from almanac.core.status import ScheduledJobStatus
+from almanac.core.status import ScheduledJobStatus, TriggerKind
 from almanac.core.templates import JobTemplateSpec
 
-__all__ = ["EVENT_RECORD_WINDOW", "ObjectRef", "Snapshot", "StoredRequest"]
+__all__ = [
+    "EVENT_RECORD_WINDOW",
+    "SLOT_RUNS",
+    "ObjectRef",
+    "Snapshot",
+    "StoredRequest",
+    "slots_launched",
+]
 
 #: How long an event run's Job is kept when it is the event's only record (no RunRequest):
 #: the dedup window of redelivered events, as long as settled RunRequests are kept.
@@ -95,3 +102,20 @@ class Snapshot:
     def running(self) -> list[JobObservation]:
         """The Jobs that have not finished."""
         return [j for j in self.jobs.values() if not j.finished]
+
+
+#: The triggers of a slot's own run (on time or caught up).
+SLOT_RUNS = frozenset({TriggerKind.SCHEDULE, TriggerKind.CATCHUP})
+
+
+def slots_launched(s: Snapshot) -> tuple[int, frozenset[datetime]]:
+    """Runs launched so far, and the slots past the last one status records whose Jobs
+    exist. Status counts may lag the Jobs (a leader killed before its status write): up to
+    the recorded slot the Jobs raise the count, past it every slot Job adds one, so a new
+    leader never launches past ``maxRuns`` whichever slots its catch-up reaches."""
+    counts = s.status.counts
+    recorded = counts.launched if counts else 0
+    last = s.status.last_schedule_time
+    slots = {j.slot for j in s.jobs.values() if j.trigger in SLOT_RUNS}
+    later = frozenset(x for x in slots if last is None or x > last)
+    return max(recorded, len(slots - later)) + len(later), later

@@ -147,6 +147,11 @@ class ScheduledJobStatus(StatusModel):
     last_successful_time: AwareDatetime | None = Field(
         None, description="Completion time of the latest successful run."
     )
+    last_start_time: AwareDatetime | None = Field(
+        None,
+        description="Start of the newest run, finished or running (LAST RUN column); "
+        "unlike lastScheduleTime it does not move with skipped slots.",
+    )
     active: list[ActiveRun] | None = Field(
         None, description="Runs in progress, the oldest 20 (activeCount counts all)."
     )

@@ -77,6 +77,7 @@ def compose_status(
         previous_counts=counts,
         previous_success=t.status.last_successful_time,
         messages=t.messages,
+        previous_start=t.status.last_start_time,
     )
     suspended = bool(t.spec and t.spec.suspend)
     suspend_reason = t.annotations.get(ANNOTATION_SUSPEND_REASON, "")
@@ -137,6 +138,7 @@ def compose_status(
         "nextRunTime": _iso(next_run),
         "lastScheduleTime": _iso(extra.get("last_schedule_time", t.status.last_schedule_time)),
         "lastSuccessfulTime": _iso(runs.last_successful_time),
+        "lastStartTime": _iso(runs.last_start_time),
         "active": [a.model_dump(mode="json", by_alias=True, exclude_none=True) for a in runs.active]
         or None,
         "activeCount": runs.active_count,

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Final
 
 __all__ = [
+    "ANNOTATION_BACKFILL",
     "ANNOTATION_CANCELLED",
     "ANNOTATION_CREATED_BY",
     "ANNOTATION_DISPLAY_NAME",
@@ -92,6 +93,9 @@ ANNOTATION_EVENT_ID: Final = f"{GROUP}/event-id"
 #: On a ScheduledJob: requests (run now with a key, retry a run) and why it is suspended.
 ANNOTATION_RUN_NOW: Final = f"{GROUP}/run-now"
 ANNOTATION_RETRY: Final = f"{GROUP}/retry"
+#: On a ScheduledJob: run the slots of ``<start>/<end>`` (RFC 3339 instants) again, asked
+#: by someone who may patch the job but not write RunRequests (``almanac backfill``).
+ANNOTATION_BACKFILL: Final = f"{GROUP}/backfill"
 ANNOTATION_SUSPEND_REASON: Final = f"{GROUP}/suspend-reason"
 #: When a job was cancelled (seed 004): it stays suspended for good, kept for its history.
 ANNOTATION_CANCELLED: Final = f"{GROUP}/cancelled"
@@ -154,6 +158,8 @@ class EventReason(StrEnum):
     FAILED = "Failed"
     CANCELLED = "Cancelled"
     RETRY_REFUSED = "RetryRefused"
+    BACKFILL_REQUESTED = "BackfillRequested"
+    BACKFILL_REFUSED = "BackfillRefused"
     EVENT_MATCHED = "EventMatched"
     TRIGGER_FAILED = "TriggerFailed"
     PAUSED_AFTER_FAILURES = "PausedAfterFailures"

@@ -10,13 +10,12 @@ operator's :class:`~.kube.Kube` provides (and tests replace).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from almanac.core.admission import TemplateRules, template_use_problems
 from almanac.core.errors import AlmanacError
 from almanac.core.namespaces import NamespacePolicy
 from almanac.core.orgs import foreign_org_problem, named_org
-from almanac.core.templateuse import use_refusal
 from almanac.core.topicpolicy import spec_topics, topic_problems
 
 __all__ = [
@@ -26,15 +25,6 @@ __all__ = [
     "namespace_problems",
     "template_problems",
 ]
-
-
-@dataclass(frozen=True)
-class TemplateRules:
-    """What a template asks of the jobs that use it (``allowed``: a ClusterJobTemplate's
-    namespaces, ``None`` for all)."""
-
-    allowed: list[str] | None
-    params_schema: dict[str, Any] | None
 
 
 #: Reads what a namespace's metadata says (its organisation, its Kafka topics).
@@ -70,21 +60,11 @@ async def namespace_problems(
 
 
 async def template_problems(request: Mapping[str, Any], read: TemplateLookup) -> list[AlmanacError]:
-    """The template must serve the namespace and accept the params: built-in or not, the
-    check the facade and the operator's launches make (:mod:`almanac.core.templateuse`). A
-    template that does not exist yet is not a refusal: the job waits for it (its status
-    says so), as GitOps may apply the template after the job."""
+    """The template must serve the namespace and accept the params: built-in or not
+    (:func:`~almanac.core.admission.template_use_problems`, which ``almanac lint`` shares)."""
     spec = _spec(request)
     name = spec.get("template") if spec is not None else None
     if spec is None or not isinstance(name, str) or not name:
         return []
-    rules = await read(str(request.get("namespace") or ""), name)
-    if rules is None:
-        return []
-    # Trigger-only jobs get the rest of their params from each event: checked per run.
-    raw = spec.get("params")
-    params = (raw if isinstance(raw, Mapping) else {}) if spec.get("schedule") else None
-    refused = use_refusal(
-        name, rules.allowed, str(request.get("namespace")), params, rules.params_schema
-    )
-    return [] if refused is None else list(getattr(refused, "problems", ())) or [refused]
+    namespace = str(request.get("namespace") or "")
+    return template_use_problems(spec, namespace, await read(namespace, name))

@@ -15,6 +15,7 @@ from typing import Literal
 
 from almanac.core.errors import InvalidInputError
 from almanac.core.kafkanames import DEFAULT_NAMES, TOPIC_VARIABLES, KafkaNames
+from almanac.core.runs import DEFAULT_IMAGE, IMAGE_VARIABLE
 
 __all__ = ["OperatorConfig"]
 
@@ -102,7 +103,7 @@ class OperatorConfig:
         )
         return cls(
             kafka_names=KafkaNames.from_env(env),
-            image=env.get("ALMANAC_IMAGE", "localhost/almanac:dev"),
+            image=env.get(IMAGE_VARIABLE, DEFAULT_IMAGE),
             lease_namespace=env.get("ALMANAC_LEASE_NAMESPACE")
             or env.get("POD_NAMESPACE")
             or "default",

@@ -17,6 +17,7 @@ from typing import Any
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 
+from almanac.core.admission import TemplateRules, rules_of
 from almanac.core.logtail import LogTail, LogTailLimits, read_args, tail_from_server
 from almanac.core.namespaces import NamespacePolicy
 from almanac.core.naming import rfc3339_utc
@@ -33,8 +34,6 @@ from almanac.core.vocabulary import (
     VERSION,
 )
 from almanac.templates import builtin_params_schema
-
-from .admissionreads import TemplateRules
 
 __all__ = ["Kube", "ObjectRef", "RunOutcome", "load_api_client", "raise_for_status", "read_reply"]
 
@@ -252,11 +251,10 @@ class Kube:
             return spec
 
         own = await read(JOB_TEMPLATES, scoped=True)
-        if own is not None:
-            return TemplateRules(None, own.get("paramsSchema"))
-        cluster = await read(CLUSTER_JOB_TEMPLATES, scoped=False)
-        if cluster is not None:
-            return TemplateRules(cluster.get("allowedNamespaces"), cluster.get("paramsSchema"))
+        cluster = None if own is not None else await read(CLUSTER_JOB_TEMPLATES, scoped=False)
+        found = rules_of(own, cluster)
+        if found is not None:
+            return found
         if name in BUILTIN_TEMPLATES:
             return TemplateRules(None, builtin_params_schema(name))
         return None

@@ -16,7 +16,7 @@ from typing import Any
 
 from almanac.core.actions import LaunchRequest
 from almanac.core.naming import rfc3339_utc
-from almanac.core.runrequests import RequestPhase, status_patch
+from almanac.core.runrequests import RequestPhase, RunRequestSpec, run_request_body, status_patch
 from almanac.core.runs import JobObservation, RunRequest, build_job
 from almanac.core.snapshot import StoredRequest
 from almanac.core.status import RunPhase, TriggerKind
@@ -167,6 +167,15 @@ class Launcher:
         self.settle(t, stored, RequestPhase.LAUNCHED, now, "", job=action.job)
         if created and action.trigger:
             self._count_trigger(t, action.trigger, "launched")
+
+    async def ask(self, t: Tracked, name: str, spec: RunRequestSpec) -> None:
+        """Store a RunRequest a pass asked for (a backfill by annotation); the pass that
+        sees it launches its run, as for the facade's. One that exists already is that
+        request (asked before): nothing new."""
+        body = run_request_body(
+            name=name, namespace=t.ref.namespace, owner=t.ref.name, owner_uid=t.ref.uid, spec=spec
+        )
+        await self._kube.create_run_request(t.ref.namespace, body)
 
     def settle(
         self,

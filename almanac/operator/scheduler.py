@@ -21,6 +21,7 @@ from typing import Any
 
 from almanac.core.actions import (
     Action,
+    AskRun,
     CountSkip,
     CountTrigger,
     CreateJob,
@@ -365,6 +366,8 @@ class Scheduler:
                 case CountSkip(reason=reason, count=count):
                     self._metrics.skipped.labels(reason=reason.value).inc(count)
                     self._record_skips(t, action, now)
+                case AskRun(request=name, spec=spec):
+                    await self.launcher.ask(t, name, spec)
         await flush()
 
     def _record_skips(self, t: Tracked, action: CountSkip, now: datetime) -> None:

@@ -3,7 +3,8 @@
 The CRD's CEL rules cannot see what only the engine knows (``spec.schedule.cron`` is a
 string or a list, so its schema preserves unknown fields; time zones; cron ranges;
 schedules that never fire). This webhook runs the engine's own boundary
-(:func:`~almanac.core.specs.check_spec`, which the REST facade also runs before it writes)
+(:mod:`almanac.core.admission` over :func:`~almanac.core.specs.check_spec`, which the REST
+facade also runs before it writes, and ``almanac lint`` offline)
 on every CREATE and UPDATE and refuses with the engine's field-named messages. Invariant
 protected: bad input is refused at ``kubectl apply``; nothing bad reaches a pod.
 
@@ -24,18 +25,11 @@ import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar, Final
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-
-from almanac.core.errors import AlmanacError, InvalidInputError, InvalidSpecError
+from almanac.core.admission import ChainEdges, Problems, chain_problems, spec_problems, upstreams
+from almanac.core.errors import AlmanacError, InvalidInputError
 from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames
-from almanac.core.params import pattern_problems
 from almanac.core.powers import Power
-from almanac.core.resource import format_location, validate_model
-from almanac.core.specs import check_spec
-from almanac.core.templates import JobTemplateSpec
-from almanac.core.triggers import find_chain_cycle
-from almanac.core.vocabulary import ANNOTATION_RUN_NOW, GROUP
+from almanac.core.vocabulary import ANNOTATION_BACKFILL, ANNOTATION_RETRY, ANNOTATION_RUN_NOW, GROUP
 
 from .admissionreads import NamespaceLookup, TemplateLookup, namespace_problems, template_problems
 from .deputy import AccessCheck, denied_powers, forbidden_causes
@@ -59,8 +53,6 @@ RUNREQUESTS_PATH: Final = "/validate/runrequests"
 #: An UPDATE carries the object and the old object (each up to etcd's 1.5 MiB).
 MAX_BODY: Final = 8 * 1024 * 1024
 
-Problems = list[AlmanacError]
-
 
 class MalformedReviewError(InvalidInputError):
     """A request body that is not an ``admission.k8s.io/v1`` AdmissionReview request."""
@@ -71,22 +63,8 @@ class MalformedReviewError(InvalidInputError):
 # --- the decision (pure) ------------------------------------------------------------
 
 
-#: Upstream names per ScheduledJob of one namespace (``after`` triggers): the chain graph.
-ChainEdges = Mapping[str, list[str]]
 #: Reads the specs of a namespace's ScheduledJobs by name (the API server's view).
 ChainLookup = Callable[[str], Awaitable[Mapping[str, Any]]]
-
-
-def upstreams(spec: Any) -> list[str]:
-    """The ScheduledJobs a (raw) spec runs after."""
-    triggers = spec.get("triggers") if isinstance(spec, dict) else None
-    return [
-        str(t["after"]["scheduledJob"])
-        for t in triggers or []
-        if isinstance(t, dict)
-        and isinstance(t.get("after"), dict)
-        and t["after"].get("scheduledJob")
-    ]
 
 
 def review(
@@ -169,11 +147,11 @@ def _decide(
     kind = request["kind"]
     if (kind.get("group"), kind.get("kind")) == (GROUP, "RunRequest"):
         return _writer_decision(request, writers)
-    validate = _VALIDATORS.get((kind.get("group"), kind.get("kind")))
-    if validate is None:
-        return {"allowed": True, "warnings": [f"{kind.get('kind')} is not validated by Almanac"]}
     spec = request["object"].get("spec", {})
-    problems = validate(spec, kafka_names)
+    checked = spec_problems(kind.get("group"), kind.get("kind"), spec, kafka_names)
+    if checked is None:
+        return {"allowed": True, "warnings": [f"{kind.get('kind')} is not validated by Almanac"]}
+    problems = checked
     if kind.get("kind") == "ScheduledJob":
         problems += found
     if not problems and kind.get("kind") == "ScheduledJob":
@@ -200,7 +178,8 @@ def _writer_decision(request: Mapping[str, Any], writers: frozenset[str]) -> dic
     message = (
         f"RunRequests are written only by the Almanac operator and the REST facade, not by "
         f"{username or 'an anonymous user'}; ask for a run with the facade's run or backfill "
-        f"routes, or annotate the ScheduledJob ({ANNOTATION_RUN_NOW})"
+        f"routes, or annotate the ScheduledJob ({ANNOTATION_RUN_NOW}, {ANNOTATION_RETRY}, "
+        f"{ANNOTATION_BACKFILL}: almanac run, retry, backfill)"
     )
     return {
         "allowed": False,
@@ -242,78 +221,9 @@ def _status(
     }
 
 
-def validate_scheduled_job(spec: Any, kafka_names: KafkaNames = DEFAULT_NAMES) -> Problems:
-    """The engine's verdict on a ScheduledJob ``spec``: parse, then compile the schedule;
-    Almanac's Kafka names are this installation's (the facade checks with the same)."""
-    if not isinstance(spec, dict):
-        return [InvalidInputError("must be an object", "spec")]
-    try:
-        check_spec(spec, kafka_names=kafka_names)
-    except InvalidSpecError as exc:
-        return list(exc.problems)
-    except AlmanacError as exc:
-        return [exc]
-    return []
-
-
 def _chain_problems(request: Mapping[str, Any], spec: Any, chains: ChainEdges) -> Problems:
-    """``after`` triggers may not form a cycle (a run would trigger itself for ever)."""
     name = str(request.get("name") or request["object"].get("metadata", {}).get("name", ""))
-    mine = upstreams(spec)
-    if not mine:
-        return []
-    cycle = find_chain_cycle({**chains, name: mine}, name)
-    if cycle is None:
-        return []
-    index = next(
-        i
-        for i, t in enumerate(spec.get("triggers") or [])
-        if isinstance(t, dict)
-        and isinstance(t.get("after"), dict)
-        and t["after"].get("scheduledJob") == cycle[1]
-    )
-    return [
-        InvalidInputError(
-            f"after triggers would form a cycle ({' -> '.join(cycle)}); remove one of them",
-            f"spec.triggers[{index}].after.scheduledJob",
-        )
-    ]
-
-
-def validate_template(spec: Any, _: KafkaNames = DEFAULT_NAMES) -> Problems:
-    """A JobTemplate or ClusterJobTemplate ``spec``; ``paramsSchema`` must be a JSON Schema
-    (Kafka names do not apply to templates)."""
-    if not isinstance(spec, dict):
-        return [InvalidInputError("must be an object", "spec")]
-    problems: Problems = []
-    try:
-        validate_model(JobTemplateSpec, spec, "spec")
-    except InvalidSpecError as exc:
-        problems.extend(exc.problems)
-    schema = spec.get("paramsSchema")
-    if schema is None or any(p.field.startswith("spec.paramsSchema") for p in problems):
-        return problems
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
-        field = format_location(tuple(exc.path), "spec.paramsSchema")
-        problems.append(
-            InvalidInputError(
-                f"is not a valid JSON Schema (draft 2020-12): {exc.message}; fix this keyword",
-                field,
-            )
-        )
-        return problems
-    # Patterns a tenant's params are matched against must not backtrack (core.patterns).
-    problems.extend(pattern_problems(schema, "spec.paramsSchema"))
-    return problems
-
-
-_VALIDATORS: Final[dict[tuple[Any, Any], Callable[[Any, KafkaNames], Problems]]] = {
-    (GROUP, "ScheduledJob"): validate_scheduled_job,
-    (GROUP, "JobTemplate"): validate_template,
-    (GROUP, "ClusterJobTemplate"): validate_template,
-}
+    return chain_problems(name, spec, chains)
 
 
 async def respond(

@@ -16,6 +16,7 @@ from typing import Any
 
 from almanac.core.actions import (
     Action,
+    AskRun,
     CountSkip,
     CountTrigger,
     CreateJob,
@@ -272,6 +273,8 @@ def describe(action: Action, s: Snapshot, created: Mapping[str, RunRequest] | No
     before it (a Job a pass creates and then replaces is described by its run)."""
     created = created or {}
     match action:
+        case AskRun(request=name):
+            return f"ask {name}"
         case CreateJob(run=run, reason=reason):
             return f"create {_run(run)} ({reason})"
         case LaunchRequest(request=name, reason=reason):

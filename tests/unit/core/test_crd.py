@@ -52,8 +52,15 @@ def test_scheduled_job_crd_shape() -> None:
     assert names["categories"] == ["almanac"]
     version = crd["spec"]["versions"][0]
     assert version["subresources"] == {"status": {}}
-    columns = [c["name"].upper() for c in version["additionalPrinterColumns"]]
-    assert columns == ["SCHEDULE", "TZ", "SUSPEND", "ACTIVE", "LAST RUN", "NEXT RUN", "AGE"]
+    printed = version["additionalPrinterColumns"]
+    columns = [c["name"].upper() for c in printed if not c.get("priority")]
+    assert columns == [
+        "SCHEDULE", "TZ", "SUSPEND", "ACTIVE", "LAST RUN", "LAST RESULT", "READY", "NEXT RUN", "AGE"
+    ]  # fmt: skip
+    wide = [c["name"].upper() for c in printed if c.get("priority") == 1]
+    assert wide == ["TEMPLATE", "LAST SUCCESS", "MESSAGE"]
+    last_run = next(c for c in printed if c["name"] == "Last Run")
+    assert last_run["jsonPath"] == ".status.lastStartTime"  # not the last slot considered
     spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
     schedule = spec["properties"]["schedule"]
     assert schedule["properties"]["timeZone"]["default"] == "UTC"

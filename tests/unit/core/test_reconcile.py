@@ -238,6 +238,21 @@ CASES = [
         status={"counts.skipped": 10, "message Ready": "spec.suspend is true"},
     ),
     Case(
+        "suspended: LAST RUN stays the last run's start while slots are skipped",
+        snapshot(SUSPENDED, last_slot="11:50", jobs=[job("11:50", "Succeeded", finished="11:51")]),
+        now=at("12:00:30"),
+        want=["metric skipped suspended x10", "event Skipped"],
+        status={"lastStartTime": iso("11:50"), "lastScheduleTime": iso("12:00")},
+    ),
+    Case(
+        "LAST RUN survives the pruning of the Job that started last",
+        snapshot(SUSPENDED, last_slot="11:59", status={"lastStartTime": iso("11:30")}),
+        now=at("12:00:01"),
+        want=["metric skipped suspended", "event Skipped"],
+        status={"lastStartTime": iso("11:30")},
+        wake=at("12:01"),
+    ),
+    Case(
         "resuming runs no slot skipped while suspended: the next run is the next slot",
         snapshot(last_slot="12:05"),
         now=at("12:05:30"),

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import pytest
 
+from almanac.core.backfills import backfill_key, backfill_value
 from almanac.core.requestdecisions import EVENTS_READ_RECHECK
+from almanac.core.runrequests import backfill_request
+from almanac.core.vocabulary import ANNOTATION_BACKFILL
 from tests.support.reconcile import (
+    REF,
     Case,
     at,
     check,
@@ -47,6 +51,14 @@ THREE_SUCCEEDED = [job(slot, "Succeeded") for slot in ("11:58", "11:59", "12:00"
 
 
 ACKED = {"runNowKeys": [f"retry:{FAILED.name}"]}
+#: ``almanac backfill`` without the facade: the slots 09:00, 10:00 and 11:00 of HOURLY.
+RANGE = backfill_value(at("09:00"), at("11:00"))
+ASK_RANGE = {ANNOTATION_BACKFILL: RANGE}
+
+
+def asked(clock: str) -> str:
+    """The RunRequest a backfill of slot ``clock`` stores (the facade's name for it)."""
+    return backfill_request(REF.name, REF.uid, at(clock))[0]
 
 
 def retry(name: str) -> dict[str, str]:
@@ -335,6 +347,52 @@ CASES = [
         snapshot(FORBID, last_slot="12:00", requests=[*BACKFILLS, UNSEEN]),
         now=at("12:05"),
         want=[],
+    ),
+    Case(
+        "backfill by annotation: a RunRequest per slot of the range, acknowledged",
+        snapshot(FORBID, last_slot="12:00", annotations=ASK_RANGE),
+        now=at("12:05"),
+        want=[*(f"ask {asked(c)}" for c in ("09:00", "10:00", "11:00")), "event BackfillRequested"],
+        status={"runNowKeys": [backfill_key(RANGE)]},
+    ),
+    Case(
+        "backfill by annotation: an acknowledged range asks nothing again",
+        snapshot(
+            FORBID,
+            last_slot="12:00",
+            annotations=ASK_RANGE,
+            status={"runNowKeys": [backfill_key(RANGE)]},
+        ),
+        now=at("12:05"),
+        want=[],
+    ),
+    Case(
+        "backfill by annotation: a slot whose request exists is not asked again",
+        snapshot(
+            FORBID,
+            last_slot="12:00",
+            annotations=ASK_RANGE,
+            requests=[request(asked("10:00"), "10:00", kind="backfill", phase="Launched")],
+        ),
+        now=at("12:05"),
+        want=[f"ask {asked('09:00')}", f"ask {asked('11:00')}", "event BackfillRequested"],
+    ),
+    Case(
+        "backfill by annotation: a value that is no range is refused in an Event, once",
+        snapshot(FORBID, last_slot="12:00", annotations={ANNOTATION_BACKFILL: "yesterday"}),
+        now=at("12:05"),
+        want=["event BackfillRefused"],
+        status={"runNowKeys": [backfill_key("yesterday")]},
+    ),
+    Case(
+        "backfill by annotation: a range of more slots than a backfill may ask is refused",
+        snapshot(
+            spec_of(),
+            last_slot="12:00",
+            annotations={ANNOTATION_BACKFILL: backfill_value(at("06:00"), at("11:00"))},
+        ),
+        now=at("12:00:30"),
+        want=["event BackfillRefused"],
     ),
     # -- history limits ---------------------------------------------------------------------
     Case(

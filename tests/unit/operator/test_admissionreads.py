@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from almanac.core.admission import TemplateRules
 from almanac.core.namespaces import NamespacePolicy
-from almanac.operator.admissionreads import TemplateRules, namespace_problems, template_problems
+from almanac.operator.admissionreads import namespace_problems, template_problems
 from almanac.templates import builtin_params_schema
 
 
