@@ -37,6 +37,7 @@ from almanac.history.pgletters import (
 )
 from almanac.history.pglogs import read_log, write_logs
 from almanac.history.records import (
+    FILLABLE,
     AuditEntry,
     ErrorCount,
     HourCount,
@@ -71,16 +72,9 @@ _COLUMNS: Final = (
     "reason",
     "dead_lettered_at",
 )
-_FILLABLE: Final = (
-    "started_at",
-    "finished_at",
-    "exit_code",
-    "result",
-    "error",
-    "pod",
-    "event_id",
-    "dead_lettered_at",
-)
+#: The run columns an upsert fills from the stored row when the new one lacks them (the
+#: log tail is not a column: it has a table of its own, :mod:`almanac.history.pglogs`).
+_FILLABLE: Final = tuple(name for name in FILLABLE if name in _COLUMNS)
 _REPLACED: Final = (
     "template",
     "trigger",

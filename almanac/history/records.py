@@ -26,6 +26,7 @@ from almanac.core.logtail import LogTail
 from almanac.core.status import RunPhase
 
 __all__ = [
+    "FILLABLE",
     "FINAL_PHASES",
     "MAX_ERROR_CHARS",
     "MAX_RESULT_BYTES",
@@ -154,7 +155,9 @@ class RunRecord:
         return replace(self, result=truncate_result(self.result), error=error)
 
 
-_FILLABLE: Final = (
+#: Fields a run's winning record takes from the other when it lacks them (one list for
+#: the in-memory merge and the Postgres upsert, which keeps those that are columns).
+FILLABLE: Final = (
     "started_at",
     "finished_at",
     "exit_code",
@@ -181,7 +184,7 @@ def merge_records(old: RunRecord | None, new: RunRecord) -> RunRecord:
     winner, other = (new, old) if new_wins else (old, new)
     filled = {
         name: getattr(other, name)
-        for name in _FILLABLE
+        for name in FILLABLE
         if getattr(winner, name) is None and getattr(other, name) is not None
     }
     return replace(winner, created_at=old.created_at, **filled) if filled or new_wins else old
