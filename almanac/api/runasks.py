@@ -5,11 +5,13 @@ that asking twice asks once), each answered with the runs' ids.
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from almanac.api.errors import ConflictError, bad_request_from
 from almanac.api.identity import Identity
+from almanac.api.namespacechecks import check_against_namespace
 from almanac.api.retries import find_retry_target, origin_of
 from almanac.core.errors import AlmanacError
 from almanac.core.plan import compile_spec, slots_due
@@ -23,6 +25,7 @@ from almanac.core.runrequests import (
     run_request_body,
 )
 from almanac.core.runs import job_name_of
+from almanac.core.specs import check_spec
 
 if TYPE_CHECKING:
     from almanac.api.service import JobService
@@ -36,15 +39,23 @@ class RunAsks:
     def __init__(self, jobs: JobService) -> None:
         self.jobs = jobs
 
-    async def run_now(self, who: Identity, job_id: str, key: str) -> str:
+    async def run_now(
+        self, who: Identity, job_id: str, key: str, payload: dict[str, Any] | None = None
+    ) -> str:
         """Ask for one manual run per ``key``: a RunRequest named from the key, which the
         operator launches (while paused too); any number of keys queue side by side.
+        ``payload`` goes over the job's for this run only, checked as a job's payload is
+        (the template's schema, the caller's organisation, the namespace's topics).
         Returns the run's id, known now because the run's name follows from the request."""
         namespace = await self.jobs.namespace(who)
         obj = await self.jobs.kube.get_job(namespace, job_id)
         self.jobs.roles.check_change(who, obj, "run")
+        if payload:
+            await self._check_payload(who, namespace, obj, payload)
         meta = obj["metadata"]
-        name, request = manual_request(meta["name"], meta["uid"], key, self.jobs.clock())
+        name, request = manual_request(
+            meta["name"], meta["uid"], key, self.jobs.clock(), params=payload
+        )
         async with self.jobs.limits.manual_run(who):
             run = await self._ask_run(namespace, meta, name, request)
             await self.jobs.record_action(who, namespace, obj, "run", idempotency_key=key)
@@ -73,18 +84,41 @@ class RunAsks:
             await self.jobs.record_action(who, namespace, obj, "retry", run=run_id)
         return str(meta["uid"]), run
 
+    async def _check_payload(
+        self, who: Identity, namespace: str, obj: dict[str, Any], payload: dict[str, Any]
+    ) -> None:
+        """The job's spec with ``payload`` over its params passes what a job's own would:
+        the spec check and the namespace's (400 naming ``payload.<field>``)."""
+        spec = copy.deepcopy(obj.get("spec") or {})
+        spec["params"] = {**(spec.get("params") or {}), **payload}
+        try:
+            check_spec(spec, kafka_names=self.jobs.settings.kafka_names)
+        except AlmanacError as exc:
+            raise bad_request_from(exc) from None
+        await check_against_namespace(
+            self.jobs.kube, self.jobs.catalog, namespace, spec, who.org_id
+        )
+
     async def _ask_run(
         self, namespace: str, meta: dict[str, Any], name: str, request: RunRequestSpec
     ) -> str:
         """Store one RunRequest and return its run's id; a request of that name asked
-        before (same key, same retried run) is that run, and nothing new is stored."""
+        before (same key, same retried run) is that run, and nothing new is stored. The
+        same key with another payload is a 409: the first one is what runs."""
         body = run_request_body(
             name=name, namespace=namespace, owner=meta["name"], owner_uid=meta["uid"], spec=request
         )
         if not await self.jobs.kube.create_run_request(namespace, body):
             earlier = await self.jobs.kube.get_run_request(namespace, name)
             if earlier is not None:
-                request = RunRequestSpec.model_validate(earlier.get("spec") or {})
+                stored = RunRequestSpec.model_validate(earlier.get("spec") or {})
+                if stored.kind == "manual" and stored.params != request.params:
+                    raise ConflictError(
+                        "this Idempotency-Key already asked for a run with another payload; "
+                        "send a new key for a run with this one",
+                        "Idempotency-Key",
+                    )
+                request = stored
         return job_name_of(meta["name"], meta["uid"], launch_of(name, request))
 
     async def backfill(

@@ -49,6 +49,7 @@ __all__ = [
     "RunList",
     "RunLogs",
     "RunNowAccepted",
+    "RunNowRequest",
     "RunStatus",
     "Template",
     "TemplateList",
@@ -278,6 +279,16 @@ class PauseRequest(_Input):
 
     reason: Annotated[str, StringConstraints(max_length=1024)] | None = Field(
         None, description="Shown in the job's Ready condition while paused."
+    )
+
+
+class RunNowRequest(_Input):
+    """Optional body of POST /jobs/{id}/run."""
+
+    payload: dict[str, Any] | None = Field(
+        None,
+        description="Parameters over the job's payload for this run only, checked by the "
+        "type's schema like the job's own (e.g. a report's date).",
     )
 
 

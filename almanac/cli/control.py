@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -44,7 +45,7 @@ from almanac.core.vocabulary import (
     GROUP,
 )
 
-__all__ = ["backfill_range", "resume", "retry_run", "run_now", "suspend"]
+__all__ = ["backfill_range", "resume", "retry_run", "run_now", "run_params", "suspend"]
 
 _WAIT_INTERVAL: Final = 2.0
 #: How long ``backfill --sequential`` waits for one run (its Job's deadline is the job's).
@@ -59,12 +60,23 @@ async def run_now(args: argparse.Namespace) -> int:
     if args.key is not None and not args.key.strip():
         raise InvalidInputError("must not be empty", "--key")
     key = args.key or uuid.uuid4().hex
+    payload = run_params(args.param)
     facade = HistorySettings.from_args(args.api, args.identity).facade()
+    if payload and facade is None:
+        raise InvalidInputError(
+            "parameters for one run go through the REST facade, which checks them as a "
+            "job's own (a run-now annotation carries none): add --api and --identity, or "
+            "change the job's params",
+            "--param",
+        )
     async with connected(args) as cluster:
         obj = await cluster.scheduled_job(args.name)
         if facade is not None:
             answer = await facade.call(
-                "POST", f"/jobs/{obj['metadata']['uid']}/run", headers={"Idempotency-Key": key}
+                "POST",
+                f"/jobs/{obj['metadata']['uid']}/run",
+                {"payload": payload} if payload else None,
+                headers={"Idempotency-Key": key},
             )
             _done("sj", args.name, f"run requested: {answer['run_id']} (key {key})")
             return 0
@@ -73,6 +85,21 @@ async def run_now(args: argparse.Namespace) -> int:
         )
     _done("sj", args.name, f"run requested (key {key}); see it with: almanac runs {args.name}")
     return 0
+
+
+def run_params(pairs: list[str]) -> dict[str, Any]:
+    """``--param k=v`` pairs as a payload: ``v`` as JSON when it parses (``n=3`` is a
+    number, ``tags=["a"]`` a list), else as text."""
+    payload: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInputError(f"{pair!r} is not K=V; e.g. --param format=csv", "--param")
+        try:
+            payload[name.strip()] = json.loads(text)
+        except ValueError:
+            payload[name.strip()] = text
+    return payload
 
 
 def _check_targets(args: argparse.Namespace) -> None:

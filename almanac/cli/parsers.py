@@ -72,6 +72,14 @@ def _control(sub: Any, common: argparse.ArgumentParser, history: argparse.Argume
     run = _verb(sub, "run", "control:run_now", [common, history], "run a ScheduledJob now")
     run.add_argument("name", metavar="JOB")
     run.add_argument("--key", help="idempotency key: asking twice with it runs once")
+    run.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="a parameter over the job's for this run (V read as JSON when it parses, else "
+        "text); repeatable; needs --api (the facade checks them as a job's own)",
+    )
     for verb, helped in (("suspend", "pause: slots are skipped, counted"), ("resume", "unpause")):
         parser = _verb(sub, verb, f"control:{verb}", [common], helped)
         parser.add_argument("names", nargs="*", metavar="JOB")

@@ -203,16 +203,22 @@ def backfill_request(owner: str, owner_uid: str, slot: datetime) -> tuple[str, R
 
 
 def manual_request(
-    owner: str, owner_uid: str, key: str, now: datetime
+    owner: str,
+    owner_uid: str,
+    key: str,
+    now: datetime,
+    params: Mapping[str, Any] | None = None,
 ) -> tuple[str, RunRequestSpec]:
     """The request (name, spec) of one run-now: named from its idempotency ``key``, so
     asking again with the key stores nothing new, and any number of keys queue runs
-    side by side (an annotation held one). Due now; its run's name follows from it."""
+    side by side (an annotation held one). Due now; its run's name follows from it.
+    ``params`` go over the job's for this run only (checked by the writer beforehand)."""
     spec = RunRequestSpec(
         scheduled_job=owner,
         kind="manual",
         due_time=now.replace(microsecond=0),
         source=EventSource(id=f"{RUN_NOW_SOURCE}{key}"[:1024]),
+        params=dict(params or {}),
     )
     return request_name(owner, owner_uid, "run-now", key), spec
 

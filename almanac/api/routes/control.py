@@ -35,6 +35,7 @@ from almanac.api.schemas import (
     PauseRequest,
     RetryAccepted,
     RunNowAccepted,
+    RunNowRequest,
 )
 
 __all__ = ["router"]
@@ -73,9 +74,10 @@ async def run_job(
     request: Request,
     response: Response,
     key: IdempotencyKey = None,
+    body: Annotated[RunNowRequest | None, Body(openapi_examples=examples.RUN_NOW_REQUEST)] = None,
 ) -> RunNowAccepted:
     key = key or uuid.uuid4().hex
-    run_id = await service.asks.run_now(who, job_id, key)
+    run_id = await service.asks.run_now(who, job_id, key, body.payload if body else None)
     _run_at(request, response, run_id)
     return RunNowAccepted(job_id=job_id, run_id=run_id, idempotency_key=key)
 

@@ -30,6 +30,7 @@ __all__ = [
     "RUN_LIST",
     "RUN_LOGS",
     "RUN_NOW_ACCEPTED",
+    "RUN_NOW_REQUEST",
     "TEMPLATE",
     "TEMPLATE_LIST",
     "Examples",
@@ -207,6 +208,10 @@ NEXT_RUNS: Final[Examples] = {
 PAUSE_REQUEST: Final[Examples] = {
     "reason": _example("With a reason", {"reason": "export service maintenance until Monday"}),
     "empty": _example("Without a reason", {}),
+}
+RUN_NOW_REQUEST: Final[Examples] = {
+    "as-is": _example("The job's own payload", {}),
+    "other-format": _example("This run only: another format", {"payload": {"format": "json"}}),
 }
 RUN_NOW_ACCEPTED: Final[Examples] = {
     "accepted": _example(

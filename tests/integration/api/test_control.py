@@ -4,6 +4,7 @@ asks the operator for past slots, which it runs as the job's overlap policy allo
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -120,6 +121,36 @@ async def test_run_now_runs_once_per_idempotency_key(scripted: Org) -> None:
     await eventually(lambda: len(_by_trigger(k, name, "manual")) == 3, timeout=60, what="runs 2, 3")
     bad_key = org.request("POST", f"/jobs/{job['id']}/run", headers={"Idempotency-Key": "a b"})
     assert bad_key.status_code == 400
+
+
+async def test_run_now_with_a_payload_runs_with_it_once(scripted: Org) -> None:
+    org, k = scripted, scripted.kubectl
+    job = org.create(name="report", schedule="0 0 1 1 *", type="script", payload={"say": "own"})
+    body = {"payload": {"say": "for this run", "exit": 3}}
+    reply = org.request(
+        "POST", f"/jobs/{job['id']}/run", json=body, headers={"Idempotency-Key": "p1"}
+    )
+    assert reply.status_code == 202, reply.text
+    run_id = reply.json()["run_id"]
+
+    def launched() -> dict[str, str]:
+        [made] = _by_trigger(k, job["resource_name"], "manual")
+        env = made["spec"]["template"]["spec"]["containers"][0]["env"]
+        return {e["name"]: e.get("value", "") for e in env}
+
+    env = await eventually(launched, timeout=60, what="the run with its payload")
+    assert json.loads(env["ALMANAC_PARAMS"]) == {"say": "for this run", "exit": 3}
+    assert env["ALMANAC_RUN"] == run_id
+    other = org.request(
+        "POST",
+        f"/jobs/{job['id']}/run",
+        json={"payload": {"say": "else"}},
+        headers={"Idempotency-Key": "p1"},
+    )
+    assert other.status_code == 409
+    refused = org.request("POST", f"/jobs/{job['id']}/run", json={"payload": []})
+    assert refused.status_code == 400
+    assert org.kubectl.get("scheduledjob", job["resource_name"])["spec"]["params"] == {"say": "own"}
 
 
 async def test_retry_and_backfill_create_runs(scripted: Org) -> None:

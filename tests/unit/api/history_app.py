@@ -71,6 +71,12 @@ class Jobs:
         text = self.pod_logs.get((namespace, run))
         return None if text is None else tail_of(text, limits)
 
+    async def get_template(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return None  # no JobTemplates: the built-in types' shipped schemas apply
+
+    async def list_templates(self, namespace: str) -> list[dict[str, Any]]:
+        return []
+
     async def get_run_request(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self.requests.get((namespace, name))
 
@@ -89,6 +95,7 @@ class Facade:
     http: httpx.AsyncClient
     store: InMemoryRunStore
     jobs: Jobs
+    service: JobService
 
     async def get(self, org_id: str, path: str, **params: Any) -> httpx.Response:
         headers = {"x-rh-identity": encode_identity(org_id, username="ann")}
@@ -106,4 +113,4 @@ async def facade() -> AsyncIterator[Facade]:
     app = create_app(ApiSettings())
     app.state.context = SimpleNamespace(service=service)
     async with in_process(app) as http:
-        yield Facade(http, store, jobs)
+        yield Facade(http, store, jobs, service)

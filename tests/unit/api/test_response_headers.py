@@ -58,7 +58,9 @@ class FakeService:
         """Run-now, retry and backfill live on ``JobService.asks``; one fake serves both."""
         return self
 
-    async def run_now(self, who: Identity, job_id: str, key: str) -> str:
+    async def run_now(
+        self, who: Identity, job_id: str, key: str, payload: dict[str, Any] | None = None
+    ) -> str:
         self.asked.append(f"run {job_id} {key}")
         return "nightly-x7k2p-20261201120000-m42"
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from almanac.cli import main as cli
+from almanac.cli.control import run_params
 from almanac.cli.errors import SetupError, missing_extra
 from almanac.cli.kube import find_kubeconfig
 from almanac.cli.main import package_version, program_name
@@ -69,9 +70,11 @@ def test_kubectl_plugin_name_and_version(capsys: pytest.CaptureFixture[str]) -> 
         (["run", "j", "--key", " "], "--key"),
         (["render"], "JOB"),
         (["runs", "j", "--limit", "0"], "--limit"),
+        (["run", "j", "--param", "no-equals"], "--param"),
+        (["run", "j", "--param", "format=csv"], "--param"),
     ],
     ids=["naive words", "no offset", "end before start", "suspend nothing", "names and selector",
-         "blank key", "render nothing", "no runs"],
+         "blank key", "render nothing", "no runs", "param without =", "param without --api"],
 )  # fmt: skip
 def test_bad_input_exits_2_naming_the_flag(
     argv: list[str], field: str, capsys: pytest.CaptureFixture[str]
@@ -125,3 +128,12 @@ def test_lint_needs_no_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     empty = tmp_path / "empty.yaml"
     empty.write_text("")
     assert cli(["lint", "-f", str(empty)]) == 0
+
+
+def test_run_params_read_json_values_and_text_otherwise() -> None:
+    assert run_params(["n=3", 'tags=["a"]', "format=csv", "empty="]) == {
+        "n": 3,
+        "tags": ["a"],
+        "format": "csv",
+        "empty": "",
+    }
