@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from tests.integration.admission import guarded
 from tests.support import Kubectl
+from tests.support.kube import KubectlError
 from tests.support.operator import OperatorProcess
 
 __all__ = ["guarded"]  # a namespace guarded by the webhook (tests/integration/admission.py)
@@ -21,15 +23,23 @@ CRDS = Path(__file__).resolve().parents[2] / "crds"
 def crds(kubectl: Kubectl) -> Kubectl:
     """The generated CRDs, applied to the stack's API server and Established."""
     kubectl.run("apply", "--server-side", "--force-conflicts", "-f", str(CRDS))
-    kubectl.run(
-        "wait",
-        "--for=condition=Established",
-        "--timeout=60s",
-        "crd/scheduledjobs.almanac.dev",
-        "crd/jobtemplates.almanac.dev",
-        "crd/clusterjobtemplates.almanac.dev",
-    )
-    return kubectl
+    # A CRD created a moment ago may have no conditions yet, and kubectl wait then fails at
+    # once ("conditions accessor error") instead of waiting: ask again until it waits.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            kubectl.run(
+                "wait",
+                "--for=condition=Established",
+                "--timeout=60s",
+                "crd/scheduledjobs.almanac.dev",
+                "crd/jobtemplates.almanac.dev",
+                "crd/clusterjobtemplates.almanac.dev",
+            )
+            return kubectl
+        except KubectlError as exc:
+            if "accessor error" not in str(exc) or time.monotonic() > deadline:
+                raise
 
 
 @pytest.fixture

@@ -82,7 +82,15 @@ def _backfills(k: Kubectl, name: str) -> list[dict[str, Any]]:
 async def test_backfill_without_the_facade_goes_through_the_annotation(
     k: Kubectl, cli: Cli
 ) -> None:
-    k.apply(say_job("past", schedule={"cron": "0 * * * *"}, overlapPolicy="Allow"))
+    # Four runs are kept: the default history limit (3 succeeded Jobs) would prune one.
+    k.apply(
+        say_job(
+            "past",
+            schedule={"cron": "0 * * * *"},
+            overlapPolicy="Allow",
+            history={"successfulJobs": 10},
+        )
+    )
     await eventually(lambda: status(k, "past").get("nextRunTime"), timeout=60, what="a status")
     top = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     start, end = (top - timedelta(hours=3)).isoformat(), (top - timedelta(hours=2)).isoformat()
