@@ -197,7 +197,8 @@ async def test_generated_client_runs_a_job_now_and_reads_the_run(
     body = {"name": "Manual", "schedule": "0 0 1 1 *", "type": "script", "payload": {"say": "hi"}}
     job = api("createJob", body=generated.model("JobInput").from_dict(body)).parsed
 
-    started = api("runJob", job.id, idempotency_key="generated-1")
+    run_now = generated.model("RunNowRequest").from_dict({})
+    started = api("runJob", job.id, body=run_now, idempotency_key="generated-1")
     assert started.status_code == 202, started.content
     assert (started.parsed.job_id, started.parsed.idempotency_key) == (job.id, "generated-1")
     run_path = f"{BASE_PATH}/executions/{started.parsed.run_id}"
