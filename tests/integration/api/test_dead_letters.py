@@ -6,14 +6,13 @@ with the reason; a run past its ``timeout_seconds`` shows ``timeout``."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.integration.api.conftest import Org
+from tests.integration.operator_support import module_operator
 from tests.support import Kubectl, eventually
 from tests.support.operator import OperatorProcess
 
@@ -23,17 +22,8 @@ ONE_RETRY = {"max_retries": 1, "initial_delay_seconds": 1, "max_delay_seconds": 
 
 @pytest.fixture(scope="module")
 def operator(crds: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
-    replica = OperatorProcess(
-        "dead-letters",
-        f"almanac-test-{uuid.uuid4().hex[:6]}",
-        "default",
-        Path(tmp_path_factory.mktemp("operator")) / "operator.log",
-    )
-    replica.start()
-    try:
+    with module_operator("dead-letters", tmp_path_factory) as replica:
         yield replica
-    finally:
-        replica.stop()
 
 
 def _letters(org: Org, **params: Any) -> list[dict[str, Any]]:
