@@ -13,9 +13,17 @@ from pathlib import Path
 
 from .host import require_tool
 from .progress import run_logged, step
-from .settings import HELM_VERSION, K8S_VERSION, KAFKA_VERSION, REPO, Dirs
+from .settings import HELM_VERSION, K8S_VERSION, KAFKA_VERSION, REGISTRY_VERSION, REPO, Dirs
 
-__all__ = ["K8S_BINARIES", "build_all", "build_helm", "build_kafka", "build_kubernetes"]
+__all__ = [
+    "K8S_BINARIES",
+    "build_all",
+    "build_helm",
+    "build_kafka",
+    "build_kubernetes",
+    "build_registry",
+    "go_env",
+]
 
 K8S_BINARIES = (
     "etcd",
@@ -27,7 +35,7 @@ K8S_BINARIES = (
 )
 
 
-def _go_env() -> dict[str, str]:
+def go_env() -> dict[str, str]:
     return dict(os.environ, GOTOOLCHAIN="local", CGO_ENABLED="0", GOFLAGS="-mod=mod")
 
 
@@ -71,7 +79,7 @@ def build_kubernetes(dirs: Dirs) -> None:
             ],
             log,
             cwd=REPO / "hack" / "k8s",
-            env=_go_env(),
+            env=go_env(),
         )
     staging.rename(dirs.bin)
 
@@ -97,9 +105,29 @@ def build_helm(dirs: Dirs) -> None:
                 f"helm.sh/helm/v4/cmd/helm@{HELM_VERSION}",
             ],
             log,
-            env=dict(_go_env(), GOBIN=str(staging), GOFLAGS=""),
+            env=dict(go_env(), GOBIN=str(staging), GOFLAGS=""),
         )
     staging.rename(dirs.helm.parent)
+
+
+def build_registry(dirs: Dirs) -> None:
+    """The CNCF distribution registry (:mod:`.registry` runs two of them)."""
+    if dirs.registry.exists():
+        return
+    log = dirs.build_logs / f"registry-{REGISTRY_VERSION}.log"
+    staging = dirs.registry.parent.with_name(dirs.registry.parent.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    require_tool("go")
+    module = "github.com/distribution/distribution/v3/cmd/registry"
+    with step(f"building the image registry {REGISTRY_VERSION} (cold: ~2 min; log: {log})"):
+        run_logged(
+            "go install (registry)",
+            ["go", "install", "-trimpath", f"{module}@{REGISTRY_VERSION}"],
+            log,
+            env=dict(go_env(), GOBIN=str(staging), GOFLAGS=""),
+        )
+    staging.rename(dirs.registry.parent)
 
 
 def build_kafka(dirs: Dirs) -> None:
@@ -132,6 +160,7 @@ def build_kafka(dirs: Dirs) -> None:
 def build_all(dirs: Dirs) -> None:
     build_kafka(dirs)
     build_helm(dirs)
+    build_registry(dirs)
     build_kubernetes(dirs)
 
 

@@ -21,6 +21,7 @@ from .kubeapi import api_get
 from .pki import make_pki, write_kubeconfig
 from .processes import State, free_port, is_alive, spawn, stop, wait_for
 from .progress import StepFailed, say, step
+from .registry import ensure_registries, registry_env
 from .settings import GATEWAY, PROJECT_IMAGE, Dirs
 from .teardown import STOP_ORDER, teardown
 
@@ -58,6 +59,7 @@ def _env_lines(dirs: Dirs, state: State) -> dict[str, str]:
         "ALMANAC_IMAGE": state.secrets.get("image", PROJECT_IMAGE),
         "ALMANAC_STACK_DIR": str(dirs.state),
         **services.kafka_test_env(dirs, state),
+        **registry_env(dirs, state),
     }
 
 
@@ -149,6 +151,7 @@ def up(dirs: Dirs) -> State:
         if services.kafka_outdated(state):  # started before the SASL and TLS listeners
             start_component(dirs, "kafka")
             state = State.load(dirs.state_file)
+        ensure_registries(dirs, state)
         _images(dirs, state)
         _wait_node(dirs, state)
         return state
@@ -158,6 +161,7 @@ def up(dirs: Dirs) -> State:
         state = State()
     dirs.state.mkdir(parents=True, exist_ok=True)
     _start(dirs, state)
+    ensure_registries(dirs, state)
     _images(dirs, state)
     _wait_node(dirs, state)
     return state

@@ -114,6 +114,45 @@ def build_base_image(dirs: Dirs) -> None:
         _import_rootfs(dirs, rootfs, BASE_IMAGE, log, 'CMD ["/usr/bin/python3"]')
 
 
+def _dockerfile_default_base() -> str:
+    """The ``BASE_IMAGE`` a plain ``docker build .`` uses (the Dockerfile's default)."""
+    for line in (REPO / "Dockerfile").read_text().splitlines():
+        if line.startswith("ARG BASE_IMAGE="):
+            return line.partition("=")[2].strip()
+    raise StepFailed("the Dockerfile has no 'ARG BASE_IMAGE=<default>' line")
+
+
+def build_default_base_image(dirs: Dirs) -> None:
+    """The Dockerfile's default base, as the stack's Docker has it: the debootstrapped base
+    with pip told to install from the checkout's ``wheelhouse/``, so that the README's
+    plain ``docker build .`` works here (no Docker Hub, no PyPI in a build). The label
+    ties it to the base it was made from: a new base makes a new one."""
+    name, base_id = _dockerfile_default_base(), _image_id(dirs, BASE_IMAGE)
+    labelled = subprocess.run(
+        _docker(dirs, "image", "inspect", "--format", '{{index .Config.Labels "base"}}', name),
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if base_id is None or labelled == base_id:
+        return
+    log = dirs.build_logs / "default-base-image.log"
+    dockerfile = (
+        f"FROM {BASE_IMAGE}\nLABEL base={base_id}\nENV PIP_NO_INDEX=1 PIP_FIND_LINKS=/wheels\n"
+    )
+    with step(f"tagging the stack's {name} (the base with an offline pip)"):
+        result = subprocess.run(
+            _docker(dirs, "build", "--network=none", "-t", name, "-"),
+            input=dockerfile.encode(),
+            capture_output=True,
+            check=False,
+            env=dict(os.environ, DOCKER_BUILDKIT="0"),
+        )
+    if result.returncode != 0:
+        log.write_bytes(result.stdout + result.stderr)
+        raise StepFailed(f"building {name} failed (log: {log})")
+
+
 def build_pause_image(dirs: Dirs) -> None:
     if _has_image(dirs, PAUSE_IMAGE):
         return
@@ -251,6 +290,7 @@ def load_image(dirs: Dirs, node: dict[str, str], *names: str) -> None:
 def build_images(dirs: Dirs, state: State) -> str:
     """Build and load into the node whatever is missing; return the project image."""
     build_base_image(dirs)
+    build_default_base_image(dirs)
     build_pause_image(dirs)
     name = ensure_project_image(dirs)
     node = node_images(dirs)

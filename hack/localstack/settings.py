@@ -23,6 +23,7 @@ __all__ = [
     "PAUSE_IMAGE",
     "POD_CIDR",
     "PROJECT_IMAGE",
+    "REGISTRY_VERSION",
     "REPO",
     "SERVICE_CIDR",
     "SERVICE_IP",
@@ -32,6 +33,8 @@ __all__ = [
 K8S_VERSION = "v1.37.2"
 HELM_VERSION = "v4.3.1"
 KAFKA_VERSION = "4.1.1"
+#: The CNCF distribution registry (``hack/localstack/registry.py``).
+REGISTRY_VERSION = "v3.1.2"
 
 BRIDGE = "almanac0"
 POD_CIDR = "10.244.0.0/24"
@@ -118,6 +121,10 @@ class Dirs:
     @property
     def helm(self) -> Path:
         return self.cache / f"helm-{HELM_VERSION}" / "helm"
+
+    @property
+    def registry(self) -> Path:
+        return self.cache / f"registry-{REGISTRY_VERSION}" / "registry"
 
     @property
     def kafka(self) -> Path:

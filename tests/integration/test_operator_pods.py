@@ -1,9 +1,10 @@
 """Run pods shaped by ``spec.podTemplate`` and by a template that brings its own image, on
 the real stack (restricted namespaces, the operator's own launches).
 
-The stack reaches no registry, so the non-Python image is the one busybox image the node
-has: the stack's pause image (``hack/localstack``: the Debian busybox-static binary as
-``/bin/busybox``, entrypoint ``/bin/sleep infinity``), run with ``imagePullPolicy: Never``.
+The non-Python image is the one busybox image the node has: the stack's pause image
+(``hack/localstack``: the Debian busybox-static binary as ``/bin/busybox``, entrypoint
+``/bin/sleep infinity``), run with ``imagePullPolicy: Never``, or pushed to the stack's
+password-protected registry and pulled from there with a pull secret.
 The stack has no storage provisioner either: the PersistentVolumeClaim is bound to a
 hostPath PersistentVolume the test creates as the admin over a directory of this machine
 (the stack's kubelet is a process of this machine), so the test can read back what the
@@ -25,6 +26,7 @@ from hack.localstack.settings import PAUSE_IMAGE
 from tests.integration.operator_support import almanac_jobs, annotate, module_operator
 from tests.support import Kubectl, eventually
 from tests.support.operator import OperatorProcess
+from tests.support.registry import Docker
 
 BUSYBOX: Final = PAUSE_IMAGE
 #: A first-of-January cron: runs only when asked (run-now), so each test has one run.
@@ -217,21 +219,48 @@ async def test_a_run_with_a_claim_an_init_container_and_a_sidecar_completes(
     assert (directory / "slot").read_text().strip() == slot, "the run wrote to the claim"
 
 
-async def test_pull_secrets_of_template_and_pod_template_reach_the_pod(k: Kubectl) -> None:
-    for secret in ("team-registry", "regcred"):
-        k.run(
-            "create",
-            "secret",
-            "docker-registry",
-            secret,
-            "--docker-server=registry.invalid",
-            "--docker-username=robot",
-            f"--docker-password={uuid.uuid4().hex}",
-        )
+@pytest.fixture(scope="module")
+def private_busybox(stack: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The busybox image pushed to the stack's password-protected registry."""
+    docker = Docker(tmp_path_factory.mktemp("docker-config"))
+    registry = stack["ALMANAC_PRIVATE_REGISTRY"]
+    user = stack["ALMANAC_PRIVATE_REGISTRY_USER"]
+    docker.login(registry, user, stack["ALMANAC_PRIVATE_REGISTRY_PASSWORD_FILE"])
+    return docker.push(BUSYBOX, f"{registry}/team/busybox:{uuid.uuid4().hex[:8]}")
+
+
+def registry_secret(k: Kubectl, name: str, server: str, user: str, password: str) -> None:
+    k.run(
+        "create",
+        "secret",
+        "docker-registry",
+        name,
+        f"--docker-server={server}",
+        f"--docker-username={user}",
+        f"--docker-password={password}",
+    )
+
+
+def private_registry_secret(k: Kubectl, name: str, stack: dict[str, str]) -> None:
+    """A pull secret with the stack's private registry's real credentials."""
+    password = Path(stack["ALMANAC_PRIVATE_REGISTRY_PASSWORD_FILE"]).read_text().strip()
+    registry, user = stack["ALMANAC_PRIVATE_REGISTRY"], stack["ALMANAC_PRIVATE_REGISTRY_USER"]
+    registry_secret(k, name, registry, user, password)
+
+
+async def test_a_run_pulls_from_a_private_registry_with_the_templates_pull_secret(
+    k: Kubectl, stack: dict[str, str], private_busybox: str
+) -> None:
+    """The template's secret holds the registry's real credentials (the pod pulls with
+    it); the pod template's adds a second one; both reach the pod in that order."""
+    private_registry_secret(k, "team-registry", stack)
+    registry_secret(k, "regcred", "registry.invalid", "robot", uuid.uuid4().hex)
     k.apply(
         busybox_template(
             "private",
             "echo pulled > /dev/termination-log",
+            image=private_busybox,
+            imagePullPolicy="Always",
             imagePullSecrets=[{"name": "team-registry"}],
         ),
         on_demand(
@@ -243,4 +272,30 @@ async def test_pull_secrets_of_template_and_pod_template_reach_the_pod(k: Kubect
     job = await run_once(k, "with-pull-secret")
     wanted = [{"name": "team-registry"}, {"name": "regcred"}]
     assert job["spec"]["template"]["spec"]["imagePullSecrets"] == wanted
-    assert pod_of(k, job)["spec"]["imagePullSecrets"] == wanted
+    pod = pod_of(k, job)
+    assert pod["spec"]["imagePullSecrets"] == wanted
+    assert termination_message(pod).strip() == "pulled"
+
+
+async def test_without_the_pull_secret_the_private_image_is_refused(
+    k: Kubectl, private_busybox: str
+) -> None:
+    """The control: the same image with no secret does not pull (the registry asks for a
+    password), so the run above pulled with the secret and not from a cache."""
+    k.apply(
+        busybox_template(
+            "private-no-secret", "true", image=private_busybox, imagePullPolicy="Always"
+        ),
+        on_demand("without-pull-secret", "private-no-secret"),
+    )
+    annotate(k, "without-pull-secret", "almanac.dev/run-now", "once")
+
+    def refused() -> str:
+        (job,) = almanac_jobs(k, "without-pull-secret")
+        (status,) = pod_of(k, job)["status"]["containerStatuses"]
+        waiting = status["state"].get("waiting") or {}
+        assert waiting.get("reason") in ("ErrImagePull", "ImagePullBackOff"), status
+        return str(waiting.get("message", ""))
+
+    message = await eventually(refused, timeout=90, what="the pull refused")
+    assert "401" in message or "unauthorized" in message.lower(), message
