@@ -6,7 +6,6 @@ A run's trace (ids from :mod:`almanac.core.tracing`)::
     almanac.run                 due -> finished       root; emitted when the run ends
     ├── almanac.run.launch      due -> Job created    the leader that created the Job
     ├── almanac.run.running     Job start -> seen     the Job watch showed it active
-    ├── almanac.executor        in the pod            the executor, when its pod exports
     ├── almanac.run.result      Job start -> finish   phase, exit code, error
     ├── almanac.run.history     the row's write       the final history row stored
     └── almanac.run.notice      the publish           each Kafka record about the run
@@ -24,10 +23,9 @@ from typing import Final, Literal
 
 from almanac.core.naming import rfc3339_utc
 from almanac.core.status import RunPhase
-from almanac.core.tracing import RUN_SPAN, TraceParent, run_trace_id, span_id_of
+from almanac.core.tracing import RUN_SPAN, run_trace_id, span_id_of
 
 __all__ = [
-    "EXECUTOR_SPAN",
     "HISTORY_SPAN",
     "LAUNCH_SPAN",
     "NOTICE_SPAN",
@@ -38,7 +36,6 @@ __all__ = [
     "RunFacts",
     "SpanRecord",
     "due_at",
-    "executor_span",
     "finish_spans",
     "history_span",
     "launch_span",
@@ -51,7 +48,6 @@ RUNNING_SPAN: Final = "almanac.run.running"
 RESULT_SPAN: Final = "almanac.run.result"
 HISTORY_SPAN: Final = "almanac.run.history"
 NOTICE_SPAN: Final = "almanac.run.notice"
-EXECUTOR_SPAN: Final = "almanac.executor"
 
 Attribute = str | bool | int | float
 SpanKind = Literal["internal", "producer"]
@@ -203,24 +199,3 @@ def notice_span(
     }
     key = f"{NOTICE_SPAN}/{event_id}"
     return facts.child(NOTICE_SPAN, start, end, extra, kind="producer", key=key)
-
-
-def executor_span(
-    parent: TraceParent,
-    start: datetime,
-    end: datetime,
-    attributes: Mapping[str, Attribute],
-    error: str | None = None,
-) -> SpanRecord:
-    """The executor's own span in the run's pod, under the root its ``TRACEPARENT``
-    names; the parent of what the payload calls (its ``traceparent`` header)."""
-    return SpanRecord(
-        EXECUTOR_SPAN,
-        parent.trace_id,
-        span_id_of(parent.trace_id, EXECUTOR_SPAN),
-        parent.span_id,
-        start,
-        max(start, end),
-        dict(attributes),
-        error,
-    )
