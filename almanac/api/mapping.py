@@ -359,4 +359,5 @@ def run_view(record: RunRecord) -> Run:
         slot=record.slot,
         trigger=record.trigger,
         attempt=record.attempt,
+        trace_id=record.trace_id,
     )

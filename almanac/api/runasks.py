@@ -26,6 +26,7 @@ from almanac.core.runrequests import (
 )
 from almanac.core.runs import job_name_of
 from almanac.core.specs import check_spec
+from almanac.tracing import link_current_span_to_run
 
 if TYPE_CHECKING:
     from almanac.api.service import JobService
@@ -59,6 +60,7 @@ class RunAsks:
         async with self.jobs.limits.manual_run(who):
             run = await self._ask_run(namespace, meta, name, request)
             await self.jobs.record_action(who, namespace, obj, "run", idempotency_key=key)
+        link_current_span_to_run(meta["uid"], run)
         return run
 
     async def retry_run(self, who: Identity, run_id: str) -> tuple[str, str]:
@@ -82,6 +84,7 @@ class RunAsks:
         async with self.jobs.limits.manual_run(who):
             run = await self._ask_run(namespace, meta, name, request)
             await self.jobs.record_action(who, namespace, obj, "retry", run=run_id)
+        link_current_span_to_run(meta["uid"], run)
         return str(meta["uid"]), run
 
     async def _check_payload(

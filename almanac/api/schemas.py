@@ -207,6 +207,11 @@ class Run(BaseModel):
     slot: AwareDatetime = Field(description="The instant it was scheduled for.")
     trigger: str = Field(description="schedule, catchup, manual, retry, event, after, backfill.")
     attempt: int = Field(description="Attempt number, from 1.")
+    trace_id: str = Field(
+        description="The run's OpenTelemetry trace id (32 hex digits), derived from the run: "
+        "its spans carry it when the operator exports traces, and its container gets it in "
+        "TRACEPARENT."
+    )
     logs: RunLogs | None = Field(
         None, description="Its log's tail, with `include_logs=true` (null when none)."
     )

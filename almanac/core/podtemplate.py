@@ -17,6 +17,7 @@ from pydantic import Field, field_validator, model_validator
 from almanac.core.base import SpecModel
 from almanac.core.podsecurity import ContainerSecurityContext, PodSecurityContext
 from almanac.core.podvolumes import Volume, VolumeMount
+from almanac.core.tracing import TRACEPARENT_VARIABLE
 
 __all__ = [
     "RUN_CONTAINER",
@@ -59,6 +60,8 @@ class ConfigMapKeySelector(SpecModel):
 
 #: Prefix of the variables Almanac sets in run pods (never settable through a spec).
 RESERVED_ENV_PREFIX = "ALMANAC_"
+#: The run's trace context (:mod:`almanac.core.tracing`), set by Almanac too.
+RESERVED_ENV_NAMES = frozenset({TRACEPARENT_VARIABLE})
 
 
 class EnvVarSource(SpecModel):
@@ -72,7 +75,9 @@ class EnvVar(SpecModel):
     """One environment variable of the run pod."""
 
     name: str = Field(
-        min_length=1, max_length=253, description="Variable name; ALMANAC_* are reserved."
+        min_length=1,
+        max_length=253,
+        description="Variable name; ALMANAC_* and TRACEPARENT are reserved.",
     )
     value: str | None = Field(None, description="Literal value.")
     value_from: EnvVarSource | None = Field(
@@ -88,6 +93,11 @@ class EnvVar(SpecModel):
             raise ValueError(
                 f"{name!r} is reserved: {RESERVED_ENV_PREFIX}* variables are set by Almanac; "
                 "rename the variable"
+            )
+        if name.upper() in RESERVED_ENV_NAMES:
+            raise ValueError(
+                f"{name!r} is reserved: Almanac sets the run's trace context there; "
+                "rename the variable (the run reads its trace from TRACEPARENT)"
             )
         return name
 

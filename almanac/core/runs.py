@@ -33,6 +33,7 @@ from almanac.core.podtemplate import RUN_CONTAINER, NameReference
 from almanac.core.runpod import job_overlay, run_pod_spec
 from almanac.core.status import RunPhase, TriggerKind
 from almanac.core.templates import JobTemplateSpec
+from almanac.core.tracing import TRACEPARENT_VARIABLE, run_traceparent
 from almanac.core.vocabulary import (
     ANNOTATION_EVENT_ID,
     JOB_DEADLINE_EXCEEDED,
@@ -204,6 +205,8 @@ def build_job(
     timeout = spec.timeout or template.timeout
     env = [{"name": k, "value": v} for k, v in sorted((extra_env or {}).items())]
     env += _env(name, namespace, job_name, spec, run)
+    # The run's trace context, derived from its identity: the same Job body every time.
+    env.append({"name": TRACEPARENT_VARIABLE, "value": run_traceparent(uid, job_name)})
     job_spec: dict[str, Any] = {
         **job_overlay(pod),
         "backoffLimit": 0,

@@ -21,6 +21,7 @@ from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames
 from almanac.core.params import SECRETS_ROOT
 from almanac.core.status import TriggerKind
 from almanac.core.topicpolicy import ANY_TOPIC, TOPICS_VARIABLE, TopicAllowList
+from almanac.core.tracing import TRACEPARENT_VARIABLE, TraceParent, parse_traceparent
 from almanac.executor.errors import ExecutorError, InvalidEnvironmentError
 
 __all__ = [
@@ -58,6 +59,9 @@ class RunInfo:
     attempt: int
     trigger: str
     event: dict[str, Any] | None = None
+    #: The trace context the run's outgoing HTTP calls carry (``TRACEPARENT``); ``None``
+    #: when absent or malformed: a run never fails over its tracing.
+    trace: TraceParent | None = None
 
     def log_fields(self) -> dict[str, Any]:
         """Fields stamped on every log line (never params: they may be long)."""
@@ -176,6 +180,7 @@ def parse_run(env: Mapping[str, str]) -> RunInfo:
         attempt=_attempt(_required(env, "ALMANAC_ATTEMPT")),
         trigger=_trigger(_required(env, "ALMANAC_TRIGGER")),
         event=_json_object(env, "ALMANAC_EVENT", required=False),
+        trace=parse_traceparent(env.get(TRACEPARENT_VARIABLE)),
     )
 
 

@@ -20,6 +20,7 @@ import random
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Final
 
 from almanac.core.status import RunPhase
@@ -82,6 +83,8 @@ class BufferedRecorder:
         # Awaited before each flush: the operator holds history writes while a burst of
         # due runs launches (the rows are queued meanwhile, nothing is lost).
         self.hold: Callable[[], Awaitable[None]] | None = None
+        #: Told of each batch of runs committed, with when its write began (traces).
+        self.on_written: Callable[[Sequence[RunWrite], datetime], None] | None = None
         self.failures = 0
         self.dropped = 0
         self.written = 0
@@ -210,12 +213,15 @@ class BufferedRecorder:
             return 0
         keys = list(self._pending)[: self.batch_size]
         batch = [self._pending.pop(k) for k in keys]
+        began = datetime.now(UTC)
         try:
             await self.store.record_runs(batch)
         except Exception:
             self._restore(batch)
             raise
         self.written += len(batch)
+        if self.on_written is not None:
+            self.on_written(batch, began)
         return len(batch)
 
     def _restore(self, batch: list[RunWrite]) -> None:

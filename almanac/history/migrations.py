@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from psycopg import AsyncConnection
 
-__all__ = ["MIGRATIONS", "Migration", "applied_versions", "migrate"]
+__all__ = ["MIGRATIONS", "TRACE_ID_SQL", "Migration", "applied_versions", "migrate"]
 
 
 @dataclass(frozen=True)
@@ -145,12 +145,28 @@ CREATE TABLE run_logs (
 );
 """
 
+#: A run's trace id in SQL, equal to :func:`almanac.core.tracing.run_trace_id`.
+TRACE_ID_SQL: Final = (
+    "substr(encode(sha256(convert_to("
+    "'almanac.run/' || scheduledjob_uid || '/' || run_name, 'UTF8')), 'hex'), 1, 32)"
+)
+
+#: Trace ids (docs/observability.md, "Traces"): each row's run trace, written with the
+#: row from now on and computed here for the rows stored before, so a trace id found in a
+#: tracing backend leads to its run (the index) and every row has one.
+_V6_TRACE_IDS: Final = f"""
+ALTER TABLE job_runs ADD COLUMN trace_id text;
+UPDATE job_runs SET trace_id = {TRACE_ID_SQL};
+CREATE INDEX job_runs_by_trace_id ON job_runs (trace_id);
+"""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "runs_audit_outbox", _V1_RUNS),
     Migration(2, "runs_by_name", _V2_RUN_NAMES),
     Migration(3, "runs_by_namespace_slot", _V3_RUNS_BY_SLOT),
     Migration(4, "skips_timeouts_dead_letters", _V4_DEAD_LETTERS),
     Migration(5, "run_logs", _V5_RUN_LOGS),
+    Migration(6, "run_trace_ids", _V6_TRACE_IDS),
 )
 
 _BOOKKEEPING: Final = """

@@ -91,6 +91,11 @@ _NEW_WINS: Final = (
 )
 
 
+#: Written with each new row, never read back (``RunRecord.trace_id`` derives it): the
+#: column is for finding a run by its trace id in SQL (migration 6).
+_INSERTED: Final = (*_COLUMNS, "trace_id")
+
+
 def _upsert_sql() -> str:
     sets = [
         f"{c} = CASE WHEN {_NEW_WINS} THEN EXCLUDED.{c} ELSE job_runs.{c} END" for c in _REPLACED
@@ -100,10 +105,11 @@ def _upsert_sql() -> str:
         f" ELSE COALESCE(job_runs.{c}, EXCLUDED.{c}) END"
         for c in _FILLABLE
     ]
+    sets.append("trace_id = EXCLUDED.trace_id")  # the same value (a row of an older writer: none)
     sets.append("updated_at = now()")
     return (
-        f"INSERT INTO job_runs ({', '.join(_COLUMNS)}) "
-        f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) "
+        f"INSERT INTO job_runs ({', '.join(_INSERTED)}) "
+        f"VALUES ({', '.join(['%s'] * len(_INSERTED))}) "
         "ON CONFLICT ON CONSTRAINT job_runs_run_key DO UPDATE SET " + ", ".join(sets)
     )
 
@@ -142,6 +148,7 @@ def _params(record: RunRecord) -> tuple[Any, ...]:
         r.event_id,
         r.reason,
         r.dead_lettered_at,
+        r.trace_id,
     )
 
 

@@ -24,6 +24,7 @@ from typing import Any, Final
 from almanac.core.errors import NaiveDatetimeError
 from almanac.core.logtail import LogTail
 from almanac.core.status import RunPhase
+from almanac.core.tracing import run_trace_id
 
 __all__ = [
     "FILLABLE",
@@ -134,6 +135,12 @@ class RunRecord:
     def key(self) -> RunKey:
         """The run's identity: unique per ScheduledJob uid and Job name."""
         return (self.scheduledjob_uid, self.run_name)
+
+    @property
+    def trace_id(self) -> str:
+        """The run's trace id (:func:`~almanac.core.tracing.run_trace_id`), derived from
+        its key: every row has one, whether or not the run's spans were exported."""
+        return run_trace_id(self.scheduledjob_uid, self.run_name)
 
     @property
     def final(self) -> bool:

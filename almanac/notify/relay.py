@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from psycopg_pool import AsyncConnectionPool
@@ -82,6 +82,11 @@ class OutboxRelay:
         self.failures = 0
         self.delivered = 0
         self.last_error: str | None = None
+        #: Told of the rows the brokers acknowledged, ``(event id, topic, payload)``,
+        #: with when their publish began (traces).
+        self.on_published: (
+            Callable[[Sequence[tuple[str, str, Mapping[str, Any]]], datetime], None] | None
+        ) = None
 
     @property
     def healthy(self) -> bool:
@@ -113,10 +118,14 @@ class OutboxRelay:
                 self._ok()
                 return 0
             messages = [_message(row) for row in rows]
+            began = datetime.now(UTC)
             outcomes = await self._publish(messages)
-            ok = [row[0] for row, err in zip(rows, outcomes, strict=True) if err is None]
+            acked = [row for row, err in zip(rows, outcomes, strict=True) if err is None]
+            ok = [row[0] for row in acked]
             if ok:
                 await conn.execute(_DELIVERED, (ok,))
+                if self.on_published is not None:
+                    self.on_published([(r[1], r[2], r[4]) for r in acked], began)
             errors = [(row, err) for row, err in zip(rows, outcomes, strict=True) if err]
             for row, err in errors:
                 delay = self.backoff.delay(int(row[5]) + 1, self._rng)

@@ -101,6 +101,8 @@ class HistoryService:
         self.recorder = RunRecorder(BufferedRecorder(store), notify)
         self.relay: OutboxRelay | None = None
         self.on_health_change: Callable[[], None] = lambda: None
+        #: Handed to the outbox relay once it exists (the notices' spans).
+        self.on_published: Callable[..., None] | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -160,6 +162,7 @@ class HistoryService:
                 self.notify.bootstrap, security=KafkaSecurity.from_env(self._env)
             )
             self.relay = OutboxRelay(history.pool, publisher)
+            self.relay.on_published = self.on_published
             self._tasks.append(asyncio.create_task(self.relay.run(self._stop)))
         self._tasks.append(asyncio.create_task(self._retention()))
 

@@ -29,6 +29,7 @@ from almanac.core.vocabulary import (
     LABEL_SCHEDULED_JOB_UID,
     SCHEDULED_JOBS,
 )
+from almanac.tracing import open_tracing
 
 from . import handlers  # noqa: F401 - registers the Kopf handlers
 from .certs import ca_bundle
@@ -41,6 +42,7 @@ from .logs import configure_logging, log
 from .namespacecache import NamespaceCache
 from .observability import Metrics, Probes, start_probe_server
 from .parking import EventParking
+from .runtraces import RunTraces
 from .scheduler import Scheduler
 from .settings import OperatorSettings
 from .triggers import TriggerService
@@ -216,10 +218,22 @@ class Leading:
 
 
 async def run(settings: OperatorSettings) -> None:
+    tracing = open_tracing(os.environ, "almanac-operator")
+    try:
+        await _run(settings, RunTraces(tracing))
+    finally:  # the last runs' spans leave before the process does (bounded)
+        await asyncio.to_thread(tracing.shutdown)
+
+
+async def _run(settings: OperatorSettings, traces: RunTraces) -> None:
     config, trigger_settings = settings.process, settings.triggers
     metrics = Metrics()
     metrics.jobs.limit = config.job_metrics_limit
     history = await HistoryService.open(metrics, settings=settings.history, notify=settings.notify)
+    if traces.enabled:
+        history.recorder.on_record = traces.observed
+        history.recorder.buffer.on_written = traces.stored
+        history.on_published = traces.published
     api = await load_api_client()
     install_fence(api)
     kube = Kube(api, component="almanac-operator")

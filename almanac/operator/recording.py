@@ -160,6 +160,8 @@ class RunRecorder:
         #: A namespace's ``almanac.dev/org-id`` label as last read (``None``: not known);
         #: never waits (the scheduler wires its namespace cache in).
         self.org_of: Callable[[str], str | None] = lambda _namespace: None
+        #: Told of each phase queued (the run's spans, :mod:`almanac.operator.runtraces`).
+        self.on_record: Callable[[RunRecord], None] | None = None
         self._final: set[RunKey] = set()
         self._seen: dict[RunKey, RunPhase] = {}
 
@@ -170,6 +172,8 @@ class RunRecorder:
         self._seen[record.key] = record.phase
         org = self.org_of(record.namespace)
         self.buffer.submit(record, messages_for_run(record, self.notify, namespace_org=org))
+        if self.on_record is not None:
+            self.on_record(record)
 
     def forget(self, scheduledjob_uid: str, run_name: str) -> None:
         """The Job is gone: drop what this process remembers about it."""

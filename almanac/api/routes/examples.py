@@ -48,6 +48,7 @@ from almanac.api.routes.jobexamples import (
     Examples,
 )
 from almanac.api.routes.jobexamples import example as _example
+from almanac.core.tracing import run_trace_id
 
 _RUN: Final = {
     "id": f"{RESOURCE}-202601270000",
@@ -64,9 +65,11 @@ _RUN: Final = {
     "slot": "2026-01-27T00:00:00Z",
     "trigger": "schedule",
     "attempt": 1,
+    "trace_id": run_trace_id(JOB_ID, f"{RESOURCE}-202601270000"),
 }
 _FAILED_RUN: Final = _RUN | {
     "id": f"{RESOURCE}-202601280000",
+    "trace_id": run_trace_id(JOB_ID, f"{RESOURCE}-202601280000"),
     "status": "failed",
     "start_time": "2026-01-28T00:00:01Z",
     "end_time": "2026-01-28T00:10:01Z",

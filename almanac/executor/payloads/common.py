@@ -8,6 +8,7 @@ from typing import Annotated, Any, Final
 from pydantic import AfterValidator, Field
 
 from almanac.core.durations import parse_duration
+from almanac.core.tracing import TraceParent
 from almanac.executor.secrets import SecretRef
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "MaybeSecret",
     "encode_body",
     "seconds",
+    "traced",
 ]
 
 _MAX_SECONDS: Final = 24 * 3600.0
@@ -52,3 +54,11 @@ def encode_body(body: JsonValue) -> tuple[bytes | None, str | None]:
     if isinstance(body, str):
         return body.encode(), "text/plain; charset=utf-8"
     return json.dumps(body, separators=(",", ":")).encode(), "application/json"
+
+
+def traced(headers: dict[str, str], trace: TraceParent | None) -> dict[str, str]:
+    """``headers`` with the run's ``traceparent`` (W3C Trace Context), so the service
+    called can continue the run's trace; one the params set themselves is kept."""
+    if trace is None or any(name.lower() == "traceparent" for name in headers):
+        return headers
+    return headers | {"traceparent": str(trace)}

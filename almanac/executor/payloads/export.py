@@ -32,7 +32,7 @@ from almanac.executor.context import PayloadContext
 from almanac.executor.errors import PayloadFailedError
 from almanac.executor.guardedhttp import GuardedHttp, HttpReply
 from almanac.executor.paramsmodel import ParamsModel, parse_params
-from almanac.executor.payloads.common import HttpUrl, seconds
+from almanac.executor.payloads.common import HttpUrl, seconds, traced
 from almanac.executor.result import Result
 
 __all__ = ["ExportParams", "ExportSource", "execute", "identity_header"]
@@ -149,7 +149,7 @@ async def execute(raw: Mapping[str, Any], ctx: PayloadContext) -> Result:
                 method,
                 url,
                 field="params.baseUrl",
-                headers=headers,
+                headers=traced(headers, ctx.run.trace),
                 content=content,
                 timeout=timeout,
                 body_limit=_BODY_LIMIT,

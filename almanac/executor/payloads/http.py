@@ -32,7 +32,14 @@ from almanac.executor.context import PayloadContext
 from almanac.executor.errors import PayloadFailedError
 from almanac.executor.guardedhttp import GuardedHttp
 from almanac.executor.paramsmodel import ParamsModel, parse_params
-from almanac.executor.payloads.common import HttpUrl, JsonValue, MaybeSecret, encode_body, seconds
+from almanac.executor.payloads.common import (
+    HttpUrl,
+    JsonValue,
+    MaybeSecret,
+    encode_body,
+    seconds,
+    traced,
+)
 from almanac.executor.result import Result
 
 __all__ = ["HttpParams", "execute"]
@@ -86,7 +93,7 @@ async def execute(raw: Mapping[str, Any], ctx: PayloadContext) -> Result:
                     params.method,
                     params.url,
                     field="params.url",
-                    headers=headers,
+                    headers=traced(headers, ctx.run.trace),
                     content=content,
                     timeout=timeout,
                     body_limit=params.response_excerpt_bytes,

@@ -141,7 +141,7 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
-{{/* Settings shared by the operator and the facade: image, Kafka, Postgres, logs. */}}
+{{/* Settings shared by the operator and the facade: image, Kafka, Postgres, logs, traces. */}}
 {{- define "almanac.sharedEnv" -}}
 - name: ALMANAC_IMAGE
   value: {{ include "almanac.image" . | quote }}
@@ -170,6 +170,10 @@ seccompProfile:
 - name: ALMANAC_KAFKA_SSL_CAFILE
   value: /var/run/almanac/kafka-tls/ca.crt
 {{- end }}
+{{- end }}
+{{- with .Values.tracing.otlpEndpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
 {{- end }}
 {{- with .Values.operator.httpAllowCidrs }}
 - name: ALMANAC_HTTP_ALLOW_CIDRS

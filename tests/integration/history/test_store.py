@@ -12,7 +12,9 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from almanac.core.status import RunPhase
+from almanac.core.tracing import run_trace_id
 from almanac.history import AuditEntry, OutboxMessage, PostgresRunStore, RunStore, migrate
+from almanac.history.migrations import TRACE_ID_SQL
 from almanac.history.states import RunState
 from tests.integration.history.schemas import drop_schema, new_schema_name
 from tests.unit.history.builders import SLOT, UID, finished, record, running
@@ -38,6 +40,27 @@ async def test_record_run_stores_every_field(store: PostgresRunStore) -> None:
     assert got.created_at is not None
     assert got.updated_at is not None
     assert got.duration == timedelta(seconds=30)
+
+
+async def test_rows_carry_the_trace_id_python_derives_and_the_backfill_agrees(
+    store: PostgresRunStore,
+) -> None:
+    done = finished()
+    await store.record_run(done)
+    async with store.pool.connection() as conn:
+        # A row an older writer stored without one, filled by migration 6's formula.
+        await conn.execute(
+            "INSERT INTO job_runs (namespace, scheduledjob, scheduledjob_uid, run_name, slot,"
+            " status) VALUES ('ns', 'old', 'uid-ü', 'old-run', now(), 'Succeeded')"
+        )
+        await conn.execute(f"UPDATE job_runs SET trace_id = {TRACE_ID_SQL} WHERE trace_id IS NULL")
+        cur = await conn.execute("SELECT run_name, trace_id FROM job_runs ORDER BY run_name")
+        stored: dict[str, str] = dict(await cur.fetchall())
+
+    assert stored == {
+        done.run_name: done.trace_id,
+        "old-run": run_trace_id("uid-ü", "old-run"),
+    }
 
 
 async def test_same_record_twice_is_one_row(store: PostgresRunStore) -> None:
@@ -221,6 +244,6 @@ async def test_migrations_are_idempotent_and_race_safely(dsn: str) -> None:
             await conn.close()
         await drop_schema(dsn, schema)
 
-    assert sorted(v for result in applied for v in result) == [1, 2, 3, 4, 5]
+    assert sorted(v for result in applied for v in result) == [1, 2, 3, 4, 5, 6]
     assert again == []
-    assert versions == [1, 2, 3, 4, 5]
+    assert versions == [1, 2, 3, 4, 5, 6]

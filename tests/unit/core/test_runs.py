@@ -20,6 +20,7 @@ from almanac.core.runs import (
 )
 from almanac.core.runstatus import LISTED_ACTIVE, due_retries, jobs_to_prune, summarize_runs
 from almanac.core.status import RunCounts, RunPhase, TriggerKind
+from almanac.core.tracing import run_trace_id, span_id_of
 
 SLOT = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
 UID = "0b4c6a5e-1111-2222-3333-444455556666"
@@ -199,7 +200,7 @@ def test_almanac_variables_win_over_template_and_pod_env() -> None:
     job = make_job(template="http", params={"url": "http://10.244.0.1/"})
     env = job["spec"]["template"]["spec"]["containers"][0]["env"]
     names = [e["name"] for e in env]
-    assert names[-8:] == [
+    assert names[-9:] == [
         "ALMANAC_RUN",
         "ALMANAC_SCHEDULEDJOB",
         "ALMANAC_NAMESPACE",
@@ -208,6 +209,7 @@ def test_almanac_variables_win_over_template_and_pod_env() -> None:
         "ALMANAC_SLOT",
         "ALMANAC_ATTEMPT",
         "ALMANAC_TRIGGER",
+        "TRACEPARENT",
     ]
 
 
@@ -225,3 +227,24 @@ def test_a_spec_may_not_set_almanac_variables() -> None:
     assert caught.value.field == "spec.podTemplate.env[0].name"
     assert "reserved" in str(caught.value)
     assert "rename the variable" in str(caught.value)
+
+
+def test_a_spec_may_not_set_the_trace_context() -> None:
+    with pytest.raises(InvalidSpecError) as caught:
+        parse_spec(
+            {
+                "template": "http",
+                "schedule": {"every": "1m"},
+                "podTemplate": {"env": [{"name": "traceparent", "value": "00-..."}]},
+            }
+        )
+    assert caught.value.field == "spec.podTemplate.env[0].name"
+    assert "trace context" in str(caught.value)
+
+
+def test_run_container_gets_its_traceparent_the_same_on_every_build() -> None:
+    first, again = make_job(), make_job()
+    env = {e["name"]: e["value"] for e in first["spec"]["template"]["spec"]["containers"][0]["env"]}
+    trace = run_trace_id(UID, first["metadata"]["name"])
+    assert env["TRACEPARENT"] == f"00-{trace}-{span_id_of(trace, 'almanac.run')}-01"
+    assert first == again  # a re-built Job body is identical (creation stays idempotent)

@@ -104,3 +104,22 @@ def test_template_policy_joins_the_operator_policy_without_duplicates() -> None:
     template = (ipaddress.ip_network("10.244.0.0/24"), ipaddress.ip_network("127.0.0.1/32"))
     settings = parse_settings({"ALMANAC_HTTP_ALLOW_CIDRS": "127.0.0.1/32"}, template)
     assert [str(n) for n in settings.allow_cidrs] == ["127.0.0.1/32", "10.244.0.0/24"]
+
+
+@pytest.mark.parametrize(
+    ("value", "trace"),
+    [
+        pytest.param(None, None, id="absent"),
+        pytest.param("garbage", None, id="malformed-is-ignored-not-a-failure"),
+        pytest.param(
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+            id="valid",
+        ),
+    ],
+)
+def test_the_trace_context_is_read_and_never_fails_the_run(
+    value: str | None, trace: str | None
+) -> None:
+    run = parse_run(GOOD | ({"TRACEPARENT": value} if value is not None else {}))
+    assert (run.trace.trace_id if run.trace else None) == trace

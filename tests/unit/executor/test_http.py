@@ -5,12 +5,13 @@ addresses that are never connected to)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
 import pytest
 
+from almanac.core.tracing import parse_traceparent
 from almanac.executor.payloads.http import execute
 from tests.unit.executor.fakes import FakeResolver, RecordingPeer
 from tests.unit.executor.support import make_context
@@ -141,3 +142,33 @@ async def test_a_redirect_is_returned_as_is_when_not_asked_to_follow(tmp_path: P
     assert "returned 302, expected 2xx" in result.summary
     assert len(peer.requests) == 1
     assert resolver.asked == ["api.example.com"]
+
+
+TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+@pytest.mark.parametrize(
+    ("context", "headers", "sent"),
+    [
+        pytest.param(TRACE, {}, TRACE, id="the-run-context-is-sent-on"),
+        pytest.param(None, {}, None, id="no-context-no-header"),
+        pytest.param(
+            TRACE,
+            {"TraceParent": "00-" + "1" * 32 + "-" + "2" * 16 + "-00"},
+            "00-" + "1" * 32 + "-" + "2" * 16 + "-00",
+            id="one-the-params-set-is-kept",
+        ),
+    ],
+)
+async def test_the_request_carries_the_runs_traceparent(
+    tmp_path: Path, context: str | None, headers: dict[str, str], sent: str | None
+) -> None:
+    peer = RecordingPeer()
+    ctx = make_context(
+        tmp_path, "http", FakeResolver(HOSTS), http_transport=httpx.MockTransport(peer.handle)
+    )
+    ctx = replace(ctx, run=replace(ctx.run, trace=parse_traceparent(context)))
+    result = await execute({"url": "https://api.example.com/hook", "headers": headers}, ctx)
+    assert result.ok, result.summary
+    (request,) = peer.requests
+    assert request.headers.get("traceparent") == sent
