@@ -23,10 +23,10 @@ from almanac.core.actions import (
     DeleteJob,
     KeepJob,
     LaunchRequest,
+    Notify,
     PassResult,
     PostEvent,
     SettleRequest,
-    Notify,
     SuspendJob,
 )
 from almanac.core.errors import AlmanacError
