@@ -90,11 +90,13 @@ def notice_id(scheduledjob_uid: str, run: str, what: str, entry: int) -> str:
     return str(uuid.uuid5(NOTICE_NAMESPACE, f"{scheduledjob_uid}/{run}/{what}/{entry}"))
 
 
-def run_link(base: str | None, scheduledjob_uid: str, run: str) -> str | None:
-    """The run's REST address under ``base`` (``None`` without a base URL)."""
+def run_link(base: str | None, scheduledjob_uid: str, run: str | None) -> str | None:
+    """The run's REST address under ``base`` (the job's for ``run`` ``None``; ``None``
+    without a base URL)."""
     if not base:
         return None
-    return base.rstrip("/") + RUN_PATH.format(job_id=scheduledjob_uid, run_id=run)
+    path = RUN_PATH.format(job_id=scheduledjob_uid, run_id=run or "")
+    return base.rstrip("/") + (path if run else path.rsplit("/runs/", 1)[0])
 
 
 @dataclass
