@@ -82,7 +82,7 @@ async def test_a_webhook_url_may_come_from_a_secret() -> None:
         return "https://hooks.example.com/services/T/B/xyz"
 
     c = channels(peer)
-    c._secrets = url  # noqa: SLF001 - the reader is the seam
+    c._secrets = url
     await c.send(delivery("webhook", {"urlFrom": {"name": "hook", "key": "url"}}))
     assert peer.requests[0].url.path == "/services/T/B/xyz"
 

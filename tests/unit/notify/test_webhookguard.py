@@ -4,8 +4,10 @@ the resolver is a table, so no packet leaves."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
+from almanac.core.errors import InvalidInputError
 from almanac.notify.noticesettings import WebhookAllowList
 from almanac.notify.webhookguard import WebhookGuard, WebhookRefused
 from tests.unit.executor.fakes import FakeResolver, RecordingPeer
@@ -23,8 +25,6 @@ FIELD = "spec.notifications[0].webhook.url"
 def guard(
     peer: RecordingPeer, allow: str = "", api: list[tuple[str, int]] | None = None
 ) -> WebhookGuard:
-    import httpx
-
     return WebhookGuard(
         WebhookAllowList.parse(allow, "ALMANAC_NOTIFICATIONS_WEBHOOK_ALLOW"),
         api_servers=api or [],
@@ -127,8 +127,6 @@ async def test_a_public_destination_is_sent_to_the_vetted_address_with_its_host_
 
 
 async def test_redirects_are_not_followed() -> None:
-    import httpx
-
     peer = RecordingPeer(lambda r: httpx.Response(302, headers={"location": "http://10.0.0.1/"}))
     reply = await guard(peer).post(
         "https://hooks.example.com/x", b"{}", {}, field=FIELD, secret=None
@@ -148,8 +146,6 @@ async def test_an_unresolvable_name_is_refused_naming_the_field() -> None:
 def test_an_allow_list_entry_that_is_neither_host_nor_network_is_refused_naming_the_variable() -> (
     None
 ):
-    from almanac.core.errors import InvalidInputError
-
     with pytest.raises(InvalidInputError) as caught:
         WebhookAllowList.parse("10.0.0.0/8, not a host!", "ALMANAC_NOTIFICATIONS_WEBHOOK_ALLOW")
     assert caught.value.field == "ALMANAC_NOTIFICATIONS_WEBHOOK_ALLOW"
