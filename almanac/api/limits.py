@@ -34,7 +34,7 @@ __all__ = ["MANUAL_ACTIONS", "Limits"]
 
 log = logging.getLogger("almanac.api")
 #: The audit actions that count as manual runs.
-MANUAL_ACTIONS: Final = ("run", "retry")
+MANUAL_ACTIONS: Final = ("run", "retry", "test-notifications")
 _WINDOW: Final = timedelta(hours=1)
 
 
@@ -77,7 +77,8 @@ class Limits:
             used = await self._used(who) + self.audit.unwritten(*key, MANUAL_ACTIONS)
             if used >= self.manual_runs_per_hour:
                 raise TooManyRequestsError(
-                    f"{who.actor!r} asked for {used} manual runs (run now or retry) in the "
+                    f"{who.actor!r} asked for {used} manual runs (run now, retry or a notification "
+                    "test) in the "
                     f"last hour, the most allowed ({self.manual_runs_per_hour}); wait, or "
                     "let the schedule run the job",
                     "",

@@ -16,11 +16,13 @@ from typing import Any, Final, TypeVar
 
 from pydantic import ValidationError
 
-from almanac.api.errors import BadRequestError, ForbiddenError, Problem
+from almanac.api.errors import BadRequestError, ForbiddenError, Problem, bad_request_from
 from almanac.api.specschemas import SPEC_FIELDS, OverlapPolicyName, SpecFields
 from almanac.core.durations import format_duration, parse_duration
-from almanac.core.errors import AlmanacError
+from almanac.core.errors import AlmanacError, InvalidInputError, InvalidSpecError
 from almanac.core.models import CatchUp, History, OverlapPolicy, Retry, Trigger
+from almanac.core.notifymodels import Notification, NotifyOn
+from almanac.core.resource import validate_model
 
 __all__ = ["apply_spec_fields", "spec_fields_view"]
 
@@ -72,6 +74,17 @@ def _triggers_view(raw: Any) -> list[dict[str, Any]]:
     return shown
 
 
+def _notifications_view(raw: Any) -> list[dict[str, Any]]:
+    shown = []
+    for item in raw if isinstance(raw, list) else []:
+        try:
+            entry = Notification.model_validate(item)
+        except ValidationError:
+            continue  # refused by admission; nothing REST could show faithfully
+        shown.append(entry.model_dump(mode="json", by_alias=False, exclude_unset=True))
+    return shown
+
+
 def spec_fields_view(spec: Mapping[str, Any]) -> SpecFields:
     """The job JSON's spec fields for ``spec`` (defaults shown where the spec leaves them)."""
     schedule = _mapping(spec.get("schedule"))
@@ -109,6 +122,7 @@ def spec_fields_view(spec: Mapping[str, Any]) -> SpecFields:
                 "failed": history.failed_jobs,
             },
             "triggers": _triggers_view(spec.get("triggers")),
+            "notifications": _notifications_view(spec.get("notifications")),
             "pod_template": spec.get("podTemplate"),
         }
     )
@@ -171,6 +185,31 @@ def _trigger_error(index: int, exc: ValidationError) -> BadRequestError:
     return BadRequestError(problems[0].message, problems[0].field or "", problems)
 
 
+def _seed_entries(value: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Seed 003's ``{on_success, on_failure}`` as ``spec.notifications`` entries."""
+    entries = []
+    for key, outcome in (("on_failure", NotifyOn.FAILED), ("on_success", NotifyOn.SUCCEEDED)):
+        if value.get(key):
+            entries.append({"on": [outcome.value], "email": {"to": list(value[key])}})
+    return entries
+
+
+def _write_notifications(spec: dict[str, Any], value: Any) -> None:
+    items = _seed_entries(value) if isinstance(value, Mapping) else list(value or [])
+    written: list[dict[str, Any]] = []
+    problems: list[InvalidInputError] = []
+    for index, item in enumerate(items):
+        try:
+            entry = validate_model(Notification, item, f"notifications[{index}]")
+        except InvalidSpecError as exc:
+            problems.extend(exc.problems)
+            continue
+        written.append(entry.model_dump(mode="json", by_alias=True, exclude_unset=True))
+    if problems:
+        raise bad_request_from(InvalidSpecError(problems))
+    _set(spec, "notifications", written)
+
+
 def _refuse_pod_template(spec: dict[str, Any], value: Any) -> None:
     raise ForbiddenError(
         "pod_template can only be changed with kubectl: it grants powers (a ServiceAccount, "
@@ -215,6 +254,7 @@ _WRITERS: Final[dict[str, Callable[[dict[str, Any], Any], None]]] = {
         "history", lambda v, _: {"successfulJobs": v["successful"], "failedJobs": v["failed"]}
     ),
     "triggers": _write_triggers,
+    "notifications": _write_notifications,
     "pod_template": _refuse_pod_template,
 }
 

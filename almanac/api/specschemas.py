@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from almanac.core.base import Tag
+from almanac.core.notifymodels import MAX_NOTIFICATIONS, MAX_RECIPIENTS, EmailAddress
 
 __all__ = [
     "CLEARABLE",
@@ -21,6 +22,7 @@ __all__ = [
     "HistoryLimits",
     "OverlapPolicyName",
     "RetryPolicy",
+    "SeedNotifications",
     "SpecFields",
     "TagList",
 ]
@@ -58,6 +60,21 @@ class HistoryLimits(_Part):
 
     successful: int = Field(3, ge=0, le=100, description="Succeeded Jobs kept.")
     failed: int = Field(5, ge=0, le=100, description="Failed Jobs kept.")
+
+
+class SeedNotifications(_Part):
+    """Seed 003's shape: e-mail addresses told on success and on failure (written as
+    ``spec.notifications`` entries hearing ``Succeeded`` and ``Failed``; read back as
+    the list)."""
+
+    on_success: list[EmailAddress] = Field(
+        default_factory=list, max_length=MAX_RECIPIENTS, description="Told when a run succeeds."
+    )
+    on_failure: list[EmailAddress] = Field(
+        default_factory=list,
+        max_length=MAX_RECIPIENTS,
+        description="Told when a run fails for good (retries spent).",
+    )
 
 
 class SpecFields(BaseModel):
@@ -101,6 +118,14 @@ class SpecFields(BaseModel):
         description="Event triggers, as `spec.triggers` with snake_case keys (`kafka`, "
         "`after`, `delay`, `sequence`, `cancel_on`, `params`); see the triggers guide.",
     )
+    notifications: list[dict[str, Any]] | SeedNotifications | None = Field(
+        None,
+        description="Who hears about runs: `spec.notifications` with snake_case keys, a list "
+        "of `{on: [Failed|Succeeded|DeadLettered|Recovered], email|webhook|kafka}` (at most "
+        f"{MAX_NOTIFICATIONS}), or seed 003's `{{on_success: [...], on_failure: [...]}}` "
+        "(e-mail addresses), stored as that list. `POST /jobs/{job_id}/notifications/test` "
+        "sends a test message to each.",
+    )
     pod_template: dict[str, Any] | None = Field(
         None,
         description="`spec.podTemplate` as written with kubectl. Read-only here: it grants "
@@ -122,6 +147,7 @@ CLEARABLE: frozenset[str] = frozenset(
         "jitter_seconds",
         "pause_after_failures",
         "triggers",
+        "notifications",
     }
 )
 #: Names of the spec fields, in the order the job JSON shows them.

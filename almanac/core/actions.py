@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from almanac.core.decisions import SkipReason
+from almanac.core.notifymodels import NotifyOn
 from almanac.core.runrequests import RequestPhase, RunRequestSpec
 from almanac.core.runs import JobObservation, RunRequest
 from almanac.core.vocabulary import EventReason
@@ -26,6 +27,7 @@ __all__ = [
     "DeleteJob",
     "KeepJob",
     "LaunchRequest",
+    "Notify",
     "PassResult",
     "PostEvent",
     "SettleRequest",
@@ -109,6 +111,19 @@ class SuspendJob:
 
 
 @dataclass(frozen=True)
+class Notify:
+    """Tell the people ``spec.notifications`` names: run ``run`` ended with ``outcomes``
+    (most specific first, :func:`~almanac.core.notifyrules.run_outcomes`; ``observed`` is
+    its Job as the pass saw it), or, with ``paused`` (the reason), the job was paused
+    after that run. Decided once per run (the streak's mark); the shell sends it."""
+
+    run: str
+    outcomes: tuple[NotifyOn, ...] = ()
+    observed: JobObservation | None = None
+    paused: str | None = None
+
+
+@dataclass(frozen=True)
 class CountTrigger:
     """One outcome of trigger ``trigger`` (status counter and metric)."""
 
@@ -148,6 +163,7 @@ Action = (
     | CountTrigger
     | CountSkip
     | SuspendJob
+    | Notify
 )
 
 

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from almanac.core.base import Duration, NonNegativeDuration, ObjectName, SpecModel, Tag
 from almanac.core.errors import InvalidInputError, InvalidScheduleError
+from almanac.core.notifymodels import MAX_NOTIFICATIONS, Notification
 from almanac.core.podtemplate import PodTemplate
 from almanac.core.vocabulary import API_VERSION, GROUP
 
@@ -284,6 +285,13 @@ class ScheduledJobSpec(SpecModel):
     )
     tags: list[Tag] | None = Field(
         None, max_length=32, description="Labels for finding jobs (REST filters by them)."
+    )
+    notifications: list[Notification] | None = Field(
+        None,
+        max_length=MAX_NOTIFICATIONS,
+        description="Who hears about run outcomes (Failed, Succeeded, DeadLettered, "
+        "Recovered): e-mail, a Slack-compatible webhook or a Kafka topic; see "
+        "docs/notifications.md.",
     )
 
     @model_validator(mode="after")

@@ -8,7 +8,8 @@ writer (a SubjectAccessReview), whether they could do each such thing themselves
 
 * every Secret a run would read (params ``{"secretKeyRef": ...}``, ``env``
   ``valueFrom.secretKeyRef`` and ``envFrom.secretRef`` of the run or an init container,
-  a ``secret`` or projected volume, ``imagePullSecrets``): ``get`` that Secret;
+  a ``secret`` or projected volume, ``imagePullSecrets``), and every Secret a webhook
+  notification reads (``urlFrom``, ``secretHeader``): ``get`` that Secret;
 * every ConfigMap or PersistentVolumeClaim a volume mounts: ``get`` that object;
 * a ServiceAccount, placement, security context, priority or runtime class, init
   containers and sidecars, host aliases or DNS settings in the pod template (who the pod
@@ -79,6 +80,7 @@ class Power:
 def powers_of(spec: ScheduledJobSpec) -> list[Power]:
     """Every permission a run of ``spec`` would use on its writer's behalf, sorted."""
     found = [Power("get", "secrets", use.name, use.field) for use in find_secret_refs(spec.params)]
+    found += _notification_powers(spec)
     pod = spec.pod_template
     if pod is not None:
         found += _env_powers(POD_TEMPLATE, pod.env, pod.env_from)
@@ -96,6 +98,21 @@ def powers_of(spec: ScheduledJobSpec) -> list[Power]:
             if getattr(pod, to_snake(key))
         ]
     return sorted(found)
+
+
+def _notification_powers(spec: ScheduledJobSpec) -> list[Power]:
+    """``get`` on each Secret a webhook notification reads (its URL, its secret header):
+    the operator reads them with its own rights at every send."""
+    found = []
+    for i, entry in enumerate(spec.notifications or ()):
+        hook = entry.webhook
+        base = f"spec.notifications[{i}].webhook"
+        if hook is not None and hook.url_from is not None:
+            found.append(Power("get", "secrets", hook.url_from.name, f"{base}.urlFrom"))
+        if hook is not None and hook.secret_header is not None:
+            name = hook.secret_header.secret_key_ref.name
+            found.append(Power("get", "secrets", name, f"{base}.secretHeader.secretKeyRef"))
+    return found
 
 
 def _env_powers(

@@ -41,7 +41,8 @@ def check_spec(
         field), a schedule that cannot fire; then, together, triggers whose CEL does not
         compile or that read a reserved topic (``spec.triggers[0].kafka.topic``) and a
         ``message`` job publishing to a reserved topic or with a reserved header
-        (``spec.params.topic``, ``spec.params.headers.<name>``).
+        (``spec.params.topic``, ``spec.params.headers.<name>``), or a notification to a
+        reserved topic (``spec.notifications[0].kafka.topic``).
     """
     spec = parse_spec(data)
     compile_spec(spec)
@@ -51,6 +52,10 @@ def check_spec(
         problems.extend(
             publish_problems(params.get("topic"), params.get("headers"), kafka_names, "spec.params")
         )
+    for i, notification in enumerate(spec.notifications or ()):
+        if notification.kafka is not None:
+            field = f"spec.notifications[{i}].kafka"
+            problems.extend(publish_problems(notification.kafka.topic, None, kafka_names, field))
     try:
         compile_triggers(spec.triggers, names=kafka_names)
     except InvalidSpecError as exc:

@@ -110,6 +110,11 @@ class StreakMark(StatusModel):
 
     job: str = Field(max_length=63, description="Job name.")
     finished: AwareDatetime = Field(description="Its completion time (its slot if unknown).")
+    failing: bool | None = Field(
+        None,
+        description="The newest run that decided (succeeded, or failed with no retry left) "
+        "failed: the next success is a recovery (spec.notifications' Recovered).",
+    )
 
 
 class TriggerCounts(StatusModel):

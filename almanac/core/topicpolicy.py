@@ -7,9 +7,10 @@ list of topic names, or prefixes ending in ``*`` (``orders.*, billing-events``).
 the annotation every other topic is allowed; with it empty, none is.
 
 The list is enforced where a topic is chosen and where it is used: at admission (the
-webhook, and the facade, which skips the webhook) for a ``message`` job's ``params.topic``
-and every trigger's topic; by the operator, which routes an event to a namespace's triggers
-only when the list allows its topic; and by the ``message`` run, which the operator hands
+webhook, and the facade, which skips the webhook) for a ``message`` job's ``params.topic``,
+every trigger's topic and every notification's; by the operator, which routes an event to
+a namespace's triggers only when the list allows its topic and sends a notification only
+when it allows the notification's; and by the ``message`` run, which the operator hands
 the list (``ALMANAC_KAFKA_TOPICS``) and which refuses before it connects. The annotation is
 on the namespace, which tenants cannot edit: the platform, not the tenant, widens it. Pure.
 """
@@ -92,7 +93,8 @@ ANY_TOPIC: Final = TopicAllowList()
 
 def spec_topics(spec: Mapping[str, Any], prefix: str = "spec") -> list[tuple[str, str]]:
     """``(field, topic)`` of every topic a (raw) ScheduledJob spec names: a ``message``
-    job's ``params.topic``, each trigger's and each ``cancelOn`` source's topic."""
+    job's ``params.topic``, each trigger's and each ``cancelOn`` source's topic, and each
+    notification's ``kafka.topic``."""
     found: list[tuple[str, str]] = []
     params = spec.get("params")
     if spec.get("template") == _MESSAGE_TEMPLATE and isinstance(params, Mapping):
@@ -113,6 +115,12 @@ def spec_topics(spec: Mapping[str, Any], prefix: str = "spec") -> list[tuple[str
             topic = kafka.get("topic") if isinstance(kafka, Mapping) else None
             if isinstance(topic, str):
                 found.append((f"{field}.kafka.topic", topic))
+    notifications = spec.get("notifications")
+    for i, entry in enumerate(notifications if isinstance(notifications, list) else []):
+        kafka = entry.get("kafka") if isinstance(entry, Mapping) else None
+        topic = kafka.get("topic") if isinstance(kafka, Mapping) else None
+        if isinstance(topic, str):
+            found.append((f"{prefix}.notifications[{i}].kafka.topic", topic))
     return found
 
 

@@ -163,3 +163,4 @@ class EventReason(StrEnum):
     EVENT_MATCHED = "EventMatched"
     TRIGGER_FAILED = "TriggerFailed"
     PAUSED_AFTER_FAILURES = "PausedAfterFailures"
+    NOTIFICATION_FAILED = "NotificationFailed"

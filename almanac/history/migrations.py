@@ -160,6 +160,32 @@ UPDATE job_runs SET trace_id = {TRACE_ID_SQL};
 CREATE INDEX job_runs_by_trace_id ON job_runs (trace_id);
 """
 
+#: Notifications to people (docs/notifications.md): one row per message and target, sent
+#: by the leader's courier, kept as long as the runs.
+_V7_NOTIFICATION_DELIVERIES: Final = """
+CREATE TABLE notification_deliveries (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    delivery_id      text        NOT NULL UNIQUE,
+    namespace        text        NOT NULL,
+    scheduledjob     text        NOT NULL,
+    scheduledjob_uid text        NOT NULL,
+    run_name         text,
+    entry            integer     NOT NULL,
+    channel          text        NOT NULL CHECK (channel IN ('email', 'webhook', 'kafka')),
+    target           jsonb       NOT NULL,
+    notice           jsonb       NOT NULL,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    attempts         integer     NOT NULL DEFAULT 0,
+    next_attempt_at  timestamptz NOT NULL DEFAULT now(),
+    last_error       text,
+    delivered_at     timestamptz,
+    gave_up_at       timestamptz
+);
+CREATE INDEX notification_deliveries_due ON notification_deliveries (next_attempt_at, id)
+    WHERE delivered_at IS NULL AND gave_up_at IS NULL;
+CREATE INDEX notification_deliveries_by_created ON notification_deliveries (created_at);
+"""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "runs_audit_outbox", _V1_RUNS),
     Migration(2, "runs_by_name", _V2_RUN_NAMES),
@@ -167,6 +193,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(4, "skips_timeouts_dead_letters", _V4_DEAD_LETTERS),
     Migration(5, "run_logs", _V5_RUN_LOGS),
     Migration(6, "run_trace_ids", _V6_TRACE_IDS),
+    Migration(7, "notification_deliveries", _V7_NOTIFICATION_DELIVERIES),
 )
 
 _BOOKKEEPING: Final = """

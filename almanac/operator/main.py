@@ -29,6 +29,8 @@ from almanac.core.vocabulary import (
     LABEL_SCHEDULED_JOB_UID,
     SCHEDULED_JOBS,
 )
+from almanac.kafkasecurity import KafkaSecurity
+from almanac.notify import KafkaPublisher
 from almanac.tracing import open_tracing
 
 from . import handlers  # noqa: F401 - registers the Kopf handlers
@@ -40,6 +42,7 @@ from .kube import Kube, load_api_client
 from .leader import LeaseElector
 from .logs import configure_logging, log
 from .namespacecache import NamespaceCache
+from .notifier import Notifier
 from .observability import Metrics, Probes, start_probe_server
 from .parking import EventParking
 from .runtraces import RunTraces
@@ -143,6 +146,7 @@ class Leading:
         elector: LeaseElector,
         metrics: Metrics,
         stop: asyncio.Event,
+        notifier: Notifier | None = None,
     ) -> Leading:
         # The fence, not the flag: a leader frozen past its Lease stops saying it leads.
         metrics.is_leader.set_function(lambda: int(elector.holds()))
@@ -199,6 +203,7 @@ class Leading:
             asyncio.create_task(scheduler.run()),
             asyncio.create_task(triggers.run(stop)),
             *watching,
+            *([asyncio.create_task(notifier.run(stop))] if notifier else []),
         )
         return cls(tasks, history, elector, metrics)
 
@@ -260,6 +265,7 @@ async def _run(settings: OperatorSettings, traces: RunTraces) -> None:
     history.recorder.buffer.hold = scheduler.launches_done
     parking = EventParking(history.recorder.buffer.store.record_dead_letter)
     triggers = TriggerService(kube, scheduler, metrics, trigger_settings, parking=parking)
+    notifier = _notifier(settings, kube, metrics, history, scheduler)
     probes = Probes(metrics, lambda: elector.is_leader, lambda: scheduler.last_tick)
     runner = await start_probe_server(probes, config.metrics_port)
     webhook = await _start_webhook(config, kube)
@@ -294,6 +300,7 @@ async def _run(settings: OperatorSettings, traces: RunTraces) -> None:
         elector=elector,
         metrics=metrics,
         stop=stop,
+        notifier=notifier,
     )
     try:
         await kopf.operator(
@@ -308,6 +315,37 @@ async def _run(settings: OperatorSettings, traces: RunTraces) -> None:
         await leading.wind_down()
         await _cleanup(runner, webhook)
         await kube.close()
+
+
+def _notifier(
+    settings: OperatorSettings,
+    kube: Kube,
+    metrics: Metrics,
+    history: HistoryService,
+    scheduler: Scheduler,
+) -> Notifier:
+    """``spec.notifications``: the leader's notifier, fed by the passes' Notify actions and
+    the status writer's reads of finished runs (ahead of the ``after`` chains)."""
+    bootstrap = settings.notify.bootstrap
+    kafka = (
+        KafkaPublisher(bootstrap, security=KafkaSecurity.from_env(os.environ))
+        if bootstrap
+        else None
+    )
+    assert scheduler.namespaces is not None
+    notifier = Notifier(
+        kube,
+        metrics,
+        settings.notices,
+        pool=lambda: history.history.pool if history.history is not None else None,
+        namespaces=scheduler.namespaces,
+        kafka_names=settings.process.kafka_names,
+        kafka=kafka,
+        retention=settings.history.retention,
+    )
+    scheduler.notify = notifier.notify
+    scheduler.on_run_finished = notifier.chained(scheduler.on_run_finished)
+    return notifier
 
 
 async def _start_webhook(config: OperatorConfig, kube: Kube) -> web.AppRunner | None:

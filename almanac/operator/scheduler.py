@@ -28,6 +28,7 @@ from almanac.core.actions import (
     DeleteJob,
     KeepJob,
     LaunchRequest,
+    Notify,
     PostEvent,
     SettleRequest,
     SuspendJob,
@@ -130,6 +131,8 @@ class Scheduler:
         if recorder is not None and namespaces is not None:
             # Run notices name the namespace's labelled organisation as launches read it.
             recorder.org_of = namespaces.org_of
+        #: Where a pass's Notify actions go (the leader's notifier, :mod:`.notifier`).
+        self.notify: Callable[[Tracked, Notify], None] = lambda _t, _action: None
         #: Called once per finished run this process announces (``after`` triggers).
         self.on_run_finished: Callable[[Tracked, JobObservation, RunOutcome], None] | None = None
         #: activeCount of each object's latest status, and their sum (the gauge).
@@ -368,6 +371,8 @@ class Scheduler:
                     self._record_skips(t, action, now)
                 case AskRun(request=name, spec=spec):
                     await self.launcher.ask(t, name, spec)
+                case Notify():
+                    self.notify(t, action)
         await flush()
 
     def _record_skips(self, t: Tracked, action: CountSkip, now: datetime) -> None:

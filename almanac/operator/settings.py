@@ -1,9 +1,10 @@
 """Every setting of one operator process, read from the environment once, at start.
 
 The operator's settings come in sections owned by the parts that use them (the process
-and its webhook, event triggers, run history, notifications); :class:`OperatorSettings`
-reads them all in one place, before anything starts, and a mistake in any of them stops
-the process with every bad variable named at once (exit 2), not one per restart.
+and its webhook, event triggers, run history, notifications, notifications to people);
+:class:`OperatorSettings` reads them all in one place, before anything starts, and a
+mistake in any of them stops the process with every bad variable named at once (exit 2),
+not one per restart.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TypeVar
 
 from almanac.core.errors import AlmanacError, InvalidInputError
 from almanac.notify import NotifySettings
+from almanac.notify.noticesettings import NoticeSettings
 
 from .config import OperatorConfig
 from .history import HistorySettings
@@ -31,6 +33,7 @@ class OperatorSettings:
     triggers: TriggerSettings
     history: HistorySettings
     notify: NotifySettings
+    notices: NoticeSettings
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorSettings:
@@ -49,6 +52,7 @@ class OperatorSettings:
         triggers = read(TriggerSettings.from_env)
         history = read(HistorySettings.from_env)
         notify = read(NotifySettings.from_env)
+        notices = read(NoticeSettings.from_env)
         if len(problems) == 1:
             raise problems[0]
         if problems:
@@ -57,4 +61,5 @@ class OperatorSettings:
         assert triggers is not None
         assert history is not None
         assert notify is not None
-        return cls(process, triggers, history, notify)
+        assert notices is not None
+        return cls(process, triggers, history, notify, notices)

@@ -23,6 +23,7 @@ from almanac.core.actions import (
     DeleteJob,
     KeepJob,
     LaunchRequest,
+    Notify,
     PassResult,
     PostEvent,
     SettleRequest,
@@ -293,6 +294,9 @@ def describe(action: Action, s: Snapshot, created: Mapping[str, RunRequest] | No
             return f"metric skipped {reason}" + (f" x{count}" if count > 1 else "")
         case SuspendJob(counted_to=name):
             return f"suspend after {_known(s, name, created)}"
+        case Notify(run=name, outcomes=outcomes, paused=paused):
+            told = "Paused" if paused else "/".join(outcomes)
+            return f"notify {told} {_known(s, name, created)}"
     raise AssertionError(f"unknown action {action!r}")
 
 

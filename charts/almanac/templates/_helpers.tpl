@@ -119,6 +119,13 @@ built-in payload types (ALMANAC_RUN_IMAGE_PULL_SECRETS), which use the same imag
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
+{{- if .Values.notifications.webhookSecrets }}
+# Webhook notifications read the Secret-valued URL or header they name, at each send
+# (admission checked that the job's writer may read it: no confused deputy).
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get"]
+{{- end }}
 {{- end -}}
 
 {{/* The restricted Pod Security Standard, for every pod of the chart. */}}

@@ -244,6 +244,6 @@ async def test_migrations_are_idempotent_and_race_safely(dsn: str) -> None:
             await conn.close()
         await drop_schema(dsn, schema)
 
-    assert sorted(v for result in applied for v in result) == [1, 2, 3, 4, 5, 6]
+    assert sorted(v for result in applied for v in result) == [1, 2, 3, 4, 5, 6, 7]
     assert again == []
-    assert versions == [1, 2, 3, 4, 5, 6]
+    assert versions == [1, 2, 3, 4, 5, 6, 7]

@@ -44,6 +44,17 @@ KUBECTL_SPEC: dict[str, Any] = {
         }
     ],
     "podTemplate": {"serviceAccountName": "runner", "resources": {"limits": {"cpu": "1"}}},
+    "notifications": [
+        {"on": ["Failed", "Recovered"], "email": {"to": ["ops@example.com"]}},
+        {
+            "on": ["DeadLettered"],
+            "webhook": {
+                "urlFrom": {"name": "chat", "key": "url"},
+                "secretHeader": {"name": "X-Token", "secretKeyRef": {"name": "chat", "key": "t"}},
+            },
+        },
+        {"on": ["Succeeded"], "kafka": {"topic": "team-a.job-results"}},
+    ],
     "description": "Cleans up",
     "tags": ["ops", "nightly"],
 }
@@ -101,6 +112,7 @@ def test_a_bare_spec_shows_the_defaults_the_operator_applies() -> None:
         "catch_up": {"window_seconds": 3600, "max_runs": 1},
         "history_limits": {"successful": 3, "failed": 5},
         "triggers": [],
+        "notifications": [],
         "pod_template": None,
     }
 
@@ -143,6 +155,19 @@ def test_a_job_read_and_written_back_as_is_leaves_the_spec_untouched(
         ({"catch_up": {"max_runs": 0}}, {"catchUp": {"window": "1h", "maxRuns": 0}}),
         ({"history_limits": {"failed": 0}}, {"history": {"successfulJobs": 3, "failedJobs": 0}}),
         ({"pause_after_failures": 4}, {"pauseAfterFailures": 4}),
+        (
+            {"notifications": [{"on": ["Failed"], "webhook": {"url": "https://hooks.example"}}]},
+            {"notifications": [{"on": ["Failed"], "webhook": {"url": "https://hooks.example"}}]},
+        ),
+        (
+            {"notifications": {"on_success": ["a@example.com"], "on_failure": ["b@example.com"]}},
+            {
+                "notifications": [
+                    {"on": ["Failed"], "email": {"to": ["b@example.com"]}},
+                    {"on": ["Succeeded"], "email": {"to": ["a@example.com"]}},
+                ]
+            },
+        ),
     ],
     ids=[
         "timeout",
@@ -154,6 +179,8 @@ def test_a_job_read_and_written_back_as_is_leaves_the_spec_untouched(
         "catch-up",
         "history",
         "pause-after-failures",
+        "notifications-as-the-spec-lists-them",
+        "notifications-in-seed-003-words",
     ],
 )
 def test_each_field_writes_its_spec_key(changes: dict[str, Any], expected: dict[str, Any]) -> None:
@@ -287,3 +314,29 @@ def test_a_cancelled_job_reads_cancelled_and_cannot_be_resumed() -> None:
     assert caught.value.problems[0].field == "status"
     renamed = apply_changes(obj, {"name": "Old cleanup"}, actor="ann")
     assert job_status(renamed) == "cancelled"
+
+
+def test_notifications_read_back_in_snake_case_and_null_removes_them() -> None:
+    spec = copy.deepcopy(KUBECTL_SPEC)
+    shown = spec_fields_view(spec).notifications
+    assert isinstance(shown, list)
+    assert shown[1]["webhook"]["url_from"] == {"name": "chat", "key": "url"}
+    assert shown[1]["webhook"]["secret_header"]["secret_key_ref"] == {"name": "chat", "key": "t"}
+    apply_spec_fields(
+        spec, JobPatch.model_validate({"notifications": None}).model_dump(exclude_unset=True)
+    )
+    assert "notifications" not in spec
+
+
+def test_a_bad_notification_is_a_400_naming_its_field_and_the_fix() -> None:
+    spec: dict[str, Any] = {"template": "command", "schedule": {"cron": "* * * * *"}}
+    bad = {"notifications": [{"on": ["Failed"], "webhook": {"url": "https://u:p@hooks.example"}}]}
+    with pytest.raises(BadRequestError) as caught:
+        apply_spec_fields(spec, JobPatch.model_validate(bad).model_dump(exclude_unset=True))
+    assert caught.value.field == "notifications[0].webhook.url"
+    assert "secretHeader" in caught.value.message
+
+
+def test_a_seed_address_that_is_not_one_is_refused_naming_it() -> None:
+    with pytest.raises(ValueError, match="on_failure"):
+        JobPatch.model_validate({"notifications": {"on_failure": ["Ops <ops@example.com>"]}})
