@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from almanac.core.errors import AlmanacError, InvalidInputError
@@ -18,6 +18,7 @@ from almanac.notify import NotifySettings
 
 from .config import OperatorConfig
 from .history import HistorySettings
+from .limitsettings import LimitSettings
 from .triggersettings import TriggerSettings
 
 __all__ = ["OperatorSettings"]
@@ -31,6 +32,7 @@ class OperatorSettings:
     triggers: TriggerSettings
     history: HistorySettings
     notify: NotifySettings
+    limits: LimitSettings = field(default_factory=LimitSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorSettings:
@@ -49,6 +51,7 @@ class OperatorSettings:
         triggers = read(TriggerSettings.from_env)
         history = read(HistorySettings.from_env)
         notify = read(NotifySettings.from_env)
+        limits = read(LimitSettings.from_env)
         if len(problems) == 1:
             raise problems[0]
         if problems:
@@ -57,4 +60,5 @@ class OperatorSettings:
         assert triggers is not None
         assert history is not None
         assert notify is not None
-        return cls(process, triggers, history, notify)
+        assert limits is not None
+        return cls(process, triggers, history, notify, limits)
