@@ -137,6 +137,11 @@ class Dispatcher:
             for task in self._tasks:
                 task.cancel()
 
+    async def releases_done(self) -> None:
+        """Return once the releases started so far have been sent (or refused)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     def dispatch(self) -> None:
         """One round: choose (and reserve) the runs to release now, patch them off the
         caller's path. Synchronous, so a freed place is taken before any await."""
