@@ -39,6 +39,7 @@ from almanac.api.routes import (
     events,
     health,
     jobs,
+    queue,
     runs,
     status,
     templates,
@@ -55,7 +56,7 @@ BASE_PATH: Final = "/api/scheduler/v1"
 log = logging.getLogger("almanac.api")
 _BRANCH_TAGS: Final = frozenset({"str", "int", "float", "bool", "list", "dict", "function-after"})
 _HTTP_CODES: Final = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}
-_API_ROUTES: Final = (jobs, control, runs, deadletters, templates, events, status)
+_API_ROUTES: Final = (jobs, control, runs, queue, deadletters, templates, events, status)
 
 
 def _headers(status: int, headers: Mapping[str, str] | None) -> dict[str, str]:

@@ -66,6 +66,12 @@ class PriorityClasses:
         self._table: ClassTable | None = None
         self._at = 0.0
 
+    async def exists(self, name: str) -> bool:
+        """Whether a PriorityClass of that name exists (admission's check)."""
+        await self.value(name)
+        assert self._table is not None
+        return name in self._table[0]
+
     async def value(self, name: str | None) -> int:
         stale = self._table is None or self._clock() - self._at >= self._ttl
         missing = self._table is not None and name is not None and name not in self._table[0]

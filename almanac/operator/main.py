@@ -335,6 +335,7 @@ async def _start_webhook(config: OperatorConfig, kube: Kube) -> web.AppRunner | 
         writers=frozenset(writers),
         namespaces=kube.namespace_policy,
         templates=kube.template_rules,
+        priorities=PriorityClasses(priority_class_lister(kube.api)).exists,
     )
     await register()
     log.info("admission webhook serving", extra={"port": config.webhook_port})
