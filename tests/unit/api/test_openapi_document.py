@@ -13,8 +13,9 @@ import pytest
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from almanac.api import ApiSettings, create_app, letterschemas, schemas, summary
+from almanac.api import ApiSettings, create_app, letterschemas, queue, schemas, summary
 from almanac.api.routes import control, deadletters, events, health, jobs, runs, templates
+from almanac.api.routes import queue as queue_routes
 from almanac.api.routes import status as status_routes
 
 DOCUMENT: Final = create_app(ApiSettings()).openapi()
@@ -45,6 +46,7 @@ EXPECTED_IDS: Final = {
     "getMetricsSummary",
     "getNextRuns",
     "listDeadLetters",
+    "listQueue",
     "getDeadLetter",
     "requeueDeadLetter",
     "listTemplates",
@@ -73,7 +75,17 @@ def test_operation_ids_are_unique() -> None:
 def test_every_route_names_its_operation_id_even_outside_the_document() -> None:
     """The probes are not in the document; naming theirs too means no route can appear in
     it later with a generated id."""
-    modules = (jobs, control, runs, deadletters, templates, events, health, status_routes)
+    modules = (
+        jobs,
+        control,
+        runs,
+        queue_routes,
+        deadletters,
+        templates,
+        events,
+        health,
+        status_routes,
+    )
     routes = [r for m in modules for r in m.router.routes if isinstance(r, APIRoute)]
     assert routes
     assert all(route.operation_id for route in routes), [r.path for r in routes]
@@ -84,7 +96,10 @@ def _model(schema: dict[str, Any]) -> type[BaseModel]:
     ref = schema.get("$ref") or next(s["$ref"] for s in schema["anyOf"] if "$ref" in s)
     name = ref.rsplit("/", 1)[-1]
     model: type[BaseModel] = (
-        getattr(schemas, name, None) or getattr(letterschemas, name, None) or getattr(summary, name)
+        getattr(schemas, name, None)
+        or getattr(letterschemas, name, None)
+        or getattr(queue, name, None)
+        or getattr(summary, name)
     )
     return model
 
