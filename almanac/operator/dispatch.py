@@ -112,6 +112,7 @@ class Dispatcher:
         #: False until a new leader has counted every Job (and read the organisations).
         self.ready = False
         self.ledger.on_freed = self.dispatch
+        self.ledger.on_rate_held = self._wake.set
 
     async def start(self) -> None:
         """Before the first launch of a new leader: the organisations of every namespace

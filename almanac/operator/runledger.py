@@ -72,6 +72,8 @@ class RunLedger:
         self.rate_held = 0
         #: Called when a run stops being active while runs wait (a place is free).
         self.on_freed: Callable[[], None] = lambda: None
+        #: Called when a new run waits for the launch rate (the next token is its).
+        self.on_rate_held: Callable[[], None] = lambda: None
 
     # -- scopes --------------------------------------------------------------------------
 
@@ -164,6 +166,9 @@ class RunLedger:
         state = State.ACTIVE if cap is None else State.QUEUED
         entry = Entry(namespace, owner, state, priority, now, cap.value if cap else None)
         self._put(key, entry)
+        if cap is Cap.LAUNCH_RATE:
+            self.rate_held += 1  # later runs queue behind it until a plan says otherwise
+            self.on_rate_held()
         return cap
 
     def unreserve(self, namespace: str, name: str) -> None:

@@ -9,12 +9,13 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from almanac.core.queueing import Limits
+from almanac.core.queueing import Cap, Limits
 from almanac.operator.dispatch import release_patch
 from almanac.operator.launchgate import PriorityClasses
 from almanac.operator.launchqueue import QueueSetup
 from almanac.operator.observability import Metrics
 from almanac.operator.registry import WATCHED
+from almanac.operator.runledger import RunLedger
 from almanac.operator.scheduler import Scheduler
 from almanac.operator.tracked import Tracked
 
@@ -207,3 +208,18 @@ async def test_a_job_that_existed_gives_its_reservation_back() -> None:
     await s.launch_event_now(t, f"{t.ref.name}-r1", again)  # a redelivery: AlreadyExists
     assert s.queue.ledger.usage.total == 1
     assert list(api.jobs) == [name]
+
+
+def test_runs_held_by_the_launch_rate_leave_one_token_at_a_time_in_order() -> None:
+    ledger = RunLedger(Limits(launches_per_second=1, burst=1))
+    woken: list[str] = []
+    ledger.on_rate_held = lambda: woken.append("dispatcher")
+    assert ledger.admit("ns", "u", "a", 0, NOW) is None
+    assert ledger.admit("ns", "u", "b", 0, NOW) is Cap.LAUNCH_RATE
+    assert ledger.admit("ns", "u", "c", 0, NOW + timedelta(seconds=0.1)) is Cap.LAUNCH_RATE
+    assert woken == ["dispatcher", "dispatcher"]
+    # A token refills: the oldest waiting run takes it, not a newcomer.
+    assert [r.name for r in ledger.plan(NOW + timedelta(seconds=1)).releases] == ["ns/b"]
+    assert ledger.admit("ns", "u", "d", 0, NOW + timedelta(seconds=1)) is Cap.LAUNCH_RATE
+    assert [r.name for r in ledger.plan(NOW + timedelta(seconds=2)).releases] == ["ns/c"]
+    assert ledger.usage.total == 3
