@@ -100,19 +100,19 @@ class Launcher:
         env = await self._env_for(t.ref.namespace)
         admitted = await self.gate.admit(t, job, now) if self.gate else Admission(None, 0)
         queued = admitted.queued.value if admitted.queued is not None else None
-        body = build_job(
-            name=t.ref.name,
-            namespace=t.ref.namespace,
-            uid=t.ref.uid,
-            spec=t.spec,
-            run=run,
-            template=template,
-            extra_env=env,
-            queued=queued,
-            priority=admitted.priority,
-        )
         created = False
-        try:
+        try:  # a reservation made is given back whatever happens next
+            body = build_job(
+                name=t.ref.name,
+                namespace=t.ref.namespace,
+                uid=t.ref.uid,
+                spec=t.spec,
+                run=run,
+                template=template,
+                extra_env=env,
+                queued=queued,
+                priority=admitted.priority,
+            )
             if not self._fence():
                 raise NotLeaderError(f"run {job} not launched: the Lease is not surely held")
             with fenced(self._fence, f"run {job}"):
