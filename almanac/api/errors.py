@@ -68,6 +68,7 @@ _FIELD_NAMES: Final = (
     ("spec.retry", "retry_policy"),
     ("spec.timeout", "timeout_seconds"),
     ("spec.overlapPolicy", "overlap_policy"),
+    ("spec.maxConcurrentRuns", "concurrency"),
     ("spec.catchUp.window", "catch_up.window_seconds"),
     ("spec.catchUp.maxRuns", "catch_up.max_runs"),
     ("spec.catchUp", "catch_up"),

@@ -35,6 +35,7 @@ from almanac.core.runs import RUN_CONTAINER
 from almanac.core.vocabulary import (
     CLUSTER_JOB_TEMPLATES,
     JOB_TEMPLATES,
+    LABEL_QUEUED,
     RUN_REQUESTS,
     SCHEDULED_JOBS,
     VERSION,
@@ -250,6 +251,28 @@ class KubeFacade:
         return NamespacePolicy.from_metadata(
             {"labels": meta.labels or {}, "annotations": meta.annotations or {}}
         )
+
+    async def queued_jobs(self, namespace: str) -> list[dict[str, Any]]:
+        """The namespace's run Jobs waiting in the launch queue (``GET /queue``)."""
+        async with _translated("namespace"):
+            reply = await read_reply(
+                self._batch.list_namespaced_job(
+                    namespace, label_selector=f"{LABEL_QUEUED}=true", _preload_content=False
+                )
+            )
+        items: list[dict[str, Any]] = json.loads(reply).get("items") or []
+        return items
+
+    async def priority_class_exists(self, name: str) -> bool:
+        """Whether the cluster has a PriorityClass ``name`` (a job's ``priority``)."""
+        scheduling = client.SchedulingV1Api(self.api)
+        try:
+            await read_reply(scheduling.read_priority_class(name, _preload_content=False))
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise translate(exc, "PriorityClass") from None
+        return True
 
     async def create_namespace(self, namespace: str, labels: dict[str, str]) -> None:
         """Create it (a concurrent creation by another request is fine)."""

@@ -57,7 +57,7 @@ __all__ = [
 
 JobStatus = Literal["scheduled", "paused", "running", "failed", "completed", "cancelled"]
 RunStatus = Literal[
-    "running", "completed", "failed", "timeout", "dead_lettered", "skipped", "cancelled"
+    "queued", "running", "completed", "failed", "timeout", "dead_lettered", "skipped", "cancelled"
 ]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=253)]
 ScheduleText = Annotated[
@@ -192,13 +192,15 @@ class Run(BaseModel):
     id: str = Field(description="Run id (the run's Job name).")
     job_id: str = Field(description="Id of the job it belongs to.")
     status: RunStatus = Field(
-        description="running, completed, failed, timeout (failed at its deadline), "
-        "dead_lettered (failed with no retry left: see GET /dead-letters), skipped or cancelled."
+        description="queued (held by a limit: see GET /queue), running, completed, failed, "
+        "timeout (failed at its deadline), dead_lettered (failed with no retry left: see "
+        "GET /dead-letters), skipped or cancelled."
     )
     reason: str | None = Field(
         None,
         description="Why it ended so, in a word: a skipped slot's reason (suspended, "
-        "overlap_forbidden, buffer_full, missed, max_runs_reached) or timeout.",
+        "overlap_forbidden, buffer_full, missed, max_runs_reached) or timeout; a queued "
+        "run's limit (queued:namespace, queued:maxConcurrentRuns...).",
     )
     start_time: AwareDatetime | None = Field(description="When it started.")
     end_time: AwareDatetime | None = Field(description="When it finished.")

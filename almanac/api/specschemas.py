@@ -97,6 +97,17 @@ class SpecFields(BaseModel):
         None,
         description="Seed 004's switch: true is `overlap_policy: allow`, false `forbid`.",
     )
+    priority: Annotated[str, Field(min_length=1, max_length=253)] | None = Field(
+        None,
+        description="Seed 004's priority, as the name of a Kubernetes PriorityClass (the "
+        "platform creates classes such as `low`, `medium`, `high`, `critical`): the run pods' "
+        "priority, and the order of runs waiting in the launch queue (`spec.priority`).",
+    )
+    concurrency: Annotated[int, Field(ge=1, le=10000)] | None = Field(
+        None,
+        description="Seed 004's concurrency: runs of this job active at once at most; more "
+        "wait in the launch queue (`spec.maxConcurrentRuns`; none: no limit of its own).",
+    )
     start_date: AwareDatetime | None = Field(None, description="No slot before this instant.")
     end_date: AwareDatetime | None = Field(None, description="No slot after this instant.")
     max_executions: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(
@@ -146,6 +157,8 @@ CLEARABLE: frozenset[str] = frozenset(
         "max_executions",
         "jitter_seconds",
         "pause_after_failures",
+        "priority",
+        "concurrency",
         "triggers",
         "notifications",
     }

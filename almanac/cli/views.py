@@ -30,7 +30,7 @@ _HEADERS: Final = (
     "next run",
     "age",
 )
-_WIDE: Final = ("template", "last success", "message")
+_WIDE: Final = ("template", "queued", "last success", "message")
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,8 @@ def job_table(
         row += [(status.get("lastRun") or {}).get("phase"), ready.get("status")]
         row += [status.get("nextRunTime"), age(parse_time(meta.get("creationTimestamp")), now)]
         if wide:
-            row += [spec.get("template"), age(parse_time(status.get("lastSuccessfulTime")), now)]
+            row += [spec.get("template"), status.get("queuedCount")]
+            row += [age(parse_time(status.get("lastSuccessfulTime")), now)]
             row += [ready.get("message")]
         rows.append(([meta.get("namespace")] if namespaces else []) + row)
     return table(headers, rows)

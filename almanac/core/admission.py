@@ -33,6 +33,7 @@ __all__ = [
     "Problems",
     "TemplateRules",
     "chain_problems",
+    "missing_priority_class",
     "rules_of",
     "spec_problems",
     "template_use_problems",
@@ -162,6 +163,16 @@ def chain_problems(name: str, spec: Any, chains: ChainEdges) -> Problems:
             f"spec.triggers[{index}].after.scheduledJob",
         )
     ]
+
+
+def missing_priority_class(name: str) -> InvalidInputError:
+    """``spec.priority`` names no PriorityClass: refused at every door (the webhook reads
+    the cluster's classes, the facade too), since Kubernetes would refuse every run pod."""
+    return InvalidInputError(
+        f"no PriorityClass named {name!r} exists; name one that `kubectl get priorityclasses` "
+        "lists, or ask your platform team to create it",
+        "spec.priority",
+    )
 
 
 def template_use_problems(

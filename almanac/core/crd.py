@@ -183,6 +183,7 @@ def _scheduled_job_columns() -> list[dict[str, Any]]:
         column("Age", ".metadata.creationTimestamp", "date"),
         # -o wide
         column("Template", ".spec.template", priority=1),
+        column("Queued", ".status.queuedCount", "integer", priority=1),
         column("Last Success", ".status.lastSuccessfulTime", "date", priority=1),
         column("Message", _ready("message"), priority=1),
     ]

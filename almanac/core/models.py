@@ -277,6 +277,22 @@ class ScheduledJobSpec(SpecModel):
         description="Suspend the job after this many consecutive runs failed for good "
         "(retries exhausted); resuming it clears the count.",
     )
+    priority: str | None = Field(
+        None,
+        min_length=1,
+        max_length=253,
+        pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+        description="PriorityClass of the run pods; its value orders runs waiting in the "
+        "launch queue (higher first). Not a system-* class; instead of "
+        "podTemplate.priorityClassName.",
+    )
+    max_concurrent_runs: int | None = Field(
+        None,
+        ge=1,
+        le=10000,
+        description="Runs of this job active at once at most, whatever started them; more "
+        "wait in the launch queue (their Jobs suspended) until one ends.",
+    )
     timeout: Duration | None = Field(None, description="Run deadline (activeDeadlineSeconds).")
     history: History = Field(default_factory=History, description="Finished Jobs kept.")
     pod_template: PodTemplate | None = Field(None, description="Settings for run pods.")
@@ -300,5 +316,25 @@ class ScheduledJobSpec(SpecModel):
             raise InvalidScheduleError(
                 "schedule is required unless triggers lists a trigger; add "
                 "schedule.cron, schedule.every or schedule.at"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_priority(self) -> Self:
+        """``system-*`` classes are the cluster's own (node-critical pods): a run that took
+        one could preempt them. One way to name the class, so the queue's order and the
+        pods' priority cannot disagree."""
+        if self.priority is not None and self.priority.startswith("system-"):
+            raise InvalidInputError(
+                f"{self.priority!r} is a system PriorityClass, reserved for the cluster's "
+                "own pods; name another class",
+                ".priority",
+            )
+        pod = self.pod_template
+        if self.priority is not None and pod is not None and pod.priority_class_name:
+            raise InvalidInputError(
+                "is set beside spec.priority; remove podTemplate.priorityClassName and keep "
+                "spec.priority (it also orders the launch queue)",
+                ".podTemplate.priorityClassName",
             )
         return self

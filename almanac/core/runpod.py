@@ -146,7 +146,7 @@ def run_pod_spec(
         "tolerations": list(pod.tolerations or ()),
         "affinity": dict(pod.affinity or {}),
         "topologySpreadConstraints": list(pod.topology_spread_constraints or ()),
-        "priorityClassName": pod.priority_class_name,
+        "priorityClassName": spec.priority or pod.priority_class_name,
         "runtimeClassName": pod.runtime_class_name,
         "hostAliases": _dumps(pod.host_aliases),
         "dnsConfig": _dump(pod.dns_config),

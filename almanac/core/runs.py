@@ -36,7 +36,10 @@ from almanac.core.templates import JobTemplateSpec
 from almanac.core.tracing import TRACEPARENT_VARIABLE, run_traceparent
 from almanac.core.vocabulary import (
     ANNOTATION_EVENT_ID,
+    ANNOTATION_PRIORITY,
+    ANNOTATION_QUEUED_REASON,
     JOB_DEADLINE_EXCEEDED,
+    LABEL_QUEUED,
     LABEL_RUN_NOW_KEY,
     LABEL_RUN_REQUEST,
 )
@@ -110,10 +113,24 @@ class JobObservation:
     run_now: str | None = None
     #: Kubernetes ended it at ``activeDeadlineSeconds`` (failure reason DeadlineExceeded).
     timed_out: bool = False
+    #: The Job is suspended (``spec.suspend``): it has no pod and is not an active run.
+    suspended: bool = False
+    #: Why a limit holds it in the launch queue (a :class:`~almanac.core.queueing.Cap`
+    #: value), while it is suspended with the queue's mark; ``None``: not queued.
+    queued: str | None = None
+    #: Its PriorityClass value as recorded at launch (the queue's order).
+    priority: int = 0
+    #: When it joined the queue (its Job's creation), while queued.
+    queued_at: datetime | None = None
 
     @property
     def finished(self) -> bool:
         return self.phase in FINISHED_PHASES
+
+    @property
+    def active(self) -> bool:
+        """Running or about to (what limits count): neither finished nor suspended."""
+        return not self.finished and not self.suspended
 
 
 def builtin_template(
@@ -185,12 +202,19 @@ def build_job(
     run: RunRequest,
     template: JobTemplateSpec,
     extra_env: Mapping[str, str] | None = None,
+    queued: str | None = None,
+    priority: int = 0,
 ) -> dict[str, Any]:
     """The ``batch/v1`` Job of one run.
 
     ``backoffLimit: 0`` because retries are the operator's (a retry is a new attempt Job
     with its own name); the owner reference lets Kubernetes garbage-collect runs with
     their ScheduledJob; the pod is :func:`~almanac.core.runpod.run_pod_spec`'s.
+
+    ``queued`` (the limit that holds it): the Job is created suspended and marked, so its
+    name holds the run (invariant one-run-per-slot) while no pod starts; releasing it
+    un-suspends it. Kubernetes sets ``startTime`` only then, so ``activeDeadlineSeconds``
+    (the run's timeout) counts from the real start.
     """
     job_name = job_name_of(name, uid, run)
     labels = dict(run_labels(name, uid, run.slot, trigger=run.trigger, attempt=run.attempt))
@@ -201,6 +225,10 @@ def build_job(
     annotations = dict(run_annotations(run.slot))
     if run.event_id is not None:
         annotations[ANNOTATION_EVENT_ID] = run.event_id
+    job_labels = dict(labels)
+    if queued is not None:
+        job_labels[LABEL_QUEUED] = "true"
+        annotations |= {ANNOTATION_QUEUED_REASON: queued, ANNOTATION_PRIORITY: str(priority)}
     pod = spec.pod_template
     timeout = spec.timeout or template.timeout
     env = [{"name": k, "value": v} for k, v in sorted((extra_env or {}).items())]
@@ -221,13 +249,15 @@ def build_job(
     if timeout:
         seconds = parse_duration(timeout, "spec.timeout").total_seconds()
         job_spec["activeDeadlineSeconds"] = max(1, int(seconds))
+    if queued is not None:
+        job_spec["suspend"] = True
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {
             "name": job_name,
             "namespace": namespace,
-            "labels": labels,
+            "labels": job_labels,
             "annotations": annotations | {"argocd.argoproj.io/ignore-resource-updates": "true"},
             "ownerReferences": [controller_reference(name, uid)],
         },
@@ -262,6 +292,10 @@ def observe_job(job: Mapping[str, Any]) -> JobObservation | None:
     Since Kubernetes 1.31 ``SuccessCriteriaMet``/``FailureTarget`` come before
     ``Complete``/``Failed`` (which wait for pods to terminate): either counts as finished.
     A Job that is being deleted without finishing was cancelled (Replace, or by hand).
+
+    A suspended Job is ``Pending`` and not active: it has no pod. With the queue's mark
+    it is a queued run. Its start is unknown until it runs (a Job that was queued has no
+    start before Kubernetes sets ``startTime`` on release): queue time is not run time.
     """
     meta = job.get("metadata", {})
     labels = meta.get("labels") or {}
@@ -282,21 +316,40 @@ def observe_job(job: Mapping[str, Any]) -> JobObservation | None:
         trigger = TriggerKind(labels.get(LABEL_TRIGGER, TriggerKind.SCHEDULE.value))
     except ValueError:
         trigger = TriggerKind.SCHEDULE
+    annotations = meta.get("annotations") or {}
+    suspended = (job.get("spec") or {}).get("suspend") is True and phase is RunPhase.PENDING
+    was_queued = ANNOTATION_QUEUED_REASON in annotations
+    queued = (
+        str(annotations.get(ANNOTATION_QUEUED_REASON) or "")
+        if suspended and labels.get(LABEL_QUEUED) == "true"
+        else None
+    )
+    created = None if suspended or was_queued else _parse_time(meta.get("creationTimestamp"))
     return JobObservation(
         name=str(meta.get("name", "")),
         slot=datetime.fromtimestamp(int(labels[LABEL_SLOT]), UTC),
         trigger=trigger,
         attempt=int(labels.get(LABEL_ATTEMPT, "1")),
         phase=phase,
-        start_time=_parse_time(status.get("startTime"))
-        or _parse_time(meta.get("creationTimestamp")),
+        start_time=None if suspended else _parse_time(status.get("startTime")) or created,
         completion_time=_parse_time(status.get("completionTime"))
         or (_finished_at(status) if phase in (RunPhase.SUCCEEDED, RunPhase.FAILED) else None),
         request=labels.get(LABEL_RUN_REQUEST),
-        event_id=(meta.get("annotations") or {}).get(ANNOTATION_EVENT_ID),
+        event_id=annotations.get(ANNOTATION_EVENT_ID),
         run_now=labels.get(LABEL_RUN_NOW_KEY),
         timed_out=phase is RunPhase.FAILED and _deadline_exceeded(status),
+        suspended=suspended,
+        queued=queued,
+        priority=_int(annotations.get(ANNOTATION_PRIORITY)),
+        queued_at=_parse_time(meta.get("creationTimestamp")) if queued is not None else None,
     )
+
+
+def _int(text: str | None) -> int:
+    try:
+        return int(text or 0)
+    except ValueError:
+        return 0
 
 
 def _finished_at(status: Mapping[str, Any]) -> datetime | None:

@@ -43,6 +43,8 @@ class RunSummary:
     counts: RunCounts
     #: Start of the newest run, finished or not (``kubectl get``'s LAST RUN).
     last_start_time: datetime | None = None
+    #: Active runs waiting in the launch queue (their Jobs suspended by a limit).
+    queued_count: int = 0
 
 
 def finish_key(job: JobObservation) -> tuple[datetime, str]:
@@ -68,7 +70,13 @@ def summarize_runs(
     running = [j for j in jobs if not j.finished]
     active = tuple(
         ActiveRun(
-            job=j.name, slot=j.slot, attempt=j.attempt, start_time=j.start_time, trigger=j.trigger
+            job=j.name,
+            slot=j.slot,
+            attempt=j.attempt,
+            start_time=j.start_time,
+            trigger=j.trigger,
+            queued=True if j.queued is not None else None,
+            queue_reason=j.queued or None,
         )
         for j in heapq.nsmallest(LISTED_ACTIVE, running, key=lambda j: (j.slot, j.name))
     )
@@ -110,6 +118,7 @@ def summarize_runs(
         max(successes, default=None),
         counts,
         last_start_time=max(starts, default=None),
+        queued_count=sum(j.queued is not None for j in running),
     )
 
 

@@ -73,6 +73,15 @@ class ActiveRun(StatusModel):
     attempt: int = Field(1, ge=1, description="Attempt number, from 1.")
     start_time: AwareDatetime | None = Field(None, description="When the Job was created.")
     trigger: TriggerKind = Field(TriggerKind.SCHEDULE, description="Why the run exists.")
+    queued: bool | None = Field(
+        None, description="True while the run waits in the launch queue (its Job suspended)."
+    )
+    queue_reason: str | None = Field(
+        None,
+        max_length=64,
+        description="The limit it waits for: maxConcurrentRuns, namespace, organisation, "
+        "cluster or launchRate.",
+    )
 
 
 class LastRun(StatusModel):
@@ -160,7 +169,12 @@ class ScheduledJobStatus(StatusModel):
     active: list[ActiveRun] | None = Field(
         None, description="Runs in progress, the oldest 20 (activeCount counts all)."
     )
-    active_count: int | None = Field(None, ge=0, description="Runs in progress (ACTIVE column).")
+    active_count: int | None = Field(
+        None, ge=0, description="Runs in progress, queued ones included (ACTIVE column)."
+    )
+    queued_count: int | None = Field(
+        None, ge=0, description="Runs waiting in the launch queue for a limit to allow them."
+    )
     last_run: LastRun | None = Field(None, description="The latest finished run.")
     counts: RunCounts | None = Field(None, description="Run totals.")
     schedule_anchor: AwareDatetime | None = Field(

@@ -142,6 +142,7 @@ def compose_status(
         "active": [a.model_dump(mode="json", by_alias=True, exclude_none=True) for a in runs.active]
         or None,
         "activeCount": runs.active_count,
+        "queuedCount": runs.queued_count or None,
         "lastRun": runs.last_run.model_dump(mode="json", by_alias=True, exclude_none=True)
         if runs.last_run
         else None,

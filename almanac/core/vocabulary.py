@@ -22,6 +22,8 @@ __all__ = [
     "ANNOTATION_EVENT_ID",
     "ANNOTATION_IDEMPOTENCY_KEY",
     "ANNOTATION_KAFKA_TOPICS",
+    "ANNOTATION_PRIORITY",
+    "ANNOTATION_QUEUED_REASON",
     "ANNOTATION_REQUEST_DIGEST",
     "ANNOTATION_RETRY",
     "ANNOTATION_RUN_NOW",
@@ -37,6 +39,7 @@ __all__ = [
     "LABEL_BUILTIN",
     "LABEL_KEY",
     "LABEL_ORG_ID",
+    "LABEL_QUEUED",
     "LABEL_RUN_NOW_KEY",
     "LABEL_RUN_REQUEST",
     "LABEL_SCHEDULED_JOB",
@@ -82,6 +85,9 @@ LABEL_KEY: Final = f"{GROUP}/key"
 LABEL_TRIGGER_NAME: Final = f"{GROUP}/trigger-name"
 #: On a namespace: the organisation it belongs to.
 LABEL_ORG_ID: Final = f"{GROUP}/org-id"
+#: On a run's Job created suspended because a limit was reached (value ``true``): the
+#: launch queue, ``kubectl get jobs -l almanac.dev/queued=true``. Removed on release.
+LABEL_QUEUED: Final = f"{GROUP}/queued"
 #: On the chart's built-in ClusterJobTemplates.
 LABEL_BUILTIN: Final = f"{GROUP}/builtin"
 
@@ -109,6 +115,11 @@ ANNOTATION_IDEMPOTENCY_KEY: Final = f"{GROUP}/idempotency-key"
 ANNOTATION_REQUEST_DIGEST: Final = f"{GROUP}/request-digest"
 #: On a namespace: the Kafka topics its jobs may use.
 ANNOTATION_KAFKA_TOPICS: Final = f"{GROUP}/kafka-topics"
+#: On a queued run's Job: which limit holds it (a :class:`~almanac.core.queueing.Cap`),
+#: and the value of its PriorityClass (the queue's order; PriorityClass values are
+#: immutable, so the value read at launch stays true).
+ANNOTATION_QUEUED_REASON: Final = f"{GROUP}/queued-reason"
+ANNOTATION_PRIORITY: Final = f"{GROUP}/priority"
 
 
 # --- conditions and Events ----------------------------------------------------------------
@@ -164,3 +175,5 @@ class EventReason(StrEnum):
     TRIGGER_FAILED = "TriggerFailed"
     PAUSED_AFTER_FAILURES = "PausedAfterFailures"
     NOTIFICATION_FAILED = "NotificationFailed"
+    QUEUED = "Queued"
+    DEQUEUED = "Dequeued"

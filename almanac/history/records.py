@@ -31,6 +31,7 @@ __all__ = [
     "FINAL_PHASES",
     "MAX_ERROR_CHARS",
     "MAX_RESULT_BYTES",
+    "QUEUED_REASON",
     "TIMEOUT_ERROR",
     "TIMEOUT_REASON",
     "AuditEntry",
@@ -61,6 +62,9 @@ TIMEOUT_ERROR: Final = "deadline_exceeded"
 #: The ``reason`` of a failed run ended at its deadline, by the executor
 #: (:data:`TIMEOUT_ERROR`) or by Kubernetes (Job condition reason ``DeadlineExceeded``).
 TIMEOUT_REASON: Final = "timeout"
+#: The ``reason`` of a pending run waiting in the launch queue is ``queued:<limit>``
+#: (:class:`~almanac.core.queueing.Cap`); its release records it pending again without it.
+QUEUED_REASON: Final = "queued:"
 FINAL_PHASES: Final = frozenset(
     {RunPhase.SUCCEEDED, RunPhase.FAILED, RunPhase.SKIPPED, RunPhase.CANCELLED}
 )

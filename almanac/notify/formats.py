@@ -60,6 +60,7 @@ __all__ = [
 EVENT_NAMESPACE: Final = uuid.UUID("6f1c1f0e-5b7a-5d43-9a0e-a1a2a3a4a5a6")
 _ORG_NAMESPACE: Final = re.compile(r"org-(.+)")
 _RUN_STATUS: Final = {
+    RunState.QUEUED: "queued",
     RunState.PENDING: "running",
     RunState.RUNNING: "running",
     RunState.SUCCEEDED: "completed",

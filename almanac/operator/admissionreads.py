@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from almanac.core.admission import TemplateRules, template_use_problems
+from almanac.core.admission import TemplateRules, missing_priority_class, template_use_problems
 from almanac.core.errors import AlmanacError
 from almanac.core.namespaces import NamespacePolicy
 from almanac.core.orgs import foreign_org_problem, named_org
@@ -20,9 +20,11 @@ from almanac.core.topicpolicy import spec_topics, topic_problems
 
 __all__ = [
     "NamespaceLookup",
+    "PriorityLookup",
     "TemplateLookup",
     "TemplateRules",
     "namespace_problems",
+    "priority_problems",
     "template_problems",
 ]
 
@@ -31,6 +33,8 @@ __all__ = [
 NamespaceLookup = Callable[[str], Awaitable[NamespacePolicy]]
 #: Resolves a template name in a namespace (namespaced, cluster, built-in); ``None``: none.
 TemplateLookup = Callable[[str, str], Awaitable[TemplateRules | None]]
+#: Whether a PriorityClass of that name exists.
+PriorityLookup = Callable[[str], Awaitable[bool]]
 
 
 def _spec(request: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -68,3 +72,17 @@ async def template_problems(request: Mapping[str, Any], read: TemplateLookup) ->
         return []
     namespace = str(request.get("namespace") or "")
     return template_use_problems(spec, namespace, await read(namespace, name))
+
+
+async def priority_problems(
+    request: Mapping[str, Any], exists: PriorityLookup
+) -> list[AlmanacError]:
+    """``spec.priority`` must name a PriorityClass that exists (``system-*`` ones are
+    refused by the spec check itself); read only for a job that names one."""
+    spec = _spec(request)
+    name = spec.get("priority") if spec is not None else None
+    if not isinstance(name, str) or not name or name.startswith("system-"):
+        return []  # none named, or refused already by the spec check
+    if await exists(name):
+        return []
+    return [missing_priority_class(name)]

@@ -17,15 +17,17 @@ from typing import Any
 from almanac.core.actions import LaunchRequest
 from almanac.core.naming import rfc3339_utc
 from almanac.core.runrequests import RequestPhase, RunRequestSpec, run_request_body, status_patch
-from almanac.core.runs import JobObservation, RunRequest, build_job
+from almanac.core.runs import JobObservation, RunRequest, build_job, job_name_of
 from almanac.core.snapshot import StoredRequest
 from almanac.core.status import RunPhase, TriggerKind
 from almanac.core.templates import JobTemplateSpec
 from almanac.core.topicpolicy import TOPICS_VARIABLE
 from almanac.core.vocabulary import EventReason
 
+from .dispatch import queued_message
 from .fencing import fenced
 from .kube import Kube
+from .launchgate import Admission, LaunchGate
 from .leader import Fence, NotLeaderError, always
 from .logs import log
 from .namespacecache import NamespaceCache
@@ -64,8 +66,11 @@ class Launcher:
         namespaces: NamespaceCache | None = None,
         request_concurrency: int = EVENT_CONCURRENCY,
         fence: Fence = always,
+        gate: LaunchGate | None = None,
     ) -> None:
         self._kube = kube
+        #: The launch limits (``None``: none, every run starts at once).
+        self.gate = gate
         self._fence = fence
         self._metrics = metrics
         self._writer = writer
@@ -88,22 +93,33 @@ class Launcher:
         *,
         reason: EventReason = EventReason.LAUNCHED,
     ) -> bool:
-        """Create ``run``'s Job; False when it existed already (launched before)."""
+        """Create ``run``'s Job; False when it existed already (launched before). A run
+        the limits hold is created suspended, in the launch queue (:mod:`.dispatch`)."""
         assert t.spec is not None
-        body = build_job(
-            name=t.ref.name,
-            namespace=t.ref.namespace,
-            uid=t.ref.uid,
-            spec=t.spec,
-            run=run,
-            template=template,
-            extra_env=await self._env_for(t.ref.namespace),
-        )
-        job = body["metadata"]["name"]
-        if not self._fence():
-            raise NotLeaderError(f"run {job} not launched: the Lease is not surely held")
-        with fenced(self._fence, f"run {job}"):
-            created = await self._kube.create_job(t.ref.namespace, body)
+        job = job_name_of(t.ref.name, t.ref.uid, run)
+        env = await self._env_for(t.ref.namespace)
+        admitted = await self.gate.admit(t, job, now) if self.gate else Admission(None, 0)
+        queued = admitted.queued.value if admitted.queued is not None else None
+        created = False
+        try:  # a reservation made is given back whatever happens next
+            body = build_job(
+                name=t.ref.name,
+                namespace=t.ref.namespace,
+                uid=t.ref.uid,
+                spec=t.spec,
+                run=run,
+                template=template,
+                extra_env=env,
+                queued=queued,
+                priority=admitted.priority,
+            )
+            if not self._fence():
+                raise NotLeaderError(f"run {job} not launched: the Lease is not surely held")
+            with fenced(self._fence, f"run {job}"):
+                created = await self._kube.create_job(t.ref.namespace, body)
+        finally:
+            if self.gate is not None:
+                self.gate.settle(t.ref.namespace, job, created=created)
         fields = fields_of(t) | {
             "job": job,
             "slot": rfc3339_utc(run.slot),
@@ -122,20 +138,31 @@ class Launcher:
             None,
             request=run.request,
             event_id=run.event_id,
+            suspended=queued is not None,
+            queued=queued,
+            priority=admitted.priority,
+            queued_at=now if queued is not None else None,
         )
         t.unseen[job] = (pending, time.monotonic())  # a run now, before the watch says so
         if not created:
             log.info("run already launched", extra=fields)
             return False
         if self._recorder:
+            started = now if queued is None else None  # queue time is not run time
             self._recorder.record(
-                run_record(t.ref, t.spec.template, pending, launched_at=now, params=t.spec.params)
+                run_record(
+                    t.ref, t.spec.template, pending, launched_at=started, params=t.spec.params
+                )
             )
         lag = (self._clock() - run.slot).total_seconds()
         self._metrics.launched.labels(trigger=run.trigger.value).inc()
         self._metrics.lag.observe(max(0.0, lag))
-        log.info("run launched", extra=fields | {"lag_seconds": round(lag, 3)})
-        if run.trigger not in _QUIET or run.attempt > 1:
+        log.info("run launched", extra=fields | {"lag_seconds": round(lag, 3), "queued": queued})
+        if queued is not None:
+            self._metrics.queue.queued_total.labels(reason=queued).inc()
+        if queued is not None and (run.trigger not in _QUIET or run.attempt > 1):
+            self._writer.event(t.ref, EventReason.QUEUED, queued_message(job, run.slot, queued))
+        elif run.trigger not in _QUIET or run.attempt > 1:
             # An event's first run is recorded by its Job or RunRequest, and by the
             # trigger's counters (and the match by an EventMatched Event when delayed): one
             # Event per event would double the API writes of an event burst.

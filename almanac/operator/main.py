@@ -36,9 +36,12 @@ from almanac.tracing import open_tracing
 from . import handlers  # noqa: F401 - registers the Kopf handlers
 from .certs import ca_bundle
 from .config import OperatorConfig
+from .dispatch import job_patcher
 from .fencing import install_fence
 from .history import STOP_SECONDS, HistoryService
 from .kube import Kube, load_api_client
+from .launchgate import PriorityClasses, priority_class_lister
+from .launchqueue import QueueSetup
 from .leader import LeaseElector
 from .logs import configure_logging, log
 from .namespacecache import NamespaceCache
@@ -260,6 +263,11 @@ async def _run(settings: OperatorSettings, traces: RunTraces) -> None:
         event_record_window=trigger_settings.retention,
         namespaces=NamespaceCache(kube.namespace_policy),
         fence=elector.holds,
+        queue=QueueSetup(
+            settings.limits.limits,
+            PriorityClasses(priority_class_lister(kube.api)),
+            job_patcher(kube.api),
+        ),
     )
     history.on_health_change = scheduler.poke_all
     history.recorder.buffer.hold = scheduler.launches_done
@@ -379,6 +387,7 @@ async def _start_webhook(config: OperatorConfig, kube: Kube) -> web.AppRunner | 
         writers=frozenset(writers),
         namespaces=kube.namespace_policy,
         templates=kube.template_rules,
+        priorities=PriorityClasses(priority_class_lister(kube.api)).exists,
     )
     await register()
     log.info("admission webhook serving", extra={"port": config.webhook_port})

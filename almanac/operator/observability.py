@@ -24,6 +24,7 @@ from prometheus_client.registry import Collector
 from almanac.buildinfo import register_build_info
 
 from .jobmetrics import JobSeries
+from .queuemetrics import QueueMetrics
 
 __all__ = ["Metrics", "Probes", "start_probe_server"]
 
@@ -128,6 +129,8 @@ class Metrics:
         self.notify_healthy = Gauge(
             "almanac_notification_healthy", "1 while notifications reach Kafka.", registry=r
         )
+        #: The launch queue (runs held by a limit): its size, wait, and why runs joined it.
+        self.queue = QueueMetrics(r)
 
 
 @dataclass

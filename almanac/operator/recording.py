@@ -24,7 +24,7 @@ from almanac.core.retry import exhausted, will_retry
 from almanac.core.runs import JobObservation, RunRequest, job_name_of
 from almanac.core.status import RunPhase, TriggerKind
 from almanac.history import BufferedRecorder, RunRecord
-from almanac.history.records import TIMEOUT_REASON, RunKey, ended_at_deadline
+from almanac.history.records import QUEUED_REASON, TIMEOUT_REASON, RunKey, ended_at_deadline
 from almanac.notify import NotifySettings, messages_for_run
 
 from .kube import ObjectRef, RunOutcome
@@ -106,7 +106,11 @@ def run_record(
         error=error,
         pod=outcome.pod,
         log=outcome.log,
-        reason=TIMEOUT_REASON if timed_out else None,
+        reason=TIMEOUT_REASON
+        if timed_out
+        else f"{QUEUED_REASON}{job.queued}"
+        if job.queued is not None
+        else None,
         dead_lettered_at=(job.completion_time or job.start_time or job.slot) if dead else None,
         will_retry=retry is not None and will_retry(retry, job.attempt, job.phase),
     ).bounded()
@@ -163,13 +167,14 @@ class RunRecorder:
         #: Told of each phase queued (the run's spans, :mod:`almanac.operator.runtraces`).
         self.on_record: Callable[[RunRecord], None] | None = None
         self._final: set[RunKey] = set()
-        self._seen: dict[RunKey, RunPhase] = {}
+        self._seen: dict[RunKey, tuple[RunPhase, str | None]] = {}
 
     def record(self, record: RunRecord) -> None:
-        """Queue ``record`` unless this phase of the run was already queued by this process."""
-        if self._seen.get(record.key) is record.phase:
+        """Queue ``record`` unless this phase of the run was already queued by this process
+        (with the same reason: a queued run released is pending again, without it)."""
+        if self._seen.get(record.key) == (record.phase, record.reason):
             return
-        self._seen[record.key] = record.phase
+        self._seen[record.key] = (record.phase, record.reason)
         org = self.org_of(record.namespace)
         self.buffer.submit(record, messages_for_run(record, self.notify, namespace_org=org))
         if self.on_record is not None:

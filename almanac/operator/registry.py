@@ -75,6 +75,9 @@ class Registry:
         #: run) and "this event was accepted before" answered from memory.
         self.synced = asyncio.Event()
         self._listed: set[str] = set()
+        #: Told of every Job of a known owner uid, deleted or not (the launch limits'
+        #: counts, :class:`~.runledger.RunLedger`), owner tracked or not yet.
+        self.on_job: Callable[[str, str, JobObservation, bool], None] | None = None
 
     # -- ScheduledJobs -------------------------------------------------------------------
 
@@ -169,6 +172,8 @@ class Registry:
         if claimed is None:
             return
         uid = claimed[1]
+        if self.on_job is not None:
+            self.on_job(claimed[0], uid, seen, deleted)
         owner = self.owner(claimed)
         if owner:
             owner.unseen.pop(seen.name, None)  # seen now: the watch speaks for it

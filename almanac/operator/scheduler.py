@@ -33,7 +33,6 @@ from almanac.core.actions import (
     SettleRequest,
     SuspendJob,
 )
-from almanac.core.pruning import prune_candidates
 from almanac.core.reconcile import reconcile
 from almanac.core.runrequests import RequestPhase
 from almanac.core.runs import JobObservation
@@ -47,11 +46,13 @@ from .eventruns import EventRuns
 from .jobmetrics import facts_of
 from .kube import Kube, RunOutcome
 from .launcher import EVENT_CONCURRENCY, Launcher, fields_of
+from .launchqueue import LaunchQueue, QueueSetup
 from .leader import Fence, NotLeaderError, always
 from .logs import log
 from .namespacecache import NamespaceCache
 from .observability import Metrics
-from .recording import RunRecorder, SkipRowBudget, run_record, skipped_record
+from .passrecords import held_for_history, record_skips
+from .recording import RunRecorder, SkipRowBudget, run_record
 from .registry import Registry
 from .tracked import Tracked
 from .wakeups import IDLE_TICK, Key, WakeQueue
@@ -79,6 +80,7 @@ class Scheduler:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         namespaces: NamespaceCache | None = None,
         fence: Fence = always,
+        queue: QueueSetup | None = None,
     ) -> None:
         self._kube = kube
         self._metrics = metrics
@@ -107,6 +109,17 @@ class Scheduler:
             on_finished=self._finished,
             fence=fence,
         )
+        #: The launch limits: counts, the launcher's check, releases (:mod:`.dispatch`).
+        self.queue = LaunchQueue(
+            queue,
+            metrics.queue,
+            self.registry,
+            post_event=self.post_event,
+            clock=clock,
+            namespaces=namespaces,
+            recorder=recorder,
+            fence=fence,
+        )
         self.launcher = Launcher(
             kube,
             metrics,
@@ -118,6 +131,7 @@ class Scheduler:
             namespaces=namespaces,
             request_concurrency=request_concurrency,
             fence=fence,
+            gate=self.queue.gate,
         )
         self.events = EventRuns(self, clock=clock)
         #: ScheduledJob lifecycle events (``None``: no history, so no outbox to write to).
@@ -231,6 +245,7 @@ class Scheduler:
     async def run(self) -> None:
         writing = asyncio.create_task(self._writer.run())
         announcing = asyncio.create_task(self.announcer.run()) if self.announcer else None
+        queueing: asyncio.Task[None] | None = None
         try:
             # No pass before every watch has listed (registry.WATCHED): a pass that saw no
             # Jobs would launch a Forbid job's slot beside its running one. The loop counts
@@ -239,9 +254,12 @@ class Scheduler:
                 self.last_tick = time.monotonic()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.registry.synced.wait(), IDLE_TICK)
+            queueing = await self.queue.start()  # the counts' organisations, then releases
             await self._tick_forever()
         finally:
             writing.cancel()
+            if queueing is not None:
+                queueing.cancel()
             if announcing is not None:
                 announcing.cancel()
 
@@ -294,7 +312,7 @@ class Scheduler:
         """One pass: snapshot, decide (pure), carry out, write the status, plan a wake-up."""
         now = self._clock()
         snapshot = self.snapshot(t)
-        held = await self._held(t, snapshot, now)
+        held = await held_for_history(self._recorder, self._writer, t, snapshot, now)
         if held:
             snapshot = self.snapshot(t, held)
         result = reconcile(snapshot, now)
@@ -317,20 +335,6 @@ class Scheduler:
         self._writer.status(t, result.status)
         if result.wake is not None:
             self.wakeups.poke(t.key, result.wake)
-
-    async def _held(self, t: Tracked, snapshot: Snapshot, now: datetime) -> frozenset[str]:
-        """Jobs due for pruning whose final history row is not stored yet (invariant
-        nothing-lost): the reconcile keeps them."""
-        if self._recorder is None or snapshot.spec is None or snapshot.template is None:
-            return frozenset()
-        uid, held = snapshot.ref.uid, set()
-        for job in prune_candidates(snapshot, now):
-            if await self._recorder.may_delete(uid, job.name):
-                continue
-            held.add(job.name)
-            if self._recorder.requeue_if_lost(uid, job.name):
-                self._writer.rerecord(t, job.name)  # evicted from the buffer: again
-        return frozenset(held)
 
     async def carry_out(
         self, t: Tracked, template: JobTemplateSpec, actions: tuple[Action, ...], now: datetime
@@ -368,21 +372,12 @@ class Scheduler:
                     self.count_trigger(t, trigger, outcome, error)
                 case CountSkip(reason=reason, count=count):
                     self._metrics.skipped.labels(reason=reason.value).inc(count)
-                    self._record_skips(t, action, now)
+                    record_skips(self._recorder, self._skip_rows, t, action, now)
                 case AskRun(request=name, spec=spec):
                     await self.launcher.ask(t, name, spec)
                 case Notify():
                     self.notify(t, action)
         await flush()
-
-    def _record_skips(self, t: Tracked, action: CountSkip, now: datetime) -> None:
-        """A history row per skipped slot the pass named, within the job's hourly budget."""
-        if self._recorder is None or t.spec is None:
-            return
-        for slot in action.slots:
-            if self._skip_rows.take(t.ref.uid, now):
-                record = skipped_record(t.ref, t.spec.template, slot, action.reason)
-                self._recorder.record(record)
 
     async def _delete(self, t: Tracked, action: DeleteJob) -> None:
         await self._kube.delete_job(t.ref.namespace, action.job)

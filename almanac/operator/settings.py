@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from almanac.core.errors import AlmanacError, InvalidInputError
@@ -20,6 +20,7 @@ from almanac.notify.noticesettings import NoticeSettings
 
 from .config import OperatorConfig
 from .history import HistorySettings
+from .limitsettings import LimitSettings
 from .triggersettings import TriggerSettings
 
 __all__ = ["OperatorSettings"]
@@ -34,6 +35,7 @@ class OperatorSettings:
     history: HistorySettings
     notify: NotifySettings
     notices: NoticeSettings
+    limits: LimitSettings = field(default_factory=LimitSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorSettings:
@@ -53,6 +55,7 @@ class OperatorSettings:
         history = read(HistorySettings.from_env)
         notify = read(NotifySettings.from_env)
         notices = read(NoticeSettings.from_env)
+        limits = read(LimitSettings.from_env)
         if len(problems) == 1:
             raise problems[0]
         if problems:
@@ -62,4 +65,5 @@ class OperatorSettings:
         assert history is not None
         assert notify is not None
         assert notices is not None
-        return cls(process, triggers, history, notify, notices)
+        assert limits is not None
+        return cls(process, triggers, history, notify, notices, limits)

@@ -31,7 +31,14 @@ from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames
 from almanac.core.powers import Power
 from almanac.core.vocabulary import ANNOTATION_BACKFILL, ANNOTATION_RETRY, ANNOTATION_RUN_NOW, GROUP
 
-from .admissionreads import NamespaceLookup, TemplateLookup, namespace_problems, template_problems
+from .admissionreads import (
+    NamespaceLookup,
+    PriorityLookup,
+    TemplateLookup,
+    namespace_problems,
+    priority_problems,
+    template_problems,
+)
 from .deputy import AccessCheck, denied_powers, forbidden_causes
 
 __all__ = [
@@ -235,13 +242,15 @@ async def respond(
     writers: frozenset[str] = frozenset(),
     namespaces: NamespaceLookup | None = None,
     templates: TemplateLookup | None = None,
+    priorities: PriorityLookup | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Map a raw request body to (HTTP status, JSON body); malformed input is a 400.
 
     The chain graph is read (``chains``) only for ScheduledJobs with ``after`` triggers;
     the writer's permissions (``access``) only for the run powers a ScheduledJob adds; the
     namespace's metadata (``namespaces``) only for an export that names an organisation or a
-    job that names a Kafka topic; its template (``templates``) for every ScheduledJob
+    job that names a Kafka topic; its template (``templates``) for every ScheduledJob;
+    the PriorityClasses (``priorities``) for a job with ``spec.priority``
     (:mod:`.admissionreads`).
     """
     try:
@@ -267,6 +276,8 @@ async def respond(
                 found += await namespace_problems(request, namespaces)
             if templates is not None:
                 found += await template_problems(request, templates)
+            if priorities is not None:
+                found += await priority_problems(request, priorities)
         return 200, review(body, edges, kafka_names, denied=denied, writers=writers, found=found)
     except MalformedReviewError as exc:
         return 400, error_body(exc)

@@ -18,7 +18,7 @@ from aiohttp import web
 from almanac.core.errors import AlmanacError
 from almanac.core.kafkanames import DEFAULT_NAMES, KafkaNames
 
-from .admissionreads import NamespaceLookup, TemplateLookup
+from .admissionreads import NamespaceLookup, PriorityLookup, TemplateLookup
 from .certs import (
     CA_CERT,
     SERVING_CERT,
@@ -52,6 +52,7 @@ async def _validate(request: web.Request) -> web.Response:
             writers=request.app[WRITERS],
             namespaces=request.app.get(NAMESPACES),
             templates=request.app.get(TEMPLATES),
+            priorities=request.app.get(PRIORITIES),
         )
     except Exception:  # the top of one request: log, refuse, go on serving
         log.exception("admission review failed", extra={"path": request.path})
@@ -69,6 +70,7 @@ ACCESS: Final[web.AppKey[AccessCheck]] = web.AppKey("access")
 WRITERS: Final[web.AppKey[frozenset[str]]] = web.AppKey("writers")
 NAMESPACES: Final[web.AppKey[NamespaceLookup]] = web.AppKey("namespaces")
 TEMPLATES: Final[web.AppKey[TemplateLookup]] = web.AppKey("templates")
+PRIORITIES: Final[web.AppKey[PriorityLookup]] = web.AppKey("priorities")
 
 
 def create_app(
@@ -79,6 +81,7 @@ def create_app(
     writers: frozenset[str] = frozenset(),
     namespaces: NamespaceLookup | None = None,
     templates: TemplateLookup | None = None,
+    priorities: PriorityLookup | None = None,
 ) -> web.Application:
     """The webhook's routes (a function, so tests get a fresh app)."""
     app = web.Application(client_max_size=MAX_BODY)
@@ -88,6 +91,8 @@ def create_app(
         app[NAMESPACES] = namespaces
     if templates is not None:
         app[TEMPLATES] = templates
+    if priorities is not None:
+        app[PRIORITIES] = priorities
     if access is not None:
         app[ACCESS] = access
     if chains is not None:
@@ -115,6 +120,7 @@ async def start_webhook_server(
     writers: frozenset[str] = frozenset(),
     namespaces: NamespaceLookup | None = None,
     templates: TemplateLookup | None = None,
+    priorities: PriorityLookup | None = None,
 ) -> web.AppRunner:
     """Serve the webhook over HTTPS; stop it with ``await runner.cleanup()``.
 
@@ -133,8 +139,9 @@ async def start_webhook_server(
         Called when ``ca.crt`` changed, to write the new ``caBundle``.
     writers
         The users whose RunRequest writes are allowed (the operator's, the facade's).
-    namespaces, templates
-        Read a namespace's metadata and resolve a template (:mod:`.admissionreads`).
+    namespaces, templates, priorities
+        Read a namespace's metadata, resolve a template, find a PriorityClass
+        (:mod:`.admissionreads`).
     """
     if manage_certs:
         await asyncio.to_thread(ensure_certificates, cert_dir, hosts)
@@ -146,6 +153,7 @@ async def start_webhook_server(
         writers=writers,
         namespaces=namespaces,
         templates=templates,
+        priorities=priorities,
     )
     refresher = _refresher(
         context, cert_dir, hosts if manage_certs else None, refresh_interval, on_ca_changed

@@ -106,9 +106,10 @@ built-in payload types (ALMANAC_RUN_IMAGE_PULL_SECRETS), which use the same imag
 - apiGroups: ["almanac.dev"]
   resources: ["runrequests/status"]
   verbs: ["patch"]
+# patch: a run held by a launch limit is created suspended and released with a patch.
 - apiGroups: ["batch"]
   resources: ["jobs"]
-  verbs: ["get", "list", "watch", "create", "delete"]
+  verbs: ["get", "list", "watch", "create", "delete", "patch"]
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["get", "list"]

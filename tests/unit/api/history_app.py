@@ -50,6 +50,8 @@ class Jobs:
     requests: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     #: Logs of run pods still there, by (namespace, run name).
     pod_logs: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: Run Jobs as the API server holds them (the launch queue's are among them).
+    run_jobs: list[dict[str, Any]] = field(default_factory=list)
 
     async def namespace_labels(self, namespace: str) -> dict[str, str] | None:
         return {"almanac.dev/org-id": namespace.removeprefix("org-")}
@@ -62,6 +64,15 @@ class Jobs:
             if obj["metadata"]["uid"] == uid:
                 return obj
         raise NotFoundError(f"no job with id {uid!r}", "id")
+
+    async def queued_jobs(self, namespace: str) -> list[dict[str, Any]]:
+        """The label selector ``almanac.dev/queued=true`` in ``namespace``."""
+        return [
+            j
+            for j in self.run_jobs
+            if j["metadata"]["namespace"] == namespace
+            and j["metadata"]["labels"].get("almanac.dev/queued") == "true"
+        ]
 
     async def get_run_job(self, namespace: str, name: str) -> dict[str, Any] | None:
         return None  # every run's Job is pruned: runs are found in the history

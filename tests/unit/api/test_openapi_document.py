@@ -13,7 +13,15 @@ import pytest
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from almanac.api import ApiSettings, create_app, letterschemas, notifytest, schemas, summary
+from almanac.api import (
+    ApiSettings,
+    create_app,
+    letterschemas,
+    notifytest,
+    queue,
+    schemas,
+    summary,
+)
 from almanac.api.routes import (
     control,
     deadletters,
@@ -24,6 +32,7 @@ from almanac.api.routes import (
     runs,
     templates,
 )
+from almanac.api.routes import queue as queue_routes
 from almanac.api.routes import status as status_routes
 
 DOCUMENT: Final = create_app(ApiSettings()).openapi()
@@ -54,6 +63,7 @@ EXPECTED_IDS: Final = {
     "getMetricsSummary",
     "getNextRuns",
     "listDeadLetters",
+    "listQueue",
     "getDeadLetter",
     "requeueDeadLetter",
     "listTemplates",
@@ -88,6 +98,7 @@ def test_every_route_names_its_operation_id_even_outside_the_document() -> None:
         control,
         notifications,
         runs,
+        queue_routes,
         deadletters,
         templates,
         events,
@@ -107,6 +118,7 @@ def _model(schema: dict[str, Any]) -> type[BaseModel]:
         getattr(schemas, name, None)
         or getattr(letterschemas, name, None)
         or getattr(notifytest, name, None)
+        or getattr(queue, name, None)
         or getattr(summary, name)
     )
     return model

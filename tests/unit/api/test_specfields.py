@@ -32,6 +32,8 @@ KUBECTL_SPEC: dict[str, Any] = {
     "retry": {"maxAttempts": 3, "backoff": {"initial": "90s", "factor": 3, "max": "1h"}},
     "timeout": "2m",
     "pauseAfterFailures": 3,
+    "priority": "high",
+    "maxConcurrentRuns": 2,
     "overlapPolicy": "BufferOne",
     "catchUp": {"window": "30m", "maxRuns": 2},
     "history": {"successfulJobs": 1, "failedJobs": 2},
@@ -81,6 +83,7 @@ def test_a_kubectl_written_spec_reads_in_the_seeds_words() -> None:
     assert view.start_date == datetime(2026, 1, 1, tzinfo=UTC)
     assert view.tags == ["ops", "nightly"]
     assert view.pause_after_failures == 3
+    assert (view.priority, view.concurrency) == ("high", 2)
     assert view.triggers == [
         {
             "name": "opened",
@@ -106,6 +109,8 @@ def test_a_bare_spec_shows_the_defaults_the_operator_applies() -> None:
         },
         "overlap_policy": "forbid",
         "allow_overlap": False,
+        "priority": None,
+        "concurrency": None,
         "max_executions": None,
         "jitter_seconds": None,
         "pause_after_failures": None,
@@ -139,6 +144,8 @@ def test_a_job_read_and_written_back_as_is_leaves_the_spec_untouched(
     ("changes", "expected"),
     [
         ({"timeout_seconds": 90}, {"timeout": "1m30s"}),
+        ({"priority": "critical"}, {"priority": "critical"}),
+        ({"concurrency": 4}, {"maxConcurrentRuns": 4}),
         ({"description": "Why"}, {"description": "Why"}),
         ({"tags": ["a", "b"]}, {"tags": ["a", "b"]}),
         (
@@ -171,6 +178,8 @@ def test_a_job_read_and_written_back_as_is_leaves_the_spec_untouched(
     ],
     ids=[
         "timeout",
+        "priority",
+        "concurrency",
         "description",
         "tags",
         "retries-rest-default",

@@ -73,12 +73,12 @@ def test_get_has_the_printer_columns_of_kubectl_get_sj() -> None:
     ]  # fmt: skip
 
 
-def test_get_wide_adds_template_last_success_and_message() -> None:
+def test_get_wide_adds_template_queued_last_success_and_message() -> None:
     text = job_table([scheduled_job()], NOW, wide=True, namespaces=True)
     header = text.splitlines()[0]
     assert header.startswith("NAMESPACE")
-    assert header.endswith("TEMPLATE   LAST SUCCESS   MESSAGE")
-    assert text.splitlines()[1].endswith("command    9h             next run")
+    assert header.endswith("TEMPLATE   QUEUED   LAST SUCCESS   MESSAGE")
+    assert text.splitlines()[1].endswith("command    <none>   9h             next run")
 
 
 def test_get_of_a_job_never_run_shows_none() -> None:

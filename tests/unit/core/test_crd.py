@@ -58,7 +58,7 @@ def test_scheduled_job_crd_shape() -> None:
         "SCHEDULE", "TZ", "SUSPEND", "ACTIVE", "LAST RUN", "LAST RESULT", "READY", "NEXT RUN", "AGE"
     ]  # fmt: skip
     wide = [c["name"].upper() for c in printed if c.get("priority") == 1]
-    assert wide == ["TEMPLATE", "LAST SUCCESS", "MESSAGE"]
+    assert wide == ["TEMPLATE", "QUEUED", "LAST SUCCESS", "MESSAGE"]
     last_run = next(c for c in printed if c["name"] == "Last Run")
     assert last_run["jsonPath"] == ".status.lastStartTime"  # not the last slot considered
     spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]

@@ -125,18 +125,42 @@ def operator_rules() -> list[dict[str, Any]]:
 
 
 def test_operator_rules_are_those_of_config_rbac() -> None:
-    """The chart splits off the cluster-scoped access reviews (a ClusterRole in every
-    mode); together its rules are config/rbac's."""
+    """The chart splits off the cluster-scoped access reviews and PriorityClass reads (a
+    ClusterRole each, in every mode); together its rules are config/rbac's."""
     roles = {r["metadata"]["name"]: r for r in by_kind(render(), "ClusterRole")}
     operator = next(r for n, r in roles.items() if n.endswith("-operator"))
     reviews = next(r for n, r in roles.items() if n.endswith("-operator-access-review"))
-    assert operator["rules"] + reviews["rules"] == operator_rules()
+    classes = next(r for n, r in roles.items() if n.endswith("-operator-priorityclasses"))
+    assert operator["rules"] + reviews["rules"] + classes["rules"] == operator_rules()
 
 
 def test_the_access_review_role_is_bound_in_namespaced_mode_too() -> None:
     objects = render({"rbac.namespacedOnly": "true"})
     bound = [b["roleRef"]["name"] for b in by_kind(objects, "ClusterRoleBinding")]
     assert any(name.endswith("-operator-access-review") for name in bound)
+    assert any(name.endswith("-operator-priorityclasses") for name in bound)
+
+
+def test_launch_limits_reach_the_operator_only_when_set() -> None:
+    def env(objects: list[dict[str, Any]]) -> dict[str, str]:
+        operator = next(
+            d for d in by_kind(objects, "Deployment") if d["metadata"]["name"].endswith("operator")
+        )
+        [container] = operator["spec"]["template"]["spec"]["containers"]
+        return {e["name"]: e.get("value") for e in container["env"]}
+
+    assert not any(name.startswith("ALMANAC_MAX_ACTIVE") for name in env(render()))
+    limited = env(
+        render(
+            {
+                "operator.limits.maxActiveRunsPerNamespace": "2",
+                "operator.limits.launchesPerSecond": "0.5",
+            }
+        )
+    )
+    assert limited["ALMANAC_MAX_ACTIVE_RUNS_PER_NAMESPACE"] == "2"
+    assert limited["ALMANAC_LAUNCHES_PER_SECOND"] == "0.5"
+    assert "ALMANAC_MAX_ACTIVE_RUNS" not in limited
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,15 @@ FAILED = finished(RunPhase.FAILED)
             id="marks-on-failed-only",
         ),
         pytest.param(record(RunPhase.SKIPPED, reason="suspended"), RunState.SKIPPED, id="skipped"),
+        pytest.param(
+            record(RunPhase.PENDING, reason="queued:namespace"), RunState.QUEUED, id="queued"
+        ),
+        pytest.param(record(RunPhase.PENDING), RunState.PENDING, id="pending-released"),
+        pytest.param(
+            record(RunPhase.RUNNING, reason="queued:namespace"),
+            RunState.RUNNING,
+            id="queue-mark-on-pending-only",
+        ),
     ],
 )
 def test_state_of_a_row(row: RunRecord, state: RunState) -> None:
