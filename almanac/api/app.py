@@ -45,6 +45,7 @@ from almanac.api.routes import (
 )
 from almanac.api.routes.common import restore_example_nulls
 from almanac.api.settings import ApiSettings
+from almanac.console import CONSOLE_PATH, create_console
 from almanac.core.errors import AlmanacError
 from almanac.core.resource import format_location
 from almanac.history import HistoryNotConfiguredError, HistoryUnavailableError
@@ -179,6 +180,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     for module in _API_ROUTES:
         app.include_router(module.router, prefix=BASE_PATH)
     app.include_router(health.router)
+    app.mount(CONSOLE_PATH, create_console(app, settings))
     _install_handlers(app)
     app.add_middleware(ObservedRequests, metrics=metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
