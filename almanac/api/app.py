@@ -45,7 +45,6 @@ from almanac.api.routes import (
 )
 from almanac.api.routes.common import restore_example_nulls
 from almanac.api.settings import ApiSettings
-from almanac.console import CONSOLE_PATH, create_console
 from almanac.core.errors import AlmanacError
 from almanac.core.resource import format_location
 from almanac.history import HistoryNotConfiguredError, HistoryUnavailableError
@@ -180,6 +179,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     for module in _API_ROUTES:
         app.include_router(module.router, prefix=BASE_PATH)
     app.include_router(health.router)
+    # Imported here: the console is built on this package's service (an import cycle).
+    from almanac.console.app import CONSOLE_PATH, create_console  # noqa: PLC0415
+
     app.mount(CONSOLE_PATH, create_console(app, settings))
     _install_handlers(app)
     app.add_middleware(ObservedRequests, metrics=metrics)

@@ -1,5 +1,4 @@
-"""The web console: server-rendered pages over the REST facade's service (``/console``)."""
+"""The web console: server-rendered pages over the REST facade's service, at ``/console``.
 
-from almanac.console.app import CONSOLE_PATH, create_console, missing_assets
-
-__all__ = ["CONSOLE_PATH", "create_console", "missing_assets"]
+:func:`almanac.console.app.create_console` builds it; the facade's ``create_app`` mounts it.
+"""

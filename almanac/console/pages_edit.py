@@ -100,6 +100,7 @@ async def new(request: Request) -> Response:
 async def create(request: Request) -> Response:
     page = Page.of(request)
     fields = await read_form(request)
+    page.service.roles.check_create(page.who)  # before the form: a viewer learns only that
     form = JobForm.from_fields(fields)
     try:
         changes = form.create_changes()
@@ -129,6 +130,8 @@ async def edit(request: Request, job_id: str) -> Response:
 async def save(request: Request, job_id: str) -> Response:
     page = Page.of(request)
     fields = await read_form(request)
+    obj = await page.service.get_job(page.who, job_id)
+    page.service.roles.check_change(page.who, obj, "change")  # before the form, as above
     form = JobForm.from_fields(fields)
     try:
         await page.service.update_job(page.who, job_id, form.edit_changes())
@@ -169,6 +172,7 @@ async def import_form(request: Request) -> Response:
 async def import_job(request: Request) -> Response:
     page = Page.of(request)
     fields = await read_form(request)
+    page.service.roles.check_create(page.who)
     text = fields.get("yaml", "")
     try:
         job = await page.service.create_job(page.who, import_yaml(text))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -44,7 +44,16 @@ def _instant(text: str, zone: ZoneInfo, field: str) -> datetime:
         raise BadRequestError(
             f"{text!r} is not a date and time; write it as 2026-03-29T02:30", field
         ) from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+    if value.tzinfo is not None:
+        return value
+    local = value.replace(tzinfo=zone)  # a repeated time: its first occurrence (fold=0)
+    if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != value:
+        raise BadRequestError(
+            f"{text} does not exist in {zone.key}: the clocks jump forward over it that "
+            "day; pick a time outside the gap",
+            field,
+        )
+    return local
 
 
 def _local(value: Any, zone: str) -> str:

@@ -24,6 +24,7 @@ from almanac.api import ApiSettings, create_app, encode_identity
 from almanac.api.catalog import Catalog
 from almanac.api.errors import ConflictError, NotFoundError
 from almanac.api.kube import KubeFacade
+from almanac.api.roles import RolePolicy
 from almanac.api.service import JobService
 from almanac.core.logtail import LogTail, LogTailLimits, tail_of
 from almanac.core.namespaces import NamespacePolicy
@@ -186,7 +187,14 @@ def make_app(
     settings = settings or ApiSettings()
     kube, store = MemoryKube(), InMemoryRunStore(now=NOW)
     facade = cast(KubeFacade, kube)
-    service = JobService(settings, facade, store, Catalog(facade, settings.image), clock=clock)
+    service = JobService(
+        settings,
+        facade,
+        store,
+        Catalog(facade, settings.image),
+        roles=RolePolicy.of(settings.admin_users, settings.readonly_users),
+        clock=clock,
+    )
     app = create_app(settings)
     app.state.context = SimpleNamespace(service=service)
     return app, kube, store, service
