@@ -11,7 +11,7 @@ from psycopg_pool import PoolTimeout
 from starlette.responses import PlainTextResponse, Response
 
 from almanac.api.errors import ApiError
-from almanac.api.mapping import job_view, run_view
+from almanac.api.mapping import job_view, run_view, type_for
 from almanac.api.runlogs import run_logs
 from almanac.api.runreads import RunWindow
 from almanac.console.jobform import export_yaml
@@ -38,20 +38,18 @@ async def home(request: Request) -> Response:
 async def jobs(request: Request) -> Response:
     page = Page.of(request)
     query = ListQuery.parse(request.query_params)
-    found = await page.service.list_jobs(page.who, query.job_filter())
+    found = await page.service.list_job_objects(page.who, query.job_filter())
     pages = Pages(query.page, len(found))
     shown = found[pages.offset : pages.offset + pages.size]
-    namespace = await page.service.namespace(page.who)
-    objects = {
-        str(o["metadata"].get("uid")): o
-        for o in await page.service.kube.list_jobs(namespace, cached=True)
-    }
-    templates = sorted({j.type for j in found} | ({query.template} if query.template else set()))
+    templates = sorted(
+        {type_for(str((o.get("spec") or {}).get("template", ""))) for o in found}
+        | ({query.template} if query.template else set())
+    )
     return render(
         request,
         "jobs.html",
         page=page,
-        rows=[job_row(job, objects.get(job.id)) for job in shown],
+        rows=[job_row(job_view(obj), obj) for obj in shown],
         query=query,
         pages=pages,
         templates=templates,

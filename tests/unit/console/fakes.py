@@ -66,7 +66,10 @@ class MemoryKube:
         return None
 
     async def list_jobs(self, namespace: str, *, cached: bool = False) -> list[dict[str, Any]]:
-        return [copy.deepcopy(o) for (ns, _), o in self.jobs.items() if ns == namespace]
+        """Like the facade's watched copy, ``cached`` answers the stored objects themselves
+        (readers must not change them); an API server read answers copies."""
+        found = [o for (ns, _), o in self.jobs.items() if ns == namespace]
+        return found if cached else copy.deepcopy(found)
 
     def _find(self, namespace: str, uid: str) -> dict[str, Any]:
         for (ns, _), obj in self.jobs.items():
