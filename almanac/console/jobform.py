@@ -22,7 +22,7 @@ from almanac.api.schemas import Job, JobInput, JobPatch
 from almanac.console.scheduleform import ScheduleForm
 from almanac.core.resource import format_location
 
-__all__ = ["FORM_FIELDS", "JobForm", "export_yaml", "import_yaml"]
+__all__ = ["FORM_FIELDS", "JobForm", "editor_schema", "export_yaml", "import_yaml"]
 
 #: The fields errors are shown next to (everything else goes to the form's summary).
 FORM_FIELDS: Final = (
@@ -156,6 +156,21 @@ class JobForm:
             if self.schedule.kind != "none":
                 raise BadRequestError("give the schedule", "schedule")
         return validated(JobPatch, body)
+
+
+#: Keywords JSON Editor cannot draw as one form (it draws a hidden form per branch); the
+#: server still checks them, and names the field they refuse.
+_UNDRAWN: Final = frozenset({"if", "then", "else", "$schema"})
+
+
+def editor_schema(schema: Any) -> Any:
+    """The template's params schema as the page's form draws it: without conditional
+    branches, which only the server's check applies."""
+    if isinstance(schema, dict):
+        return {k: editor_schema(v) for k, v in schema.items() if k not in _UNDRAWN}
+    if isinstance(schema, list):
+        return [editor_schema(v) for v in schema]
+    return schema
 
 
 def export_yaml(job: Job) -> str:

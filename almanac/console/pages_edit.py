@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from almanac.api.errors import BadRequestError
 from almanac.api.mapping import job_view
 from almanac.api.schemas import Template
-from almanac.console.jobform import FORM_FIELDS, JobForm, import_yaml
+from almanac.console.jobform import FORM_FIELDS, JobForm, editor_schema, import_yaml
 from almanac.console.preview import preview
 from almanac.console.scheduleform import ScheduleForm
 from almanac.console.views import FieldErrors, field_errors
@@ -69,7 +69,7 @@ async def _form_page(
         form=form,
         chosen=chosen,
         templates=templates,
-        schema=schema,
+        schema=editor_schema(schema),
         errors=errors,
         payload_errors=_payload_errors(errors, error),
         action=action,

@@ -1,9 +1,10 @@
 """What every console response carries, and the CSRF check of every form post.
 
-* **Content-Security-Policy**: scripts and styles only from the console's own static
-  files (no inline script, no ``eval``), no plugins, no framing, forms post only to this
-  origin. A page that needs data gives it as HTML attributes or a ``type="application/json"``
-  block, which the browser never executes.
+* **Content-Security-Policy**: scripts and style sheets only from the console's own
+  static files (no inline script, no ``eval``, no ``<style>``; style *attributes* are
+  allowed for JSON Editor), no plugins, no framing, forms post only to this origin. A
+  page that needs data gives it as HTML attributes or a ``type="application/json"`` block,
+  which the browser never executes.
 * **CSRF**: the platform gateway signs browsers in with a cookie, so a page of another
   site could make a browser post to the console. Every form carries a token that must
   equal the ``almanac_csrf`` cookie (double submit: another site can neither read the
@@ -38,6 +39,9 @@ CSP: Final = "; ".join(
         "default-src 'none'",
         "script-src 'self'",
         "style-src 'self'",
+        # JSON Editor shows and hides parts of the form with style attributes; attributes
+        # cannot load or run anything, and <style> elements stay refused.
+        "style-src-attr 'unsafe-inline'",
         "img-src 'self' data:",
         "connect-src 'self'",
         "font-src 'self'",
