@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from playwright.sync_api import Browser, Page, sync_playwright
 
@@ -22,8 +23,11 @@ __all__ = [
     "CHROMIUM",
     "axe_violations",
     "chromium",
+    "eventually_in_page",
     "screenshot",
 ]
+
+T = TypeVar("T")
 
 REPO: Final = Path(__file__).resolve().parents[2]
 CHROMIUM: Final = Path(os.environ.get("ALMANAC_CHROMIUM", "/usr/bin/chromium"))
@@ -84,3 +88,28 @@ def screenshot(page: Page, name: str, folder: Path | None = None) -> Path:
     path = target / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def eventually_in_page(
+    page: Page,
+    check: Callable[[], T | None],
+    *,
+    timeout: float,
+    interval: float = 1.0,
+    what: str = "condition",
+) -> T:
+    """The synchronous counterpart of :func:`tests.support.eventually` for Playwright's
+    sync API (whose loop owns the thread): ``check`` until it returns a value or passes
+    without an AssertionError, waiting with the page's own timer in between."""
+    deadline = time.monotonic() + timeout
+    last: AssertionError | None = None
+    while True:
+        try:
+            found = check()
+            if found is not None and found is not False:
+                return found
+        except AssertionError as exc:
+            last = exc
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}: {last}")
+        page.wait_for_timeout(interval * 1000)
