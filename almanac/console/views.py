@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Final, get_args
 from urllib.parse import urlencode
 
-from almanac.api.errors import ApiError, BadRequestError, Problem
+from almanac.api.errors import ApiError, Problem
 from almanac.api.identity import Identity
 from almanac.api.jobfilter import JobFilter
 from almanac.api.roles import Role, RolePolicy
@@ -33,6 +33,7 @@ __all__ = [
     "field_errors",
     "job_row",
     "last_result",
+    "role_name",
     "when",
 ]
 
@@ -195,9 +196,6 @@ def field_errors(error: ApiError, fields: tuple[str, ...]) -> FieldErrors:
     return found
 
 
-def bad_field(field: str, message: str) -> BadRequestError:
-    return BadRequestError(message, field)
-
-
 def role_name(roles: RolePolicy, who: Identity) -> str:
+    """The role as the page header says it (a reader is a "viewer" to people)."""
     return {Role.ADMIN: "admin", Role.MEMBER: "member", Role.READER: "viewer"}[roles.role_of(who)]
