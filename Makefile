@@ -7,7 +7,7 @@ STACK := hack/stack
 export ALMANAC_TIMES := /tmp/almanac-test-times-$(shell echo $$PPID)
 PROFILE ?= short
 
-.PHONY: help install stack dev down status lint unit integration e2e chaos test crds clean
+.PHONY: help install console-assets stack dev down status lint unit integration e2e chaos test crds clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -19,7 +19,10 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[runtime,dev]'
 	touch $@
 
-install: $(VENV)/.installed ## create .venv with the project and its dev tools
+console-assets: ## vendor the web console's npm assets (JSON Editor; axe-core for its tests)
+	@hack/console/assets
+
+install: $(VENV)/.installed console-assets ## create .venv with the project and its dev tools, and the console's assets
 
 stack: install ## bring the local stack up (Kubernetes, Postgres, Kafka) and leave it running
 	@$(STACK) up

@@ -191,6 +191,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     for module in _API_ROUTES:
         app.include_router(module.router, prefix=BASE_PATH)
     app.include_router(health.router)
+    # Imported here: the console is built on this package's service (an import cycle).
+    from almanac.console.app import CONSOLE_PATH, create_console  # noqa: PLC0415
+
+    app.mount(CONSOLE_PATH, create_console(app, settings))
     _install_handlers(app)
     app.add_middleware(ObservedRequests, metrics=metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -16,7 +16,7 @@ from almanac.api.mapping import display_name, job_status, job_view, type_for
 from almanac.api.schemas import Job, JobStatus
 from almanac.core.vocabulary import ANNOTATION_CREATED_BY
 
-__all__ = ["JobFilter", "SortKey", "select_jobs"]
+__all__ = ["JobFilter", "SortKey", "select_jobs", "select_objects"]
 
 SortKey = Literal["created", "name", "next_run"]
 
@@ -82,6 +82,14 @@ def _instant(text: Any) -> datetime | None:
 def select_jobs(objects: Iterable[Mapping[str, Any]], query: JobFilter) -> list[Job]:
     """The jobs ``query`` keeps, sorted by its key (ties by object name, so pages are
     stable across requests)."""
+    return [job_view(o) for o in select_objects(objects, query)]
+
+
+def select_objects(
+    objects: Iterable[Mapping[str, Any]], query: JobFilter
+) -> list[Mapping[str, Any]]:
+    """The objects :func:`select_jobs` shows, in its order, not yet mapped: a caller that
+    shows one page of a thousand jobs maps only that page (the mapping dominates)."""
     kept = [o for o in objects if query.keeps(o)]
 
     def key(obj: Mapping[str, Any]) -> tuple[str, str]:
@@ -96,4 +104,4 @@ def select_jobs(objects: Iterable[Mapping[str, Any]], query: JobFilter) -> list[
         return first, str(meta.get("name", ""))
 
     kept.sort(key=key, reverse=query.descending)
-    return [job_view(o) for o in kept]
+    return kept

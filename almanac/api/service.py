@@ -11,7 +11,7 @@ same answer as for one that does not exist at all, so probing leaks nothing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -29,7 +29,7 @@ from almanac.api.errors import (
 )
 from almanac.api.idempotency import CreateKey, replayed
 from almanac.api.identity import Identity
-from almanac.api.jobfilter import JobFilter, select_jobs
+from almanac.api.jobfilter import JobFilter, select_jobs, select_objects
 from almanac.api.kube import KubeFacade
 from almanac.api.limits import Limits
 from almanac.api.mapping import (
@@ -161,6 +161,12 @@ class JobService:
         """Jobs of the caller's organisation that ``query`` keeps, in its order."""
         namespace = await self.namespace(who)
         return select_jobs(await self.kube.list_jobs(namespace, cached=True), query)
+
+    async def list_job_objects(self, who: Identity, query: JobFilter) -> list[Mapping[str, Any]]:
+        """The ScheduledJobs :meth:`list_jobs` shows, as objects, for a caller that maps
+        only the page it shows (the console's list at a thousand jobs)."""
+        namespace = await self.namespace(who)
+        return select_objects(await self.kube.list_jobs(namespace, cached=True), query)
 
     async def get_job(self, who: Identity, job_id: str) -> dict[str, Any]:
         return await self.kube.get_job(await self.namespace(who), job_id)

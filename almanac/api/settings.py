@@ -247,6 +247,8 @@ class ApiSettings:
     gateway_client_names: frozenset[str] = frozenset()
     #: Plain-HTTP port serving only /healthz, /readyz and /metrics; None: no such port.
     ops_port: int | None = None
+    #: The web console's dev sign-in page (``ALMANAC_CONSOLE_DEV_LOGIN``): local stacks only.
+    console_dev_login: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ApiSettings:
@@ -281,6 +283,7 @@ class ApiSettings:
             gateway_client_ca=client_ca,
             gateway_client_names=_client_names(env, client_ca),
             ops_port=_ops_port(env, port, client_ca),
+            console_dev_login=_flag(env, "ALMANAC_CONSOLE_DEV_LOGIN", False),
         )
 
     def namespace(self, org_id: str) -> str:

@@ -87,6 +87,10 @@ def _start_facade(dirs: Dirs, state: State) -> int:
                 ALMANAC_DATABASE_URL=services.database_url(state),
                 ALMANAC_KAFKA_BOOTSTRAP=services.kafka_bootstrap(state),
                 ALMANAC_IMAGE=_image(state),
+                # The web console's dev sign-in page (no gateway here), and a read-only
+                # user to try the viewer role with.
+                ALMANAC_CONSOLE_DEV_LOGIN="true",
+                ALMANAC_API_READONLY_USERS=os.environ.get("ALMANAC_API_READONLY_USERS", "viewer"),
             )
             log = dirs.logs / "facade.log"
             spawn(state, "facade", [sys.executable, "-m", "almanac", "api"], log, env=env, cwd=REPO)
@@ -101,6 +105,7 @@ def _start_facade(dirs: Dirs, state: State) -> int:
             )
     # An export line, like the others on stdout, so `eval "$(hack/stack dev)"` still works.
     print(f"export ALMANAC_API_URL=http://127.0.0.1:{port}{FACADE_PATH}")
+    say(f"web console: http://127.0.0.1:{port}/console (dev sign-in)")
     return port
 
 

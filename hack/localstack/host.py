@@ -27,6 +27,9 @@ PACKAGES: dict[str, str] = {
     "/usr/sbin/iptables": "iptables",
     "/usr/lib/postgresql/15/bin/postgres": "postgresql-15",
     "/usr/bin/openssl": "openssl",
+    # The web console's browser tests drive Debian's Chromium with Playwright (no browser
+    # download is possible here): tests/unit/console, tests/integration/console.
+    "/usr/bin/chromium": "chromium",
 }
 
 TOOLCHAINS = {
