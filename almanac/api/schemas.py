@@ -24,8 +24,6 @@ from pydantic_core import PydanticCustomError
 from almanac.api.specschemas import CLEARABLE, SpecFields
 
 __all__ = [
-    "BackfillAccepted",
-    "BackfillRequest",
     "Component",
     "ErrorBody",
     "ErrorItem",
@@ -42,14 +40,11 @@ __all__ = [
     "ListMeta",
     "NextExecution",
     "NextRuns",
-    "PauseRequest",
-    "RetryAccepted",
+    "RequestBody",
     "Run",
     "RunCounts",
     "RunList",
     "RunLogs",
-    "RunNowAccepted",
-    "RunNowRequest",
     "RunStatus",
     "Template",
     "TemplateList",
@@ -81,11 +76,13 @@ _STATUS_INPUT = (
 )
 
 
-class _Input(BaseModel):
+class RequestBody(BaseModel):
+    """A request body: unknown keys are refused (a 400 naming the key), never ignored."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class JobInput(SpecFields, _Input):
+class JobInput(SpecFields, RequestBody):
     """A whole job, as POST /jobs and PUT /jobs/{id} take it; a spec field left out keeps
     its value on PUT (so a kubectl-written setting survives a REST edit)."""
 
@@ -112,7 +109,7 @@ def _absent_not_null(schema: dict[str, Any]) -> None:
             prop["anyOf"] = kept
 
 
-class JobPatch(SpecFields, _Input):
+class JobPatch(SpecFields, RequestBody):
     """Any subset of a job's fields (PATCH /jobs/{id}); a field left out keeps its value,
     null clears the optional ones (description, tags, dates, limits, triggers)."""
 
@@ -281,60 +278,6 @@ class NextRuns(BaseModel):
     data: list[AwareDatetime]
 
 
-class PauseRequest(_Input):
-    """Optional body of POST /jobs/{id}/pause."""
-
-    reason: Annotated[str, StringConstraints(max_length=1024)] | None = Field(
-        None, description="Shown in the job's Ready condition while paused."
-    )
-
-
-class RunNowRequest(_Input):
-    """Optional body of POST /jobs/{id}/run."""
-
-    payload: dict[str, Any] | None = Field(
-        None,
-        description="Parameters over the job's payload for this run only, checked by the "
-        "type's schema like the job's own (e.g. a report's date).",
-    )
-
-
-class RunNowAccepted(BaseModel):
-    """A manual run was requested; the operator launches it once per key."""
-
-    job_id: str
-    run_id: str = Field(description="The run it starts (listed under the job once launched).")
-    idempotency_key: str
-    status: Literal["accepted"] = "accepted"
-
-
-class RetryAccepted(BaseModel):
-    """A new attempt of a finished run was requested; asking again for the same run
-    answers the same attempt (retry that attempt's run for another)."""
-
-    run_id: str = Field(description="The run retried.")
-    job_id: str
-    retry_run_id: str = Field(
-        description="The new attempt's run (listed under the job once launched)."
-    )
-    status: Literal["accepted"] = "accepted"
-
-
-class BackfillRequest(_Input):
-    """Run every slot of the job's schedule in ``[start, end]`` now."""
-
-    start: AwareDatetime = Field(description="First instant (inclusive), RFC 3339 with offset.")
-    end: AwareDatetime = Field(description="Last instant (inclusive).")
-
-
-class BackfillAccepted(BaseModel):
-    """The runs created for a backfill (existing ones are not created twice)."""
-
-    job_id: str
-    runs: list[str] = Field(description="Run ids (Job names), one per slot.")
-    created: int = Field(description="How many were new.")
-
-
 def _encodable(value: str) -> str:
     """JSON allows lone surrogates (``"\\ud800"``); Kafka keys and replies need real UTF-8."""
     try:
@@ -354,7 +297,7 @@ EventKey = Annotated[
 ]
 
 
-class EventInput(_Input):
+class EventInput(RequestBody):
     """An event for ScheduledJobs with Kafka triggers (POST /events), the seed's
     ``triggerEvent(event, data)`` for callers without a Kafka client."""
 

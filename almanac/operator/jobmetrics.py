@@ -14,10 +14,10 @@ label set costs memory in Prometheus: a job has at most :data:`SERIES_PER_JOB` s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -32,6 +32,7 @@ __all__ = [
     "SERIES_PER_JOB",
     "JobFacts",
     "JobSeries",
+    "facts_from_status",
     "facts_of",
 ]
 
@@ -69,6 +70,29 @@ def facts_of(
     failures = [j.completion_time for j in jobs if j.phase is RunPhase.FAILED and j.completion_time]
     last_failure = max(failures, default=None)
     return JobFacts(last_success, last_failure, next_run, consecutive_failures, interval, suspended)
+
+
+def facts_from_status(
+    jobs: Iterable[JobObservation],
+    status: Mapping[str, Any],
+    interval: timedelta | None,
+    *,
+    suspended: bool,
+) -> JobFacts:
+    """:func:`facts_of` with the times and streak read from the status a pass wrote."""
+    return facts_of(
+        jobs,
+        _instant(status.get("lastSuccessfulTime")),
+        _instant(status.get("nextRunTime")),
+        int(status.get("consecutiveFailures") or 0),
+        interval,
+        suspended=suspended,
+    )
+
+
+def _instant(text: str | None) -> datetime | None:
+    """A status timestamp (RFC 3339, ``Z``) as a datetime."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
 @dataclass

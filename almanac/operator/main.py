@@ -14,7 +14,6 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Iterable
 from typing import Any
 
 import kopf
@@ -39,6 +38,7 @@ from .config import OperatorConfig
 from .dispatch import job_patcher
 from .fencing import install_fence
 from .history import STOP_SECONDS, HistoryService
+from .kopftuning import kopf_settings
 from .kube import Kube, load_api_client
 from .launchgate import PriorityClasses, priority_class_lister
 from .launchqueue import QueueSetup
@@ -59,42 +59,6 @@ from .webhookserver import start_webhook_server
 __all__ = ["run"]
 
 LABEL_SELECTOR = LABEL_SCHEDULED_JOB_UID
-
-
-class NoDiffBase(kopf.DiffBaseStorage):
-    """Kopf's default diff base deep-copies every object on every watch event to diff it
-    against the last handled state; only change handlers read that diff and Almanac has
-    none (``on.event`` only), so nothing is built, stored or fetched. At a thousand
-    launches the copies were a fifth of the operator's CPU during the burst."""
-
-    def build(
-        self, *, body: kopf.Body, extra_fields: Iterable[Any] | None = None
-    ) -> kopf.BodyEssence:
-        return kopf.BodyEssence()
-
-    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
-        return None
-
-    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
-        return None
-
-
-def _kopf_settings(config: OperatorConfig) -> kopf.OperatorSettings:
-    settings = kopf.OperatorSettings()
-    settings.persistence.diffbase_storage = NoDiffBase()
-    settings.scanning.disabled = True
-    settings.posting.enabled = False
-    # Bounded waits: a watch or request that hangs (e.g. after a CRD update, while the API
-    # server rebuilds that resource's storage) is retried within seconds, not after
-    # Kopf's defaults (70 s of inactivity per attempt, 300 s per request).
-    settings.watching.server_timeout = 60
-    settings.watching.client_timeout = 90
-    settings.watching.inactivity_timeout = 20
-    settings.watching.connect_timeout = 10
-    settings.networking.connect_timeout = 10
-    settings.networking.request_timeout = 60
-    settings.networking.error_backoffs = [0.5, 1, 2, 4, 8, 8, 8]
-    return settings
 
 
 def _dump_tasks() -> None:
@@ -316,7 +280,7 @@ async def _run(settings: OperatorSettings, traces: RunTraces) -> None:
             clusterwide=not config.namespaces,
             namespaces=config.namespaces,
             memo=kopf.Memo(scheduler=scheduler, stopping=stop, wind_down=leading.wind_down),
-            settings=_kopf_settings(config),
+            settings=kopf_settings(config),
             stop_flag=stop,
         )
     finally:

@@ -43,7 +43,7 @@ from almanac.core.vocabulary import EventReason
 from .announcer import JobAnnouncer
 from .bounded import each_bounded
 from .eventruns import EventRuns
-from .jobmetrics import facts_of
+from .jobmetrics import facts_from_status
 from .kube import Kube, RunOutcome
 from .launcher import EVENT_CONCURRENCY, Launcher, fields_of
 from .launchqueue import LaunchQueue, QueueSetup
@@ -323,11 +323,9 @@ class Scheduler:
         status = result.status
         self._metrics.jobs.observe(
             t.key,
-            facts_of(
+            facts_from_status(
                 t.jobs.values(),
-                _instant(status.get("lastSuccessfulTime")),
-                _instant(status.get("nextRunTime")),
-                int(status.get("consecutiveFailures") or 0),
+                status,
                 self._metrics.jobs.interval(t.key, t.compiled, now),
                 suspended=bool(t.spec and t.spec.suspend),
             ),
@@ -394,8 +392,3 @@ class Scheduler:
         if count:
             self._active_counts[key] = count
         self._metrics.active.set(self._active_total)
-
-
-def _instant(text: str | None) -> datetime | None:
-    """A status timestamp (RFC 3339, ``Z``) as a datetime."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None

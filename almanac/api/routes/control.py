@@ -16,6 +16,14 @@ from typing import Annotated, Final
 
 from fastapi import APIRouter, Body, Path, Request, Response
 
+from almanac.api.actionschemas import (
+    BackfillAccepted,
+    BackfillRequest,
+    PauseRequest,
+    RetryAccepted,
+    RunNowAccepted,
+    RunNowRequest,
+)
 from almanac.api.dependencies import Caller, Service
 from almanac.api.routes import examples
 from almanac.api.routes.common import (
@@ -28,15 +36,7 @@ from almanac.api.routes.common import (
 )
 from almanac.api.routes.common import location as path_of
 from almanac.api.routes.jobs import JobId
-from almanac.api.schemas import (
-    BackfillAccepted,
-    BackfillRequest,
-    Job,
-    PauseRequest,
-    RetryAccepted,
-    RunNowAccepted,
-    RunNowRequest,
-)
+from almanac.api.schemas import Job
 
 __all__ = ["router"]
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from almanac.api import (
     ApiSettings,
+    actionschemas,
     create_app,
     letterschemas,
     notifytest,
@@ -116,6 +117,7 @@ def _model(schema: dict[str, Any]) -> type[BaseModel]:
     name = ref.rsplit("/", 1)[-1]
     model: type[BaseModel] = (
         getattr(schemas, name, None)
+        or getattr(actionschemas, name, None)
         or getattr(letterschemas, name, None)
         or getattr(notifytest, name, None)
         or getattr(queue, name, None)
