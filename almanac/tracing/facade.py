@@ -2,8 +2,8 @@
 
 OpenTelemetry's FastAPI instrumentation makes the span (route template as its name,
 method, status, an incoming ``traceparent`` continued); :class:`RequestOrg` adds the
-organisation the identity header named (``almanac.org_id``) once the request was
-answered. The identity header itself is never an attribute: header capture, should
+organisation the identity header named (``almanac.org_id``) as the response starts. The
+identity header itself is never an attribute: header capture, should
 ``OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST`` ask for it, is redacted for
 the identity and the gateway's secret. Health and metrics probes are not traced.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from almanac.api.gateway import GATEWAY_HEADER
 from almanac.api.identity import HEADER, Identity
@@ -32,17 +32,24 @@ REDACTED: Final = (HEADER, GATEWAY_HEADER, "authorization", "cookie")
 
 
 class RequestOrg:
-    """ASGI middleware: the answered request's org on the current (request) span."""
+    """ASGI middleware: the request's org on the current (request) span, set as the
+    response starts (the identity is known by then, and the span still open: the
+    instrumentation ends it with the response's last body part)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
-        finally:
-            if scope["type"] == "http":
+            return
+
+        async def marking(message: Message) -> None:
+            if message["type"] == "http.response.start":
                 _mark_org(scope)
+            await send(message)
+
+        await self.app(scope, receive, marking)
 
 
 def _mark_org(scope: Scope) -> None:

@@ -97,7 +97,7 @@ async def test_a_run_is_one_trace_from_launch_to_history_and_notice(
     spans = await eventually(whole, timeout=60, what=f"the spans of trace {trace}")
     root = spans["almanac.run"]
     assert (root.span_id, root.parent, root.service) == (root_id, "", "almanac-operator")
-    for name in RUN_SPANS | {"almanac.run.notice"} - {"almanac.run"}:
+    for name in (RUN_SPANS | {"almanac.run.notice"}) - {"almanac.run"}:
         assert spans[name].parent == root_id, name
         assert spans[name].attributes["almanac.run.id"] == row["run"], name
         assert spans[name].attributes["almanac.scheduledjob.uid"] == uid, name
