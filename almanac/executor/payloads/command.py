@@ -8,8 +8,9 @@ Params (camelCase)::
     env: {NAME: value | {secretKeyRef: {name, key}}}
 
 The program runs in its own session (process group) so a timeout kills its children too;
-only the last bytes of stdout and stderr are kept, so a chatty program cannot exhaust
-memory or the 4 KiB result.
+only the last bytes of stdout and stderr are kept in the result, so a chatty program
+cannot exhaust memory or the 4 KiB result; every line of both is also logged as it comes
+(``"msg": "output"``, with ``stream`` and ``line``), which is what the run's log shows.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pydantic import Field, model_validator
 from almanac.core.base import Duration
 from almanac.executor.context import PayloadContext
 from almanac.executor.errors import PayloadFailedError
+from almanac.executor.logs import log
 from almanac.executor.paramsmodel import ParamError, ParamsModel, parse_params
 from almanac.executor.payloads.common import MaybeSecret, seconds
 from almanac.executor.result import Result
@@ -34,6 +36,8 @@ from almanac.executor.result import Result
 __all__ = ["CommandParams", "execute"]
 
 TAIL_BYTES: Final = 1024
+#: Longest line logged as one (a longer one is cut: the log line stays readable).
+LINE_BYTES: Final = 4096
 _KILL_GRACE: Final = 2.0
 
 
@@ -65,17 +69,34 @@ class CommandParams(ParamsModel):
 
 
 class _Tail:
-    """Keeps the last ``TAIL_BYTES`` of a stream."""
+    """Keeps the last ``TAIL_BYTES`` of a stream, and logs each of its lines as it comes
+    (so the program's output is in the run's log, where ``almanac logs`` and the console
+    read it, as one JSON line each with the run's fields and secrets scrubbed)."""
 
-    def __init__(self) -> None:
+    def __init__(self, stream_name: str) -> None:
+        self.stream_name = stream_name
         self.data = bytearray()
         self.total = 0
+        self._line = bytearray()
 
     async def drain(self, stream: asyncio.StreamReader) -> None:
         while chunk := await stream.read(65536):
             self.total += len(chunk)
             self.data += chunk
             del self.data[:-TAIL_BYTES]
+            self._log_lines(chunk)
+        if self._line:
+            self._emit(bytes(self._line))
+
+    def _log_lines(self, chunk: bytes) -> None:
+        *complete, rest = (bytes(self._line) + chunk).split(b"\n")
+        for line in complete:
+            self._emit(line)
+        self._line = bytearray(rest[:LINE_BYTES])
+
+    def _emit(self, line: bytes) -> None:
+        text = line[:LINE_BYTES].decode("utf-8", errors="replace").rstrip("\r")
+        log.info("output", extra={"stream": self.stream_name, "line": text})
 
     def text(self) -> str:
         return bytes(self.data).decode("utf-8", errors="replace")
@@ -123,7 +144,7 @@ async def execute(raw: Mapping[str, Any], ctx: PayloadContext) -> Result:
         ) from None
     assert process.stdout is not None
     assert process.stderr is not None
-    out, err = _Tail(), _Tail()
+    out, err = _Tail("stdout"), _Tail("stderr")
     readers = asyncio.gather(out.drain(process.stdout), err.drain(process.stderr))
     timed_out = False
     try:

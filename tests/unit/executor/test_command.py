@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from almanac.executor.errors import PayloadFailedError
-from almanac.executor.payloads.command import TAIL_BYTES, execute
+from almanac.executor.payloads.command import LINE_BYTES, TAIL_BYTES, execute
 from tests.support import eventually
 from tests.unit.executor.support import make_context
 
@@ -22,6 +22,34 @@ async def test_zero_exit_succeeds_with_output_tails(tmp_path: Path) -> None:
     assert result.ok
     assert result.details["exitCode"] == 0
     assert (result.details["stdoutTail"], result.details["stderrTail"]) == ("out\n", "err\n")
+
+
+def output_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    return [
+        (r.__dict__["stream"], r.__dict__["line"])
+        for r in caplog.records
+        if r.name == "almanac.executor" and r.getMessage() == "output"
+    ]
+
+
+async def test_each_output_line_is_logged_as_it_comes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The run's log (``almanac logs``, the console) shows what the program printed."""
+    caplog.set_level("INFO", logger="almanac.executor")
+    code = "import sys; print('one'); print('two\\r'); sys.stderr.write('no newline')"
+    result = await execute({"command": [sys.executable, "-c", code]}, make_context(tmp_path))
+    assert result.ok
+    lines = output_lines(caplog)
+    assert [line for line in lines if line[0] == "stdout"] == [("stdout", "one"), ("stdout", "two")]
+    assert ("stderr", "no newline") in lines
+
+
+async def test_a_long_line_is_logged_cut(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="almanac.executor")
+    code = "import sys; sys.stdout.write('a' * 200000 + '\\nEND\\n')"
+    await execute({"command": [sys.executable, "-c", code]}, make_context(tmp_path))
+    assert output_lines(caplog) == [("stdout", "a" * LINE_BYTES), ("stdout", "END")]
 
 
 async def test_non_zero_exit_fails_with_the_code(tmp_path: Path) -> None:
