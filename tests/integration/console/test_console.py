@@ -32,6 +32,8 @@ def create_job(person: Person, name: str, command: str) -> str:
     page.click("#b-apply")
     page.fill("#f-timezone", "Europe/Berlin")
     expect(page.locator("#preview-slots li")).to_have_count(10)
+    # The preview follows the zone (Berlin's winter offset) before the picture is taken.
+    expect(page.locator("#preview-slots li").first).to_contain_text("UTC+01:00, Europe/Berlin")
     shot(page, "new-job")
     page.click("#save")
     expect(page.locator("h1")).to_have_text(name)
