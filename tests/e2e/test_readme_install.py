@@ -127,17 +127,18 @@ def test_the_readme_install_section_works_line_by_line(
     stack: dict[str, str], kubectl: Kubectl, shell_env: dict[str, str], fresh_cluster: None
 ) -> None:
     *setup, watch = install_section()
-    for command in setup:
-        run = as_a_reader_would(command, stack)
-        done = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", run],
-            capture_output=True,
-            text=True,
-            env=shell_env,
-            timeout=900,
-            check=False,
-        )
-        assert done.returncode == 0, f"README line failed: {run}\n{done.stdout}\n{done.stderr}"
+    # One shell, as a reader pastes the lines into one terminal (REGISTRY carries over);
+    # -x prints each line before it runs, so a failure names its line.
+    script = "\n".join(as_a_reader_would(command, stack) for command in setup)
+    done = subprocess.run(
+        ["bash", "-euxo", "pipefail", "-c", script],
+        capture_output=True,
+        text=True,
+        env=shell_env,
+        timeout=1200,
+        check=False,
+    )
+    assert done.returncode == 0, f"a README line failed:\n{done.stderr[-6000:]}"
     registry = stack["ALMANAC_REGISTRY"]
     operator = kubectl.in_namespace(NAMESPACE).list("pods", "app.kubernetes.io/component=operator")
     images = {c["image"] for p in operator for c in p["spec"]["containers"]}
