@@ -10,17 +10,10 @@ from __future__ import annotations
 
 from typing import Final
 
+from almanac.core.cron import MACROS
+
 __all__ = ["describe_cron", "describe_schedule"]
 
-_MACROS: Final = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
 _DAYS: Final = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 _DAY_NAMES: Final = {name[:3].upper(): i for i, name in enumerate(_DAYS)}
 _MONTHS: Final = (
@@ -129,7 +122,7 @@ def _time_part(second: str, minute: str, hour: str, zone: str) -> str | None:
 def describe_cron(line: str, zone: str) -> str:
     """One cron line in words, or ``cron <line> (<zone>)`` when it has no simple reading."""
     text = " ".join(line.split())
-    fields = _MACROS.get(text.lower(), text).split()
+    fields = MACROS.get(text.lower(), text).split()
     if len(fields) == 5:
         fields = ["0", *fields]
     if len(fields) == 6:

@@ -27,13 +27,14 @@ from typing import Final
 
 from almanac.core.errors import InvalidCronError, ScheduleNeverFiresError
 
-__all__ = ["SEARCH_YEARS", "CronLine", "parse_cron"]
+__all__ = ["MACROS", "SEARCH_YEARS", "CronLine", "parse_cron"]
 
 #: How far :meth:`CronLine.next_match` looks before giving up. Feb 29 recurs at most every
 #: 8 years (2096 → 2104), so 9 years finds every possible line.
 SEARCH_YEARS: Final = 9
 
-_MACROS: Final = {
+#: The ``@`` shorthands and the cron lines they stand for.
+MACROS: Final = {
     "@yearly": "0 0 1 1 *",
     "@annually": "0 0 1 1 *",
     "@monthly": "0 0 1 * *",
@@ -207,11 +208,11 @@ def _parse(text: str, field: str) -> CronLine:
             raise InvalidCronError(
                 f"{text!r}: '@every' is not a cron macro here; use schedule.every instead", field
             )
-        if macro not in _MACROS:
+        if macro not in MACROS:
             raise InvalidCronError(
-                f"unknown macro {text!r}; use one of {', '.join(sorted(_MACROS))}", field
+                f"unknown macro {text!r}; use one of {', '.join(sorted(MACROS))}", field
             )
-        stripped = _MACROS[macro]
+        stripped = MACROS[macro]
     if "=" in stripped.split(" ")[0]:
         raise InvalidCronError(
             f"{text!r}: time-zone prefixes are not supported; set schedule.timeZone", field

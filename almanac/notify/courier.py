@@ -118,7 +118,7 @@ class Courier:
         except TimeoutError:
             error = "the delivery took longer than its lease; it is tried again"
         except Exception as exc:  # a sender's bug must not stop the courier
-            log.exception("notification delivery crashed", extra=_fields(d))
+            log.exception("notification delivery crashed", extra=d.log_fields())
             error = f"{type(exc).__name__}: {exc}"
         else:
             error = None
@@ -132,7 +132,9 @@ class Courier:
                 delay = self._backoff.delay(d.attempts, self._rng)
                 await mark(pool, d.delivery_id, error=error, retry_in=delay, give_up=last)
         except Exception as exc:  # the lease ends and the row is claimed again
-            log.warning("notification outcome not stored", extra=_fields(d) | {"error": str(exc)})
+            log.warning(
+                "notification outcome not stored", extra=d.log_fields() | {"error": str(exc)}
+            )
         if error is None:
             self._on_outcome(d, "delivered")
             return
@@ -159,15 +161,3 @@ class Courier:
         finally:
             with contextlib.suppress(Exception):
                 await self._channels.aclose()
-
-
-def _fields(d: Delivery) -> dict[str, object]:
-    """A delivery's log fields (never its target's secrets: they are references)."""
-    return {
-        "scheduledjob": f"{d.namespace}/{d.scheduledjob}",
-        "uid": d.scheduledjob_uid,
-        "job": d.run_name,
-        "channel": d.channel,
-        "delivery": d.delivery_id,
-        "attempt": d.attempts,
-    }

@@ -78,6 +78,17 @@ class Delivery:
     notice: dict[str, Any]
     attempts: int = 0
 
+    def log_fields(self) -> dict[str, object]:
+        """Its log fields (never its target's secrets: they are references)."""
+        return {
+            "scheduledjob": f"{self.namespace}/{self.scheduledjob}",
+            "uid": self.scheduledjob_uid,
+            "job": self.run_name,
+            "channel": self.channel,
+            "delivery": self.delivery_id,
+            "attempt": self.attempts,
+        }
+
 
 @dataclass(frozen=True)
 class DeliveryState:

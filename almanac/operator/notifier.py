@@ -261,15 +261,7 @@ class Notifier:
     # -- the courier's callbacks ------------------------------------------------------------
 
     def _failed(self, d: Delivery, error: str, last: bool) -> None:
-        fields = {
-            "scheduledjob": f"{d.namespace}/{d.scheduledjob}",
-            "uid": d.scheduledjob_uid,
-            "job": d.run_name,
-            "channel": d.channel,
-            "delivery": d.delivery_id,
-            "attempt": d.attempts,
-            "error": error,
-        }
+        fields = d.log_fields() | {"error": error}
         log.warning("notification gave up" if last else "notification failed", extra=fields)
         if not (last or d.attempts == 1):
             return

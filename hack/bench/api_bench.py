@@ -65,7 +65,7 @@ BODY: dict[str, Any] = {
 }
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -78,7 +78,7 @@ def _facade_kubeconfig() -> str | None:
     return str(path) if path.is_file() else None
 
 
-def _start_facade(port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_facade(port: int, log: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ, ALMANAC_API_HOST="127.0.0.1", ALMANAC_API_PORT=str(port))
     if kubeconfig := _facade_kubeconfig():
         env["KUBECONFIG"] = kubeconfig
@@ -99,14 +99,14 @@ def _start_facade(port: int, log: Path) -> subprocess.Popen[bytes]:
     raise SystemExit("the facade did not become ready within 60 s")
 
 
-def _percentiles(samples: list[float]) -> tuple[float, float, float]:
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
     ordered = sorted(samples)
     p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
     return statistics.median(ordered), p99, max(ordered)
 
 
 def _row(what: str, samples: list[float]) -> str:
-    p50, p99, top = (v * 1000 for v in _percentiles(samples))
+    p50, p99, top = (v * 1000 for v in percentiles(samples))
     return f"| {what} | {len(samples)} | {p50:.1f} ms | {p99:.1f} ms | {top:.1f} ms |"
 
 
@@ -227,10 +227,10 @@ async def run(url: str, jobs: int, gets: int) -> None:
         print(_row(f"GET /jobs ({min(count, 100)} jobs in the page)", samples))
         for what, baseline in (("direct", direct), ("bare", bare)):
             ratio50 = statistics.median(posts) / statistics.median(baseline)
-            ratio99 = _percentiles(posts)[1] / _percentiles(baseline)[1]
+            ratio99 = percentiles(posts)[1] / percentiles(baseline)[1]
             print(f"POST / {what}: p50 {ratio50:.2f}x, p99 {ratio99:.2f}x", end="")
             print(" (target ≤ 1.3x)" if what == "direct" else " (the facade's own cost)")
-        print(f"GET /jobs p99 {_percentiles(samples)[1] * 1000:.1f} ms (target ≤ 25 ms)")
+        print(f"GET /jobs p99 {percentiles(samples)[1] * 1000:.1f} ms (target ≤ 25 ms)")
     finally:
         for name in (namespace, elsewhere):
             with contextlib.suppress(client.ApiException):
@@ -247,9 +247,9 @@ def main() -> None:
     args = parser.parse_args()
     process = None
     if args.url is None:
-        port = _free_port()
+        port = free_port()
         log = Path(tempfile.gettempdir()) / f"api-bench-{port}.log"
-        process = _start_facade(port, log)
+        process = start_facade(port, log)
         args.url = f"http://127.0.0.1:{port}"
     try:
         asyncio.run(run(args.url, args.jobs, args.gets))

@@ -1,22 +1,16 @@
-"""The jobs list at 1,000 jobs in one organisation: p95 ≤ 300 ms server time (#24).
-
-Measured in process (the ASGI call, without a socket), so it is the facade's own time:
-the watched copy of the namespace is in memory, as :class:`~almanac.api.cache.JobCache`
-holds it in production.
+"""The jobs list at 1,000 jobs in one organisation: pages of 50, every filter applied
+before paging. Its speed (#24: p95 ≤ 300 ms server time) is measured by
+``hack/bench/console_bench.py`` on the stack, not here: a timed test fails on a busy
+machine and says nothing on an idle one (docs/benchmarks.md has the figures).
 """
 
 from __future__ import annotations
-
-import statistics
-import time
 
 from almanac.api.mapping import new_manifest
 from tests.unit.console.fakes import NOW, console
 from tests.unit.console.pages import User
 
 JOBS = 1000
-REQUESTS = 20
-P95_SECONDS = 0.300
 
 
 def seed(kube: object, org_id: str, count: int) -> None:
@@ -45,17 +39,16 @@ def seed(kube: object, org_id: str, count: int) -> None:
         jobs[(f"org-{org_id}", body["metadata"]["name"])] = body
 
 
-async def test_the_list_of_a_thousand_jobs_answers_within_300_ms_at_p95() -> None:
+async def test_a_thousand_jobs_list_fifty_a_page_with_filters_before_paging() -> None:
     async with console() as site:
         seed(site.kube, "101", JOBS)
         ann = User(site, "101", "ann", admin=True)
-        timings: list[float] = []
-        for index in range(REQUESTS):
-            query = {"page": str(index % 20 + 1)} if index % 2 else {"tag": "odd", "q": "report"}
-            start = time.perf_counter()
-            reply = await ann.get("/jobs", **query)
-            timings.append(time.perf_counter() - start)
-            assert reply.status_code == 200
-            assert reply.text.count("data-job-id=") == 50
-        p95 = statistics.quantiles(timings, n=20)[-1]
-        assert p95 <= P95_SECONDS, f"p95 {p95 * 1000:.0f} ms over {REQUESTS} lists of {JOBS} jobs"
+        last = await ann.get("/jobs", page="20")
+        assert last.status_code == 200
+        assert last.text.count("data-job-id=") == 50
+        assert "Report 0999" in last.text or "Report 0000" in last.text
+        odd = await ann.get("/jobs", tag="odd", q="report", page="10")
+        assert odd.text.count("data-job-id=") == 50, "500 odd jobs: the tenth page is full"
+        assert "500 jobs, page 10 of 10" in odd.text
+        beyond = await ann.get("/jobs", tag="odd", q="report", page="11")
+        assert "page 10 of 10" in beyond.text, "a page past the end shows the last one"
