@@ -64,3 +64,11 @@ def test_every_runbook_page_belongs_to_an_alert_and_is_on_the_index() -> None:
     index = (RUNBOOKS / "index.md").read_text(encoding="utf-8")
     for stem, name in names.items():
         assert f"[{name}]({stem}.md)" in index, f"index.md does not link {name}"
+
+
+def test_the_readme_counts_the_alerts_the_chart_has() -> None:
+    """The README's "has N alerts" is the number of alerts the chart renders."""
+    words = ("zero one two three four five six seven eight nine ten eleven twelve").split()
+    said = re.search(r"PrometheusRule has (\w+) alerts", (REPO / "README.md").read_text())
+    assert said is not None, "the README no longer counts the alerts: drop this test"
+    assert words.index(said.group(1)) == len(_alerts("https://docs.example.com/runbooks/"))
