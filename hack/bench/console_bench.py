@@ -10,9 +10,10 @@ job through REST (which creates the namespace) and ``--jobs`` minus one more as 
 ScheduledJob created directly (names differ; schedules, time zones and tags vary so the
 words and filters have work to do), waits until the facade's watched copy holds them all,
 then times ``--gets`` sequential page loads of ``/console/jobs`` after 20 warm-ups: half
-plain pages (1 to 20, 50 jobs each), half a search with a tag filter. Latencies are the
-client's wall time on loopback, up to the whole HTML page read. The namespace is deleted
-at the end.
+plain pages (1 to 20, 50 jobs each), half a search with a tag filter; and ``--calendars``
+loads of ``/console/calendar`` (day and week views in turn: every job's upcoming slots).
+Latencies are the client's wall time on loopback, up to the whole HTML page read. The
+namespace is deleted at the end.
 """
 
 from __future__ import annotations
@@ -74,7 +75,18 @@ async def _count(http: aiohttp.ClientSession, url: str) -> int:
         return int((await reply.json())["meta"]["count"])
 
 
-async def run(url: str, jobs: int, gets: int) -> None:
+def _p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def _row(what: str, samples: list[float]) -> str:
+    p50, p99, top = percentiles(samples)
+    cells = (p50, _p95(samples), p99, top)
+    return f"| {what} | {len(samples)} | " + " | ".join(f"{v * 1000:.1f} ms" for v in cells) + " |"
+
+
+async def run(url: str, jobs: int, gets: int, calendars_timed: int) -> None:
     org = f"bench{uuid.uuid4().hex[:8]}"
     namespace = f"org-{org}"
     headers = {"x-rh-identity": encode_identity(org, username="bench", is_org_admin=True)}
@@ -137,6 +149,7 @@ def main() -> None:
     parser.add_argument("--url", help="a running facade (default: start one)")
     parser.add_argument("--jobs", type=int, default=1000, help="jobs in the organisation")
     parser.add_argument("--gets", type=int, default=200, help="timed page loads")
+    parser.add_argument("--calendars", type=int, default=20, help="timed calendar loads")
     args = parser.parse_args()
     process = None
     if args.url is None:
@@ -145,7 +158,7 @@ def main() -> None:
         process = start_facade(port, log)
         args.url = f"http://127.0.0.1:{port}"
     try:
-        asyncio.run(run(args.url, args.jobs, args.gets))
+        asyncio.run(run(args.url, args.jobs, args.gets, args.calendars))
     finally:
         if process is not None:
             process.send_signal(signal.SIGTERM)
