@@ -112,9 +112,20 @@ class LaunchGate:
         if self.ledger.limits.per_org is not None and self.namespaces is not None:
             self.ledger.set_org(namespace, (await self.namespaces.get(namespace)).org_id)
         wanted = t.spec.priority if t.spec is not None else None
-        priority = await self.priorities.value(wanted) if self.priorities is not None else 0
+        priority = (
+            await self.priorities.value(wanted)
+            if self.priorities is not None and self._may_queue(t)
+            else 0
+        )
         # No await from here to the reservation: the check and the count are one step.
         return Admission(self.ledger.admit(namespace, t.ref.uid, job, priority, now), priority)
+
+    def _may_queue(self, t: Tracked) -> bool:
+        """A priority only orders the queue: with no limit that could hold this run, its
+        launch reads no PriorityClass (nor fails when they cannot be read)."""
+        limits = self.ledger.limits
+        own_limit = t.spec is not None and t.spec.max_concurrent_runs is not None
+        return limits.caps_active or limits.launches_per_second is not None or own_limit
 
     def settle(self, namespace: str, job: str, *, created: bool) -> None:
         """After the create: a Job not created by this launch (it existed, or the create

@@ -68,7 +68,21 @@ def test_every_runbook_page_belongs_to_an_alert_and_is_on_the_index() -> None:
 
 def test_the_readme_counts_the_alerts_the_chart_has() -> None:
     """The README's "has N alerts" is the number of alerts the chart renders."""
-    words = ("zero one two three four five six seven eight nine ten eleven twelve").split()
+    words = [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+    ]
     said = re.search(r"PrometheusRule has (\w+) alerts", (REPO / "README.md").read_text())
     assert said is not None, "the README no longer counts the alerts: drop this test"
     assert words.index(said.group(1)) == len(_alerts("https://docs.example.com/runbooks/"))

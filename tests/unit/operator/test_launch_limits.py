@@ -223,3 +223,25 @@ def test_runs_held_by_the_launch_rate_leave_one_token_at_a_time_in_order() -> No
     assert ledger.admit("ns", "u", "d", 0, NOW + timedelta(seconds=1)) is Cap.LAUNCH_RATE
     assert [r.name for r in ledger.plan(NOW + timedelta(seconds=2)).releases] == ["ns/c"]
     assert ledger.usage.total == 3
+
+
+async def test_with_no_limit_a_launch_reads_no_priority_class() -> None:
+    """Priorities only order the queue: with no limit set, launches go on while
+    PriorityClasses cannot be read (e.g. an install whose RBAC lacks them)."""
+
+    async def unreadable() -> tuple[dict[str, int], int]:
+        raise RuntimeError("priorityclasses is forbidden")
+
+    api = Cluster()
+    setup = QueueSetup(Limits(), PriorityClasses(unreadable), api.patch_job)
+    s = Scheduler(api, Metrics(), image="img", clock=lambda: NOW, queue=setup)  # type: ignore[arg-type]
+    body = trigger_job(priority="high")
+    body["metadata"] |= {"name": "j0", "uid": "u0"}
+    s.upsert(body)
+    for kind in WATCHED:
+        s.listed(kind)
+    t = s.find("ns", "j0")
+    assert t is not None
+    job = await launch(s, t, 1)
+    assert suspended(api) == []
+    assert job in api.jobs
