@@ -1,4 +1,5 @@
-"""The jobs list, a job's page, a run's page and a job's YAML export."""
+"""The jobs list, a job's page (runs from the history, the operator's conditions, the
+job's Kubernetes Events), a run's page and a job's YAML export."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from psycopg_pool import PoolTimeout
 from starlette.responses import PlainTextResponse, Response
 
 from almanac.api.errors import ApiError
+from almanac.api.kubeevents import KubernetesEventList
 from almanac.api.mapping import job_view, run_view, type_for
 from almanac.api.runlogs import run_logs
 from almanac.api.runreads import RunWindow
@@ -26,6 +28,8 @@ __all__ = ["router"]
 router = APIRouter()
 #: Runs listed on a job's page.
 RUNS_SHOWN: Final = 20
+#: Kubernetes Events listed on a job's page (the newest; REST lists up to 200).
+EVENTS_SHOWN: Final = 20
 _HISTORY_DOWN: Final = (HistoryUnavailableError, psycopg.OperationalError, PoolTimeout)
 
 
@@ -72,6 +76,17 @@ async def _runs(page: Page, job_id: str, offset: int) -> tuple[list[Any], int, s
     return [run_view(r) for r in records], total, None
 
 
+async def _events(page: Page, job_id: str) -> tuple[KubernetesEventList | None, str | None]:
+    """The job's newest Events, or why they cannot be shown (the API server refused the
+    facade: the rest of the page does not depend on them)."""
+    try:
+        return await page.service.job_events(page.who, job_id, EVENTS_SHOWN), None
+    except ApiError as exc:
+        if exc.status != 503:
+            raise
+        return None, f"The job's Events cannot be read right now: {exc.message}"
+
+
 @router.get("/jobs/{job_id}")
 async def job(request: Request, job_id: str) -> Response:
     page = Page.of(request)
@@ -85,6 +100,7 @@ async def job(request: Request, job_id: str) -> Response:
     except ApiError:
         upcoming = []
     conditions = (obj.get("status") or {}).get("conditions") or []
+    events, events_note = await _events(page, job_id)
     return render(
         request,
         "job.html",
@@ -100,6 +116,8 @@ async def job(request: Request, job_id: str) -> Response:
         history_note=history_note,
         upcoming=upcoming,
         conditions=conditions,
+        events=events,
+        events_note=events_note,
         suspend_reason=(obj["metadata"].get("annotations") or {}).get(ANNOTATION_SUSPEND_REASON),
         editable=can_change(page.service.roles, page.who, obj),
         when=when,

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from almanac.api.errors import UpstreamError
 from almanac.console.security import CSP
 from almanac.core.status import RunPhase
 from tests.unit.console.fakes import Console, console
@@ -132,6 +133,60 @@ async def test_runs_from_history_with_result_log_and_retry(site: Console, ann: U
     retried = await ann.post(f"/jobs/{job_id}/runs/{bad.run_name}/retry")
     assert retried.status_code == 303, retried.text
     assert [r["spec"]["kind"] for r in site.kube.requests.values()] == ["retry"]
+
+
+def events_table(html: str) -> list[tuple[str, str]]:
+    """(reason, message) of each row of the job page's Events table, top to bottom."""
+    table = re.search(r'<table class="events">(.*?)</table>', html, re.S)
+    assert table is not None, "no Events table"
+    rows = re.findall(
+        r'<tr data-event-reason="[^"]*">.*?<th scope="row">(.*?)</th>\s*<td>(.*?)</td>',
+        table.group(1),
+        re.S,
+    )
+    return [(reason, message) for reason, message in rows]
+
+
+async def test_the_job_page_lists_its_events_newest_first(site: Console, ann: User) -> None:
+    job_id = await ann.create()
+    other_id = await ann.create(name="Other")
+    obj = site.kube._find("org-101", job_id)
+    other = site.kube._find("org-101", other_id)
+    site.event(obj, "Launched", "run nightly-1 for slot 2026-03-02T11:00:00Z", minutes_ago=60)
+    site.event(obj, "Failed", "run nightly-1 failed: exit code 3", minutes_ago=58)
+    site.event(other, "Skipped", "1 slot(s) skipped: suspended", minutes_ago=1)
+    page = (await ann.get(f"/jobs/{job_id}")).text
+    assert events_table(page) == [
+        ("Failed", "run nightly-1 failed: exit code 3"),
+        ("Launched", "run nightly-1 for slot 2026-03-02T11:00:00Z"),
+    ]
+    assert 'class="badge ev-warning">Warning' in page
+    assert "2026-03-02 11:02 UTC" in page
+    assert "almanac-operator" in page
+    # Control: the other job's page has its own Event, and only that one.
+    assert events_table((await ann.get(f"/jobs/{other_id}")).text) == [
+        ("Skipped", "1 slot(s) skipped: suspended")
+    ]
+
+
+async def test_a_job_without_events_says_so(ann: User) -> None:
+    page = (await ann.get(f"/jobs/{await ann.create()}")).text
+    assert '<h2 id="events">Events</h2>' in page
+    assert "No Events." in page
+    assert '<table class="events">' not in page
+
+
+async def test_events_the_api_server_refuses_leave_the_rest_of_the_page(
+    site: Console, ann: User
+) -> None:
+    job_id = await ann.create()
+    site.kube.events_refused = UpstreamError("the Kubernetes API answered 403 Forbidden", "")
+    reply = await ann.get(f"/jobs/{job_id}")
+    assert reply.status_code == 200
+    assert "The job&#39;s Events cannot be read right now" in reply.text
+    assert "403 Forbidden" in reply.text
+    assert "No Events." not in reply.text
+    assert '<h2 id="runs">Runs</h2>' in reply.text
 
 
 async def test_delete_asks_first_then_removes_the_job(site: Console, ann: User) -> None:
