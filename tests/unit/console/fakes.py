@@ -54,6 +54,8 @@ class MemoryKube:
     namespaces: dict[str, dict[str, str]] = field(default_factory=dict)
     requests: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     pod_logs: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: JobTemplates by (namespace, name); the built-in types need none.
+    templates: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     #: Kubernetes Events (core/v1 JSON, as the operator posts them) of every namespace.
     events: list[dict[str, Any]] = field(default_factory=list)
     #: What listing Events raises instead (the facade's RBAC lacks them, say).
@@ -124,10 +126,11 @@ class MemoryKube:
         return current
 
     async def list_templates(self, namespace: str) -> list[dict[str, Any]]:
-        return []
+        return [copy.deepcopy(t) for (ns, _), t in self.templates.items() if ns == namespace]
 
     async def get_template(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return None
+        found = self.templates.get((namespace, name))
+        return copy.deepcopy(found) if found is not None else None
 
     async def get_run_job(self, namespace: str, name: str) -> dict[str, Any] | None:
         return None
