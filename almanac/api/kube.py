@@ -48,6 +48,9 @@ PLURAL: Final = SCHEDULED_JOBS
 REQUESTS: Final = RUN_REQUESTS
 UPDATE_ATTEMPTS: Final = 5
 _UID_CACHE_MAX: Final = 10_000
+#: A job's Events are read in pages of this size, at most this many pages.
+EVENT_PAGE_SIZE: Final = 500
+EVENT_PAGES: Final = 10
 
 Mutation = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -335,6 +338,31 @@ class KubeFacade:
                 return None
             raise translate(exc, "run") from None
         return tail_from_server(str(text), limits)
+
+    async def list_job_events(self, namespace: str, uid: str) -> list[dict[str, Any]]:
+        """The core/v1 Events whose involved object is the ScheduledJob ``uid`` (the API
+        server keeps them an hour by default), in pages, at most :data:`EVENT_PAGES` of
+        them: the caller sorts, the server cannot."""
+        found: list[dict[str, Any]] = []
+        token: str | None = None
+        for _ in range(EVENT_PAGES):
+            async with _translated("events"):
+                reply = json.loads(
+                    await read_reply(
+                        self._core.list_namespaced_event(
+                            namespace,
+                            field_selector=f"involvedObject.uid={uid}",
+                            limit=EVENT_PAGE_SIZE,
+                            _continue=token,
+                            _preload_content=False,
+                        )
+                    )
+                )
+            found += reply.get("items") or []
+            token = (reply.get("metadata") or {}).get("continue") or None
+            if token is None:
+                break
+        return found
 
     async def create_run_request(self, namespace: str, body: dict[str, Any]) -> bool:
         """Ask the operator for a run (a RunRequest); False when it was asked already."""

@@ -31,6 +31,7 @@ from almanac.api.idempotency import CreateKey, replayed
 from almanac.api.identity import Identity
 from almanac.api.jobfilter import JobFilter, select_jobs, select_objects
 from almanac.api.kube import KubeFacade
+from almanac.api.kubeevents import EVENTS_SHOWN, KubernetesEventList, events_view
 from almanac.api.limits import Limits
 from almanac.api.mapping import (
     ANNOTATION_SUSPEND_REASON,
@@ -170,6 +171,16 @@ class JobService:
 
     async def get_job(self, who: Identity, job_id: str) -> dict[str, Any]:
         return await self.kube.get_job(await self.namespace(who), job_id)
+
+    async def job_events(
+        self, who: Identity, job_id: str, limit: int = EVENTS_SHOWN
+    ) -> KubernetesEventList:
+        """The job's Kubernetes Events, newest first: found through the job, so another
+        organisation's job id is the same 404 as reading it, and no Event is listed."""
+        namespace = await self.namespace(who)
+        obj = await self.kube.get_job(namespace, job_id)
+        events = await self.kube.list_job_events(namespace, str(obj["metadata"]["uid"]))
+        return events_view(events, limit)
 
     def _with_defaults(self, changes: dict[str, Any], who: Identity) -> dict[str, Any]:
         """The seed's export payload has no service URL (the seed configured it server-side

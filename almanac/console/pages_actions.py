@@ -1,5 +1,6 @@
-"""A job's actions: run now (with parameters for this run), pause with a note, resume,
-retry a finished run, delete (after a confirmation page).
+"""A job's actions: run now (with parameters for this run, in the form generated from the
+template's schema where it has one), pause with a note, resume, retry a finished run,
+delete (after a confirmation page).
 
 Each posts a CSRF-checked form and calls the service method the REST route calls, so a
 viewer's post is refused by the same role check even if they forge the form; success is a
@@ -17,6 +18,7 @@ from starlette.responses import Response
 
 from almanac.api.errors import BadRequestError
 from almanac.api.mapping import job_view
+from almanac.console.pages_jobs import job_page
 from almanac.console.views import can_change
 from almanac.console.web import Page, read_form, redirect, render
 
@@ -43,12 +45,20 @@ def _run_payload(text: str) -> dict[str, object] | None:
 
 @router.post("/jobs/{job_id}/run")
 async def run_now(request: Request, job_id: str) -> Response:
+    """Ask for a run; refused parameters come back on the job's page, next to the form's
+    parameters (the generated form's field, or the text box), as typed."""
     page = Page.of(request)
     fields = await read_form(request)
+    obj = await page.service.get_job(page.who, job_id)
+    page.service.roles.check_change(page.who, obj, "run")  # before the form, as edits do
     # The form's key: a double click or a re-sent form asks for one run, as REST's
     # Idempotency-Key does.
     key = fields.get("idempotency_key", "").strip()[:253] or uuid.uuid4().hex
-    await page.service.asks.run_now(page.who, job_id, key, _run_payload(fields.get("payload", "")))
+    typed = fields.get("payload", "")
+    try:
+        await page.service.asks.run_now(page.who, job_id, key, _run_payload(typed))
+    except BadRequestError as exc:
+        return await job_page(request, page, job_id, run_error=exc, run_payload=typed)
     return redirect(request, f"/jobs/{job_id}", "run")
 
 

@@ -20,7 +20,7 @@ from almanac.api.schemas import Template
 from almanac.console.jobform import FORM_FIELDS, JobForm, editor_schema, import_yaml
 from almanac.console.preview import preview
 from almanac.console.scheduleform import ScheduleForm
-from almanac.console.views import FieldErrors, field_errors
+from almanac.console.views import FieldErrors, editor_errors, field_errors
 from almanac.console.web import Page, read_form, redirect, render
 
 __all__ = ["router"]
@@ -33,17 +33,6 @@ async def _templates(page: Page) -> list[Template]:
     namespace = await page.service.namespace(page.who)
     found: list[Template] = await page.service.catalog.list(namespace)
     return found
-
-
-def _payload_errors(errors: FieldErrors, raw: BadRequestError | None) -> list[dict[str, str]]:
-    """The payload problems as JSON Editor paths (``payload.url`` → ``root.url``)."""
-    if raw is None:
-        return []
-    return [
-        {"path": "root" + (p.field or "")[len("payload") :], "message": p.message}
-        for p in raw.problems
-        if (p.field or "").startswith("payload.")
-    ]
 
 
 async def _form_page(
@@ -71,7 +60,7 @@ async def _form_page(
         templates=templates,
         schema=editor_schema(schema),
         errors=errors,
-        payload_errors=_payload_errors(errors, error),
+        payload_errors=editor_errors(error),
         action=action,
         title=title,
         job_id=job_id,

@@ -8,6 +8,7 @@ Keeping them here lets the unit tests check every rule without a browser.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,7 @@ __all__ = [
     "ListQuery",
     "Pages",
     "can_change",
+    "editor_errors",
     "field_errors",
     "job_row",
     "last_result",
@@ -194,6 +196,20 @@ def field_errors(error: ApiError, fields: tuple[str, ...]) -> FieldErrors:
         message = problem.message if owner in ("", name) else f"{name}: {problem.message}"
         found.setdefault(owner, []).append(message)
     return found
+
+
+def editor_errors(error: ApiError | None) -> list[dict[str, str]]:
+    """The refused parameters as the generated form's paths, for it to show each message
+    on its field: the form's root is named ``payload`` (its inputs post as
+    ``payload[...]``), so a problem's field is the path once indices are dotted
+    (``payload.sources[0].name`` → ``payload.sources.0.name``)."""
+    if error is None:
+        return []
+    return [
+        {"path": re.sub(r"\[(\d+)\]", r".\1", p.field or ""), "message": p.message}
+        for p in error.problems
+        if (p.field or "").startswith("payload.")
+    ]
 
 
 def role_name(roles: RolePolicy, who: Identity) -> str:

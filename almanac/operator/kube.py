@@ -35,7 +35,15 @@ from almanac.core.vocabulary import (
 )
 from almanac.templates import builtin_params_schema
 
-__all__ = ["Kube", "ObjectRef", "RunOutcome", "load_api_client", "raise_for_status", "read_reply"]
+__all__ = [
+    "Kube",
+    "ObjectRef",
+    "RunOutcome",
+    "event_body",
+    "load_api_client",
+    "raise_for_status",
+    "read_reply",
+]
 
 PLURAL = SCHEDULED_JOBS
 REQUESTS = RUN_REQUESTS
@@ -296,29 +304,37 @@ class Kube:
         self, ref: ObjectRef, reason: str, message: str, *, warning: bool = False
     ) -> None:
         """A Kubernetes Event on the ScheduledJob: what happened, in a sentence."""
-        now = datetime.now(UTC)
-        event = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"generateName": f"{ref.name}.", "namespace": ref.namespace},
-            "involvedObject": {
-                "apiVersion": API_VERSION,
-                "kind": "ScheduledJob",
-                "name": ref.name,
-                "namespace": ref.namespace,
-                "uid": ref.uid,
-            },
-            "reason": reason,
-            "message": message[:1024],
-            "type": "Warning" if warning else "Normal",
-            "source": {"component": self._component},
-            "firstTimestamp": rfc3339_utc(now),
-            "lastTimestamp": rfc3339_utc(now),
-            "count": 1,
-        }
+        event = event_body(
+            ref, reason, message, warning=warning, component=self._component, now=datetime.now(UTC)
+        )
         await read_reply(
             self._core.create_namespaced_event(ref.namespace, event, _preload_content=False)
         )
+
+
+def event_body(
+    ref: ObjectRef, reason: str, message: str, *, warning: bool, component: str, now: datetime
+) -> dict[str, Any]:
+    """The Event :meth:`Kube.post_event` creates (the facade finds it by involvedObject.uid)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"generateName": f"{ref.name}.", "namespace": ref.namespace},
+        "involvedObject": {
+            "apiVersion": API_VERSION,
+            "kind": "ScheduledJob",
+            "name": ref.name,
+            "namespace": ref.namespace,
+            "uid": ref.uid,
+        },
+        "reason": reason,
+        "message": message[:1024],
+        "type": "Warning" if warning else "Normal",
+        "source": {"component": component},
+        "firstTimestamp": rfc3339_utc(now),
+        "lastTimestamp": rfc3339_utc(now),
+        "count": 1,
+    }
 
 
 async def _created(call: Awaitable[Any]) -> bool:

@@ -212,6 +212,15 @@ async def test_only_the_operator_and_the_facade_write_runrequests(release: Relea
     assert not can_i(release, "create", "jobs.batch", release.namespace, sa=facade)
 
 
+async def test_the_facade_lists_events_and_writes_none(release: Release) -> None:
+    """``GET /jobs/{id}/events`` lists a job's Events in its organisation's namespace: the
+    facade's ServiceAccount may list them there and nothing more (the operator posts)."""
+    facade = release.facade
+    assert can_i(release, "list", "events", "default", sa=facade)
+    for verb in ("create", "patch", "delete", "watch"):
+        assert not can_i(release, verb, "events", "default", sa=facade), verb
+
+
 async def test_the_facade_admits_only_the_configured_gateway(release: Release) -> None:
     """Installed with facade.gateway.from naming the tests' own address, the facade's
     NetworkPolicy admits that peer to the API port and nobody else. The stack's CNI does

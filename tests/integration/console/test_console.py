@@ -1,8 +1,10 @@
 """The web console on the real stack, in Chromium (#24): a job created from the template's
-form is a ScheduledJob (``kubectl get sj``); run now succeeds and its log shows in the run's
-page; pause with a note and resume reach the object; a schema violation shows on its
-field; a viewer signed in through the dev page has no buttons and is refused; a second
-organisation sees nothing of the first. Each page's screenshot lands in docs/images/console.
+form is a ScheduledJob (``kubectl get sj``); run now (its parameters in the template's
+form, left as the job's) succeeds, its log shows in the run's page and the operator's
+RunNow Event on the job's page; pause with a note and resume reach the object; a schema
+violation shows on its field; a viewer signed in through the dev page has no buttons and
+is refused; a second organisation sees nothing of the first. Each page's screenshot lands
+in docs/images/console.
 """
 
 from __future__ import annotations
@@ -58,6 +60,9 @@ def test_create_run_pause_and_resume_a_job(people: Any, operator: OperatorProces
         return row.first.get_attribute("data-run-id") if row.count() else None
 
     run_id = eventually_in_page(page, succeeded, timeout=180, what="a completed run in the history")
+    # The operator's Event of the run-now, in the job's Events (the page was just loaded).
+    run_now = page.locator("table.events tr[data-event-reason=RunNow]")
+    expect(run_now.first).to_contain_text(run_id)
     shot(page, "job-with-runs")
     ann.go(f"{path}/runs/{run_id}")
     expect(page.locator("[data-testid=run-status]")).to_have_text("completed")

@@ -52,6 +52,8 @@ class Jobs:
     pod_logs: dict[tuple[str, str], str] = field(default_factory=dict)
     #: Run Jobs as the API server holds them (the launch queue's are among them).
     run_jobs: list[dict[str, Any]] = field(default_factory=list)
+    #: Kubernetes Events (core/v1 JSON) of every namespace.
+    events: list[dict[str, Any]] = field(default_factory=list)
 
     async def namespace_labels(self, namespace: str) -> dict[str, str] | None:
         return {"almanac.dev/org-id": namespace.removeprefix("org-")}
@@ -72,6 +74,14 @@ class Jobs:
             for j in self.run_jobs
             if j["metadata"]["namespace"] == namespace
             and j["metadata"]["labels"].get("almanac.dev/queued") == "true"
+        ]
+
+    async def list_job_events(self, namespace: str, uid: str) -> list[dict[str, Any]]:
+        """The field selector ``involvedObject.uid=<uid>`` in ``namespace``."""
+        return [
+            e
+            for e in self.events
+            if e["metadata"]["namespace"] == namespace and e["involvedObject"]["uid"] == uid
         ]
 
     async def get_run_job(self, namespace: str, name: str) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from almanac.api import (
     ApiSettings,
     actionschemas,
     create_app,
+    kubeevents,
     letterschemas,
     notifytest,
     queue,
@@ -33,6 +34,7 @@ from almanac.api.routes import (
     runs,
     templates,
 )
+from almanac.api.routes import kubeevents as kubeevents_routes
 from almanac.api.routes import queue as queue_routes
 from almanac.api.routes import status as status_routes
 
@@ -63,6 +65,7 @@ EXPECTED_IDS: Final = {
     "getJobStats",
     "getMetricsSummary",
     "getNextRuns",
+    "listJobEvents",
     "listDeadLetters",
     "listQueue",
     "getDeadLetter",
@@ -99,6 +102,7 @@ def test_every_route_names_its_operation_id_even_outside_the_document() -> None:
         control,
         notifications,
         runs,
+        kubeevents_routes,
         queue_routes,
         deadletters,
         templates,
@@ -119,6 +123,7 @@ def _model(schema: dict[str, Any]) -> type[BaseModel]:
         getattr(schemas, name, None)
         or getattr(actionschemas, name, None)
         or getattr(letterschemas, name, None)
+        or getattr(kubeevents, name, None)
         or getattr(notifytest, name, None)
         or getattr(queue, name, None)
         or getattr(summary, name)

@@ -28,8 +28,11 @@ from almanac.api.roles import RolePolicy
 from almanac.api.service import JobService
 from almanac.core.logtail import LogTail, LogTailLimits, tail_of
 from almanac.core.namespaces import NamespacePolicy
+from almanac.core.snapshot import ObjectRef
 from almanac.core.status import RunPhase
 from almanac.history.records import RunRecord
+from almanac.operator.kube import event_body
+from almanac.operator.writer import WARNINGS
 from tests.support.runstore import InMemoryRunStore
 from tests.unit.api.client import in_process
 
@@ -51,6 +54,12 @@ class MemoryKube:
     namespaces: dict[str, dict[str, str]] = field(default_factory=dict)
     requests: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     pod_logs: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: JobTemplates by (namespace, name); the built-in types need none.
+    templates: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    #: Kubernetes Events (core/v1 JSON, as the operator posts them) of every namespace.
+    events: list[dict[str, Any]] = field(default_factory=list)
+    #: What listing Events raises instead (the facade's RBAC lacks them, say).
+    events_refused: Exception | None = None
     _uids: itertools.count[int] = field(default_factory=itertools.count)
 
     async def namespace_labels(self, namespace: str) -> dict[str, str] | None:
@@ -117,10 +126,11 @@ class MemoryKube:
         return current
 
     async def list_templates(self, namespace: str) -> list[dict[str, Any]]:
-        return []
+        return [copy.deepcopy(t) for (ns, _), t in self.templates.items() if ns == namespace]
 
     async def get_template(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return None
+        found = self.templates.get((namespace, name))
+        return copy.deepcopy(found) if found is not None else None
 
     async def get_run_job(self, namespace: str, name: str) -> dict[str, Any] | None:
         return None
@@ -128,6 +138,16 @@ class MemoryKube:
     async def run_log(self, namespace: str, run: str, limits: LogTailLimits) -> LogTail | None:
         text = self.pod_logs.get((namespace, run))
         return None if text is None else tail_of(text, limits)
+
+    async def list_job_events(self, namespace: str, uid: str) -> list[dict[str, Any]]:
+        """The field selector ``involvedObject.uid=<uid>`` in ``namespace``."""
+        if self.events_refused is not None:
+            raise self.events_refused
+        return [
+            copy.deepcopy(e)
+            for e in self.events
+            if e["metadata"]["namespace"] == namespace and e["involvedObject"]["uid"] == uid
+        ]
 
     async def create_run_request(self, namespace: str, body: dict[str, Any]) -> bool:
         key = (namespace, body["metadata"]["name"])
@@ -148,6 +168,25 @@ class Console:
     kube: MemoryKube
     store: InMemoryRunStore
     service: JobService
+
+    def event(
+        self, job: dict[str, Any], reason: str, message: str, *, minutes_ago: int = 5
+    ) -> None:
+        """An Event on ``job`` as the operator posts it (:func:`event_body`), named and
+        stamped by the API server."""
+        meta = job["metadata"]
+        ref = ObjectRef(meta["namespace"], meta["name"], meta["uid"])
+        body = event_body(
+            ref,
+            reason,
+            message,
+            warning=reason in WARNINGS,
+            component="almanac-operator",
+            now=NOW - timedelta(minutes=minutes_ago),
+        )
+        name = f"{meta['name']}.{len(self.kube.events):x}"
+        body["metadata"] |= {"name": name, "namespace": meta["namespace"]}
+        self.kube.events.append(body)
 
     def status(self, org_id: str, job_id: str, **status: Any) -> None:
         """Set a job's status as the operator writes it."""

@@ -31,6 +31,7 @@ async def test_another_organisation_sees_nothing_of_the_first(site: Console) -> 
     job_id = await ann.create(name="Secret payroll")
     obj = next(iter(site.kube.jobs.values()))
     run = await site.finished_run(obj, RunPhase.FAILED, log="salary data\n")
+    site.event(obj, "Failed", "payroll run failed: salary table locked")
     listed = await eve.get("/jobs")
     assert "Secret payroll" not in listed.text
     assert "0 jobs" in listed.text
@@ -56,6 +57,7 @@ async def test_another_organisation_sees_nothing_of_the_first(site: Console) -> 
     assert next(iter(site.kube.jobs.values())).get("spec", {}).get("suspend") is not True
     # Control: its own organisation reads all of it.
     assert (await ann.get(f"/jobs/{job_id}/runs/{run.run_name}")).status_code == 200
+    assert "salary table locked" in (await ann.get(f"/jobs/{job_id}")).text
     assert "Secret payroll" in (await ann.get("/jobs")).text
 
 

@@ -1,6 +1,7 @@
 """The console in a real browser (Debian's Chromium) over the in-memory fakes: the template
-form made by JSON Editor, the live preview, a schema violation on its field, no CSP
-violation and no axe-core violation on any page, and a screenshot of each page.
+form made by JSON Editor (for a new job and for a run-now), the live preview, a schema
+violation on its field, no CSP violation and no axe-core violation on any page, and a
+screenshot of each page.
 
 Fast (one browser, one server for the module) and needs no stack; the same flows against
 the stack are in tests/integration/console.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -24,6 +26,8 @@ from tests.unit.console.server import Served, served
 pytestmark = pytest.mark.timeout(120)
 #: The first argv item of the command template's form, as JSON Editor draws it.
 COMMAND_ITEM = "#params-editor input[name='payload[command][0]']"
+#: The same item in the run-now form of a job's page.
+RUN_ITEM = "#run-params-editor input[name='payload[command][0]']"
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +107,94 @@ def test_a_schema_violation_is_shown_on_the_field(site: Served, page: Page) -> N
     page.click("#save")
     expect(page.locator("#error-summary")).to_be_visible()
     expect(page.locator("#err-payload")).to_contain_text("payload.command")
+    refused = page.locator("#params-editor div[data-schemapath='payload.command']").first
+    expect(refused).to_contain_text("matches none of the allowed shapes")
     screenshot(page, "schema-violation")
+
+
+def made_job(site: Served, page: Page, name: str, first_word: str) -> dict[str, Any]:
+    """A job made with the form (command ``[first_word]``), its page open; its object."""
+    create_with_the_form(page, site.url, name)
+    page.fill(COMMAND_ITEM, first_word)
+    page.click("#save")
+    expect(page.locator("h1")).to_have_text(name)
+    return next(
+        o
+        for o in site.kube.jobs.values()
+        if o["metadata"]["annotations"].get("almanac.dev/display-name") == name
+    )
+
+
+def requests_of(site: Served, obj: dict[str, Any]) -> list[dict[str, Any]]:
+    uid = obj["metadata"]["uid"]
+    return [
+        r
+        for r in site.kube.requests.values()
+        if r["metadata"]["labels"]["almanac.dev/scheduledjob-uid"] == uid
+    ]
+
+
+def test_run_now_with_the_form_the_templates_schema_makes(site: Served, page: Page) -> None:
+    obj = made_job(site, page, "Run with a form", "echo")
+    page.click("#run-form summary")
+    item = page.locator(RUN_ITEM)
+    expect(item).to_have_value("echo")  # started from the job's own parameters
+    expect(page.locator("#run-payload")).to_be_hidden()  # the no-script text box
+    screenshot(page, "run-now-form")
+    item.fill("date")
+    item.dispatch_event("change")
+    page.click("#run-now")
+    expect(page.locator(".notice")).to_contain_text("A run was asked for")
+    [request] = requests_of(site, obj)
+    assert request["spec"]["params"] == {"command": ["date"]}
+    assert obj["spec"]["params"] == {"command": ["echo"]}  # for this run only
+
+
+def test_an_untouched_run_now_form_asks_for_the_jobs_own_parameters(
+    site: Served, page: Page
+) -> None:
+    """A shell line (the string branch, ``shell: true`` added by the facade) comes back
+    from the generated form as it is, so the run is the job's own."""
+    create_with_the_form(page, site.url, "Shell line")
+    page.select_option("#params-editor select.je-switcher", "string")
+    line = page.locator("#params-editor input[name='payload[command]']")
+    line.fill("echo hello")
+    line.dispatch_event("change")
+    page.click("#save")
+    expect(page.locator("h1")).to_have_text("Shell line")
+    obj = next(
+        o
+        for o in site.kube.jobs.values()
+        if o["metadata"]["annotations"].get("almanac.dev/display-name") == "Shell line"
+    )
+    page.click("#run-now")  # the parameters left folded away
+    expect(page.locator(".notice")).to_contain_text("A run was asked for")
+    [request] = requests_of(site, obj)
+    assert (
+        request["spec"]["params"]
+        == obj["spec"]["params"]
+        == {
+            "command": "echo hello",
+            "shell": True,
+        }
+    )
+
+
+def test_a_run_now_schema_violation_is_shown_on_the_field(site: Served, page: Page) -> None:
+    obj = made_job(site, page, "Run refused", "echo")
+    page.click("#run-form summary")
+    page.select_option("#run-params-editor select.je-switcher", "string")
+    text = page.locator("#run-params-editor input[name='payload[command]']")
+    text.fill("")  # the schema wants at least one character
+    text.dispatch_event("change")
+    page.click("#run-now")
+    expect(page.locator("#error-summary")).to_be_visible()
+    expect(page.locator("#err-payload")).to_contain_text("payload.command")
+    # The form is drawn again, the server's messages on the refused field.
+    refused = page.locator("#run-params-editor div[data-schemapath='payload.command']").first
+    expect(refused).to_contain_text("matches none of the allowed shapes")
+    screenshot(page, "run-now-violation")
+    assert requests_of(site, obj) == []
 
 
 def test_every_page_is_axe_clean(site: Served, page: Page) -> None:
@@ -120,6 +211,8 @@ def test_every_page_is_axe_clean(site: Served, page: Page) -> None:
     run = history.finished_run(obj, RunPhase.SUCCEEDED, log="hello from the run\n")
     with ThreadPoolExecutor(1) as thread:  # Playwright's sync API holds this thread's loop
         record = thread.submit(asyncio.run, run).result()
+    history.event(obj, "Launched", f"run {record.run_name} for slot {record.slot.isoformat()}")
+    history.event(obj, "Failed", "run failed: exit code 3", minutes_ago=1)
     pages = {
         "jobs": "/console/jobs",
         "job": job_path,
@@ -134,6 +227,10 @@ def test_every_page_is_axe_clean(site: Served, page: Page) -> None:
     for name, path in pages.items():
         page.goto(site.url + path)
         page.wait_for_load_state("networkidle")
+        if name == "job":  # its Events table, and the run-now form opened
+            expect(page.locator("table.events tbody tr")).to_have_count(2)
+            page.click("#run-form summary")
+            expect(page.locator(RUN_ITEM)).to_be_visible()
         violations = axe_violations(page)
         if violations:
             found[name] = violations

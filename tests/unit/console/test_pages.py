@@ -3,12 +3,14 @@ action, and that they follow REST's tenancy, roles and validation."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import AsyncIterator
 
 import pytest
 
+from almanac.api.errors import UpstreamError
 from almanac.console.security import CSP
 from almanac.core.status import RunPhase
 from tests.unit.console.fakes import Console, console
@@ -104,6 +106,81 @@ async def test_run_now_asks_the_operator_for_a_run_with_the_runs_parameters(
     assert request["spec"]["params"] == {"command": ["date"]}
 
 
+def json_script(html: str, script_id: str) -> object:
+    """The JSON a page carries in ``<script type="application/json" id=...>``."""
+    found = re.search(
+        rf'<script type="application/json" id="{script_id}">(.*?)</script>', html, re.S
+    )
+    assert found is not None, f"no {script_id}"
+    return json.loads(found.group(1))
+
+
+async def test_run_now_offers_the_templates_form_started_from_the_jobs_params(
+    ann: User,
+) -> None:
+    job_id = await ann.create(payload='{"command": ["echo", "nightly"]}')
+    page = (await ann.get(f"/jobs/{job_id}")).text
+    schema = json_script(page, "run-params-schema")
+    assert isinstance(schema, dict)
+    assert "command" in schema["properties"]
+    assert json_script(page, "run-params-start") == {"command": ["echo", "nightly"]}
+    assert json_script(page, "run-payload-errors") == []
+    assert 'data-params-editor data-payload-field="run-payload"' in page
+    assert "/static/params.js" in page
+    assert "/static/vendor/jsoneditor.js" in page
+    # The no-script fallback: the text box, empty (the job's own parameters).
+    assert re.search(r'<textarea id="run-payload" name="payload"[^>]*></textarea>', page)
+
+
+async def test_a_template_without_a_schema_keeps_the_text_box_only(
+    site: Console, ann: User
+) -> None:
+    await ann.get("/jobs")  # the organisation's namespace exists
+    site.kube.templates[("org-101", "plain")] = {
+        "kind": "JobTemplate",
+        "metadata": {"name": "plain", "namespace": "org-101"},
+        "spec": {"description": "no parameters schema"},
+    }
+    job_id = await ann.create(type="plain", payload="{}")
+    page = (await ann.get(f"/jobs/{job_id}")).text
+    assert 'id="run-payload"' in page
+    assert "run-params-schema" not in page
+    assert "/static/params.js" not in page
+
+
+async def test_a_run_now_the_schema_refuses_is_shown_on_the_field_as_typed(
+    site: Console, ann: User
+) -> None:
+    job_id = await ann.create()
+    typed = '{"command": 5}'
+    reply = await ann.post(f"/jobs/{job_id}/run", {"idempotency_key": "k2", "payload": typed})
+    assert reply.status_code == 400
+    assert "payload.command" in " ".join(field_errors(reply.text, "payload"))
+    assert 'id="error-summary"' in reply.text
+    assert "<details open>" in reply.text
+    box = re.search(r'<textarea id="run-payload"[^>]*>(.*?)</textarea>', reply.text, re.S)
+    assert box is not None
+    assert html.unescape(box.group(1)) == typed
+    errors = json_script(reply.text, "run-payload-errors")
+    assert isinstance(errors, list)
+    assert {e["path"] for e in errors} == {"payload.command"}
+    assert not site.kube.requests
+    # Control: the same form with parameters the schema takes asks for the run.
+    fixed = await ann.post(
+        f"/jobs/{job_id}/run", {"idempotency_key": "k2", "payload": '{"command": ["true"]}'}
+    )
+    assert fixed.status_code == 303
+    assert len(site.kube.requests) == 1
+
+
+async def test_run_now_text_that_is_not_a_json_object_is_named(ann: User) -> None:
+    job_id = await ann.create()
+    for typed, said in (("{oops", "is not valid JSON"), ("[1]", "must be a JSON object")):
+        reply = await ann.post(f"/jobs/{job_id}/run", {"payload": typed})
+        assert reply.status_code == 400, typed
+        assert said in " ".join(field_errors(reply.text, "payload")), typed
+
+
 async def test_pause_with_a_note_then_resume(site: Console, ann: User) -> None:
     job_id = await ann.create()
     await ann.post(f"/jobs/{job_id}/pause", {"reason": "database migration"})
@@ -134,6 +211,60 @@ async def test_runs_from_history_with_result_log_and_retry(site: Console, ann: U
     assert [r["spec"]["kind"] for r in site.kube.requests.values()] == ["retry"]
 
 
+def events_table(html: str) -> list[tuple[str, str]]:
+    """(reason, message) of each row of the job page's Events table, top to bottom."""
+    table = re.search(r'<table class="events">(.*?)</table>', html, re.S)
+    assert table is not None, "no Events table"
+    rows = re.findall(
+        r'<tr data-event-reason="[^"]*">.*?<th scope="row">(.*?)</th>\s*<td>(.*?)</td>',
+        table.group(1),
+        re.S,
+    )
+    return [(reason, message) for reason, message in rows]
+
+
+async def test_the_job_page_lists_its_events_newest_first(site: Console, ann: User) -> None:
+    job_id = await ann.create()
+    other_id = await ann.create(name="Other")
+    obj = site.kube._find("org-101", job_id)
+    other = site.kube._find("org-101", other_id)
+    site.event(obj, "Launched", "run nightly-1 for slot 2026-03-02T11:00:00Z", minutes_ago=60)
+    site.event(obj, "Failed", "run nightly-1 failed: exit code 3", minutes_ago=58)
+    site.event(other, "Skipped", "1 slot(s) skipped: suspended", minutes_ago=1)
+    page = (await ann.get(f"/jobs/{job_id}")).text
+    assert events_table(page) == [
+        ("Failed", "run nightly-1 failed: exit code 3"),
+        ("Launched", "run nightly-1 for slot 2026-03-02T11:00:00Z"),
+    ]
+    assert 'class="badge ev-warning">Warning' in page
+    assert "2026-03-02 11:02 UTC" in page
+    assert "almanac-operator" in page
+    # Control: the other job's page has its own Event, and only that one.
+    assert events_table((await ann.get(f"/jobs/{other_id}")).text) == [
+        ("Skipped", "1 slot(s) skipped: suspended")
+    ]
+
+
+async def test_a_job_without_events_says_so(ann: User) -> None:
+    page = (await ann.get(f"/jobs/{await ann.create()}")).text
+    assert '<h2 id="events">Events</h2>' in page
+    assert "No Events." in page
+    assert '<table class="events">' not in page
+
+
+async def test_events_the_api_server_refuses_leave_the_rest_of_the_page(
+    site: Console, ann: User
+) -> None:
+    job_id = await ann.create()
+    site.kube.events_refused = UpstreamError("the Kubernetes API answered 403 Forbidden", "")
+    reply = await ann.get(f"/jobs/{job_id}")
+    assert reply.status_code == 200
+    assert "The job&#39;s Events cannot be read right now" in reply.text
+    assert "403 Forbidden" in reply.text
+    assert "No Events." not in reply.text
+    assert '<h2 id="runs">Runs</h2>' in reply.text
+
+
 async def test_delete_asks_first_then_removes_the_job(site: Console, ann: User) -> None:
     job_id = await ann.create()
     confirm = await ann.get(f"/jobs/{job_id}/delete")
@@ -152,7 +283,7 @@ async def test_a_schema_violation_is_shown_next_to_the_parameters(site: Console,
     assert 'value="Broken"' in reply.text  # what was typed is kept
     editor_errors = re.search(r'id="payload-errors">(.*?)</script>', reply.text, re.S)
     assert editor_errors is not None
-    assert json.loads(editor_errors.group(1))[0]["path"] == "root.command"
+    assert json.loads(editor_errors.group(1))[0]["path"] == "payload.command"
     assert not site.kube.jobs
 
 

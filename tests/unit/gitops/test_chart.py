@@ -218,6 +218,21 @@ def test_no_role_grants_secrets() -> None:
                 assert "*" not in rule["resources"] + rule["verbs"], role["metadata"]["name"]
 
 
+def test_the_facade_reads_events_and_writes_none() -> None:
+    """A job's Events (``GET /jobs/{id}/events``) need ``list`` on core Events only: the
+    facade neither watches nor posts them (the operator posts them)."""
+    (facade,) = [
+        r for r in by_kind(render(), "ClusterRole") if r["metadata"]["name"].endswith("-facade")
+    ]
+    events = [r for r in facade["rules"] if "events" in r["resources"]]
+    assert events == [{"apiGroups": [""], "resources": ["events"], "verbs": ["list"]}]
+    # Control: without the facade, no facade role and so no Events read for it.
+    without = render({"facade.enabled": "false"})
+    assert not [
+        r for r in by_kind(without, "ClusterRole") if r["metadata"]["name"].endswith("-facade")
+    ]
+
+
 def test_every_pod_passes_the_restricted_pod_security_standard() -> None:
     specs = pod_specs(render())
     assert len(specs) == 3  # operator, facade, helm test
