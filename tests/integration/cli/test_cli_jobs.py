@@ -28,7 +28,7 @@ async def test_get_lists_the_printer_columns_and_wide_json_yaml(k: Kubectl, cli:
     assert "LAST RESULT" in lines[0]
     assert [line.split()[0] for line in lines[1:]] == ["alpha", "beta"]
     header, row, _ = cli.ok("get", "-o", "wide").splitlines()
-    assert header.split()[-4:] == ["TEMPLATE", "LAST", "SUCCESS", "MESSAGE"]
+    assert header.split()[-5:] == ["TEMPLATE", "QUEUED", "LAST", "SUCCESS", "MESSAGE"]
     assert row[header.index("TEMPLATE") :].split()[0] == "say"  # columns are aligned
     assert json.loads(cli.ok("get", "alpha", "-o", "json"))["metadata"]["name"] == "alpha"
     listed = yaml.safe_load(cli.ok("get", "-l", "suite=cli", "-o", "yaml"))
