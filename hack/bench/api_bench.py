@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -245,14 +246,21 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=100, help="jobs created each way")
     parser.add_argument("--gets", type=int, default=500, help="timed GET /jobs calls")
     args = parser.parse_args()
+    with_facade(args.url, "api-bench", lambda url: run(url, args.jobs, args.gets))
+
+
+def with_facade(
+    url: str | None, name: str, bench: Callable[[str], Coroutine[Any, Any, None]]
+) -> None:
+    """Run ``bench`` against the facade at ``url``, or against one started for it (its log
+    in the temporary directory, named after the bench) and stopped after."""
     process = None
-    if args.url is None:
+    if url is None:
         port = free_port()
-        log = Path(tempfile.gettempdir()) / f"api-bench-{port}.log"
-        process = start_facade(port, log)
-        args.url = f"http://127.0.0.1:{port}"
+        process = start_facade(port, Path(tempfile.gettempdir()) / f"{name}-{port}.log")
+        url = f"http://127.0.0.1:{port}"
     try:
-        asyncio.run(run(args.url, args.jobs, args.gets))
+        asyncio.run(bench(url))
     finally:
         if process is not None:
             process.send_signal(signal.SIGTERM)

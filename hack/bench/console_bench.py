@@ -22,11 +22,8 @@ import argparse
 import asyncio
 import contextlib
 import copy
-import signal
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -35,7 +32,7 @@ from kubernetes_asyncio import client
 from almanac.api import encode_identity
 from almanac.api.app import BASE_PATH
 from almanac.operator.kube import load_api_client
-from hack.bench.api_bench import free_port, percentiles, start_facade
+from hack.bench.api_bench import percentiles, with_facade
 
 TARGET_P95_MS = 300.0
 
@@ -158,18 +155,9 @@ def main() -> None:
     parser.add_argument("--gets", type=int, default=200, help="timed page loads")
     parser.add_argument("--calendars", type=int, default=20, help="timed calendar loads")
     args = parser.parse_args()
-    process = None
-    if args.url is None:
-        port = free_port()
-        log = Path(tempfile.gettempdir()) / f"console-bench-{port}.log"
-        process = start_facade(port, log)
-        args.url = f"http://127.0.0.1:{port}"
-    try:
-        asyncio.run(run(args.url, args.jobs, args.gets, args.calendars))
-    finally:
-        if process is not None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(20)
+    with_facade(
+        args.url, "console-bench", lambda url: run(url, args.jobs, args.gets, args.calendars)
+    )
 
 
 if __name__ == "__main__":
