@@ -54,10 +54,10 @@ unit: install ## unit tests (pure logic, no cluster)
 
 integration: install ## integration tests against the real stack (started if needed)
 	@hack/timed build $(STACK) build
-	@hack/timed integration $(PY) -m pytest tests/integration -q
+	@hack/timed integration $(PY) -m pytest tests/integration -q --durations=25
 
 e2e: install ## Helm chart end-to-end tests on the local stack (started if needed)
-	@hack/timed e2e $(PY) -m pytest tests/e2e -q
+	@hack/timed e2e $(PY) -m pytest tests/e2e -q --durations=10
 
 chaos: install ## the chaos suite: 3 replicas under leader kills and restarts, exact accounting (PROFILE=short|long)
 	@hack/timed chaos $(PY) -m hack.chaos --profile $(PROFILE)
